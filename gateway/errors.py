@@ -1,0 +1,57 @@
+"""One place that turns every execution error into a coded, client-safe error.
+
+Department failures keep their code and name the source; deliberate errors keep their
+code; anything unexpected becomes INTERNAL_SERVER_ERROR with an error id that matches
+exactly one log line holding the detail. No backend text reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from graphql import GraphQLError
+
+from sources.errors import SourceError
+
+__all__ = ["translate"]
+
+log = logging.getLogger("govgraph.errors")
+
+_SOURCE_MESSAGES = {
+    "SOURCE_TIMEOUT": "The {source} department did not answer in time.",
+    "SOURCE_UNAVAILABLE": "The {source} department is unavailable.",
+    "SOURCE_CIRCUIT_OPEN": "The {source} department is failing; not asked for now.",
+}
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+def translate(error: GraphQLError) -> GraphQLError:
+    """The error a client may see for `error`, logging what it must not."""
+    original = error.original_error
+    if isinstance(original, SourceError):
+        log.warning("source error at %s: %s", error.path, original)
+        message = _SOURCE_MESSAGES.get(original.code, _SOURCE_MESSAGES["SOURCE_UNAVAILABLE"])
+        return _with(
+            error, message.format(source=original.source), {"code": original.code, "source": original.source}
+        )
+    if error.extensions and "code" in error.extensions:
+        log.info("refused: %s (%s)", error.message, error.extensions["code"])
+        return error
+    if original is None or isinstance(original, GraphQLError):
+        # Syntax and validation errors from graphql-core: the message is about the document.
+        log.info("bad document: %s", error.message)
+        return _with(error, error.message, {"code": "BAD_USER_INPUT"})
+    error_id = uuid.uuid4().hex[:16]
+    log.error("internal error %s at %s", error_id, error.path, exc_info=original)
+    return _with(error, "Internal server error.", {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})

@@ -1,0 +1,35 @@
+"""Administrative divisions (GB/T 2260), as far as the graph needs names for them."""
+
+from __future__ import annotations
+
+import strawberry
+
+__all__ = ["District", "district"]
+
+# Xiamen's current districts and the historical codes still found in resident ids.
+_NAMES = {
+    "350200": "厦门市",
+    "350202": "鼓浪屿区",
+    "350203": "思明区",
+    "350204": "开元区",
+    "350205": "海沧区",
+    "350206": "湖里区",
+    "350211": "集美区",
+    "350212": "同安区",
+    "350213": "翔安区",
+    "350221": "同安县",
+}
+
+
+@strawberry.type(description="An administrative division by its six-digit GB/T 2260 code.")
+class District:
+    code: str
+    name: str | None = strawberry.field(description="Known for Xiamen's codes; null elsewhere.")
+
+    @strawberry.field(description="True for a district of Xiamen (3502xx).")
+    def in_xiamen(self) -> bool:
+        return self.code.startswith("3502")
+
+
+def district(code: str | None) -> District | None:
+    return None if code is None else District(code=code, name=_NAMES.get(code))

@@ -1,0 +1,58 @@
+"""The root of the graph: look-ups by the keys departments share."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from .context import Info
+from .education import School, school_of
+from .enterprise import Enterprise
+from .household import Household
+from .person import Person
+from .scalars import CreditCode, ResidentId
+
+__all__ = ["Query"]
+
+
+def _bounded(info: Info, keys: list[str], argument: str) -> None:
+    limit = info.context.max_list_keys
+    if len(keys) > limit:
+        raise GraphQLError(
+            f"{argument} takes at most {limit} keys, got {len(keys)}",
+            extensions={"code": "OPERATION_LIMIT", "limit": limit, "argument": argument},
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A person by resident id; null when the register has no such person.")
+    async def person(self, info: Info, id: ResidentId) -> Person | None:
+        r = await info.context.loaders.one("person", id)
+        return None if r is None else Person.of(r)
+
+    @strawberry.field(description="Persons by resident id, in the order asked; null for unknown ids.")
+    async def persons(self, info: Info, ids: list[ResidentId]) -> list[Person | None]:
+        _bounded(info, list(ids), "ids")
+        records = await info.context.loaders.each("person", list(ids))
+        return [None if r is None else Person.of(r) for r in records]
+
+    @strawberry.field(description="An enterprise by unified social credit code.")
+    async def enterprise(self, info: Info, credit_code: CreditCode) -> Enterprise | None:
+        r = await info.context.loaders.one("enterprise", credit_code)
+        return None if r is None else Enterprise.of(r)
+
+    @strawberry.field(description="Enterprises by credit code, in the order asked; null for unknown codes.")
+    async def enterprises(self, info: Info, credit_codes: list[CreditCode]) -> list[Enterprise | None]:
+        _bounded(info, list(credit_codes), "creditCodes")
+        records = await info.context.loaders.each("enterprise", list(credit_codes))
+        return [None if r is None else Enterprise.of(r) for r in records]
+
+    @strawberry.field(description="A household by its number (户号).")
+    async def household(self, info: Info, number: str) -> Household | None:
+        r = await info.context.loaders.one("household", number.strip())
+        return None if r is None else Household.of(r)
+
+    @strawberry.field(description="A school by its identification code.")
+    async def school(self, info: Info, code: str) -> School | None:
+        return await school_of(info, code.strip())

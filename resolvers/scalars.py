@@ -1,0 +1,84 @@
+"""Custom scalars. Bad input is refused with BAD_USER_INPUT before any source is asked."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NewType
+
+import strawberry
+from graphql import GraphQLError
+
+from .identifiers import credit_code_problem, resident_id_problem
+
+__all__ = ["SCALARS", "CreditCode", "Month", "ResidentId", "month_key"]
+
+ResidentId = NewType("ResidentId", str)
+CreditCode = NewType("CreditCode", str)
+Month = NewType("Month", str)  # ISO "YYYY-MM"
+
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def _bad(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_resident_id(value: Any) -> ResidentId:
+    if not isinstance(value, str):
+        raise _bad("ResidentId must be a string")
+    problem = resident_id_problem(value.upper())
+    if problem:
+        raise _bad(f"ResidentId {_shown(value)} {problem}")
+    return ResidentId(value.upper())
+
+
+def parse_credit_code(value: Any) -> CreditCode:
+    if not isinstance(value, str):
+        raise _bad("CreditCode must be a string")
+    problem = credit_code_problem(value.upper())
+    if problem:
+        raise _bad(f"CreditCode {_shown(value)} {problem}")
+    return CreditCode(value.upper())
+
+
+def parse_month(value: Any) -> Month:
+    if not isinstance(value, str) or not _MONTH.fullmatch(value):
+        raise _bad(f"Month must be YYYY-MM, got {_shown(value)}")
+    return Month(value)
+
+
+def month_key(month: Month) -> str:
+    """The departments' YYYYMM form of an ISO month."""
+    return month[:4] + month[5:]
+
+
+def month_of(key: str) -> Month:
+    """The ISO month of a department's YYYYMM."""
+    return Month(f"{key[:4]}-{key[4:6]}")
+
+
+SCALARS: dict[object, Any] = {
+    ResidentId: strawberry.scalar(
+        name="ResidentId",
+        description="Resident identity number (GB 11643): 18 characters, checksum verified.",
+        serialize=str,
+        parse_value=parse_resident_id,
+    ),
+    CreditCode: strawberry.scalar(
+        name="CreditCode",
+        description="Unified social credit code (GB 32100): 18 characters, both check characters verified.",
+        serialize=str,
+        parse_value=parse_credit_code,
+    ),
+    Month: strawberry.scalar(
+        name="Month",
+        description="A calendar month, ISO 8601 YYYY-MM.",
+        serialize=str,
+        parse_value=parse_month,
+    ),
+}

@@ -1,0 +1,62 @@
+"""The source contract: what every department adapter offers the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["EntitySpec", "Record", "Result", "Source", "SourceSpec", "align"]
+
+# A record is one JSON-shaped row as the department keeps it: dates are ISO strings.
+Record = dict[str, Any]
+# One result per key: a record, a list of records for one-to-many entities, or None.
+Result = Record | list[Record] | None
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity a source serves, e.g. `person` keyed by `id`."""
+
+    name: str
+    key: str  # the record field that holds the key
+    many: bool = False  # one key -> a list of records (empty list: none)
+    options: Mapping[str, Any] = field(default_factory=dict)  # adapter-specific
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A department as configured; adapters validate `options` themselves."""
+
+    name: str
+    kind: str
+    entities: Mapping[str, EntitySpec]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    max_batch_size: int = 500
+    timeout: float = 5.0
+
+
+class Source(Protocol):
+    """A department's system.
+
+    `fetch_many` answers in the order of `keys`: for a one-to-one entity a record or
+    None ("no such record"), for a one-to-many entity a list. Failures raise a
+    `SourceError` subclass; no driver exception crosses this boundary.
+    """
+
+    name: str
+
+    async def fetch_many(self, entity: str, keys: Sequence[str]) -> list[Result]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def align(rows: Sequence[Record], keys: Sequence[str], key: str, many: bool) -> list[Result]:
+    """Put a department's rows back in key order; duplicate keys get the same answer."""
+    if many:
+        grouped: dict[str, list[Record]] = {}
+        for row in rows:
+            grouped.setdefault(row[key], []).append(row)
+        return [grouped.get(k, []) for k in keys]
+    by_key = {row[key]: row for row in rows}
+    return [by_key.get(k) for k in keys]

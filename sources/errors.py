@@ -1,0 +1,48 @@
+"""The one exception tree that crosses the source boundary.
+
+Adapters translate driver exceptions (asyncpg, aiohttp, OSError) into these, with
+`raise ... from exc`, so the gateway maps outcomes to codes without knowing drivers.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadSourceResponse",
+    "SourceConfigError",
+    "SourceError",
+    "SourceTimeout",
+    "SourceUnavailable",
+]
+
+
+class SourceError(Exception):
+    """A department could not answer. `code` is the GraphQL error code it maps to."""
+
+    code = "SOURCE_UNAVAILABLE"
+
+    def __init__(self, source: str, entity: str, detail: str) -> None:
+        super().__init__(f"{source}/{entity}: {detail}")
+        self.source = source
+        self.entity = entity
+        self.detail = detail
+
+
+class SourceUnavailable(SourceError):
+    """Connection refused, reset or dropped; the department's server errored."""
+
+
+class SourceTimeout(SourceError):
+    code = "SOURCE_TIMEOUT"
+
+
+class BadSourceResponse(SourceError):
+    """The department answered, but not in the shape its contract promises."""
+
+
+class SourceConfigError(Exception):
+    """A source's configuration is wrong; the message names the source and the key."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem

@@ -1,0 +1,141 @@
+"""A department behind a REST API: one aiohttp session per source.
+
+Entities are served either by a batch endpoint (`POST {path}` with `{"keys": [...]}`,
+answering `{"items": [...]}` in any order) or, for departments that only have
+single-key endpoints, by concurrent `GET {path}` with `{key}` substituted, under a
+per-source concurrency cap so one request cannot open hundreds of connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+
+from .base import EntitySpec, Record, Result, SourceSpec, align
+from .errors import BadSourceResponse, SourceConfigError, SourceTimeout, SourceUnavailable
+from .options import Options
+
+__all__ = ["HttpSource"]
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    path: str
+    batch: bool
+    key: str
+    many: bool
+
+
+def _endpoint(source: str, entity: EntitySpec) -> _Endpoint:
+    where = f"sources.{source}.entities.{entity.name}"
+    opts = Options(where, entity.options, {"path", "mode"})
+    path = opts.text("path")
+    mode = opts.text("mode", "batch")
+    if mode not in ("batch", "single"):
+        raise SourceConfigError(f"{where}.mode", f"must be 'batch' or 'single', got {mode!r}")
+    if not path.startswith("/"):
+        raise SourceConfigError(f"{where}.path", "must start with '/'")
+    if (mode == "single") != ("{key}" in path):
+        raise SourceConfigError(f"{where}.path", "must contain '{key}' exactly when mode is 'single'")
+    return _Endpoint(path, mode == "batch", entity.key, entity.many)
+
+
+class HttpSource:
+    """Options: `base_url` (required), `concurrency` (16) for single-key endpoints."""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        opts = Options(f"sources.{spec.name}", spec.options, {"base_url", "concurrency"})
+        self.name = spec.name
+        self._base_url = opts.text("base_url").rstrip("/")
+        if not self._base_url.startswith(("http://", "https://")):
+            raise SourceConfigError(f"sources.{spec.name}.base_url", "must be an http:// or https:// URL")
+        self._concurrency = opts.integer("concurrency", 16)
+        self._timeout = spec.timeout
+        self._endpoints = {name: _endpoint(spec.name, e) for name, e in spec.entities.items()}
+        self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop (aiohttp 3.14 requires one).
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._concurrency * 2, keepalive_timeout=30),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                json_serialize=lambda v: orjson.dumps(v).decode(),
+            )
+            self._slots = asyncio.Semaphore(self._concurrency)
+        return self._session
+
+    @contextlib.asynccontextmanager
+    async def _translated(self, entity: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except TimeoutError as exc:
+            raise SourceTimeout(self.name, entity, f"no answer within {self._timeout}s") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise SourceUnavailable(self.name, entity, type(exc).__name__) from exc
+        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadSourceResponse(self.name, entity, "response is not JSON") from exc
+
+    async def fetch_many(self, entity: str, keys: Sequence[str]) -> list[Result]:
+        endpoint = self._endpoints.get(entity)
+        if endpoint is None:
+            raise BadSourceResponse(self.name, entity, "entity not configured for this source")
+        session = self._open()
+        async with self._translated(entity):
+            if endpoint.batch:
+                body = await self._request(session, entity, "POST", endpoint.path, {"keys": list(keys)})
+                items = body.get("items") if isinstance(body, dict) else None
+                rows = self._records(entity, items, endpoint)
+                return align(rows, keys, endpoint.key, endpoint.many)
+            unique = list(dict.fromkeys(keys))
+            answers = await asyncio.gather(*(self._get_one(session, entity, endpoint, k) for k in unique))
+            by_key = dict(zip(unique, answers, strict=True))
+            return [by_key[k] for k in keys]
+
+    async def _get_one(
+        self, session: aiohttp.ClientSession, entity: str, endpoint: _Endpoint, key: str
+    ) -> Result:
+        assert self._slots is not None
+        async with self._slots:
+            body = await self._request(
+                session, entity, "GET", endpoint.path.replace("{key}", quote(key)), None
+            )
+        if body is None:
+            return [] if endpoint.many else None
+        if endpoint.many:
+            return self._records(entity, body, endpoint)
+        return self._records(entity, [body], endpoint)[0]
+
+    async def _request(
+        self, session: aiohttp.ClientSession, entity: str, method: str, path: str, payload: Any
+    ) -> Any:
+        async with session.request(method, self._base_url + path, json=payload) as resp:
+            if resp.status == 404 and method == "GET":
+                return None  # a single-key endpoint's "no such record"
+            if resp.status >= 500:
+                raise SourceUnavailable(self.name, entity, f"HTTP {resp.status}")
+            if resp.status != 200:
+                raise BadSourceResponse(self.name, entity, f"HTTP {resp.status}")
+            return orjson.loads(await resp.read())
+
+    def _records(self, entity: str, items: Any, endpoint: _Endpoint) -> list[Record]:
+        if not isinstance(items, list) or not all(
+            isinstance(i, dict) and isinstance(i.get(endpoint.key), str) for i in items
+        ):
+            raise BadSourceResponse(
+                self.name, entity, f"expected a list of records keyed by {endpoint.key!r}"
+            )
+        return items
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

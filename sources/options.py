@@ -1,0 +1,82 @@
+"""Typed reads from a configuration table, with errors that name the exact key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from .errors import SourceConfigError
+
+__all__ = ["IDENTIFIER", "Options"]
+
+T = TypeVar("T")
+# SQL identifiers we accept from configuration: plain names, optionally schema-qualified.
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?")
+
+
+class Options:
+    """A view of one TOML table. `where` is its dotted path, e.g. `sources.tax`."""
+
+    def __init__(self, where: str, table: Mapping[str, Any], known: set[str]) -> None:
+        self.where = where
+        self._table = table
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise SourceConfigError(
+                self.at(unknown[0]), f"unknown key (expected one of: {', '.join(sorted(known))})"
+            )
+
+    def at(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def _get(self, key: str, kind: type[T], default: T | None) -> T:
+        if key not in self._table:
+            if default is None:
+                raise SourceConfigError(self.at(key), "is required")
+            return default
+        value = self._table[key]
+        # bool is an int subclass; a float option accepts ints.
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise SourceConfigError(self.at(key), f"must be {kind.__name__}, got {value!r}")
+        return value  # type: ignore[no-any-return]
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self._get(key, str, default)
+        if not value:
+            raise SourceConfigError(self.at(key), "must not be empty")
+        return value
+
+    def identifier(self, key: str, default: str | None = None) -> str:
+        value = self.text(key, default)
+        if not IDENTIFIER.fullmatch(value):
+            raise SourceConfigError(self.at(key), f"{value!r} is not a plain SQL identifier")
+        return value
+
+    def integer(self, key: str, default: int | None = None, minimum: int = 1) -> int:
+        value = self._get(key, int, default)
+        if value < minimum:
+            raise SourceConfigError(self.at(key), f"must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, key: str, default: float | None = None) -> float:
+        value = self._get(key, float, default)
+        if value <= 0:
+            raise SourceConfigError(self.at(key), f"must be positive, got {value}")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        return self._get(key, bool, default)
+
+    def mapping(self, key: str) -> Mapping[str, Any]:
+        return self._get(key, dict, {})
+
+    def identifiers(self, key: str) -> list[str]:
+        values = self._get(key, list, [])
+        for i, v in enumerate(values):
+            if not isinstance(v, str) or not IDENTIFIER.fullmatch(v):
+                raise SourceConfigError(f"{self.at(key)}[{i}]", f"{v!r} is not a plain SQL identifier")
+        return values

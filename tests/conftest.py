@@ -1,0 +1,43 @@
+"""Shared fixtures: a real PostgreSQL server (embedded unless TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from demo.departments import database_dsn
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A superuser DSN on a real PostgreSQL server."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    from pgserver.postgres_server import get_server
+
+    server = get_server(Path(tmp_path_factory.mktemp("pg")), cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@pytest_asyncio.fixture
+async def scratch_db(pg_admin_dsn: str) -> AsyncIterator[str]:
+    """A fresh, empty database for one test; dropped afterwards."""
+    name = f"gg_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(database_dsn(pg_admin_dsn))
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield database_dsn(pg_admin_dsn, name)
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()

@@ -1,0 +1,86 @@
+"""Configuration: ${ENV} substitution and errors that name the file, source and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import ConfigError, load_settings
+
+ENV = {
+    "GOVGRAPH_PUBLIC_SECURITY_DSN": "postgresql://ps@db/ps",
+    "GOVGRAPH_TAX_DSN": "postgresql://tax@db/tax",
+    "GOVGRAPH_MARKET_DSN": "postgresql://mkt@db/mkt",
+    "GOVGRAPH_EDUCATION_URL": "http://edu",
+    "GOVGRAPH_SOCIAL_INSURANCE_URL": "http://si",
+}
+SHIPPED = Path(__file__).parents[2] / "govgraph.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "govgraph.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_loads_with_environment() -> None:
+    settings = load_settings(SHIPPED, ENV)
+    by_name = {s.name: s for s in settings.sources}
+    assert set(by_name) == {"public_security", "education", "social_insurance", "tax", "market"}
+    assert by_name["tax"].options["dsn"] == "postgresql://tax@db/tax"
+    assert by_name["education"].options["base_url"] == "http://edu"
+    assert by_name["public_security"].entities["household_members"].many is True
+    assert settings.gateway.max_list_keys == 100
+
+
+def test_missing_environment_variable_names_the_key() -> None:
+    env = {k: v for k, v in ENV.items() if k != "GOVGRAPH_TAX_DSN"}
+    with pytest.raises(
+        ConfigError, match=r"sources\.tax\.dsn: environment variable GOVGRAPH_TAX_DSN is not set"
+    ):
+        load_settings(SHIPPED, env)
+
+
+def test_environment_default_is_used(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[sources.a]\nkind = "memory"\nnote = "${NOPE:-fallback}-${HERE}"\n'
+        '[sources.a.entities.e]\nkey = "id"\n',
+    )
+    settings = load_settings(path, {"HERE": "x"})
+    assert settings.sources[0].options["note"] == "fallback-x"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[sources.a]\nkind = 'memory'\n", r"sources\.a\.entities: at least one entity is required"),
+        ("[sources.a]\n[sources.a.entities.e]\nkey = 'id'\n", r"sources\.a\.kind: is required"),
+        (
+            "[sources.a]\nkind = 'memory'\ntimeout = 'soon'\n[sources.a.entities.e]\nkey = 'id'\n",
+            r"sources\.a\.timeout: must be float",
+        ),
+        (
+            "[sources.a]\nkind = 'memory'\nmax_batch_size = 0\n[sources.a.entities.e]\nkey = 'id'\n",
+            r"sources\.a\.max_batch_size: must be at least 1",
+        ),
+        (
+            "[sources.a]\nkind = 'memory'\n[sources.a.entities.e]\nmany = true\n",
+            r"sources\.a\.entities\.e\.key",
+        ),
+        ("[gateway]\nmax_list_key = 5\n", r"gateway\.max_list_key: unknown key"),
+        ("[gateway]\n", r"sources: at least one source is required"),
+        ("[sources.Bad]\nkind = 'memory'\n", r"sources\.Bad: source names are lower-case"),
+        ("[sources.a\nkind = 'memory'\n", r"govgraph\.toml: .*line 1"),
+    ],
+)
+def test_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings(write(tmp_path, text), {})
+    assert str(caught.value).startswith(str(tmp_path / "govgraph.toml"))
+
+
+def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "missing.toml", {})

@@ -1,0 +1,287 @@
+"""A hand-made family for pure graph tests, served by memory sources.
+
+Small enough to reason about: every expected value in the tests is derived from these
+records, not from the code under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from gateway.schema import build_schema
+from resolvers.context import Context
+from resolvers.identifiers import credit_code_check, org_code_check, resident_id_check
+from resolvers.loaders import Loaders
+from sources.base import EntitySpec, Result, SourceSpec
+from sources.registry import Catalog, build_catalog
+from sources.stats import CallStats
+
+TODAY = dt.date(2026, 9, 15)
+
+
+def rid(area: str, born: str, seq: int) -> str:
+    first17 = f"{area}{born}{seq:03d}"
+    return first17 + resident_id_check(first17)
+
+
+def uscc(org8: str) -> str:
+    first17 = "91350211" + org8 + org_code_check(org8)
+    return first17 + credit_code_check(first17)
+
+
+FATHER = rid("350211", "19850412", 11)
+MOTHER = rid("360426", "19870623", 22)
+CHILD = rid("350211", "20190310", 31)
+BOSS = rid("350203", "19700101", 13)
+EMPLOYER = uscc("MA2Y0001")
+HOUSEHOLD = "350211000000001"
+SCHOOL = "3502110001"
+
+ON_TIME = (
+    [f"2024{m:02d}" for m in range(9, 13)]
+    + [f"2025{m:02d}" for m in range(1, 13)]
+    + [f"2026{m:02d}" for m in range(1, 5)]
+)  # 20 months, each paid in its own month
+BACK_PAID = ["202605", "202606", "202607", "202608"]  # paid in 202609
+
+
+def person(pid: str, name: str, gender: str, born: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "name": name,
+        "gender": gender,
+        "birth_date": born,
+        "ethnicity": "汉族",
+        "phone": None,
+        "household_no": HOUSEHOLD,
+        "hukou_district": "350211",
+        "hukou_address": "集美区杏林路1号",
+        "residence_district": "350211",
+        "residence_address": "集美区杏林路1号",
+        "status": "正常",
+        **extra,
+    }
+
+
+def contributions() -> list[dict[str, Any]]:
+    rows = []
+    for period in ON_TIME:
+        for kind in ("110", "310"):
+            rows.append(
+                {
+                    "person_id": FATHER,
+                    "period": period,
+                    "paid_month": period,
+                    "insurance_type": kind,
+                    "base": 8000.5,
+                    "employer": EMPLOYER,
+                }
+            )
+    for period in BACK_PAID:
+        rows.append(
+            {
+                "person_id": FATHER,
+                "period": period,
+                "paid_month": "202609",
+                "insurance_type": "110",
+                "base": 8000.5,
+                "employer": EMPLOYER,
+            }
+        )
+    return rows
+
+
+DATA: dict[str, dict[str, dict[str, Result]]] = {
+    "public_security": {
+        "person": {
+            FATHER: person(FATHER, "林建国", "1", "1985-04-12", phone="13800000001"),
+            MOTHER: person(MOTHER, "陈美玲", "2", "1987-06-23", household_no=None, hukou_district="360426"),
+            CHILD: person(CHILD, "林小雨", "1", "2019-03-10"),
+            BOSS: person(BOSS, "王大伟", "1", "1970-01-01", household_no=None, hukou_district="350203"),
+        },
+        "household": {
+            HOUSEHOLD: {
+                "number": HOUSEHOLD,
+                "district": "350211",
+                "address": "集美区杏林路1号",
+                "kind": "家庭户",
+                "head_id": FATHER,
+                "registered_on": "2010-05-01",
+            },
+        },
+        "household_members": {
+            HOUSEHOLD: [
+                {"household_no": HOUSEHOLD, "person_id": FATHER, "relation": "户主", "seq": 1},
+                {"household_no": HOUSEHOLD, "person_id": CHILD, "relation": "子", "seq": 2},
+            ]
+        },
+        "guardians": {
+            CHILD: [
+                {"child_id": CHILD, "guardian_id": FATHER, "relation": "父亲"},
+                {"child_id": CHILD, "guardian_id": MOTHER, "relation": "母亲"},
+            ]
+        },
+        "wards": {
+            FATHER: [{"child_id": CHILD, "guardian_id": FATHER, "relation": "父亲"}],
+            MOTHER: [{"child_id": CHILD, "guardian_id": MOTHER, "relation": "母亲"}],
+        },
+        "residence_permit": {
+            MOTHER: {
+                "person_id": MOTHER,
+                "permit_no": "350211202400000001",
+                "district": "350211",
+                "address": "集美区杏林路1号",
+                "issued_on": "2024-01-01",
+                "valid_until": "2027-01-01",
+                "status": "有效",
+            },
+        },
+        "portrait": {},
+    },
+    "education": {
+        "school": {
+            SCHOOL: {
+                "code": SCHOOL,
+                "name": "厦门市集美区第一实验小学",
+                "district": "350211",
+                "level": "PRIMARY",
+                "address": "集美区",
+                "capacity": 900,
+            }
+        },
+        "student_status": {
+            CHILD: {
+                "person_id": CHILD,
+                "student_no": "G" + CHILD,
+                "school_code": SCHOOL,
+                "grade": 1,
+                "class_no": 3,
+                "enrolled_month": "202509",
+                "status": "在读",
+                "boarding": False,
+                "enrol_mode": "就近入学",
+                "migrant_child": False,
+            },
+        },
+        "enrollment_applications": {
+            CHILD: [
+                {
+                    "application_no": "202500000001",
+                    "person_id": CHILD,
+                    "year": 2025,
+                    "stage": "小学一年级",
+                    "school_code": SCHOOL,
+                    "district": "350211",
+                    "guardian_id": FATHER,
+                    "submitted_at": "2025-05-10T09:00:00+08:00",
+                    "status": "已录取",
+                },
+                {
+                    "application_no": "202500000002",
+                    "person_id": CHILD,
+                    "year": 2025,
+                    "stage": "小学一年级",
+                    "school_code": SCHOOL,
+                    "district": "350211",
+                    "guardian_id": MOTHER,
+                    "submitted_at": "2025-05-11T09:00:00+08:00",
+                    "status": "重复报名",
+                },
+            ]
+        },
+    },
+    "social_insurance": {
+        "insured_person": {
+            FATHER: {
+                "person_id": FATHER,
+                "si_no": "3502000001",
+                "status": "1",
+                "first_insured_month": "201007",
+                "current_employer": EMPLOYER,
+                "updated_on": "2026-09-01",
+            },
+        },
+        "contributions": {FATHER: contributions()},
+        "employer_headcount": {
+            EMPLOYER: [
+                {"credit_code": EMPLOYER, "month": "202608", "headcount": 41},
+                {"credit_code": EMPLOYER, "month": "202607", "headcount": 40},
+            ],
+        },
+    },
+    "tax": {
+        "taxpayer": {
+            EMPLOYER: {
+                "credit_code": EMPLOYER,
+                "taxpayer_no": EMPLOYER,
+                "name": "厦门示例科技有限公司",
+                "kind": "一般纳税人",
+                "tax_authority": "国家税务总局厦门市集美区税务局",
+                "registered_on": "2015-03-01",
+                "status": "正常",
+            },
+        },
+        "credit_ratings": {
+            EMPLOYER: [
+                {"credit_code": EMPLOYER, "year": y, "grade": g, "score": s, "published_on": f"{y + 1}-04-20"}
+                for y, g, s in [(2025, "D", None), (2023, "B", 81), (2024, "A", 93)]
+            ],
+        },
+        "tax_payments": {},
+        "arrears": {},
+        "income_tax": {},
+    },
+    "market": {
+        "enterprise": {
+            EMPLOYER: {
+                "credit_code": EMPLOYER,
+                "name": "厦门示例科技有限公司",
+                "kind": "有限责任公司",
+                "status": "存续",
+                "legal_rep_id": BOSS,
+                "registered_capital": 500.0,
+                "established_on": "2015-02-01",
+                "district": "350211",
+                "address": "集美区软件园",
+                "business_scope": "软件开发",
+                "deregistered_on": None,
+            },
+        },
+        "enterprises_by_legal_rep": {},
+        "annual_reports": {},
+    },
+}
+MANY = {
+    "household_members",
+    "guardians",
+    "wards",
+    "enrollment_applications",
+    "contributions",
+    "employer_headcount",
+    "credit_ratings",
+    "tax_payments",
+    "arrears",
+    "income_tax",
+    "enterprises_by_legal_rep",
+    "annual_reports",
+}
+
+
+def catalog(stats: CallStats | None = None, kinds: dict[str, str] | None = None) -> Catalog:
+    specs = [
+        SourceSpec(
+            name,
+            (kinds or {}).get(name, "memory"),
+            {e: EntitySpec(e, "id", many=e in MANY) for e in entities},
+            {"data": entities},
+        )
+        for name, entities in DATA.items()
+    ]
+    return build_catalog(specs, stats)
+
+
+async def run(query: str, variables: dict[str, Any] | None = None, cat: Catalog | None = None) -> Any:
+    schema = build_schema()
+    context = Context(loaders=Loaders(cat or catalog()), today=TODAY, max_list_keys=5)
+    return await schema.execute(query, variable_values=variables, context_value=context)
