@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
@@ -20,6 +20,7 @@ from sources.base import Source
 from sources.registry import Catalog, build_catalog
 from sources.stats import CallStats
 
+from .graphiql import assets_route, offline_graphiql_html
 from .schema import GatewaySchema, build_schema
 from .settings import Settings
 
@@ -32,12 +33,16 @@ class GatewayGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: GatewaySchema, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.gateway.graphiql else None)
         self.settings = settings
+        self._ide_html = offline_graphiql_html()
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        return HTMLResponse(self._ide_html)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         catalog: Catalog = request.app.state.catalog
         # Authentication and purpose binding will fill in the principal here.
         return Context(
-            loaders=Loaders(catalog),
+            loaders=Loaders(catalog, batching=self.settings.gateway.batching),
             max_list_keys=self.settings.gateway.max_list_keys,
             request=request,
             response=response,
@@ -72,6 +77,7 @@ def create_app(
         routes=[
             Route("/graphql", GatewayGraphQL(schema, settings)),
             Route("/healthz", healthz),
+            assets_route(),
         ],
         lifespan=lifespan,
     )

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import uvicorn
 
+from sources.errors import SourceConfigError
+
 from .app import create_app
 from .schema import build_schema
 from .settings import ConfigError, load_settings
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_serve(args.config, args.host, args.port))
         elif args.command == "demo":
             asyncio.run(_demo(args))
-    except ConfigError as exc:
+    except (ConfigError, SourceConfigError) as exc:
         print(f"govgraph: configuration error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -84,9 +86,8 @@ async def _serve(config: str, host: str, port: int) -> None:
 
 
 async def _demo(args: argparse.Namespace) -> None:
-    from demo.synth import CityConfig
-
     from demo.stack import DemoStack  # the only place the gateway touches the demo
+    from demo.synth import CityConfig
 
     started = time.perf_counter()
     stack = DemoStack(

@@ -1,4 +1,10 @@
-"""Per-request DataLoaders, one per entity, each batching into one source call.
+"""Per-request loaders, one per entity, that batch a whole query level into one call.
+
+Strawberry's DataLoader dispatches a batch on the next loop tick. Within one level of
+a query, keys that were already cached resume their resolvers ticks earlier than keys
+waiting on I/O, so one level became several backend calls. Here a per-request
+scheduler dispatches pending batches only when nothing of the request is in flight and
+its resolvers have gone quiet: each (entity, level) costs one call, whatever was cached.
 
 A fresh `Loaders` is made for every request: a process-wide loader would serve one
 caller's records to another and bind to the first event loop.
@@ -6,30 +12,125 @@ caller's records to another and bind to the first event loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from strawberry.dataloader import DataLoader
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 from sources.base import Record, Result
 from sources.registry import Catalog
 
 __all__ = ["Loaders"]
 
+Fetch = Callable[[list[str]], Awaitable[list[Result]]]
+# Loop turns with no new loads before a batch goes out; each turn costs microseconds.
+QUIET_TURNS = 3
+
+
+class _Scheduler:
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.waiting: dict[_EntityLoader, None] = {}  # insertion-ordered set
+        self._activity = 0
+        self._armed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def wants_dispatch(self, loader: _EntityLoader) -> None:
+        self.waiting[loader] = None
+        self._activity += 1
+        self._arm()
+
+    def _arm(self) -> None:
+        if not self._armed and self.in_flight == 0 and self.waiting:
+            self._armed = True
+            asyncio.get_running_loop().call_soon(self._turn, self._activity, 0)
+
+    def _turn(self, seen: int, quiet: int) -> None:
+        quiet = quiet + 1 if seen == self._activity else 0
+        if quiet < QUIET_TURNS:
+            asyncio.get_running_loop().call_soon(self._turn, self._activity, quiet)
+            return
+        self._armed = False
+        loaders, self.waiting = list(self.waiting), {}
+        for loader in loaders:
+            for batch in loader.take_batches():
+                self.in_flight += 1
+                task = asyncio.create_task(loader.run(batch))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.in_flight -= 1
+        self._arm()
+
+
+class _EntityLoader:
+    def __init__(self, scheduler: _Scheduler, fetch: Fetch, max_batch_size: int) -> None:
+        self._scheduler = scheduler
+        self._fetch = fetch
+        self._max = max_batch_size
+        self._cache: dict[str, asyncio.Future[Result]] = {}
+        self._pending: list[str] = []
+
+    def load(self, key: str) -> asyncio.Future[Result]:
+        future = self._cache.get(key)
+        if future is None:
+            future = self._cache[key] = asyncio.get_running_loop().create_future()
+            self._pending.append(key)
+            self._scheduler.wants_dispatch(self)
+        return future
+
+    def take_batches(self) -> list[list[str]]:
+        keys, self._pending = self._pending, []
+        return [keys[i : i + self._max] for i in range(0, len(keys), self._max)]
+
+    async def run(self, keys: list[str]) -> None:
+        futures = [self._cache[k] for k in keys]
+        try:
+            results = await self._fetch(keys)
+        except Exception as exc:  # delivered to every field that asked; the error layer codes it
+            for f in futures:
+                if not f.done():
+                    f.set_exception(exc)
+            return
+        for f, result in zip(futures, results, strict=True):
+            if not f.done():
+                f.set_result(result)
+
+
+class _UnbatchedLoader:
+    """One backend call per load, no cache: what a resolver per field would cost."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+
+    def load(self, key: str) -> Awaitable[Result]:
+        return self._one(key)
+
+    async def _one(self, key: str) -> Result:
+        return (await self._fetch([key]))[0]
+
 
 class Loaders:
-    def __init__(self, catalog: Catalog) -> None:
-        self._catalog = catalog
-        self._loaders: dict[str, DataLoader[str, Result]] = {}
+    """`batching=False` gives one backend call per field, as a naive resolver makes;
+    it exists to measure what batching saves."""
 
-    def _loader(self, entity: str) -> DataLoader[str, Result]:
+    def __init__(self, catalog: Catalog, batching: bool = True) -> None:
+        self._catalog = catalog
+        self._scheduler = _Scheduler() if batching else None
+        self._loaders: dict[str, _EntityLoader | _UnbatchedLoader] = {}
+
+    def _loader(self, entity: str) -> _EntityLoader | _UnbatchedLoader:
         loader = self._loaders.get(entity)
         if loader is None:
             route = self._catalog.routes[entity]
 
-            async def load(keys: list[str]) -> Sequence[Result]:
+            async def fetch(keys: list[str]) -> list[Result]:
                 return await route.source.fetch_many(entity, keys)
 
-            loader = DataLoader(load_fn=load, max_batch_size=route.max_batch_size)
+            if self._scheduler is None:
+                loader = _UnbatchedLoader(fetch)
+            else:
+                loader = _EntityLoader(self._scheduler, fetch, route.max_batch_size)
             self._loaders[entity] = loader
         return loader
 
@@ -49,5 +150,6 @@ class Loaders:
 
     async def each(self, entity: str, keys: Sequence[str]) -> list[Record | None]:
         """One record or None per key of a one-to-one entity, in key order."""
-        results = await self._loader(entity).load_many(keys)
+        loader = self._loader(entity)
+        results = await asyncio.gather(*(loader.load(k) for k in keys))
         return [r if isinstance(r, dict) else None for r in results]

@@ -29,6 +29,11 @@ def test_export_schema_command_prints_the_same() -> None:
 
 def test_graph_has_the_documented_roots() -> None:
     sdl = build_schema().as_str()
-    for root in ("person(id: ResidentId!)", "persons(ids: [ResidentId!]!)", "enterprise(creditCode: CreditCode!)",
-                 "household(number: String!)", "school(code: String!)"):  # fmt: skip
+    for root in (
+        "person(id: ResidentId!)",
+        "persons(ids: [ResidentId!]!)",
+        "enterprise(creditCode: CreditCode!)",
+        "household(number: String!)",
+        "school(code: String!)",
+    ):
         assert root in sdl

@@ -268,17 +268,17 @@ MANY = {
 }
 
 
-def catalog(stats: CallStats | None = None, kinds: dict[str, str] | None = None) -> Catalog:
-    specs = [
+def specs() -> list[SourceSpec]:
+    return [
         SourceSpec(
-            name,
-            (kinds or {}).get(name, "memory"),
-            {e: EntitySpec(e, "id", many=e in MANY) for e in entities},
-            {"data": entities},
+            name, "memory", {e: EntitySpec(e, "id", many=e in MANY) for e in entities}, {"data": entities}
         )
         for name, entities in DATA.items()
     ]
-    return build_catalog(specs, stats)
+
+
+def catalog(stats: CallStats | None = None) -> Catalog:
+    return build_catalog(specs(), stats)
 
 
 async def run(query: str, variables: dict[str, Any] | None = None, cat: Catalog | None = None) -> Any:

@@ -1,0 +1,47 @@
+"""Test helpers: the demo stack and a gateway served by uvicorn on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.settings import Settings, load_settings
+from sources.stats import CallStats
+
+CONFIG = Path(__file__).parents[1] / "govgraph.toml"
+
+
+def demo_settings(env: dict[str, str], **gateway: object) -> Settings:
+    settings = load_settings(CONFIG, env)
+    if gateway:
+        from dataclasses import replace
+
+        settings = replace(settings, gateway=replace(settings.gateway, **gateway))
+    return settings
+
+
+@asynccontextmanager
+async def served(app: Starlette) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def gateway_app(env: dict[str, str], stats: CallStats, **gateway: object) -> Starlette:
+    return create_app(demo_settings(env, **gateway), stats=stats)

@@ -1,0 +1,104 @@
+"""The `govgraph` command as a user runs it: demo (embedded PostgreSQL), samples, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def govgraph(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    data = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "demo",
+            "--port",
+            str(port),
+            "--persons",
+            "400",
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "demo did not start"
+            time.sleep(0.3)
+        samples = json.loads(govgraph("samples", "--data-dir", str(data)).stdout)
+        child = samples["cases"]["family_child"][0]
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={
+                "query": "query($id: ResidentId!) { person(id: $id) { id guardians { name } } }",
+                "variables": {"id": child},
+            },
+            timeout=30,
+        )
+        assert response.json()["data"]["person"]["id"] == child
+        graphiql = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}, timeout=5)
+        assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "GraphiQL: http://127.0.0.1:" in output and "family_child" in output
+    assert not (data / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+
+
+def test_samples_without_a_city_says_what_to_do(tmp_path: Path) -> None:
+    out = govgraph("samples", "--data-dir", str(tmp_path))
+    assert out.returncode == 1 and "make demo" in out.stderr
+
+
+def test_serve_with_a_bad_config_names_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "govgraph.toml"
+    config.write_text('[sources.tax]\nkind = "postgres"\n[sources.tax.entities.t]\nkey = "k"\ntable = "t"\n')
+    out = govgraph("serve", "--config", str(config))
+    assert out.returncode == 2
+    assert "sources.tax.dsn: is required" in out.stderr
