@@ -28,6 +28,8 @@ __all__ = ["DemoStack", "department_dsn"]
 
 log = logging.getLogger("govgraph.demo")
 
+AUDIT = database_of("audit")  # the audit log's database and role
+
 _SEED_INFO = """
 CREATE TABLE IF NOT EXISTS seed_info (
     seed int NOT NULL, persons int NOT NULL, as_of date NOT NULL,
@@ -53,6 +55,7 @@ class DemoStack:
     dsns: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     samples: dict[str, Any] = field(default_factory=dict)
+    audit_dsn: str = ""
     seed_seconds: float | None = None  # set when this start seeded the city
     _runners: list[web.AppRunner] = field(default_factory=list)
     _pg: Any = None
@@ -65,7 +68,9 @@ class DemoStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         admin = self.database_url or self._embedded()
         self.dsns = {d: department_dsn(admin, d) for d in DEPARTMENTS}
+        self.audit_dsn = department_dsn(admin, "audit")
         await self._ensure_city(admin)
+        await self._ensure_audit_database(admin)
         for department in REST_DEPARTMENTS:
             app = make_app(self.dsns[department], ENDPOINTS[department], self.rest_latency)
             runner = web.AppRunner(app, access_log=None)
@@ -128,6 +133,17 @@ class DemoStack:
                 return False
         return self.samples_path.exists()
 
+    async def _ensure_audit_database(self, admin: str) -> None:
+        """The audit log outlives re-seeding: created once, never dropped here."""
+        conn = await asyncpg.connect(database_dsn(admin))
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", AUDIT):
+                await conn.execute(f"CREATE ROLE {AUDIT} LOGIN")
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", AUDIT):
+                await conn.execute(f"CREATE DATABASE {AUDIT} OWNER {AUDIT}")
+        finally:
+            await conn.close()
+
     async def _recreate_databases(self, admin: str) -> None:
         conn = await asyncpg.connect(database_dsn(admin))
         try:
@@ -152,6 +168,7 @@ class DemoStack:
         """The variables govgraph.toml reads to find the demo's departments."""
         env = {f"GOVGRAPH_{d.upper()}_DSN": dsn for d, dsn in self.dsns.items() if d not in self.urls}
         env |= {f"GOVGRAPH_{d.upper()}_URL": url for d, url in self.urls.items()}
+        env["GOVGRAPH_AUDIT_DSN"] = self.audit_dsn
         return env
 
     def describe(self) -> Mapping[str, str]:

@@ -10,20 +10,35 @@ import os
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
+from sources.audit_store import AuditStore
 from sources.errors import SourceConfigError
+from sources.registry import build_catalog
 
 from .app import create_app
+from .audit import subject_report, verify
+from .auth import mint_token
+from .policy import Policy, PolicyError, load_policy
 from .schema import build_schema
-from .settings import ConfigError, load_settings
+from .settings import ConfigError, Settings, load_settings
 
 __all__ = ["main"]
 
 log = logging.getLogger("govgraph")
 
 DEFAULT_DATA_DIR = ".govgraph"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM once it has shut down; this one does not, so the
+    demo's departments and embedded PostgreSQL are stopped cleanly after the gateway."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("export-schema", help="print the GraphQL SDL (schema.graphql is this output)")
 
+    check = sub.add_parser("check-config", help="validate govgraph.toml and the policy file")
+    check.add_argument("--config", default="govgraph.toml")
+
+    token = sub.add_parser("token", help="mint a demo token and print the headers to send")
+    token.add_argument("client")
+    token.add_argument("--purpose", help="default: the client's first purpose")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    token.add_argument("--config", default="govgraph.toml")
+
+    audit = sub.add_parser("audit", help="verify the audit log, or list who accessed a subject")
+    audit.add_argument("action", choices=["verify", "subject"])
+    audit.add_argument("subject", nargs="?", help="resident id or credit code (for `subject`)")
+    audit.add_argument("--config", default="govgraph.toml")
+
     samples = sub.add_parser("samples", help="print the demo city's sample ids as JSON")
     samples.add_argument("--data-dir", default=os.environ.get("GOVGRAPH_DATA_DIR", DEFAULT_DATA_DIR))
     return parser
@@ -60,14 +89,88 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(build_schema().as_str() + "\n")
         elif args.command == "samples":
             return _samples(Path(args.data_dir))
+        elif args.command == "check-config":
+            return _check_config(args.config)
+        elif args.command == "token":
+            return _token(args.config, args.client, args.purpose, args.ttl)
+        elif args.command == "audit":
+            return asyncio.run(_audit(args.config, args.action, args.subject))
         elif args.command == "serve":
             asyncio.run(_serve(args.config, args.host, args.port))
         elif args.command == "demo":
             asyncio.run(_demo(args))
-    except (ConfigError, SourceConfigError) as exc:
+    except (ConfigError, SourceConfigError, PolicyError) as exc:
         print(f"govgraph: configuration error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _policy(config: str) -> tuple[Settings, Policy]:
+    settings = load_settings(config)
+    if settings.auth is None:
+        raise ConfigError(f"{config}: auth: the [auth] section (with policy = ...) is required")
+    return settings, load_policy(settings.auth.policy, build_schema().scopes)
+
+
+def _check_config(config: str) -> int:
+    settings, policy = _policy(config)
+    build_catalog(settings.sources)  # adapters validate their own options
+    print(
+        f"ok: {len(settings.sources)} sources, {len(policy.purposes)} purposes, "
+        f"{len(policy.clients)} clients, {len(policy.grants)} grants"
+    )
+    return 0
+
+
+def _token(config: str, client_id: str, purpose: str | None, ttl: int) -> int:
+    settings, policy = _policy(config)
+    client = policy.clients.get(client_id)
+    if client is None:
+        print(
+            f"govgraph: unknown client {client_id!r} (known: {', '.join(sorted(policy.clients))})",
+            file=sys.stderr,
+        )
+        return 2
+    purpose = purpose or sorted(client.purposes)[0]
+    if purpose not in client.purposes:
+        print(f"govgraph: client {client_id!r} is not granted purpose {purpose!r}", file=sys.stderr)
+        return 2
+    assert settings.auth is not None
+    if not settings.auth.hs256_secret:
+        print(
+            "govgraph: auth.hs256_secret is not set; tokens come from your identity provider", file=sys.stderr
+        )
+        return 2
+    token = mint_token(
+        settings.auth.hs256_secret, client, settings.auth.audience, ttl, [purpose], int(time.time())
+    )
+    print(f"Authorization: Bearer {token}")
+    print(f"X-Purpose: {purpose}")
+    return 0
+
+
+async def _audit(config: str, action: str, subject: str | None) -> int:
+    settings = load_settings(config)
+    if settings.audit.dsn is None:
+        print("govgraph: the audit log is off in this configuration", file=sys.stderr)
+        return 2
+    store = AuditStore(settings.audit.dsn)
+    await store.open()
+    try:
+        if action == "verify":
+            report = await verify(store)
+            for problem in report.problems:
+                print(problem)
+            print(f"{report.chains} chains, {report.events} events: {'intact' if report.ok else 'BROKEN'}")
+            return 0 if report.ok else 1
+        if not subject:
+            print("govgraph: audit subject needs a resident id or credit code", file=sys.stderr)
+            return 2
+        rows = await subject_report(store, settings.audit.subject_key.encode(), subject.strip().upper())
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    finally:
+        await store.aclose()
 
 
 def _samples(data_dir: Path) -> int:
@@ -81,7 +184,7 @@ def _samples(data_dir: Path) -> int:
 
 async def _serve(config: str, host: str, port: int) -> None:
     app = create_app(load_settings(config))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
     await server.serve()
 
 
@@ -104,14 +207,18 @@ async def _demo(args: argparse.Namespace) -> None:
             print(json.dumps({"seed_seconds": stack.seed_seconds, "persons": args.persons}))
             return
         app = create_app(settings)
-        _announce(stack, args.host, args.port, time.perf_counter() - started)
-        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
+        _announce(
+            stack, settings, app.state.runtime.policy, args.host, args.port, time.perf_counter() - started
+        )
+        server = _Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
         await server.serve()
     finally:
         await stack.stop()
 
 
-def _announce(stack: object, host: str, port: int, seconds: float) -> None:
+def _announce(
+    stack: object, settings: Settings, policy: Policy, host: str, port: int, seconds: float
+) -> None:
     from demo.stack import DemoStack
 
     assert isinstance(stack, DemoStack)
@@ -123,5 +230,13 @@ def _announce(stack: object, host: str, port: int, seconds: float) -> None:
         ids = cases.get(case) or []
         if ids:
             lines.append(f"    {case}: {', '.join(map(str, ids[:3]))}")
-    lines.append(f"  GraphiQL: http://{host}:{port}/graphql")
+    lines.append(f"  GraphiQL: http://{host}:{port}/graphql  (paste a client's headers into its Headers tab)")
+    secret = settings.auth.hs256_secret if settings.auth else None
+    if secret and settings.auth:
+        lines.append("  demo clients (tokens valid 12 hours; `govgraph token CLIENT` mints more):")
+        for client in policy.clients.values():
+            purpose = sorted(client.purposes)[0]
+            token = mint_token(secret, client, settings.auth.audience, 12 * 3600, [purpose], int(time.time()))
+            headers = json.dumps({"Authorization": f"Bearer {token}", "X-Purpose": purpose})
+            lines.append(f"    {client.id}: {headers}")
     log.info("\n".join(lines))

@@ -1,23 +1,28 @@
-"""Assembles the strawberry schema: the graph, its scalars and the gateway's extensions."""
+"""Assembles the strawberry schema: the graph, its scalars, the field policy and the
+gateway's per-operation extensions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers.graph import SCALARS, Query
 
+from .enforcement import attach_policy
 from .errors import translate
 
 __all__ = ["GatewaySchema", "build_schema"]
 
 
 class GatewaySchema(strawberry.Schema):
+    scopes: frozenset[str] = frozenset()  # every scope the fields declare
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -25,10 +30,12 @@ class GatewaySchema(strawberry.Schema):
         errors[:] = [translate(e) for e in errors]
 
 
-def build_schema(**kwargs: Any) -> GatewaySchema:
-    return GatewaySchema(
+def build_schema(extensions: Sequence[Callable[[], SchemaExtension]] = (), **kwargs: Any) -> GatewaySchema:
+    schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True),
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), *extensions],
         **kwargs,
     )
+    schema.scopes = attach_policy(schema)
+    return schema

@@ -18,7 +18,15 @@ from sources.base import EntitySpec, SourceSpec
 from sources.errors import SourceConfigError
 from sources.options import Options
 
-__all__ = ["ConfigError", "GatewaySettings", "Settings", "load_settings", "parse_settings"]
+__all__ = [
+    "AuditSettings",
+    "AuthConfig",
+    "ConfigError",
+    "GatewaySettings",
+    "Settings",
+    "load_settings",
+    "parse_settings",
+]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -38,9 +46,30 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class AuthConfig:
+    policy: str  # path of the policy file
+    audience: str = "govgraph"
+    issuer: str | None = None
+    hs256_secret: str | None = None  # demo and tests only
+    public_keys: tuple[tuple[str, str], ...] = ()  # (algorithm, PEM file path)
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    mode: str = "sync"  # sync: data leaves after its event commits; async: after it is queued; off
+    dsn: str | None = None
+    subject_key: str = ""
+    max_batch: int = 256
+    max_wait: float = 0.002  # seconds a commit waits for more events to group
+    commit_timeout: float = 2.0
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings
     sources: tuple[SourceSpec, ...]
+    auth: AuthConfig | None = None
+    audit: AuditSettings = AuditSettings(mode="off")
     path: str = "<memory>"
 
 
@@ -60,7 +89,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str = "<memory>") -> Settings:
     """Turn a parsed TOML document into settings; raises SourceConfigError naming the key."""
-    top = Options("", raw, {"gateway", "sources"})
+    top = Options("", raw, {"gateway", "sources", "auth", "audit"})
     gw = Options("gateway", top.mapping("gateway"), {"max_list_keys", "graphiql"})
     gateway = GatewaySettings(
         max_list_keys=gw.integer("max_list_keys", 100), graphiql=gw.flag("graphiql", True)
@@ -72,7 +101,45 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
         _source(name, _expand(table, environ, f"sources.{name}"), name)
         for name, table in sources_table.items()
     )
-    return Settings(gateway=gateway, sources=specs, path=path)
+    here = Path(path).parent
+    auth = _auth(_expand(top.mapping("auth"), environ, "auth"), here) if "auth" in raw else None
+    audit = _audit(_expand(top.mapping("audit"), environ, "audit"))
+    return Settings(gateway=gateway, sources=specs, auth=auth, audit=audit, path=path)
+
+
+def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:
+    opts = Options("auth", table, {"policy", "audience", "issuer", "hs256_secret", "public_keys"})
+    keys = opts.mapping("public_keys")
+    for alg, key_path in keys.items():
+        if alg not in ("RS256", "ES256") or not isinstance(key_path, str):
+            raise SourceConfigError(f"auth.public_keys.{alg}", "must map RS256 or ES256 to a PEM file path")
+    return AuthConfig(
+        policy=str(here / opts.text("policy")),
+        audience=opts.text("audience", "govgraph"),
+        issuer=opts.text("issuer") if "issuer" in table else None,
+        hs256_secret=opts.text("hs256_secret") if "hs256_secret" in table else None,
+        public_keys=tuple((alg, str(here / p)) for alg, p in keys.items()),
+    )
+
+
+def _audit(table: Mapping[str, Any]) -> AuditSettings:
+    opts = Options("audit", table, {"mode", "dsn", "subject_key", "max_batch", "max_wait", "commit_timeout"})
+    mode = opts.text("mode", "sync")
+    if mode not in ("sync", "async", "off"):
+        raise SourceConfigError("audit.mode", f"must be sync, async or off, got {mode!r}")
+    if mode == "off":
+        return AuditSettings(mode="off")
+    key = opts.text("subject_key")
+    if len(key) < 16:
+        raise SourceConfigError("audit.subject_key", "must be at least 16 characters")
+    return AuditSettings(
+        mode=mode,
+        dsn=opts.text("dsn"),
+        subject_key=key,
+        max_batch=opts.integer("max_batch", 256),
+        max_wait=opts.number("max_wait", 0.002),
+        commit_timeout=opts.number("commit_timeout", 2.0),
+    )
 
 
 def _source(name: str, table: Any, where_name: str) -> SourceSpec:

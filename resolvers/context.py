@@ -1,30 +1,63 @@
-"""The typed per-request context every resolver reads as `info.context`."""
+"""The typed per-request context every resolver reads as `info.context`.
+
+The gateway fills in who is asking (`principal`) and where accesses are recorded
+(`access`); resolvers never read either: enforcement does, around them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import strawberry
 
 from .loaders import Loaders
 
-__all__ = ["Context", "Info", "Principal"]
+__all__ = ["AccessLog", "Context", "Info", "Principal"]
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking and for what. Filled in by the gateway's authentication."""
+    """An authenticated client acting for one declared purpose."""
 
     client_id: str = "anonymous"
-    purpose: str | None = None
+    purpose: str = "none"
+    grants: Mapping[str, str] = field(default_factory=dict)  # scope -> "full" | "masked"
+    jurisdiction: frozenset[str] = frozenset()  # district codes; empty: the whole city
+    may_introspect: bool = False
+    case_id: str | None = None
+    operator_id: str | None = None
+
+
+class AccessLog(Protocol):
+    """Where enforcement notes what a request read and what it was refused."""
+
+    def read(self, subject: str, scope: str) -> None: ...
+
+    def deny(self, path: str, scope: str) -> None: ...
+
+
+class _Discard:
+    def read(self, subject: str, scope: str) -> None:
+        return None
+
+    def deny(self, path: str, scope: str) -> None:
+        return None
+
+
+def _no_audit(identifier: str) -> str:
+    raise LookupError("no audit log is configured")
 
 
 @dataclass
 class Context:
     loaders: Loaders
     principal: Principal = field(default_factory=Principal)
+    access: AccessLog = field(default_factory=_Discard)
+    # The audit log's keyed hash of an id, for the auditor's look-ups.
+    audit_subject: Callable[[str], str] = _no_audit
     max_list_keys: int = 100
     # The day "age" and "within the last N months" are counted from; fixed in tests.
     today: dt.date = field(default_factory=dt.date.today)

@@ -10,6 +10,7 @@ import strawberry
 from sources.base import Record
 
 from .context import Info
+from .directives import MaskRule, scope
 from .district import District, district
 from .person import Person
 from .scalars import Month, month_of
@@ -26,11 +27,13 @@ class SchoolLevel(enum.Enum):
 
 @strawberry.type
 class School:
-    code: str = strawberry.field(description="School identification code (学校标识码).")
-    name: str | None
-    level: SchoolLevel | None
-    address: str | None
-    capacity: int | None
+    code: str = strawberry.field(
+        directives=scope("education.schools"), description="School identification code (学校标识码)."
+    )
+    name: str | None = strawberry.field(directives=scope("education.schools"))
+    level: SchoolLevel | None = strawberry.field(directives=scope("education.schools"))
+    address: str | None = strawberry.field(directives=scope("education.schools"))
+    capacity: int | None = strawberry.field(directives=scope("education.schools"))
     _record: strawberry.Private[Record]
 
     @classmethod
@@ -45,7 +48,7 @@ class School:
             _record=r,
         )
 
-    @strawberry.field
+    @strawberry.field(directives=scope("education.schools"))
     def district(self) -> District | None:
         return district(self._record.get("district"))
 
@@ -57,17 +60,26 @@ async def school_of(info: Info, code: str | None) -> School | None:
 
 @strawberry.type(description="Student status (学籍) in the national student register.")
 class StudentStatus:
-    student_number: str = strawberry.field(description="学籍号: G + resident id.")
-    grade: int | None
-    class_number: int | None
-    enrolled_month: Month | None
-    status: str | None = strawberry.field(description="在读, 休学 or 转出.")
-    boarding: bool | None
-    enrolment_mode: str | None = strawberry.field(description="就近入学, 积分入学 or 其他.")
+    student_number: str = strawberry.field(
+        directives=scope("education.student_status", MaskRule.IDENTIFIER),
+        description="学籍号: G + resident id.",
+    )
+    grade: int | None = strawberry.field(directives=scope("education.student_status"))
+    class_number: int | None = strawberry.field(directives=scope("education.student_status"))
+    enrolled_month: Month | None = strawberry.field(directives=scope("education.student_status"))
+    status: str | None = strawberry.field(
+        directives=scope("education.student_status"), description="在读, 休学 or 转出."
+    )
+    boarding: bool | None = strawberry.field(directives=scope("education.student_status"))
+    enrolment_mode: str | None = strawberry.field(
+        directives=scope("education.student_status"), description="就近入学, 积分入学 or 其他."
+    )
     migrant_child: bool | None = strawberry.field(
-        description="随迁子女: child of a family without local hukou."
+        directives=scope("education.student_status"),
+        description="随迁子女: child of a family without local hukou.",
     )
     _record: strawberry.Private[Record]
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> StudentStatus:
@@ -82,23 +94,28 @@ class StudentStatus:
             enrolment_mode=r.get("enrol_mode"),
             migrant_child=r.get("migrant_child"),
             _record=r,
+            _subject=r["person_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(directives=scope("education.student_status"))
     async def school(self, info: Info) -> School | None:
         return await school_of(info, self._record.get("school_code"))
 
 
 @strawberry.type(description="An application for a first-year school place (入学报名).")
 class EnrollmentApplication:
-    number: str
-    year: int
-    stage: str | None = strawberry.field(description="小学一年级 or 初中一年级.")
-    submitted_at: dt.datetime | None
+    number: str = strawberry.field(directives=scope("education.enrollment"))
+    year: int = strawberry.field(directives=scope("education.enrollment"))
+    stage: str | None = strawberry.field(
+        directives=scope("education.enrollment"), description="小学一年级 or 初中一年级."
+    )
+    submitted_at: dt.datetime | None = strawberry.field(directives=scope("education.enrollment"))
     status: str | None = strawberry.field(
-        description="已提交, 审核中, 已录取, 未录取 or 重复报名 (duplicate)."
+        directives=scope("education.enrollment"),
+        description="已提交, 审核中, 已录取, 未录取 or 重复报名 (duplicate).",
     )
     _record: strawberry.Private[Record]
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> EnrollmentApplication:
@@ -109,17 +126,18 @@ class EnrollmentApplication:
             submitted_at=as_datetime(r.get("submitted_at")),
             status=r.get("status"),
             _record=r,
+            _subject=r["person_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(directives=scope("education.enrollment"))
     def district(self) -> District | None:
         return district(self._record.get("district"))
 
-    @strawberry.field
+    @strawberry.field(directives=scope("education.enrollment"))
     async def school(self, info: Info) -> School | None:
         return await school_of(info, self._record.get("school_code"))
 
-    @strawberry.field(description="The guardian who applied.")
+    @strawberry.field(description="The guardian who applied.", directives=scope("education.enrollment"))
     async def guardian(self, info: Info) -> Person | None:
         r = await info.context.loaders.one("person", self._record.get("guardian_id"))
         return None if r is None else Person.of(r)

@@ -14,6 +14,6 @@ ENTITIES = frozenset(
         "school", "student_status", "enrollment_applications",
         "insured_person", "contributions", "employer_headcount",
         "taxpayer", "credit_ratings", "tax_payments", "arrears", "income_tax",
-        "enterprise", "enterprises_by_legal_rep", "annual_reports",
+        "enterprise", "enterprises_by_legal_rep", "annual_reports", "access_log",
     }
 )  # fmt: skip

@@ -9,6 +9,7 @@ import strawberry
 from sources.base import Record
 
 from .context import Info
+from .directives import MaskRule, scope
 from .district import District, district
 from .person import Person
 from .values import as_date
@@ -18,17 +19,26 @@ __all__ = ["Household", "HouseholdMember", "ResidencePermit"]
 
 @strawberry.type(description="One line of the household register page.")
 class HouseholdMember:
-    relation: str | None = strawberry.field(description="Relation to the head: 户主, 配偶, 子, 女, 父亲 ...")
-    person: Person | None
+    relation: str | None = strawberry.field(
+        directives=scope("household.register"),
+        description="Relation to the head: 户主, 配偶, 子, 女, 父亲 ...",
+    )
+    person: Person | None = strawberry.field(directives=scope("household.register"))
+    _subject: strawberry.Private[str]
 
 
 @strawberry.type(description="A household (户) on the local register.")
 class Household:
-    number: str = strawberry.field(description="户号")
-    address: str | None
-    kind: str | None = strawberry.field(description="家庭户 (family) or 集体户 (collective).")
-    registered_on: dt.date | None
+    number: str = strawberry.field(
+        directives=scope("household.register", MaskRule.IDENTIFIER), description="户号"
+    )
+    address: str | None = strawberry.field(directives=scope("household.register", MaskRule.ADDRESS))
+    kind: str | None = strawberry.field(
+        directives=scope("household.register"), description="家庭户 (family) or 集体户 (collective)."
+    )
+    registered_on: dt.date | None = strawberry.field(directives=scope("household.register"))
     _record: strawberry.Private[Record]
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> Household:
@@ -38,35 +48,47 @@ class Household:
             kind=r.get("kind"),
             registered_on=as_date(r.get("registered_on")),
             _record=r,
+            _subject=r["number"],
         )
 
-    @strawberry.field
+    def _districts(self) -> tuple[str | None, ...]:
+        return (self._record.get("district"),)
+
+    @strawberry.field(directives=scope("household.register"))
     def district(self) -> District | None:
         return district(self._record.get("district"))
 
-    @strawberry.field(description="The head of the household (户主).")
+    @strawberry.field(description="The head of the household (户主).", directives=scope("household.register"))
     async def head(self, info: Info) -> Person | None:
         r = await info.context.loaders.one("person", self._record.get("head_id"))
         return None if r is None else Person.of(r)
 
-    @strawberry.field(description="Members in register order.")
+    @strawberry.field(description="Members in register order.", directives=scope("household.register"))
     async def members(self, info: Info) -> list[HouseholdMember] | None:
         rows = await info.context.loaders.many("household_members", self.number)
         people = await info.context.loaders.each("person", [r["person_id"] for r in rows])
         return [
-            HouseholdMember(relation=row.get("relation"), person=None if p is None else Person.of(p))
+            HouseholdMember(
+                relation=row.get("relation"),
+                person=None if p is None else Person.of(p),
+                _subject=row["person_id"],
+            )
             for row, p in zip(rows, people, strict=True)
         ]
 
 
 @strawberry.type(description="Residence permit (居住证).")
 class ResidencePermit:
-    number: str
-    address: str | None
-    issued_on: dt.date | None
-    valid_until: dt.date | None
-    status: str | None = strawberry.field(description="有效 (valid) or 过期 (expired), as registered.")
+    number: str = strawberry.field(directives=scope("person.residence_permit", MaskRule.IDENTIFIER))
+    address: str | None = strawberry.field(directives=scope("person.residence_permit", MaskRule.ADDRESS))
+    issued_on: dt.date | None = strawberry.field(directives=scope("person.residence_permit"))
+    valid_until: dt.date | None = strawberry.field(directives=scope("person.residence_permit"))
+    status: str | None = strawberry.field(
+        directives=scope("person.residence_permit"),
+        description="有效 (valid) or 过期 (expired), as registered.",
+    )
     _record: strawberry.Private[Record]
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> ResidencePermit:
@@ -77,13 +99,17 @@ class ResidencePermit:
             valid_until=as_date(r.get("valid_until")),
             status=r.get("status"),
             _record=r,
+            _subject=r["person_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(directives=scope("person.residence_permit"))
     def district(self) -> District | None:
         return district(self._record.get("district"))
 
-    @strawberry.field(description="Registered valid and not past its end date today.")
+    @strawberry.field(
+        description="Registered valid and not past its end date today.",
+        directives=scope("person.residence_permit"),
+    )
     def is_valid(self, info: Info) -> bool:
         return (
             self.status == "有效" and self.valid_until is not None and self.valid_until >= info.context.today

@@ -11,6 +11,7 @@ import strawberry
 from sources.base import Record
 
 from .context import Info
+from .directives import MaskRule, scope
 from .district import District, district
 from .scalars import ResidentId
 from .values import as_date
@@ -33,8 +34,9 @@ class Gender(enum.Enum):
 
 @strawberry.type(description="A reference into the photo store; the image itself never passes the gateway.")
 class PortraitRef:
-    ref: str
-    captured_on: dt.date | None
+    ref: str = strawberry.field(directives=scope("person.portrait"))
+    captured_on: dt.date | None = strawberry.field(directives=scope("person.portrait"))
+    _subject: strawberry.Private[str]
 
 
 def age_on(birth: dt.date, today: dt.date) -> int:
@@ -43,18 +45,25 @@ def age_on(birth: dt.date, today: dt.date) -> int:
 
 @strawberry.type(description="A person as the population register (公安人口库) keeps them.")
 class Person:
-    id: ResidentId
-    name: str | None
-    gender: Gender | None
-    birth_date: dt.date | None
-    ethnicity: str | None
-    phone: str | None
+    id: ResidentId = strawberry.field(directives=scope("person.identity", MaskRule.RESIDENT_ID))
+    name: str | None = strawberry.field(directives=scope("person.identity", MaskRule.NAME))
+    gender: Gender | None = strawberry.field(directives=scope("person.identity"))
+    birth_date: dt.date | None = strawberry.field(directives=scope("person.identity", MaskRule.WITHHOLD))
+    ethnicity: str | None = strawberry.field(directives=scope("person.identity"))
+    phone: str | None = strawberry.field(directives=scope("person.contact", MaskRule.PHONE))
     hukou_address: str | None = strawberry.field(
-        description="Address of the household registration (户籍地址)."
+        directives=scope("person.contact", MaskRule.ADDRESS),
+        description="Address of the household registration (户籍地址).",
     )
-    residence_address: str | None = strawberry.field(description="Where the person lives now (居住地址).")
-    registration_status: str | None = strawberry.field(description="正常, 迁出 (moved out) or 死亡.")
+    residence_address: str | None = strawberry.field(
+        directives=scope("person.contact", MaskRule.ADDRESS),
+        description="Where the person lives now (居住地址).",
+    )
+    registration_status: str | None = strawberry.field(
+        directives=scope("person.identity"), description="正常, 迁出 (moved out) or 死亡."
+    )
     _record: strawberry.Private[Record]
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> Person:
@@ -69,36 +78,57 @@ class Person:
             residence_address=r.get("residence_address"),
             registration_status=r.get("status"),
             _record=r,
+            _subject=r["id"],
         )
 
-    @strawberry.field(description="Whole years, derived from the birth date.")
+    def _districts(self) -> tuple[str | None, ...]:
+        """Where the person is registered or lives: what a district-limited grant checks."""
+        return (self._record.get("hukou_district"), self._record.get("residence_district"))
+
+    @strawberry.field(
+        description="Whole years, derived from the birth date.", directives=scope("person.identity")
+    )
     def age(self, info: Info) -> int | None:
         return None if self.birth_date is None else age_on(self.birth_date, info.context.today)
 
-    @strawberry.field(description="District of the household registration (户籍地).")
+    @strawberry.field(
+        description="District of the household registration (户籍地).", directives=scope("person.hukou")
+    )
     def hukou_district(self) -> District | None:
         return district(self._record.get("hukou_district"))
 
-    @strawberry.field(description="District of residence.")
+    @strawberry.field(description="District of residence.", directives=scope("person.contact"))
     def residence_district(self) -> District | None:
         return district(self._record.get("residence_district"))
 
-    @strawberry.field(description="Whether the hukou is held in Xiamen (a household on the local register).")
+    @strawberry.field(
+        description="Whether the hukou is held in Xiamen (a household on the local register).",
+        directives=scope("person.hukou"),
+    )
     def has_local_hukou(self) -> bool | None:
         return self._record.get("household_no") is not None
 
-    @strawberry.field(description="Verdict: is the hukou registered in this district (six-digit code)?")
+    @strawberry.field(
+        description="Verdict: is the hukou registered in this district (six-digit code)?",
+        directives=scope("person.hukou.verdict"),
+    )
     def has_hukou_in(self, district: str) -> bool | None:
         return self._record.get("household_no") is not None and self._record.get("hukou_district") == district
 
-    @strawberry.field(description="The household (户) on the local register; null for hukou held elsewhere.")
+    @strawberry.field(
+        description="The household (户) on the local register; null for hukou held elsewhere.",
+        directives=scope("person.hukou"),
+    )
     async def household(self, info: Info) -> Annotated[Household, strawberry.lazy(".household")] | None:
         from .household import Household
 
         r = await info.context.loaders.one("household", self._record.get("household_no"))
         return None if r is None else Household.of(r)
 
-    @strawberry.field(description="Residence permit (居住证), held by residents without local hukou.")
+    @strawberry.field(
+        description="Residence permit (居住证), held by residents without local hukou.",
+        directives=scope("person.residence_permit"),
+    )
     async def residence_permit(
         self, info: Info
     ) -> Annotated[ResidencePermit, strawberry.lazy(".household")] | None:
@@ -107,22 +137,31 @@ class Person:
         r = await info.context.loaders.one("residence_permit", self.id)
         return None if r is None else ResidencePermit.of(r)
 
-    @strawberry.field
+    @strawberry.field(directives=scope("person.portrait"))
     async def portrait(self, info: Info) -> PortraitRef | None:
         r = await info.context.loaders.one("portrait", self.id)
-        return None if r is None else PortraitRef(ref=r["ref"], captured_on=as_date(r.get("captured_on")))
+        return (
+            None
+            if r is None
+            else PortraitRef(ref=r["ref"], captured_on=as_date(r.get("captured_on")), _subject=self.id)
+        )
 
-    @strawberry.field(description="Guardians (监护人) of a minor.")
+    @strawberry.field(description="Guardians (监护人) of a minor.", directives=scope("person.family"))
     async def guardians(self, info: Info) -> list[Person] | None:
         links = await info.context.loaders.many("guardians", self.id)
         return await persons_of(info, [link["guardian_id"] for link in links])
 
-    @strawberry.field(description="Persons this person is the guardian of.")
+    @strawberry.field(
+        description="Persons this person is the guardian of.", directives=scope("person.family")
+    )
     async def children(self, info: Info) -> list[Person] | None:
         links = await info.context.loaders.many("wards", self.id)
         return await persons_of(info, [link["child_id"] for link in links])
 
-    @strawberry.field(description="Student status (学籍) with the education department.")
+    @strawberry.field(
+        description="Student status (学籍) with the education department.",
+        directives=scope("education.student_status"),
+    )
     async def student_status(
         self, info: Info
     ) -> Annotated[StudentStatus, strawberry.lazy(".education")] | None:
@@ -131,7 +170,10 @@ class Person:
         r = await info.context.loaders.one("student_status", self.id)
         return None if r is None else StudentStatus.of(r)
 
-    @strawberry.field(description="School enrolment applications (入学报名), optionally for one year.")
+    @strawberry.field(
+        description="School enrolment applications (入学报名), optionally for one year.",
+        directives=scope("education.enrollment"),
+    )
     async def enrollment_applications(
         self, info: Info, year: int | None = None
     ) -> list[Annotated[EnrollmentApplication, strawberry.lazy(".education")]] | None:
@@ -140,7 +182,10 @@ class Person:
         rows = await info.context.loaders.many("enrollment_applications", self.id)
         return [EnrollmentApplication.of(r) for r in rows if year is None or r["year"] == year]
 
-    @strawberry.field(description="The social-insurance record (人社); null when never insured.")
+    @strawberry.field(
+        description="The social-insurance record (人社); null when never insured.",
+        directives=scope("social_insurance.status"),
+    )
     async def social_insurance(
         self, info: Info
     ) -> Annotated[SocialInsurance, strawberry.lazy(".social_insurance")] | None:
@@ -149,7 +194,9 @@ class Person:
         r = await info.context.loaders.one("insured_person", self.id)
         return None if r is None else SocialInsurance.of(r)
 
-    @strawberry.field(description="Individual income tax summary (个人所得税) for one year.")
+    @strawberry.field(
+        description="Individual income tax summary (个人所得税) for one year.", directives=scope("tax.income")
+    )
     async def income_tax(
         self, info: Info, year: int
     ) -> Annotated[IncomeTaxSummary, strawberry.lazy(".tax")] | None:
@@ -158,7 +205,10 @@ class Person:
         rows = await info.context.loaders.many("income_tax", self.id)
         return next((IncomeTaxSummary.of(r) for r in rows if r["year"] == year), None)
 
-    @strawberry.field(description="Enterprises this person is the legal representative (法定代表人) of.")
+    @strawberry.field(
+        description="Enterprises this person is the legal representative (法定代表人) of.",
+        directives=scope("enterprise.legal_representative"),
+    )
     async def legal_representative_of(
         self, info: Info
     ) -> list[Annotated[Enterprise, strawberry.lazy(".enterprise")]] | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
+from .access_log import AccessEvent, access_log
 from .context import Info
+from .directives import scope
 from .education import School, school_of
 from .enterprise import Enterprise
 from .household import Household
@@ -52,6 +54,13 @@ class Query:
     async def household(self, info: Info, number: str) -> Household | None:
         r = await info.context.loaders.one("household", number.strip())
         return None if r is None else Household.of(r)
+
+    @strawberry.field(
+        description="Audit: who accessed this person or enterprise (by resident id or credit code).",
+        directives=scope("audit.read"),
+    )
+    async def access_log(self, info: Info, subject: str) -> list[AccessEvent]:
+        return await access_log(info, subject)
 
     @strawberry.field(description="A school by its identification code.")
     async def school(self, info: Info, code: str) -> School | None:

@@ -16,6 +16,7 @@ from graphql import GraphQLError
 from sources.base import Record
 
 from .context import Info
+from .directives import MaskRule, scope
 from .scalars import Month, month_key, month_of
 from .values import as_decimal
 
@@ -50,11 +51,18 @@ async def _enterprise(info: Info, code: str | None) -> Enterprise | None:
 
 @strawberry.type(description="One month of one insurance type.")
 class Contribution:
-    period: Month = strawberry.field(description="AAE003: the month the contribution is for.")
-    paid_month: Month = strawberry.field(description="AAE002: the month it was levied.")
-    type: InsuranceType | None
-    base: decimal.Decimal | None = strawberry.field(description="AAE180 contribution base, CNY.")
+    period: Month = strawberry.field(
+        directives=scope("social_insurance.records"), description="AAE003: the month the contribution is for."
+    )
+    paid_month: Month = strawberry.field(
+        directives=scope("social_insurance.records"), description="AAE002: the month it was levied."
+    )
+    type: InsuranceType | None = strawberry.field(directives=scope("social_insurance.records"))
+    base: decimal.Decimal | None = strawberry.field(
+        directives=scope("social_insurance.records"), description="AAE180 contribution base, CNY."
+    )
     _record: strawberry.Private[Record]
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> Contribution:
@@ -65,15 +73,17 @@ class Contribution:
             type=InsuranceType(kind) if kind in _TYPES else None,
             base=as_decimal(r.get("base")),
             _record=r,
+            _subject=r["person_id"],
         )
 
     @strawberry.field(
-        description="Paid after the month it is for (补缴); excluded by most eligibility rules."
+        description="Paid after the month it is for (补缴); excluded by most eligibility rules.",
+        directives=scope("social_insurance.records"),
     )
     def back_paid(self) -> bool:
         return bool(self._record["paid_month"] > self._record["period"])
 
-    @strawberry.field
+    @strawberry.field(directives=scope("social_insurance.records"))
     async def employer(self, info: Info) -> Annotated[Enterprise, strawberry.lazy(".enterprise")] | None:
         return await _enterprise(info, self._record.get("employer"))
 
@@ -102,10 +112,14 @@ def months_counted(rows: list[Record], first: str, last: str, kind: str, on_time
 
 @strawberry.type(description="A person's record with the social-insurance department.")
 class SocialInsurance:
-    number: str = strawberry.field(description="AAC001 personal social-insurance number.")
-    status: InsuranceStatus | None
-    first_insured_month: Month | None
+    number: str = strawberry.field(
+        directives=scope("social_insurance.status", MaskRule.IDENTIFIER),
+        description="AAC001 personal social-insurance number.",
+    )
+    status: InsuranceStatus | None = strawberry.field(directives=scope("social_insurance.status"))
+    first_insured_month: Month | None = strawberry.field(directives=scope("social_insurance.status"))
     _record: strawberry.Private[Record]
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> SocialInsurance:
@@ -115,18 +129,25 @@ class SocialInsurance:
             status=InsuranceStatus(status) if status in ("1", "2", "3") else None,
             first_insured_month=None if first is None else month_of(first),
             _record=r,
+            _subject=r["person_id"],
         )
 
     async def _rows(self, info: Info) -> list[Record]:
         return await info.context.loaders.many("contributions", self._record["person_id"])
 
-    @strawberry.field(description="The employer currently paying contributions.")
+    @strawberry.field(
+        description="The employer currently paying contributions.",
+        directives=scope("social_insurance.status"),
+    )
     async def current_employer(
         self, info: Info
     ) -> Annotated[Enterprise, strawberry.lazy(".enterprise")] | None:
         return await _enterprise(info, self._record.get("current_employer"))
 
-    @strawberry.field(description="Contribution records, oldest first, optionally filtered.")
+    @strawberry.field(
+        description="Contribution records, oldest first, optionally filtered.",
+        directives=scope("social_insurance.records"),
+    )
     async def contributions(
         self,
         info: Info,
@@ -142,7 +163,10 @@ class SocialInsurance:
             if first <= r["period"] <= last and (type is None or r["insurance_type"] == type.value)
         ]
 
-    @strawberry.field(description="Summary: months with a contribution of `type` since `since` (inclusive).")
+    @strawberry.field(
+        description="Summary: months with a contribution of `type` since `since` (inclusive).",
+        directives=scope("social_insurance.summary"),
+    )
     async def months_contributed(
         self,
         info: Info,
@@ -154,7 +178,8 @@ class SocialInsurance:
         return months_counted(await self._rows(info), first, "999999", type.value, on_time_only)
 
     @strawberry.field(
-        description="Verdict: at least `months` pension months within the `within` months before this one."
+        description="Verdict: at least `months` pension months within the `within` months before this one.",
+        directives=scope("social_insurance.verdict"),
     )
     async def has_contributed(
         self, info: Info, months: int, within: int, on_time_only: bool = True

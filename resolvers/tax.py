@@ -12,6 +12,7 @@ import strawberry
 from sources.base import Record
 
 from .context import Info
+from .directives import scope
 from .scalars import Month, month_of
 from .values import as_date, as_decimal
 
@@ -39,11 +40,17 @@ class TaxCreditGrade(enum.Enum):
 
 @strawberry.type
 class TaxRegistration:
-    taxpayer_number: str
-    kind: str | None = strawberry.field(description="一般纳税人 (general) or 小规模纳税人 (small-scale).")
-    tax_authority: str | None
-    registered_on: dt.date | None
-    status: str | None = strawberry.field(description="正常, 非正常 (abnormal) or 注销.")
+    taxpayer_number: str = strawberry.field(directives=scope("tax.registration"))
+    kind: str | None = strawberry.field(
+        directives=scope("tax.registration"),
+        description="一般纳税人 (general) or 小规模纳税人 (small-scale).",
+    )
+    tax_authority: str | None = strawberry.field(directives=scope("tax.registration"))
+    registered_on: dt.date | None = strawberry.field(directives=scope("tax.registration"))
+    status: str | None = strawberry.field(
+        directives=scope("tax.registration"), description="正常, 非正常 (abnormal) or 注销."
+    )
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> TaxRegistration:
@@ -53,15 +60,19 @@ class TaxRegistration:
             tax_authority=r.get("tax_authority"),
             registered_on=as_date(r.get("registered_on")),
             status=r.get("status"),
+            _subject=r["credit_code"],
         )
 
 
 @strawberry.type
 class TaxCreditRating:
-    year: int
-    grade: TaxCreditGrade
-    score: int | None = strawberry.field(description="Null for grades assigned directly.")
-    published_on: dt.date | None
+    year: int = strawberry.field(directives=scope("tax.rating"))
+    grade: TaxCreditGrade = strawberry.field(directives=scope("tax.rating"))
+    score: int | None = strawberry.field(
+        directives=scope("tax.rating"), description="Null for grades assigned directly."
+    )
+    published_on: dt.date | None = strawberry.field(directives=scope("tax.rating"))
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> TaxCreditRating:
@@ -70,15 +81,17 @@ class TaxCreditRating:
             grade=TaxCreditGrade(r["grade"]),
             score=r.get("score"),
             published_on=as_date(r.get("published_on")),
+            _subject=r["credit_code"],
         )
 
 
 @strawberry.type
 class TaxPayment:
-    period: Month
-    tax_type: str
-    amount: decimal.Decimal | None
-    paid_on: dt.date | None
+    period: Month = strawberry.field(directives=scope("tax.payments"))
+    tax_type: str = strawberry.field(directives=scope("tax.payments"))
+    amount: decimal.Decimal | None = strawberry.field(directives=scope("tax.payments"))
+    paid_on: dt.date | None = strawberry.field(directives=scope("tax.payments"))
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> TaxPayment:
@@ -87,14 +100,16 @@ class TaxPayment:
             tax_type=r["tax_type"],
             amount=as_decimal(r.get("amount")),
             paid_on=as_date(r.get("paid_on")),
+            _subject=r["credit_code"],
         )
 
 
 @strawberry.type(description="Unpaid tax (欠税).")
 class TaxArrear:
-    tax_type: str
-    amount: decimal.Decimal | None
-    since: Month | None
+    tax_type: str = strawberry.field(directives=scope("tax.payments"))
+    amount: decimal.Decimal | None = strawberry.field(directives=scope("tax.payments"))
+    since: Month | None = strawberry.field(directives=scope("tax.payments"))
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> TaxArrear:
@@ -103,15 +118,17 @@ class TaxArrear:
             tax_type=r["tax_type"],
             amount=as_decimal(r.get("amount")),
             since=None if since is None else month_of(since),
+            _subject=r["credit_code"],
         )
 
 
 @strawberry.type(description="Individual income tax for one year (个人所得税年度汇总).")
 class IncomeTaxSummary:
-    year: int
-    income: decimal.Decimal | None
-    tax_paid: decimal.Decimal | None
+    year: int = strawberry.field(directives=scope("tax.income"))
+    income: decimal.Decimal | None = strawberry.field(directives=scope("tax.income"))
+    tax_paid: decimal.Decimal | None = strawberry.field(directives=scope("tax.income"))
     _record: strawberry.Private[Record]
+    _subject: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> IncomeTaxSummary:
@@ -120,9 +137,10 @@ class IncomeTaxSummary:
             income=as_decimal(r.get("income")),
             tax_paid=as_decimal(r.get("tax_paid")),
             _record=r,
+            _subject=r["person_id"],
         )
 
-    @strawberry.field(description="The main withholding employer.")
+    @strawberry.field(description="The main withholding employer.", directives=scope("tax.income"))
     async def withholding_agent(
         self, info: Info
     ) -> Annotated[Enterprise, strawberry.lazy(".enterprise")] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.auth import mint_token
 from gateway.settings import Settings, load_settings
 from sources.stats import CallStats
 
@@ -45,3 +47,13 @@ async def served(app: Starlette) -> AsyncIterator[str]:
 
 def gateway_app(env: dict[str, str], stats: CallStats, **gateway: object) -> Starlette:
     return create_app(demo_settings(env, **gateway), stats=stats)
+
+
+def client_headers(app: Starlette, client: str, purpose: str | None = None, **extra: str) -> dict[str, str]:
+    """Headers a demo client sends: a fresh token from the demo secret and its purpose."""
+    runtime = app.state.runtime
+    who = runtime.policy.clients[client]
+    purpose = purpose or sorted(who.purposes)[0]
+    auth = runtime.settings.auth
+    token = mint_token(auth.hs256_secret, who, auth.audience, 600, [purpose], int(time.time()))
+    return {"Authorization": f"Bearer {token}", "X-Purpose": purpose, **extra}

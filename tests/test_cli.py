@@ -78,6 +78,7 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
                 "query": "query($id: ResidentId!) { person(id: $id) { id guardians { name } } }",
                 "variables": {"id": child},
             },
+            headers={"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"},
             timeout=30,
         )
         assert response.json()["data"]["person"]["id"] == child
@@ -98,7 +99,9 @@ def test_samples_without_a_city_says_what_to_do(tmp_path: Path) -> None:
 
 def test_serve_with_a_bad_config_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "govgraph.toml"
-    config.write_text('[sources.tax]\nkind = "postgres"\n[sources.tax.entities.t]\nkey = "k"\ntable = "t"\n')
+    config.write_text(
+        '[sources.tax]\nkind = "postgres"\n[sources.tax.entities.t]\nkey = "k"\ntable = "t"\n[audit]\nmode = "off"\n'
+    )
     out = govgraph("serve", "--config", str(config))
     assert out.returncode == 2
     assert "sources.tax.dsn: is required" in out.stderr

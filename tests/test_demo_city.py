@@ -65,9 +65,14 @@ async def city(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> A
     await stack.stop()
 
 
-async def query(url: str, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+async def query(
+    url: str, document: str, variables: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    headers = headers or {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
     async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.post(f"{url}/graphql", json={"query": document, "variables": variables})
+        response = await client.post(
+            f"{url}/graphql", json={"query": document, "variables": variables}, headers=headers
+        )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

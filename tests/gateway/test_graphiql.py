@@ -9,12 +9,15 @@ from base64 import b64encode
 import httpx
 
 from gateway.app import create_app
+from gateway.policy import Policy
 from gateway.settings import GatewaySettings, Settings
 from tests.resolvers import city
 
+EMPTY = Policy(purposes={}, clients={}, grants={})
+
 
 async def test_graphiql_page_loads_nothing_from_elsewhere() -> None:
-    app = create_app(Settings(gateway=GatewaySettings(), sources=tuple(city.specs())))
+    app = create_app(Settings(gateway=GatewaySettings(), sources=tuple(city.specs())), policy=EMPTY)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         page = await client.get("/graphql", headers={"Accept": "text/html"})
@@ -30,7 +33,9 @@ async def test_graphiql_page_loads_nothing_from_elsewhere() -> None:
 
 
 async def test_graphiql_can_be_switched_off() -> None:
-    app = create_app(Settings(gateway=GatewaySettings(graphiql=False), sources=tuple(city.specs())))
+    app = create_app(
+        Settings(gateway=GatewaySettings(graphiql=False), sources=tuple(city.specs())), policy=EMPTY
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         page = await client.get("/graphql", headers={"Accept": "text/html"})

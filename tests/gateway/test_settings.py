@@ -14,6 +14,7 @@ ENV = {
     "GOVGRAPH_MARKET_DSN": "postgresql://mkt@db/mkt",
     "GOVGRAPH_EDUCATION_URL": "http://edu",
     "GOVGRAPH_SOCIAL_INSURANCE_URL": "http://si",
+    "GOVGRAPH_AUDIT_DSN": "postgresql://audit@db/audit",
 }
 SHIPPED = Path(__file__).parents[2] / "govgraph.toml"
 
@@ -27,7 +28,9 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_shipped_config_loads_with_environment() -> None:
     settings = load_settings(SHIPPED, ENV)
     by_name = {s.name: s for s in settings.sources}
-    assert set(by_name) == {"public_security", "education", "social_insurance", "tax", "market"}
+    assert set(by_name) == {"public_security", "education", "social_insurance", "tax", "market", "audit"}
+    assert settings.audit.mode == "sync" and settings.audit.dsn == "postgresql://audit@db/audit"
+    assert settings.auth is not None and settings.auth.policy.endswith("policy.toml")
     assert by_name["tax"].options["dsn"] == "postgresql://tax@db/tax"
     assert by_name["education"].options["base_url"] == "http://edu"
     assert by_name["public_security"].entities["household_members"].many is True
@@ -46,7 +49,7 @@ def test_environment_default_is_used(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         '[sources.a]\nkind = "memory"\nnote = "${NOPE:-fallback}-${HERE}"\n'
-        '[sources.a.entities.e]\nkey = "id"\n',
+        '[sources.a.entities.e]\nkey = "id"\n[audit]\nmode = "off"\n',
     )
     settings = load_settings(path, {"HERE": "x"})
     assert settings.sources[0].options["note"] == "fallback-x"
@@ -79,6 +82,20 @@ def test_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
         load_settings(write(tmp_path, text), {})
     assert str(caught.value).startswith(str(tmp_path / "govgraph.toml"))
+
+
+@pytest.mark.parametrize(
+    ("audit", "message"),
+    [
+        ('mode = "sometimes"', r"audit\.mode: must be sync, async or off"),
+        ('dsn = "postgresql://a@b/c"\nsubject_key = "short"', r"audit\.subject_key: must be at least 16"),
+        ('subject_key = "0123456789abcdef"', r"audit\.dsn: is required"),
+    ],
+)
+def test_audit_mistakes_name_the_key(tmp_path: Path, audit: str, message: str) -> None:
+    text = f'[sources.a]\nkind = "memory"\n[sources.a.entities.e]\nkey = "id"\n[audit]\n{audit}\n'
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), {})
 
 
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:

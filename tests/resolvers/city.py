@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from gateway.schema import build_schema
-from resolvers.context import Context
+from resolvers.context import AccessLog, Context, Principal
 from resolvers.identifiers import credit_code_check, org_code_check, resident_id_check
 from resolvers.loaders import Loaders
 from sources.base import EntitySpec, Result, SourceSpec
@@ -98,7 +98,15 @@ DATA: dict[str, dict[str, dict[str, Result]]] = {
             FATHER: person(FATHER, "林建国", "1", "1985-04-12", phone="13800000001"),
             MOTHER: person(MOTHER, "陈美玲", "2", "1987-06-23", household_no=None, hukou_district="360426"),
             CHILD: person(CHILD, "林小雨", "1", "2019-03-10"),
-            BOSS: person(BOSS, "王大伟", "1", "1970-01-01", household_no=None, hukou_district="350203"),
+            BOSS: person(
+                BOSS,
+                "王大伟",
+                "1",
+                "1970-01-01",
+                household_no=None,
+                hukou_district="350203",
+                residence_district="350203",
+            ),
         },
         "household": {
             HOUSEHOLD: {
@@ -252,7 +260,9 @@ DATA: dict[str, dict[str, dict[str, Result]]] = {
         "annual_reports": {},
     },
 }
+DATA["audit"] = {"access_log": {}}
 MANY = {
+    "access_log",
     "household_members",
     "guardians",
     "wards",
@@ -281,7 +291,18 @@ def catalog(stats: CallStats | None = None) -> Catalog:
     return build_catalog(specs(), stats)
 
 
-async def run(query: str, variables: dict[str, Any] | None = None, cat: Catalog | None = None) -> Any:
-    schema = build_schema()
-    context = Context(loaders=Loaders(cat or catalog()), today=TODAY, max_list_keys=5)
-    return await schema.execute(query, variable_values=variables, context_value=context)
+SCHEMA = build_schema()
+EVERYTHING = Principal(client_id="test", purpose="test", grants=dict.fromkeys(SCHEMA.scopes, "full"))
+
+
+async def run(
+    query: str,
+    variables: dict[str, Any] | None = None,
+    cat: Catalog | None = None,
+    principal: Principal = EVERYTHING,
+    access: AccessLog | None = None,
+) -> Any:
+    context = Context(loaders=Loaders(cat or catalog()), principal=principal, today=TODAY, max_list_keys=5)
+    if access is not None:
+        context.access = access
+    return await SCHEMA.execute(query, variable_values=variables, context_value=context)

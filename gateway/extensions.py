@@ -1,0 +1,132 @@
+"""Per-operation schema extensions: who may introspect, and the audit of every access.
+
+Both hook the operation once, never a field: the per-field work is done by the
+resolver wrappers in enforcement.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from graphql import DocumentNode, FieldNode, GraphQLError, visit
+from graphql.language import Visitor
+from strawberry.extensions import SchemaExtension
+
+from resolvers.context import Context
+
+from .audit import AccessRecord, AuditUnavailable, AuditWriter, canonical_hash
+
+__all__ = ["AuditTrail", "IntrospectionGate"]
+
+log = logging.getLogger("govgraph.audit")
+
+
+class _Introspection(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        if node.name.value in ("__schema", "__type"):
+            self.found = True
+
+
+_seen: dict[str, bool] = {}  # document text -> introspects; documents repeat, so this stays small
+
+
+def _introspects(query: str, document: DocumentNode) -> bool:
+    found = _seen.get(query)
+    if found is None:
+        visitor = _Introspection()
+        visit(document, visitor)
+        if len(_seen) > 4096:
+            _seen.clear()
+        found = _seen[query] = visitor.found
+    return found
+
+
+class IntrospectionGate(SchemaExtension):
+    """The schema is shown only to purposes that allow it (the developer's)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context: Context = self.execution_context.context
+        document = self.execution_context.graphql_document
+        query = self.execution_context.query or ""
+        if not context.principal.may_introspect and document is not None and _introspects(query, document):
+            raise GraphQLError(
+                "Introspection is available only for a purpose that allows it.",
+                extensions={"code": "FORBIDDEN"},
+            )
+        yield
+
+
+def _outcome(data: object, errors: list[dict[str, Any]], read_any: bool) -> str:
+    if not errors:
+        return "ok"
+    if all(e.get("extensions", {}).get("code") == "FORBIDDEN" for e in errors) and not read_any:
+        return "denied"
+    return "partial" if data is not None else "error"
+
+
+class AuditTrail(SchemaExtension):
+    """Writes one audit event for each operation that read a subject or was refused a field.
+
+    In sync mode the response waits for the event's commit and, if the store cannot take
+    it, is replaced by AUDIT_UNAVAILABLE (503): no unaudited personal data leaves.
+    """
+
+    def __init__(self, writer: AuditWriter | None, sync: bool) -> None:
+        self._writer = writer
+        self._sync = sync
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context: Context = self.execution_context.context
+        access = context.access
+        if not isinstance(access, AccessRecord) or not access.touched:
+            return
+        result = self.execution_context.result
+        data = getattr(result, "data", None)
+        errors = [e.formatted for e in (getattr(result, "errors", None) or [])]
+        access.operation = self.execution_context.operation_name
+        access.document_hash = hashlib.sha256((self.execution_context.query or "").encode()).hexdigest()
+        outcome = _outcome(data, errors, bool(access.subjects))
+        response_hash = canonical_hash({"data": data, "errors": errors})
+        if self._writer is None:
+            raise _unavailable(context)
+        if not self._sync:
+            _background(self._writer.record(access, outcome, response_hash))
+            return
+        try:
+            await self._writer.record(access, outcome, response_hash)
+        except AuditUnavailable as exc:
+            log.error("audit unavailable, request %s refused: %s", access.request_id, exc)
+            raise _unavailable(context) from exc
+
+
+def _unavailable(context: Context) -> GraphQLError:
+    if context.response is not None:
+        context.response.status_code = 503
+    return GraphQLError(
+        "The audit log cannot record this access now; no data was released.",
+        extensions={"code": "AUDIT_UNAVAILABLE"},
+    )
+
+
+_pending: set[asyncio.Task[None]] = set()
+
+
+def _background(work: Any) -> None:
+    task = asyncio.ensure_future(work)
+    _pending.add(task)
+
+    def done(t: asyncio.Task[None]) -> None:
+        _pending.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            log.error("audit event lost in async mode: %s", t.exception())
+
+    task.add_done_callback(done)

@@ -1,0 +1,61 @@
+"""The auditor's view of the audit log: who accessed a person or enterprise, and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from graphql import GraphQLError
+
+from sources.base import Record
+
+from .context import Info
+from .directives import scope
+from .identifiers import credit_code_problem, resident_id_problem
+from .values import as_datetime
+
+__all__ = ["AccessEvent", "access_log"]
+
+_A = "audit.read"
+
+
+@strawberry.type(description="One operation that read a subject's data.")
+class AccessEvent:
+    time: dt.datetime | None = strawberry.field(directives=scope(_A))
+    client: str = strawberry.field(directives=scope(_A))
+    purpose: str = strawberry.field(directives=scope(_A))
+    case_id: str | None = strawberry.field(directives=scope(_A))
+    operator: str | None = strawberry.field(directives=scope(_A))
+    operation: str | None = strawberry.field(directives=scope(_A))
+    scopes: list[str] = strawberry.field(
+        directives=scope(_A), description="Data scopes read about the subject."
+    )
+    outcome: str = strawberry.field(directives=scope(_A))
+    request_id: str = strawberry.field(directives=scope(_A))
+    _subject: strawberry.Private[str]
+
+    @classmethod
+    def of(cls, r: Record, subject: str) -> AccessEvent:
+        return cls(
+            time=as_datetime(r.get("time")),
+            client=r["client"],
+            purpose=r["purpose"],
+            case_id=r.get("case_id"),
+            operator=r.get("operator"),
+            operation=r.get("operation"),
+            scopes=list(r.get("scopes") or []),
+            outcome=r["outcome"],
+            request_id=r["request_id"],
+            _subject=subject,
+        )
+
+
+async def access_log(info: Info, identifier: str) -> list[AccessEvent]:
+    """Newest first. The log holds only keyed hashes of ids; the gateway supplies the key."""
+    identifier = identifier.strip().upper()
+    if resident_id_problem(identifier) and credit_code_problem(identifier):
+        raise GraphQLError(
+            "subject must be a resident id or a credit code", extensions={"code": "BAD_USER_INPUT"}
+        )
+    rows = await info.context.loaders.many("access_log", info.context.audit_subject(identifier))
+    return [AccessEvent.of(r, identifier) for r in sorted(rows, key=lambda r: str(r["time"]), reverse=True)]

@@ -1,0 +1,199 @@
+"""The audit store against a real PostgreSQL server: install, atomic batches, look-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from sources.audit_store import AuditStore, AuditStoreError, ChainHead, EventRow
+
+WRITER = "host-1-abcd"
+T0 = dt.datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=dt.UTC)
+
+
+def row(seq: int, *subjects: tuple[str, list[str]], writer: str = WRITER) -> EventRow:
+    # The store does not check hashes (the verifier does): any stand-in values do here.
+    return EventRow(
+        writer_id=writer,
+        seq=seq,
+        time=T0 + dt.timedelta(seconds=seq),
+        request_id=f"req-{seq}",
+        client="school-enrolment",
+        purpose="enrolment_review",
+        case_id="CASE-7",
+        operator=None,
+        operation="EnrolmentReview",
+        document_hash="d" * 64,
+        subjects=[{"subject": s, "scopes": scopes} for s, scopes in subjects],
+        denied=[{"path": "person.taxCreditRating", "scope": "tax.credit_rating"}],
+        outcome="partial",
+        response_hash="r" * 64,
+        prev_hash=f"{seq - 1:064x}",
+        hash=f"{seq:064x}",
+    )
+
+
+def head_of(rows: list[EventRow]) -> ChainHead:
+    return ChainHead(rows[-1].writer_id, rows[-1].seq, rows[-1].hash)
+
+
+@pytest_asyncio.fixture
+async def store(scratch_db: str) -> AsyncIterator[AuditStore]:
+    store = AuditStore(scratch_db, pool_size=2, timeout=1.0)
+    await store.install()
+    yield store
+    await store.aclose()
+
+
+async def counts(dsn: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {
+            "events": await conn.fetchval("SELECT array_agg(seq ORDER BY seq) FROM audit_event"),
+            "subjects": await conn.fetchval("SELECT count(*) FROM audit_subject"),
+            "head": await conn.fetchval("SELECT last_seq FROM audit_writer"),
+        }
+    finally:
+        await conn.close()
+
+
+async def wait_for_lock_wait(admin: asyncpg.Connection) -> int:
+    """The pid of the audit store's backend once it is blocked on a lock."""
+    for _ in range(200):
+        pid = await admin.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'govgraph-audit' "
+            "AND wait_event_type = 'Lock'"
+        )
+        if pid is not None:
+            return int(pid)
+        await asyncio.sleep(0.01)
+    raise AssertionError("the append never blocked")
+
+
+async def test_install_is_idempotent_and_safe_to_race(scratch_db: str) -> None:
+    stores = [AuditStore(scratch_db) for _ in range(3)]
+    try:
+        await asyncio.gather(*(s.install() for s in stores))
+        await stores[0].install()
+        assert [c async for c in stores[0].chains()] == []
+    finally:
+        for s in stores:
+            await s.aclose()
+
+
+async def test_install_refuses_a_half_installed_schema(store: AuditStore, scratch_db: str) -> None:
+    conn = await asyncpg.connect(scratch_db)
+    await conn.execute("DROP VIEW access_log")
+    await conn.close()
+    with pytest.raises(AuditStoreError, match="3 of"):
+        await store.install()
+
+
+async def test_append_round_trips_events_index_and_head(store: AuditStore, scratch_db: str) -> None:
+    rows = [row(1, ("s-a", ["person.identity", "tax.rating"]), ("s-b", ["person.identity"])), row(2)]
+    await store.append(rows, head_of(rows))
+
+    chains = [c async for c in store.chains()]
+    # Exactly what went in comes back (time to the microsecond, jsonb lists): hashes depend on it.
+    assert chains == [(WRITER, rows, head_of(rows))]
+    assert await store.head(WRITER) == head_of(rows)
+    assert await store.subject_index(WRITER, 2) == {
+        1: [
+            {"subject": "s-a", "scopes": ["person.identity", "tax.rating"]},
+            {"subject": "s-b", "scopes": ["person.identity"]},
+        ]
+    }
+
+
+async def test_a_batch_violating_the_primary_key_leaves_nothing(store: AuditStore, scratch_db: str) -> None:
+    first = [row(1, ("s-a", ["x"]))]
+    await store.append(first, head_of(first))
+
+    bad = [row(2, ("s-b", ["y"])), row(1, ("s-c", ["z"]))]  # the second row repeats seq 1
+    with pytest.raises(AuditStoreError, match="UniqueViolation"):
+        await store.append(bad, ChainHead(WRITER, 2, bad[0].hash))
+
+    assert await counts(scratch_db) == {"events": [1], "subjects": 1, "head": 1}
+
+
+async def test_a_batch_cut_off_mid_statement_leaves_nothing(store: AuditStore, scratch_db: str) -> None:
+    first = [row(1)]
+    await store.append(first, head_of(first))
+    admin = await asyncpg.connect(scratch_db)
+    try:
+        # Hold the head row: the append inserts its events and index rows, then waits on it.
+        tx = admin.transaction()
+        await tx.start()
+        await admin.execute("SELECT * FROM audit_writer FOR UPDATE")
+        batch = [row(2, ("s-a", ["x"])), row(3, ("s-b", ["y"]))]
+        append = asyncio.create_task(store.append(batch, head_of(batch)))
+        pid = await wait_for_lock_wait(admin)
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        with pytest.raises(AuditStoreError):
+            await append
+        await tx.rollback()
+    finally:
+        await admin.close()
+
+    assert await counts(scratch_db) == {"events": [1], "subjects": 0, "head": 1}
+    # The pool replaces the dead connection.
+    await store.append(batch, head_of(batch))
+    assert await counts(scratch_db) == {"events": [1, 2, 3], "subjects": 2, "head": 3}
+
+
+async def test_a_batch_that_times_out_is_cancelled_on_the_server(scratch_db: str) -> None:
+    store = AuditStore(scratch_db, timeout=0.3)
+    await store.install()
+    admin = await asyncpg.connect(scratch_db)
+    try:
+        first = [row(1)]
+        await store.append(first, head_of(first))
+        tx = admin.transaction()
+        await tx.start()
+        await admin.execute("SELECT * FROM audit_writer FOR UPDATE")
+        batch = [row(2, ("s-a", ["x"]))]
+        with pytest.raises(AuditStoreError, match="no answer within"):
+            await store.append(batch, head_of(batch))
+        await asyncio.sleep(0.3)  # the cancel reaches the server while the lock is held
+        await tx.rollback()
+        await asyncio.sleep(0.1)  # had the statement survived, it would now commit
+        assert await counts(scratch_db) == {"events": [1], "subjects": 0, "head": 1}
+    finally:
+        await admin.close()
+        await store.aclose()
+
+
+async def test_a_closed_port_is_an_audit_store_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = AuditStore(f"postgresql://postgres@127.0.0.1:{port}/audit", timeout=1.0)
+    with pytest.raises(AuditStoreError):
+        await store.append([row(1)], ChainHead(WRITER, 1, "1" * 64))
+    await store.aclose()
+
+
+async def test_subject_events_finds_accesses_by_hmac_newest_first(store: AuditStore) -> None:
+    rows = [row(1, ("s-a", ["person.identity"])), row(2, ("s-b", ["tax.rating"])), row(3, ("s-a", ["edu"]))]
+    await store.append(rows, head_of(rows))
+
+    found = await store.subject_events("s-a")
+    assert [(e["seq"], e["scopes"], e["client"], e["purpose"]) for e in found] == [
+        (3, ["edu"], "school-enrolment", "enrolment_review"),
+        (1, ["person.identity"], "school-enrolment", "enrolment_review"),
+    ]
+    assert found[0]["time"] == rows[2].time and found[0]["case_id"] == "CASE-7"
+    assert await store.subject_events("s-a", limit=1) == found[:1]
+    assert await store.subject_events("s-nobody") == []
+
+
+async def test_rows_of_another_writer_are_refused(store: AuditStore) -> None:
+    with pytest.raises(ValueError, match="writer"):
+        await store.append([row(1, writer="other")], ChainHead(WRITER, 1, "1" * 64))
