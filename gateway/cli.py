@@ -23,7 +23,7 @@ from .audit import subject_report, verify
 from .auth import mint_token
 from .policy import Policy, PolicyError, load_policy
 from .schema import build_schema
-from .settings import ConfigError, Settings, load_settings
+from .settings import ConfigError, Settings, load_auth, load_settings
 
 __all__ = ["main"]
 
@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its start-up chatter hides the demo's log
     try:
         if args.command == "export-schema":
             sys.stdout.write(build_schema().as_str() + "\n")
@@ -105,15 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _policy(config: str) -> tuple[Settings, Policy]:
-    settings = load_settings(config)
-    if settings.auth is None:
-        raise ConfigError(f"{config}: auth: the [auth] section (with policy = ...) is required")
-    return settings, load_policy(settings.auth.policy, build_schema().scopes)
-
-
 def _check_config(config: str) -> int:
-    settings, policy = _policy(config)
+    settings = load_settings(config)
+    auth = load_auth(config)
+    policy = load_policy(auth.policy, build_schema().scopes)
     build_catalog(settings.sources)  # adapters validate their own options
     print(
         f"ok: {len(settings.sources)} sources, {len(policy.purposes)} purposes, "
@@ -123,7 +119,8 @@ def _check_config(config: str) -> int:
 
 
 def _token(config: str, client_id: str, purpose: str | None, ttl: int) -> int:
-    settings, policy = _policy(config)
+    auth = load_auth(config)
+    policy = load_policy(auth.policy, build_schema().scopes)
     client = policy.clients.get(client_id)
     if client is None:
         print(
@@ -135,15 +132,12 @@ def _token(config: str, client_id: str, purpose: str | None, ttl: int) -> int:
     if purpose not in client.purposes:
         print(f"govgraph: client {client_id!r} is not granted purpose {purpose!r}", file=sys.stderr)
         return 2
-    assert settings.auth is not None
-    if not settings.auth.hs256_secret:
+    if not auth.hs256_secret:
         print(
             "govgraph: auth.hs256_secret is not set; tokens come from your identity provider", file=sys.stderr
         )
         return 2
-    token = mint_token(
-        settings.auth.hs256_secret, client, settings.auth.audience, ttl, [purpose], int(time.time())
-    )
+    token = mint_token(auth.hs256_secret, client, auth.audience, ttl, [purpose], int(time.time()))
     print(f"Authorization: Bearer {token}")
     print(f"X-Purpose: {purpose}")
     return 0

@@ -8,6 +8,7 @@ exactly one log line holding the detail. No backend text reaches a client.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from graphql import GraphQLError
@@ -17,6 +18,8 @@ from sources.errors import SourceError
 __all__ = ["translate"]
 
 log = logging.getLogger("govgraph.errors")
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
 
 _SOURCE_MESSAGES = {
     "SOURCE_TIMEOUT": "The {source} department did not answer in time.",
@@ -36,8 +39,11 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
     )
 
 
-def translate(error: GraphQLError) -> GraphQLError:
-    """The error a client may see for `error`, logging what it must not."""
+def translate(error: GraphQLError, reveal_schema: bool = True) -> GraphQLError:
+    """The error a client may see for `error`, logging what it must not.
+
+    Without `reveal_schema`, graphql-core's "Did you mean ...?" hints are dropped: they
+    would spell out field names a client may not introspect."""
     original = error.original_error
     if isinstance(original, SourceError):
         log.warning("source error at %s: %s", error.path, original)
@@ -46,12 +52,13 @@ def translate(error: GraphQLError) -> GraphQLError:
             error, message.format(source=original.source), {"code": original.code, "source": original.source}
         )
     if error.extensions and "code" in error.extensions:
-        log.info("refused: %s (%s)", error.message, error.extensions["code"])
+        log.debug("refused: %s (%s)", error.message, error.extensions["code"])
         return error
     if original is None or isinstance(original, GraphQLError):
         # Syntax and validation errors from graphql-core: the message is about the document.
         log.info("bad document: %s", error.message)
-        return _with(error, error.message, {"code": "BAD_USER_INPUT"})
+        message = error.message if reveal_schema else _SUGGESTION.sub("", error.message)
+        return _with(error, message, {"code": "BAD_USER_INPUT"})
     error_id = uuid.uuid4().hex[:16]
     log.error("internal error %s at %s", error_id, error.path, exc_info=original)
     return _with(error, "Internal server error.", {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FULL", "MASKED", "Client", "Policy", "PolicyError", "Purpose", "load_policy", "parse_policy"]
+__all__ = [
+    "FULL",
+    "MASKED",
+    "Client",
+    "Policy",
+    "PolicyError",
+    "Purpose",
+    "load_policy",
+    "parse_policy",
+    "with_families",
+]
 
 FULL = "full"
 MASKED = "masked"
@@ -249,5 +259,14 @@ def _grants(
                 if scope in levels:
                     raise fail(f"scope {scope!r} granted twice", *where, level)
                 levels[scope] = level
-        grants[client.id, purpose] = levels
+        grants[client.id, purpose] = with_families(levels)
     return grants
+
+
+def with_families(levels: Mapping[str, str]) -> dict[str, str]:
+    """Any scope of a family also opens the family's link fields (`social_insurance.*`), so a
+    verdict-only grant reaches the verdict without the record around it."""
+    expanded = dict(levels)
+    for scope in levels:
+        expanded.setdefault(scope.split(".")[0] + ".*", FULL)
+    return expanded

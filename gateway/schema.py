@@ -27,7 +27,10 @@ class GatewaySchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # The list is the result's own: replacing items changes what the client gets.
-        errors[:] = [translate(e) for e in errors]
+        context = getattr(execution_context, "context", None)
+        principal = getattr(context, "principal", None)
+        reveal = principal is None or principal.may_introspect
+        errors[:] = [translate(e, reveal_schema=reveal) for e in errors]
 
 
 def build_schema(extensions: Sequence[Callable[[], SchemaExtension]] = (), **kwargs: Any) -> GatewaySchema:

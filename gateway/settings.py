@@ -24,6 +24,7 @@ __all__ = [
     "ConfigError",
     "GatewaySettings",
     "Settings",
+    "load_auth",
     "load_settings",
     "parse_settings",
 ]
@@ -73,16 +74,35 @@ class Settings:
     path: str = "<memory>"
 
 
-def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
-    path = Path(path)
+def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
+    path = Path(path)
+    raw = _read(path)
     try:
         return parse_settings(raw, os.environ if environ is None else environ, str(path))
+    except SourceConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> AuthConfig:
+    """Only the [auth] section: what minting a token needs, without the departments' addresses."""
+    path = Path(path)
+    raw = _read(path)
+    try:
+        table = _expand(
+            Options("", raw, set(raw)).mapping("auth"), os.environ if environ is None else environ, "auth"
+        )
+        if not table:
+            raise SourceConfigError("auth", "the [auth] section (with policy = ...) is required")
+        return _auth(table, path.parent)
     except SourceConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
 

@@ -183,8 +183,9 @@ class Person:
         return [EnrollmentApplication.of(r) for r in rows if year is None or r["year"] == year]
 
     @strawberry.field(
-        description="The social-insurance record (人社); null when never insured.",
-        directives=scope("social_insurance.status"),
+        description="The social-insurance record (人社); null when never insured. Reachable with any"
+        " social_insurance scope: a verdict-only grant reads the verdict, not the record.",
+        directives=scope("social_insurance.*"),
     )
     async def social_insurance(
         self, info: Info

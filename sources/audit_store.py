@@ -116,7 +116,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 def _ddl() -> str:
-    return (resources.files("demo.departments") / "sql" / "audit.sql").read_text(encoding="utf-8")
+    return (resources.files("sources") / "sql" / "audit.sql").read_text(encoding="utf-8")
 
 
 class AuditStore:
@@ -177,6 +177,8 @@ class AuditStore:
             return
         if any(r.writer_id != head.writer_id for r in rows):
             raise ValueError("every row of a batch must belong to the head's writer")
+        if (head.last_seq, head.last_hash) != (rows[-1].seq, rows[-1].hash):
+            raise ValueError("the head must be the batch's last event")
         pool = await self._get_pool()
         async with self._translated(f"append {len(rows)} events"):
             await pool.fetchval(_APPEND, list(rows), head.writer_id, head.last_seq, head.last_hash)

@@ -100,7 +100,8 @@ def test_samples_without_a_city_says_what_to_do(tmp_path: Path) -> None:
 def test_serve_with_a_bad_config_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "govgraph.toml"
     config.write_text(
-        '[sources.tax]\nkind = "postgres"\n[sources.tax.entities.t]\nkey = "k"\ntable = "t"\n[audit]\nmode = "off"\n'
+        '[sources.tax]\nkind = "postgres"\n[sources.tax.entities.t]\nkey = "k"\ntable = "t"\n'
+        '[audit]\nmode = "off"\n'
     )
     out = govgraph("serve", "--config", str(config))
     assert out.returncode == 2

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,12 +15,12 @@ import asyncpg
 import pytest
 
 from demo import synth
+from demo.departments import SQL_DIR
 from demo.synth import COLUMNS, DEPARTMENTS, CityConfig, Synth, generate, samples_of
 from resolvers.identifiers import birth_date_of, credit_code_problem, resident_id_problem
 
 SMALL = CityConfig(persons=2000)
 XIAMEN = {"350203", "350205", "350206", "350211", "350212", "350213"}
-SQL_DIR = Path(synth.__file__).parent / "departments" / "sql"
 
 
 @dataclass
@@ -351,9 +349,8 @@ def _on_database(url: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, ""))
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL is not set")
-async def test_seed_loads_every_generated_row_into_postgres() -> None:
-    url = os.environ["TEST_DATABASE_URL"]
+async def test_seed_loads_every_generated_row_into_postgres(pg_admin_dsn: str) -> None:
+    url = _on_database(pg_admin_dsn, "postgres")
     cfg = CityConfig(persons=1000)
     expected = Counter[tuple[str, str]]()
     for department, table, rows in generate(cfg):

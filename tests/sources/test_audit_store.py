@@ -118,7 +118,7 @@ async def test_a_batch_violating_the_primary_key_leaves_nothing(store: AuditStor
 
     bad = [row(2, ("s-b", ["y"])), row(1, ("s-c", ["z"]))]  # the second row repeats seq 1
     with pytest.raises(AuditStoreError, match="UniqueViolation"):
-        await store.append(bad, ChainHead(WRITER, 2, bad[0].hash))
+        await store.append(bad, head_of(bad))
 
     assert await counts(scratch_db) == {"events": [1], "subjects": 1, "head": 1}
 
@@ -176,7 +176,7 @@ async def test_a_closed_port_is_an_audit_store_error() -> None:
         port = s.getsockname()[1]
     store = AuditStore(f"postgresql://postgres@127.0.0.1:{port}/audit", timeout=1.0)
     with pytest.raises(AuditStoreError):
-        await store.append([row(1)], ChainHead(WRITER, 1, "1" * 64))
+        await store.append([row(1)], head_of([row(1)]))
     await store.aclose()
 
 

@@ -1,0 +1,204 @@
+"""The audit trail through the gateway: one event per data-bearing operation, committed
+before the answer leaves; no answer when the audit database is down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import jwt
+import pytest
+import pytest_asyncio
+
+from gateway.app import create_app
+from gateway.audit import canonical_hash, subject_key
+from gateway.settings import AuditSettings, AuthConfig, GatewaySettings, Settings
+from sources.base import EntitySpec, SourceSpec
+from tests.resolvers import city
+from tests.resolvers.city import CHILD, FATHER
+
+ROOT = Path(__file__).parents[2]
+SECRET = "test-secret-for-hs256-tokens-only"
+AUDIT_KEY = "test-audit-subject-key-0123456789"
+
+
+def headers(client: str, purpose: str, **extra: str) -> dict[str, str]:
+    now = int(time.time())
+    claims = {"sub": client, "aud": "govgraph", "exp": now + 300}
+    return {"Authorization": "Bearer " + jwt.encode(claims, SECRET, "HS256"), "X-Purpose": purpose, **extra}
+
+
+def settings(audit_dsn: str) -> Settings:
+    audit_source = SourceSpec(
+        "audit",
+        "postgres",
+        {"access_log": EntitySpec("access_log", "subject", many=True, options={"table": "access_log"})},
+        {"dsn": audit_dsn, "pool_size": 2},
+    )
+    specs = [s for s in city.specs() if s.name != "audit"] + [audit_source]
+    return Settings(
+        gateway=GatewaySettings(),
+        sources=tuple(specs),
+        auth=AuthConfig(policy=str(ROOT / "policy.toml"), hs256_secret=SECRET),
+        audit=AuditSettings(mode="sync", dsn=audit_dsn, subject_key=AUDIT_KEY, commit_timeout=1.0),
+    )
+
+
+@pytest_asyncio.fixture
+async def gateway(scratch_db: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings(scratch_db))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            yield http
+
+
+async def events(dsn: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [dict(r) for r in await conn.fetch("SELECT * FROM audit_event ORDER BY seq")]
+    finally:
+        await conn.close()
+
+
+FAMILY = (
+    "query Family($id: ResidentId!) { person(id: $id) {"
+    " name guardians { name socialInsurance { status } } } }"
+)
+
+
+async def test_each_data_operation_writes_one_event(gateway: httpx.AsyncClient, scratch_db: str) -> None:
+    sent = headers(
+        "enrollment", "enrollment_review", **{"X-Case-Id": "JM-2026-0042", "X-Operator-Id": "op-7"}
+    )
+    response = await gateway.post(
+        "/graphql", json={"query": FAMILY, "variables": {"id": CHILD}}, headers=sent
+    )
+    body = response.json()
+    (event,) = await events(scratch_db)
+    assert (event["client"], event["purpose"], event["case_id"], event["operator"]) == (
+        "enrollment", "enrollment_review", "JM-2026-0042", "op-7",
+    )  # fmt: skip
+    assert event["operation"] == "Family"
+    assert event["request_id"] == response.headers["x-request-id"]
+    subjects = {s["subject"]: s["scopes"] for s in json.loads(event["subjects"])}
+    assert subjects[subject_key(AUDIT_KEY.encode(), CHILD)] == ["person.family", "person.identity"]
+    # The enrolment platform holds verdict scopes: it reaches socialInsurance, not its status.
+    assert subjects[subject_key(AUDIT_KEY.encode(), FATHER)] == ["person.identity", "social_insurance.*"]
+    assert json.loads(event["denied"]) == [
+        {"path": "person.guardians.0.socialInsurance.status", "scope": "social_insurance.status"},
+    ]
+    assert event["outcome"] == "partial"
+    assert event["response_hash"] == canonical_hash({"data": body["data"], "errors": body["errors"]})
+    assert CHILD not in json.dumps(event, default=str)
+
+
+async def test_operations_that_read_no_subject_write_nothing(
+    gateway: httpx.AsyncClient, scratch_db: str
+) -> None:
+    document = '{ __typename school(code: "3502110001") { name } }'
+    response = await gateway.post(
+        "/graphql", json={"query": document}, headers=headers("developer", "development")
+    )
+    assert response.json()["data"]["school"]["name"]
+    assert await events(scratch_db) == []
+
+
+async def test_the_auditor_sees_who_accessed_a_person(gateway: httpx.AsyncClient) -> None:
+    enrolment = headers("enrollment", "enrollment_review", **{"X-Case-Id": "C-1"})
+    await gateway.post("/graphql", json={"query": FAMILY, "variables": {"id": CHILD}}, headers=enrolment)
+    document = "query($s: String!) { accessLog(subject: $s) { client purpose caseId scopes outcome } }"
+    auditor = headers("auditor", "audit")
+    log = (
+        await gateway.post("/graphql", json={"query": document, "variables": {"s": CHILD}}, headers=auditor)
+    ).json()
+    assert log["data"]["accessLog"] == [
+        {"client": "enrollment", "purpose": "enrollment_review", "caseId": "C-1",
+         "scopes": ["person.family", "person.identity"], "outcome": "partial"},
+    ]  # fmt: skip
+    other = headers("developer", "development")
+    denied = (
+        await gateway.post("/graphql", json={"query": document, "variables": {"s": CHILD}}, headers=other)
+    ).json()
+    assert denied["data"] is None and denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.slow
+async def test_audit_database_down_means_no_data_then_recovery(tmp_path: Path) -> None:
+    from pgserver.postgres_server import get_server
+
+    server = get_server(tmp_path / "auditpg", cleanup_mode="stop")
+    dsn = server.get_uri()
+    app = create_app(settings(dsn))
+    query = {"query": FAMILY, "variables": {"id": CHILD}}
+    sent = headers("developer", "development")
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+                assert (await http.post("/graphql", json=query, headers=sent)).status_code == 200
+                before = len(await events(dsn))
+                server.cleanup()  # stops the audit database
+                down = await http.post("/graphql", json=query, headers=sent)
+                assert down.status_code == 503
+                assert down.json()["data"] is None
+                assert [e["extensions"]["code"] for e in down.json()["errors"]] == ["AUDIT_UNAVAILABLE"]
+                assert "林" not in down.text
+                server = get_server(tmp_path / "auditpg", cleanup_mode="stop")  # it returns
+                statuses = []
+                for _ in range(20):  # the pool replaces its dead connections as they fail
+                    statuses.append((await http.post("/graphql", json=query, headers=sent)).status_code)
+                    if statuses[-1] == 200:
+                        break
+                    await asyncio.sleep(0.2)
+                assert statuses[-1] == 200, statuses
+                after = await events(dsn)
+                assert len(after) == before + 1  # the refused requests left nothing behind
+                assert [e["seq"] for e in after] == list(range(1, len(after) + 1))
+    finally:
+        server.cleanup()
+
+
+def test_audit_verify_and_subject_commands(tmp_path: Path, scratch_db: str) -> None:
+    async def write_one() -> None:
+        app = create_app(settings(scratch_db))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+                await http.post("/graphql", json={"query": FAMILY, "variables": {"id": CHILD}},
+                                headers=headers("enrollment", "enrollment_review"))  # fmt: skip
+
+    asyncio.run(write_one())
+    config = tmp_path / "govgraph.toml"
+    config.write_text(
+        f'[sources.m]\nkind = "memory"\n[sources.m.entities.e]\nkey = "id"\n'
+        f'[audit]\ndsn = "{scratch_db}"\nsubject_key = "{AUDIT_KEY}"\n'
+    )
+    run = [sys.executable, "-m", "gateway", "audit"]
+    ok = subprocess.run([*run, "verify", "--config", str(config)], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and "1 chains, 1 events: intact" in ok.stdout, ok.stderr
+    report = subprocess.run(
+        [*run, "subject", CHILD, "--config", str(config)], capture_output=True, text=True, cwd=ROOT
+    )
+    rows = json.loads(report.stdout)
+    assert [(r["client"], r["purpose"]) for r in rows] == [("enrollment", "enrollment_review")]
+
+    async def tamper() -> None:
+        conn = await asyncpg.connect(scratch_db)
+        await conn.execute("ALTER TABLE audit_event DISABLE TRIGGER USER")
+        await conn.execute("UPDATE audit_event SET purpose = 'talent_subsidy'")
+        await conn.close()
+
+    asyncio.run(tamper())
+    broken = subprocess.run(
+        [*run, "verify", "--config", str(config)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert broken.returncode == 1 and "BROKEN" in broken.stdout

@@ -1,0 +1,198 @@
+"""Who is asking: every credential and purpose case over HTTP, each with its code."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import pytest_asyncio
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from gateway.app import create_app
+from gateway.settings import AuthConfig, GatewaySettings, Settings
+from tests.resolvers import city
+
+POLICY = str(Path(__file__).parents[2] / "policy.toml")
+SECRET = "test-secret-for-hs256-tokens-only"
+QUERY = {"query": "query($id: ResidentId!) { person(id: $id) { name } }", "variables": {"id": city.CHILD}}
+
+
+def keypair(kind: str) -> tuple[Any, str]:
+    key: Any = (
+        rsa.generate_private_key(65537, 2048) if kind == "RS256" else ec.generate_private_key(ec.SECP256R1())
+    )
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return key, pem.decode()
+
+
+RSA_KEY, RSA_PUBLIC = keypair("RS256")
+EC_KEY, EC_PUBLIC = keypair("ES256")
+
+
+def token(sub: str = "developer", *, key: Any = SECRET, alg: str = "HS256", **claims: Any) -> str:
+    now = int(time.time())
+    body = {"sub": sub, "aud": "govgraph", "iat": now, "exp": now + 300, **claims}
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+    keys = tmp_path_factory.mktemp("keys")
+    (keys / "rsa.pem").write_text(RSA_PUBLIC)
+    (keys / "ec.pem").write_text(EC_PUBLIC)
+    auth = AuthConfig(
+        policy=POLICY,
+        hs256_secret=SECRET,
+        public_keys=(("RS256", str(keys / "rsa.pem")), ("ES256", str(keys / "ec.pem"))),
+    )
+    app = create_app(Settings(gateway=GatewaySettings(), sources=tuple(city.specs()), auth=auth))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            yield http
+
+
+async def post(
+    client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any] = QUERY
+) -> httpx.Response:
+    return await client.post("/graphql", json=body, headers=headers)
+
+
+def refused(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert "data" not in body
+    assert [e["extensions"]["code"] for e in body["errors"]] == [code]
+    assert "林" not in response.text
+
+
+DEV = {"X-Purpose": "development"}
+
+
+async def test_valid_hs256_token_reads_data(client: httpx.AsyncClient) -> None:
+    response = await post(client, {"Authorization": f"Bearer {token()}", **DEV})
+    assert response.status_code == 200
+    assert response.json()["data"]["person"]["name"] == "林小雨"
+    assert len(response.headers["x-request-id"]) >= 8
+
+
+@pytest.mark.parametrize(("alg", "key"), [("RS256", RSA_KEY), ("ES256", EC_KEY)])
+async def test_tokens_signed_by_configured_public_keys_are_accepted(
+    client: httpx.AsyncClient, alg: str, key: Any
+) -> None:
+    response = await post(client, {"Authorization": f"Bearer {token(key=key, alg=alg)}", **DEV})
+    assert response.status_code == 200 and response.json()["data"]["person"]["name"] == "林小雨"
+
+
+def other_rsa() -> Any:
+    return rsa.generate_private_key(65537, 2048)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": "Basic ZGV2OnB3"},
+        {"Authorization": f"Bearer {token(exp=int(time.time()) - 3600)}"},
+        {"Authorization": f"Bearer {token(aud='another-gateway')}"},
+        {"Authorization": f"Bearer {token(key='a-different-secret-of-enough-length')}"},
+        {"Authorization": f"Bearer {token(sub='stranger')}"},
+        {"Authorization": f"Bearer {token(exp=None)}"},
+        {"Authorization": f"Bearer {token(key=other_rsa(), alg='RS256')}"},
+        {
+            "Authorization": "Bearer "
+            + jwt.encode({"sub": "developer", "aud": "govgraph", "exp": 2**40}, None, "none")
+        },
+        {"X-API-Key": "not-a-key"},
+    ],
+    ids=[
+        "none",
+        "malformed",
+        "basic",
+        "expired",
+        "audience",
+        "signature",
+        "unknown-client",
+        "no-exp",
+        "foreign-rsa",
+        "alg-none",
+        "api-key",
+    ],
+)
+async def test_bad_credentials_are_401_without_data(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await post(client, {**headers, **DEV})
+    refused(response, 401, "UNAUTHENTICATED")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_api_key_stored_as_hash_authenticates(client: httpx.AsyncClient) -> None:
+    response = await post(client, {"X-API-Key": "demo-only-developer-api-key", **DEV})
+    assert response.status_code == 200 and response.json()["data"]["person"]["name"] == "林小雨"
+
+
+async def test_purpose_is_required(client: httpx.AsyncClient) -> None:
+    refused(await post(client, {"Authorization": f"Bearer {token()}"}), 403, "PURPOSE_REQUIRED")
+
+
+async def test_a_purpose_the_client_is_not_granted_is_refused(client: httpx.AsyncClient) -> None:
+    headers = {"Authorization": f"Bearer {token('enrollment')}", "X-Purpose": "development"}
+    refused(await post(client, headers), 403, "PURPOSE_NOT_ALLOWED")
+
+
+async def test_a_purpose_outside_the_tokens_scope_is_refused(client: httpx.AsyncClient) -> None:
+    headers = {"Authorization": f"Bearer {token(scope='something_else')}", **DEV}
+    refused(await post(client, headers), 403, "PURPOSE_NOT_ALLOWED")
+
+
+@pytest.mark.parametrize(
+    "header", [("X-Case-Id", "案件-1".encode()), ("X-Operator-Id", b"x" * 200), ("X-Case-Id", b"a\x01b")]
+)
+async def test_case_and_operator_headers_are_checked(
+    client: httpx.AsyncClient, header: tuple[str, bytes]
+) -> None:
+    headers: dict[str, Any] = {"Authorization": f"Bearer {token()}", **DEV, header[0]: header[1]}
+    refused(await client.post("/graphql", json=QUERY, headers=headers), 400, "BAD_USER_INPUT")
+
+
+INTROSPECTION = {"query": "{ __schema { queryType { name } } }"}
+
+
+async def test_introspection_only_for_the_development_purpose(client: httpx.AsyncClient) -> None:
+    dev = await post(client, {"Authorization": f"Bearer {token()}", **DEV}, INTROSPECTION)
+    assert dev.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+    enrolment = {"Authorization": f"Bearer {token('enrollment')}", "X-Purpose": "enrollment_review"}
+    for document in (
+        INTROSPECTION,
+        {"query": '{ __type(name: "Person") { fields { name } } }'},
+        {"query": "query { ...F } fragment F on Query { __schema { types { name } } }"},
+    ):
+        body = (await post(client, enrolment, document)).json()
+        assert body.get("data") is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+        assert "queryType" not in str(body) and "'fields'" not in str(body)
+    typename = await post(client, enrolment, {"query": "{ __typename }"})
+    assert typename.json()["data"] == {"__typename": "Query"}
+
+
+async def test_graphiql_page_needs_no_credentials_but_shows_no_data(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert city.CHILD not in page.text
+
+
+async def test_get_queries_need_credentials_too(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/graphql", params={"query": "{ __typename }"}, headers={"Accept": "text/html"}
+    )
+    refused(response, 401, "UNAUTHENTICATED")

@@ -1,0 +1,179 @@
+"""The leak suite: a value a client is not granted never appears in any response, by
+any route, and the department behind it is never asked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import pytest_asyncio
+
+from gateway.app import create_app
+from gateway.settings import AuthConfig, GatewaySettings, Settings
+from sources.stats import CallStats
+from tests.resolvers import city
+from tests.resolvers.city import CHILD, FATHER
+
+POLICY = str(Path(__file__).parents[2] / "policy.toml")
+SECRET = "test-secret-for-hs256-tokens-only"
+STATS = CallStats()
+
+# What the talent-policy app must never see: contribution records (it has the verdict
+# only) and the father's full phone number and address (it has them masked).
+SECRETS = ["8000.5", "202409", "2024-09", "13800000001", "杏林路1号"]
+
+
+def headers(client: str, purpose: str) -> dict[str, str]:
+    now = int(time.time())
+    claims = {"sub": client, "aud": "govgraph", "exp": now + 300, "scope": purpose}
+    return {"Authorization": "Bearer " + jwt.encode(claims, SECRET, "HS256"), "X-Purpose": purpose}
+
+
+TALENT = headers("talent-policy", "talent_subsidy")
+ENROLMENT = headers("enrollment", "enrollment_review")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    auth = AuthConfig(policy=POLICY, hs256_secret=SECRET)
+    app = create_app(Settings(gateway=GatewaySettings(), sources=tuple(city.specs()), auth=auth), stats=STATS)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            yield http
+
+
+ROUTES: dict[str, tuple[str, dict[str, Any]]] = {
+    "direct": (
+        "query($id: ResidentId!) { person(id: $id) { phone socialInsurance { contributions { base } } } }",
+        {},
+    ),
+    "alias": (
+        "query($id: ResidentId!) { p: person(id: $id) { t: phone s: socialInsurance { c:"
+        " contributions { b: base period } } } }",
+        {},
+    ),
+    "fragment": (
+        "query($id: ResidentId!) { person(id: $id) { ...P } }"
+        " fragment P on Person { phone hukouAddress socialInsurance { ...S } }"
+        " fragment S on SocialInsurance { contributions { base period } }",
+        {},
+    ),
+    "inline-fragment": (
+        "query($id: ResidentId!) { person(id: $id) { ... on Person { phone socialInsurance {"
+        " ... on SocialInsurance { contributions { base } } } } } }",
+        {},
+    ),
+    "variables": (
+        "query($id: ResidentId!, $from: Month) { person(id: $id) { socialInsurance {"
+        " contributions(from: $from) { base period paidMonth } } } }",
+        {"from": "2024-01"},
+    ),
+    "summary-instead": (
+        "query($id: ResidentId!) { person(id: $id) { socialInsurance { monthsContributed"
+        ' since: monthsContributed(since: "2024-09") } } }',
+        {},
+    ),
+    "list": (
+        "query($ids: [ResidentId!]!) { persons(ids: $ids) { socialInsurance { contributions { base } } } }",
+        {"ids": [FATHER]},
+    ),
+    "bad-argument": (
+        "query($id: ResidentId!) { person(id: $id) { socialInsurance {"
+        ' contributions(from: "2024-9") { base } } } }',
+        {},
+    ),
+    "typo": ("query($id: ResidentId!) { person(id: $id) { socialInsurance { contribution { base } } } }", {}),
+}
+
+
+def assert_clean(response: httpx.Response) -> None:
+    exposed = response.text + " ".join(f"{k}:{v}" for k, v in response.headers.items())
+    for value in SECRETS:
+        assert value not in exposed, f"{value!r} leaked: {response.text}"
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+async def test_records_the_client_is_not_granted_never_leak(client: httpx.AsyncClient, route: str) -> None:
+    document, variables = ROUTES[route]
+    STATS.reset()
+    response = await client.post(
+        "/graphql", json={"query": document, "variables": {"id": FATHER, **variables}}, headers=TALENT
+    )
+    assert_clean(response)
+    assert ("social_insurance", "contributions") not in {(c.source, c.entity) for c in STATS.recent}
+    codes = {e["extensions"]["code"] for e in response.json().get("errors", [])}
+    assert codes and codes <= {"FORBIDDEN", "BAD_USER_INPUT"}
+
+
+async def test_nested_path_through_a_guardian(client: httpx.AsyncClient) -> None:
+    document = """query($id: ResidentId!) { person(id: $id) { guardians {
+        name phone socialInsurance { status contributions { base } currentEmployer { name } } } } }"""
+    STATS.reset()
+    response = await client.post(
+        "/graphql", json={"query": document, "variables": {"id": CHILD}}, headers=ENROLMENT
+    )
+    assert_clean(response)
+    body = response.json()
+    assert body["data"]["person"]["guardians"][0]["name"] == "林建国"
+    assert body["data"]["person"]["guardians"][0]["phone"] == "138****0001"
+    # The enrolment platform holds verdict scopes: it may reach socialInsurance (one call for
+    # the insured-person records), never the contribution records or the employer.
+    called = {(c.source, c.entity) for c in STATS.recent}
+    assert called.isdisjoint({("social_insurance", "contributions"), ("market", "enterprise")})
+    errors = {(".".join(map(str, e["path"])), e["extensions"]["scope"]) for e in body["errors"]}
+    assert ("person.guardians.0.socialInsurance.contributions", "social_insurance.records") in errors
+
+
+async def test_batched_operations_do_not_leak(client: httpx.AsyncClient) -> None:
+    document = "query($id: ResidentId!) { person(id: $id) { socialInsurance { contributions { base } } } }"
+    batch = [{"query": document, "variables": {"id": FATHER}}] * 2
+    response = await client.post("/graphql", json=batch, headers=TALENT)
+    assert response.status_code >= 400 or "errors" in response.text
+    assert_clean(response)
+
+
+async def test_get_requests_do_not_leak(client: httpx.AsyncClient) -> None:
+    document = (
+        "query($id: ResidentId!) { person(id: $id) { phone socialInsurance { contributions { base } } } }"
+    )
+    params = {"query": document, "variables": f'{{"id": "{FATHER}"}}'}
+    response = await client.get("/graphql", params=params, headers=TALENT)
+    assert_clean(response)
+
+
+async def test_error_messages_do_not_suggest_field_names_to_non_developers(client: httpx.AsyncClient) -> None:
+    document = "query($id: ResidentId!) { person(id: $id) { socialInsurance { contribution { base } } } }"
+    response = await client.post(
+        "/graphql", json={"query": document, "variables": {"id": FATHER}}, headers=TALENT
+    )
+    assert "Did you mean" not in response.text and "contributions" not in response.text
+
+
+async def test_the_verdict_is_what_the_talent_app_gets(client: httpx.AsyncClient) -> None:
+    document = (
+        "query($id: ResidentId!) { person(id: $id) { name socialInsurance { ok:"
+        " hasContributed(months: 12, within: 36) } } }"
+    )
+    response = await client.post(
+        "/graphql", json={"query": document, "variables": {"id": FATHER}}, headers=TALENT
+    )
+    assert response.json() == {"data": {"person": {"name": "林建国", "socialInsurance": {"ok": True}}}}
+
+
+async def test_cache_safety_full_then_masked_then_ungranted(client: httpx.AsyncClient) -> None:
+    document = "query($id: ResidentId!) { person(id: $id) { phone } }"
+    body = {"query": document, "variables": {"id": FATHER}}
+    developer = await client.post("/graphql", json=body, headers=headers("developer", "development"))
+    assert developer.json()["data"]["person"]["phone"] == "13800000001"
+    talent = await client.post("/graphql", json=body, headers=TALENT)
+    assert talent.json()["data"]["person"]["phone"] == "138****0001"
+    desk = await client.post("/graphql", json=body, headers=headers("enterprise-desk", "enterprise_service"))
+    assert desk.json()["data"]["person"]["phone"] is None
+    assert [e["extensions"]["code"] for e in desk.json()["errors"]] == ["FORBIDDEN"]
+    assert "13800000001" not in talent.text + desk.text
