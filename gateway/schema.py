@@ -33,12 +33,15 @@ class GatewaySchema(strawberry.Schema):
         errors[:] = [translate(e, reveal_schema=reveal) for e in errors]
 
 
-def build_schema(extensions: Sequence[Callable[[], SchemaExtension]] = (), **kwargs: Any) -> GatewaySchema:
+def build_schema(
+    extensions: Sequence[Callable[[], SchemaExtension]] = (), *, enforce: bool = True, **kwargs: Any
+) -> GatewaySchema:
+    """`enforce=False` leaves the field policy off: only benchmarks measuring its cost use it."""
     schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True),
         extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), *extensions],
         **kwargs,
     )
-    schema.scopes = attach_policy(schema)
+    schema.scopes = attach_policy(schema) if enforce else frozenset()
     return schema
