@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sources.base import EntitySpec, SourceSpec
+from sources.base import EntitySpec, Resilience, SourceSpec
 from sources.errors import SourceConfigError
 from sources.options import Options
 
@@ -31,7 +31,15 @@ __all__ = [
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_SOURCE_KEYS = {"kind", "max_batch_size", "timeout", "entities"}
+_RESILIENCE_KEYS = {
+    "retries",
+    "retry_backoff",
+    "breaker_failures",
+    "breaker_cooldown",
+    "max_in_flight",
+    "connect_timeout",
+}
+_SOURCE_KEYS = {"kind", "max_batch_size", "timeout", "entities", *_RESILIENCE_KEYS}
 _ENTITY_KEYS = {"key", "many"}
 
 
@@ -173,6 +181,15 @@ def _source(name: str, table: Any, where_name: str) -> SourceSpec:
     if not entities_table:
         raise SourceConfigError(f"{where}.entities", "at least one entity is required")
     entities = {e: _entity(f"{where}.entities.{e}", e, t) for e, t in entities_table.items()}
+    defaults = Resilience()
+    resilience = Resilience(
+        retries=common.integer("retries", defaults.retries, minimum=0),
+        retry_backoff=common.number("retry_backoff", defaults.retry_backoff),
+        breaker_failures=common.integer("breaker_failures", defaults.breaker_failures),
+        breaker_cooldown=common.number("breaker_cooldown", defaults.breaker_cooldown),
+        max_in_flight=common.integer("max_in_flight", defaults.max_in_flight),
+        connect_timeout=common.number("connect_timeout", defaults.connect_timeout),
+    )
     return SourceSpec(
         name=name,
         kind=common.text("kind"),
@@ -180,6 +197,7 @@ def _source(name: str, table: Any, where_name: str) -> SourceSpec:
         options={k: v for k, v in table.items() if k not in _SOURCE_KEYS},
         max_batch_size=common.integer("max_batch_size", 500),
         timeout=common.number("timeout", 5.0),
+        resilience=resilience,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["EntitySpec", "Record", "Result", "Source", "SourceSpec", "align"]
+__all__ = ["EntitySpec", "Record", "Resilience", "Result", "Source", "SourceSpec", "align"]
 
 # A record is one JSON-shaped row as the department keeps it: dates are ISO strings.
 Record = dict[str, Any]
@@ -25,6 +25,18 @@ class EntitySpec:
 
 
 @dataclass(frozen=True)
+class Resilience:
+    """How a source is protected from its department and the department from us."""
+
+    retries: int = 2  # extra attempts after a connection error, timeout or 5xx (reads only)
+    retry_backoff: float = 0.05  # seconds before the first retry; doubles each time, full jitter
+    breaker_failures: int = 5  # consecutive failed calls that open the circuit breaker
+    breaker_cooldown: float = 10.0  # seconds the breaker stays open before one trial call
+    max_in_flight: int = 32  # concurrent calls to this source from one gateway process
+    connect_timeout: float = 1.0  # seconds to open a connection (the total is `timeout`)
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """A department as configured; adapters validate `options` themselves."""
 
@@ -33,7 +45,8 @@ class SourceSpec:
     entities: Mapping[str, EntitySpec]
     options: Mapping[str, Any] = field(default_factory=dict)
     max_batch_size: int = 500
-    timeout: float = 5.0
+    timeout: float = 5.0  # seconds for one call, connection included
+    resilience: Resilience = field(default_factory=Resilience)
 
 
 class Source(Protocol):
