@@ -37,7 +37,7 @@ def bare_app() -> Starlette:
 
     class Bare(GraphQL[Context, None]):
         async def get_context(self, request: Any, response: Any) -> Context:
-            return Context(loaders=Loaders(catalog), max_list_keys=settings.gateway.max_list_keys)
+            return Context(loaders=Loaders(catalog), max_list_keys=settings.limits.list_keys)
 
     return Starlette(routes=[Route("/graphql", Bare(build_schema(enforce=False), graphql_ide=None))])
 

@@ -7,34 +7,33 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
 
-from resolvers.context import Context, Principal
 from resolvers.graph import ENTITIES
-from resolvers.loaders import Loaders
 from sources.audit_store import AuditStore
 from sources.base import Source
 from sources.registry import Catalog, build_catalog
 from sources.stats import CallStats
 
 from .admission import Admission
-from .audit import AccessRecord, AuditWriter, subject_key
+from .audit import AuditWriter
 from .auth import Authenticator, AuthSettings
-from .extensions import AuditTrail, IntrospectionGate
-from .graphiql import assets_route, offline_graphiql_html
+from .documents import Registry
+from .extensions import AuditTrail, IntrospectionGate, SourceReport, TrustedDocuments
+from .graphiql import assets_route
+from .limits import OperationLimits
 from .policy import Policy, load_policy
-from .schema import GatewaySchema, build_schema
+from .schema import build_schema
 from .settings import ConfigError, Settings
+from .view import GatewayGraphQL
 
-__all__ = ["GatewayGraphQL", "Runtime", "create_app"]
+__all__ = ["Runtime", "create_app"]
 
 log = logging.getLogger("govgraph")
 
@@ -48,40 +47,8 @@ class Runtime:
     policy: Policy
     authenticator: Authenticator
     audit_key: bytes
+    documents: Registry
     writer: AuditWriter | None = None
-
-
-class GatewayGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: GatewaySchema, runtime: Runtime) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if runtime.settings.gateway.graphiql else None)
-        self.runtime = runtime
-        self._ide_html = offline_graphiql_html()
-
-    async def render_graphql_ide(self, request: Any) -> Response:
-        return HTMLResponse(self._ide_html)
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        runtime = self.runtime
-        state = request.scope.get("state", {})
-        principal: Principal = state.get("principal") or Principal()
-        access = AccessRecord(
-            request_id=state.get("request_id", ""),
-            client=principal.client_id,
-            purpose=principal.purpose,
-            case_id=principal.case_id,
-            operator=principal.operator_id,
-            operation=None,
-            document_hash="",
-        )
-        return Context(
-            loaders=Loaders(runtime.catalog, batching=runtime.settings.gateway.batching),
-            principal=principal,
-            access=access,
-            audit_subject=partial(subject_key, runtime.audit_key),
-            max_list_keys=runtime.settings.gateway.max_list_keys,
-            request=request,
-            response=response,
-        )
 
 
 async def healthz(request: Request) -> Response:
@@ -100,12 +67,27 @@ def create_app(
     catalog = build_catalog(settings.sources, stats, instances)
     catalog.require(ENTITIES)
     holder: dict[str, Runtime] = {}
-    trail = [lambda: AuditTrail(holder["runtime"].writer, settings.audit.mode == "sync")]
-    schema = build_schema(extensions=[IntrospectionGate, *(trail if settings.audit.mode != "off" else [])])
+    audited = settings.audit.mode != "off"
+    schema = build_schema(
+        extensions=[
+            lambda: TrustedDocuments(holder["runtime"].documents),
+            lambda: OperationLimits(settings.limits),
+            IntrospectionGate,
+            SourceReport,
+            *(
+                [lambda: AuditTrail(holder["runtime"].writer, settings.audit.mode == "sync")]
+                if audited
+                else []
+            ),
+        ]
+    )
     if policy is None:
         if settings.auth is None:
             raise ConfigError(f"{settings.path}: auth: the [auth] section (with policy = ...) is required")
         policy = load_policy(settings.auth.policy, schema.scopes)
+    documents = (
+        Registry.load(Path(settings.documents), schema._schema) if settings.documents else Registry.empty()
+    )
     auth = settings.auth
     auth_settings = AuthSettings(
         audience=auth.audience if auth else "govgraph",
@@ -119,13 +101,14 @@ def create_app(
         policy=policy,
         authenticator=Authenticator(auth_settings, lambda: runtime.policy),
         audit_key=settings.audit.subject_key.encode(),
+        documents=documents,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         audit = settings.audit
         store = None
-        if audit.mode != "off" and audit.dsn:
+        if audited and audit.dsn:
             store = AuditStore(audit.dsn)
             await store.open()
             await store.install()
@@ -138,7 +121,11 @@ def create_app(
             )
             await runtime.writer.start()
         log.info(
-            "serving %d sources: %s; audit %s", len(catalog.sources), ", ".join(catalog.sources), audit.mode
+            "serving %d sources (%s), %d trusted documents; audit %s",
+            len(catalog.sources),
+            ", ".join(catalog.sources),
+            len(documents),
+            audit.mode,
         )
         try:
             yield

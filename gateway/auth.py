@@ -73,6 +73,7 @@ class Authenticator:
             grants=policy.grant(client.id, purpose),
             jurisdiction=client.jurisdiction,
             may_introspect=policy.purposes[purpose].introspection,
+            persisted_only=client.persisted_only,
             case_id=_optional(headers, "x-case-id"),
             operator_id=_optional(headers, "x-operator-id"),
         )

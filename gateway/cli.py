@@ -21,9 +21,10 @@ from sources.registry import build_catalog
 from .app import create_app
 from .audit import subject_report, verify
 from .auth import mint_token
+from .documents import MANIFEST, DocumentError, Registry, build_manifest
 from .policy import Policy, PolicyError, load_policy
 from .schema import build_schema
-from .settings import ConfigError, Settings, load_auth, load_settings
+from .settings import ConfigError, Settings, load_auth, load_documents_path, load_settings
 
 __all__ = ["main"]
 
@@ -71,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     token.add_argument("--config", default="govgraph.toml")
 
+    docs = sub.add_parser("documents", help="check trusted documents, or rewrite their manifest")
+    docs.add_argument("action", choices=["check", "manifest"])
+    docs.add_argument("--config", default="govgraph.toml")
+
     audit = sub.add_parser("audit", help="verify the audit log, or list who accessed a subject")
     audit.add_argument("action", choices=["verify", "subject"])
     audit.add_argument("subject", nargs="?", help="resident id or credit code (for `subject`)")
@@ -94,13 +99,15 @@ def main(argv: list[str] | None = None) -> int:
             return _check_config(args.config)
         elif args.command == "token":
             return _token(args.config, args.client, args.purpose, args.ttl)
+        elif args.command == "documents":
+            return _documents(args.config, args.action)
         elif args.command == "audit":
             return asyncio.run(_audit(args.config, args.action, args.subject))
         elif args.command == "serve":
             asyncio.run(_serve(args.config, args.host, args.port))
         elif args.command == "demo":
             asyncio.run(_demo(args))
-    except (ConfigError, SourceConfigError, PolicyError) as exc:
+    except (ConfigError, SourceConfigError, PolicyError, DocumentError) as exc:
         print(f"govgraph: configuration error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -140,6 +147,30 @@ def _token(config: str, client_id: str, purpose: str | None, ttl: int) -> int:
     token = mint_token(auth.hs256_secret, client, auth.audience, ttl, [purpose], int(time.time()))
     print(f"Authorization: Bearer {token}")
     print(f"X-Purpose: {purpose}")
+    return 0
+
+
+def _documents(config: str, action: str) -> int:
+    directory = load_documents_path(config)
+    if directory is None:
+        print(f"govgraph: {config} has no [documents] path", file=sys.stderr)
+        return 2
+    schema = build_schema()._schema
+    if action == "manifest":
+        manifest = build_manifest(Path(directory), schema)
+        (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {Path(directory) / MANIFEST}: {len(manifest['documents'])} documents")  # type: ignore[arg-type]
+        return 0
+    registry = Registry.load(Path(directory), schema)
+    listed = {d.file for d in registry}
+    unlisted = sorted(p.name for p in Path(directory).glob("*.graphql") if p.name not in listed)
+    for document in registry:
+        print(f"ok {document.id} {document.name} ({document.file})")
+    if unlisted:
+        print(
+            f"not in {MANIFEST}: {', '.join(unlisted)} (run `govgraph documents manifest`)", file=sys.stderr
+        )
+        return 1
     return 0
 
 

@@ -19,6 +19,7 @@ __all__ = ["translate"]
 
 log = logging.getLogger("govgraph.errors")
 
+_TOKENS = re.compile(r"Document contains more than (\d+) tokens")
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
 
 _SOURCE_MESSAGES = {
@@ -54,6 +55,14 @@ def translate(error: GraphQLError, reveal_schema: bool = True) -> GraphQLError:
     if error.extensions and "code" in error.extensions:
         log.debug("refused: %s (%s)", error.message, error.extensions["code"])
         return error
+    tokens = _TOKENS.search(error.message)
+    if tokens is not None and original is None:
+        maximum = int(tokens.group(1))
+        return _with(
+            error,
+            f"The operation exceeds the tokens limit of {maximum}.",
+            {"code": "OPERATION_LIMIT", "limit": "tokens", "max": maximum},
+        )
     if original is None or isinstance(original, GraphQLError):
         # Syntax and validation errors from graphql-core: the message is about the document.
         log.info("bad document: %s", error.message)

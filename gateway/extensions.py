@@ -19,8 +19,9 @@ from strawberry.extensions import SchemaExtension
 from resolvers.context import Context
 
 from .audit import AccessRecord, AuditUnavailable, AuditWriter, canonical_hash
+from .documents import Registry, document_id
 
-__all__ = ["AuditTrail", "IntrospectionGate"]
+__all__ = ["AuditTrail", "IntrospectionGate", "SourceReport", "TrustedDocuments"]
 
 log = logging.getLogger("govgraph.audit")
 
@@ -130,3 +131,50 @@ def _background(work: Any) -> None:
             log.error("audit event lost in async mode: %s", t.exception())
 
     task.add_done_callback(done)
+
+
+class TrustedDocuments(SchemaExtension):
+    """Runs registered documents by id (`documentId` or Apollo's `persistedQuery`) with the
+    parse and validation done at start-up; refuses anything else to persisted-only clients."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def on_operation(self) -> Iterator[None]:
+        ctx = self.execution_context
+        extensions = ctx.operation_extensions or {}
+        persisted = extensions.get("persistedQuery")
+        identifier = extensions.get("documentId") or (
+            persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+        )
+        context: Context = ctx.context
+        if identifier is None:
+            if context.principal.persisted_only:
+                raise _not_found("This client may run registered operations only; send their documentId.")
+            yield
+            return
+        document = self._registry.get(str(identifier))
+        if document is None:
+            raise _not_found("No registered operation has this id.")
+        if ctx.query and document_id(ctx.query) != document.id:
+            raise GraphQLError(
+                "The query does not match its documentId.", extensions={"code": "BAD_USER_INPUT"}
+            )
+        ctx.query = document.text
+        ctx.graphql_document = document.node
+        ctx.validation_rules = ()  # validated against this schema at start-up
+        yield
+
+
+def _not_found(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "PERSISTED_QUERY_NOT_FOUND"})
+
+
+class SourceReport(SchemaExtension):
+    """`extensions.sources` in the response: each department consulted and how it went,
+    so a client can tell "no record" from "not permitted" from "department down"."""
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context.context
+        consulted = context.loaders.consulted() if isinstance(context, Context) else {}
+        return {"sources": consulted} if consulted else {}

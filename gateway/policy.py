@@ -57,6 +57,9 @@ class Client:
     jurisdiction: frozenset[str]  # district codes; empty means the whole city
     jwt_subject: str
     api_key_sha256: frozenset[str]
+    persisted_only: bool = False  # only registered documents, sent by id
+    rate: float | None = None  # requests per second; None: the gateway's default
+    burst: int | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,26 @@ def _client(cid: str, table: Mapping[str, Any], purposes: Mapping[str, Purpose],
     where = ("clients", cid)
     if not _CLIENT_ID.fullmatch(cid):
         raise fail("client ids are lower-case letters, digits and hyphens", *where)
-    _known(table, {"name", "purposes", "jurisdiction", "jwt_subject", "api_key_sha256"}, fail, *where)
+    known = {
+        "name",
+        "purposes",
+        "jurisdiction",
+        "jwt_subject",
+        "api_key_sha256",
+        "persisted_only",
+        "rate",
+        "burst",
+    }
+    _known(table, known, fail, *where)
+    persisted_only = table.get("persisted_only", False)
+    if not isinstance(persisted_only, bool):
+        raise fail("must be true or false", *where, "persisted_only")
+    rate = table.get("rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0):
+        raise fail("must be a positive number of requests per second", *where, "rate")
+    burst = table.get("burst")
+    if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int) or burst < 1):
+        raise fail("must be a whole number of requests, at least 1", *where, "burst")
     allowed = _strings(table, "purposes", fail, *where)
     if not allowed:
         raise fail("at least one purpose is required", *where, "purposes")
@@ -231,6 +253,9 @@ def _client(cid: str, table: Mapping[str, Any], purposes: Mapping[str, Purpose],
         jurisdiction=frozenset(districts),
         jwt_subject=_text(table, "jwt_subject", fail, *where, default=cid),
         api_key_sha256=frozenset(hashes),
+        persisted_only=persisted_only,
+        rate=None if rate is None else float(rate),
+        burst=burst,
     )
 
 

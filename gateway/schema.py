@@ -3,7 +3,7 @@ gateway's per-operation extensions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import strawberry
@@ -18,6 +18,16 @@ from .enforcement import attach_policy
 from .errors import translate
 
 __all__ = ["GatewaySchema", "build_schema"]
+
+
+class _ParserCache(ParserCache):
+    """Leaves a document already parsed (a trusted document's, parsed at start-up) alone."""
+
+    def on_parse(self) -> Iterator[None]:
+        if self.execution_context.graphql_document is not None:
+            yield
+            return
+        yield from super().on_parse()
 
 
 class GatewaySchema(strawberry.Schema):
@@ -40,7 +50,7 @@ def build_schema(
     schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True),
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), *extensions],
+        extensions=[lambda: _ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), *extensions],
         **kwargs,
     )
     schema.scopes = attach_policy(schema) if enforce else frozenset()

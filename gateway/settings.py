@@ -10,13 +10,15 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from sources.base import EntitySpec, Resilience, SourceSpec
 from sources.errors import SourceConfigError
 from sources.options import Options
+
+from .limits import Limits
 
 __all__ = [
     "AuditSettings",
@@ -25,6 +27,7 @@ __all__ = [
     "GatewaySettings",
     "Settings",
     "load_auth",
+    "load_documents_path",
     "load_settings",
     "parse_settings",
 ]
@@ -49,7 +52,6 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    max_list_keys: int = 100  # keys accepted by persons(ids:) and enterprises(creditCodes:)
     graphiql: bool = True
     batching: bool = True  # off only to measure a naive resolver's backend calls
 
@@ -79,6 +81,8 @@ class Settings:
     sources: tuple[SourceSpec, ...]
     auth: AuthConfig | None = None
     audit: AuditSettings = AuditSettings(mode="off")
+    limits: Limits = field(default_factory=Limits)
+    documents: str | None = None  # directory of trusted documents (with manifest.json)
     path: str = "<memory>"
 
 
@@ -100,6 +104,14 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+def load_documents_path(path: str | Path) -> str | None:
+    """Only [documents] path: what checking trusted documents needs."""
+    path = Path(path)
+    table = _read(path).get("documents", {})
+    value = table.get("path") if isinstance(table, dict) else None
+    return None if not isinstance(value, str) else str(path.parent / value)
+
+
 def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> AuthConfig:
     """Only the [auth] section: what minting a token needs, without the departments' addresses."""
     path = Path(path)
@@ -117,11 +129,11 @@ def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> Aut
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str = "<memory>") -> Settings:
     """Turn a parsed TOML document into settings; raises SourceConfigError naming the key."""
-    top = Options("", raw, {"gateway", "sources", "auth", "audit"})
-    gw = Options("gateway", top.mapping("gateway"), {"max_list_keys", "graphiql"})
-    gateway = GatewaySettings(
-        max_list_keys=gw.integer("max_list_keys", 100), graphiql=gw.flag("graphiql", True)
-    )
+    top = Options("", raw, {"gateway", "sources", "auth", "audit", "limits", "documents"})
+    gw = Options("gateway", top.mapping("gateway"), {"graphiql", "batching"})
+    gateway = GatewaySettings(graphiql=gw.flag("graphiql", True), batching=gw.flag("batching", True))
+    lim = Options("limits", top.mapping("limits"), {f.name for f in fields(Limits)})
+    limits = Limits(**{f.name: lim.integer(f.name, getattr(Limits(), f.name)) for f in fields(Limits)})
     sources_table = top.mapping("sources")
     if not sources_table:
         raise SourceConfigError("sources", "at least one source is required")
@@ -132,7 +144,11 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
     here = Path(path).parent
     auth = _auth(_expand(top.mapping("auth"), environ, "auth"), here) if "auth" in raw else None
     audit = _audit(_expand(top.mapping("audit"), environ, "audit"))
-    return Settings(gateway=gateway, sources=specs, auth=auth, audit=audit, path=path)
+    docs = Options("documents", top.mapping("documents"), {"path"})
+    documents = str(here / docs.text("path")) if "path" in top.mapping("documents") else None
+    return Settings(
+        gateway=gateway, sources=specs, auth=auth, audit=audit, limits=limits, documents=documents, path=path
+    )
 
 
 def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:

@@ -27,6 +27,7 @@ class Principal:
     grants: Mapping[str, str] = field(default_factory=dict)  # scope -> "full" | "masked"
     jurisdiction: frozenset[str] = frozenset()  # district codes; empty: the whole city
     may_introspect: bool = False
+    persisted_only: bool = False  # may run registered (trusted) documents only
     case_id: str | None = None
     operator_id: str | None = None
 

@@ -118,14 +118,23 @@ class Loaders:
         self._catalog = catalog
         self._scheduler = _Scheduler() if batching else None
         self._loaders: dict[str, _EntityLoader | _UnbatchedLoader] = {}
+        self._consulted: dict[str, str] = {}  # source -> "ok" | "failed"
 
     def _loader(self, entity: str) -> _EntityLoader | _UnbatchedLoader:
         loader = self._loaders.get(entity)
         if loader is None:
             route = self._catalog.routes[entity]
 
+            source = route.source.name
+
             async def fetch(keys: list[str]) -> list[Result]:
-                return await route.source.fetch_many(entity, keys)
+                try:
+                    results = await route.source.fetch_many(entity, keys)
+                except Exception:
+                    self._consulted[source] = "failed"
+                    raise
+                self._consulted.setdefault(source, "ok")
+                return results
 
             if self._scheduler is None:
                 loader = _UnbatchedLoader(fetch)
@@ -133,6 +142,10 @@ class Loaders:
                 loader = _EntityLoader(self._scheduler, fetch, route.max_batch_size)
             self._loaders[entity] = loader
         return loader
+
+    def consulted(self) -> dict[str, str]:
+        """Each source this request asked, "ok" or "failed" (failed if any call failed)."""
+        return dict(self._consulted)
 
     async def one(self, entity: str, key: str | None) -> Record | None:
         """The record for `key` of a one-to-one entity, or None."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BadSourceResponse",
+    "SourceCircuitOpen",
     "SourceConfigError",
     "SourceError",
     "SourceTimeout",
@@ -32,7 +33,15 @@ class SourceUnavailable(SourceError):
 
 
 class SourceTimeout(SourceError):
+    """No answer within the source's `timeout` (or its call deadline, retries included)."""
+
     code = "SOURCE_TIMEOUT"
+
+
+class SourceCircuitOpen(SourceError):
+    """The department failed repeatedly; it is not asked until its breaker's cooldown ends."""
+
+    code = "SOURCE_CIRCUIT_OPEN"
 
 
 class BadSourceResponse(SourceError):

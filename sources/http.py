@@ -4,6 +4,12 @@ Entities are served either by a batch endpoint (`POST {path}` with `{"keys": [..
 answering `{"items": [...]}` in any order) or, for departments that only have
 single-key endpoints, by concurrent `GET {path}` with `{key}` substituted, under a
 per-source concurrency cap so one request cannot open hundreds of connections.
+
+Timeouts: `connect_timeout` to get a connection, `timeout` for the whole request and
+for any silence while reading. Answers are checked strictly: an item for a key that was
+not asked for, or a second item for a one-to-one key, means the department's answer
+cannot be trusted, and the whole call is a `BadSourceResponse`. Each distinct key is
+asked once, so a one-to-one key never legitimately comes back twice.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ class HttpSource:
             raise SourceConfigError(f"sources.{spec.name}.base_url", "must be an http:// or https:// URL")
         self._concurrency = opts.integer("concurrency", 16)
         self._timeout = spec.timeout
+        self._connect_timeout = spec.resilience.connect_timeout
+        # Batch calls are capped by the resilience layer and single-key GETs by
+        # `concurrency`; the connection pool fits both so it never queues a request.
+        self._connections = spec.resilience.max_in_flight + self._concurrency
         self._endpoints = {name: _endpoint(spec.name, e) for name, e in spec.entities.items()}
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -66,8 +76,10 @@ class HttpSource:
         # Created on first use, inside the running loop (aiohttp 3.14 requires one).
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._concurrency * 2, keepalive_timeout=30),
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                connector=aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=30),
+                timeout=aiohttp.ClientTimeout(
+                    total=self._timeout, connect=self._connect_timeout, sock_read=self._timeout
+                ),
                 json_serialize=lambda v: orjson.dumps(v).decode(),
             )
             self._slots = asyncio.Semaphore(self._concurrency)
@@ -77,8 +89,10 @@ class HttpSource:
     async def _translated(self, entity: str) -> AsyncIterator[None]:
         try:
             yield
-        except TimeoutError as exc:
-            raise SourceTimeout(self.name, entity, f"no answer within {self._timeout}s") from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:  # before ClientError: it is one
+            raise SourceTimeout(
+                self.name, entity, f"no answer within {self._timeout}s ({type(exc).__name__})"
+            ) from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise SourceUnavailable(self.name, entity, type(exc).__name__) from exc
         except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -90,12 +104,12 @@ class HttpSource:
             raise BadSourceResponse(self.name, entity, "entity not configured for this source")
         session = self._open()
         async with self._translated(entity):
+            unique = list(dict.fromkeys(keys))  # each key is asked once
             if endpoint.batch:
-                body = await self._request(session, entity, "POST", endpoint.path, {"keys": list(keys)})
+                body = await self._request(session, entity, "POST", endpoint.path, {"keys": unique})
                 items = body.get("items") if isinstance(body, dict) else None
-                rows = self._records(entity, items, endpoint)
+                rows = self._records(entity, items, endpoint, unique)
                 return align(rows, keys, endpoint.key, endpoint.many)
-            unique = list(dict.fromkeys(keys))
             answers = await asyncio.gather(*(self._get_one(session, entity, endpoint, k) for k in unique))
             by_key = dict(zip(unique, answers, strict=True))
             return [by_key[k] for k in keys]
@@ -111,8 +125,8 @@ class HttpSource:
         if body is None:
             return [] if endpoint.many else None
         if endpoint.many:
-            return self._records(entity, body, endpoint)
-        return self._records(entity, [body], endpoint)[0]
+            return self._records(entity, body, endpoint, [key])
+        return self._records(entity, [body], endpoint, [key])[0]
 
     async def _request(
         self, session: aiohttp.ClientSession, entity: str, method: str, path: str, payload: Any
@@ -126,14 +140,23 @@ class HttpSource:
                 raise BadSourceResponse(self.name, entity, f"HTTP {resp.status}")
             return orjson.loads(await resp.read())
 
-    def _records(self, entity: str, items: Any, endpoint: _Endpoint) -> list[Record]:
+    def _records(self, entity: str, items: Any, endpoint: _Endpoint, keys: Sequence[str]) -> list[Record]:
+        """`items` as records, refusing any that answer a key not asked for (or twice)."""
         if not isinstance(items, list) or not all(
             isinstance(i, dict) and isinstance(i.get(endpoint.key), str) for i in items
         ):
             raise BadSourceResponse(
                 self.name, entity, f"expected a list of records keyed by {endpoint.key!r}"
             )
+        self._check_keys(entity, [i[endpoint.key] for i in items], endpoint.many, keys)
         return items
+
+    def _check_keys(self, entity: str, answered: list[str], many: bool, asked: Sequence[str]) -> None:
+        # A department that answers what was not asked has mixed something up: trust none of it.
+        unasked = not set(asked).issuperset(answered)
+        if unasked or (not many and len(set(answered)) != len(answered)):
+            problem = "a key not asked for" if unasked else "a key answered twice"
+            raise BadSourceResponse(self.name, entity, f"the wrong number of items ({problem})")
 
     async def aclose(self) -> None:
         if self._session is not None:

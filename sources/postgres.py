@@ -3,6 +3,11 @@
 Each entity compiles to a single `= ANY($1::text[])` statement, so any batch size is
 the same prepared statement, and the whole batch comes back as one JSON array that is
 decoded in one call (cheaper than converting asyncpg records field by field).
+
+Timeouts: `connect_timeout` bounds opening each connection (the pool's own reconnects
+included); `timeout` bounds the whole call, pool creation, acquiring a connection and
+the statement together. A connection the server terminated fails its call with
+`SourceUnavailable`; the pool replaces it, so the next call (or a retry) works.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class PostgresSource:
         self._pool_size = opts.integer("pool_size", 10)
         self._min_size = min(opts.integer("min_pool_size", 1), self._pool_size)
         self._timeout = spec.timeout
+        self._connect_timeout = spec.resilience.connect_timeout
         self._statements = {name: _compile(spec.name, e) for name, e in spec.entities.items()}
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
@@ -73,29 +79,29 @@ class PostgresSource:
                 yield
         except TimeoutError as exc:
             raise SourceTimeout(self.name, entity, f"no answer within {self._timeout}s") from exc
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
             raise SourceUnavailable(self.name, entity, type(exc).__name__) from exc
 
-    async def _get_pool(self, entity: str) -> asyncpg.Pool:
+    async def _get_pool(self) -> asyncpg.Pool:
         # Opened on first use: a department that is down at start-up costs only its fields.
         if self._pool is None:
             async with self._lock:
                 if self._pool is None:
-                    async with self._translated(entity):
-                        self._pool = await asyncpg.create_pool(
-                            self._dsn,
-                            min_size=self._min_size,
-                            max_size=self._pool_size,
-                            server_settings={"application_name": "govgraph"},
-                        )
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=self._min_size,
+                        max_size=self._pool_size,
+                        timeout=self._connect_timeout,  # per connection, reconnects included
+                        server_settings={"application_name": "govgraph"},
+                    )
         return self._pool
 
     async def fetch_many(self, entity: str, keys: Sequence[str]) -> list[Result]:
         statement = self._statements.get(entity)
         if statement is None:
             raise BadSourceResponse(self.name, entity, "entity not configured for this source")
-        pool = await self._get_pool(entity)
         async with self._translated(entity):
+            pool = await self._get_pool()
             payload = await pool.fetchval(statement.sql, list(keys))
         rows: list[Record] = orjson.loads(payload)
         return align(rows, keys, statement.key, statement.many)

@@ -1,6 +1,8 @@
 """Adapters by `kind`, and the catalogue that says which source serves each entity.
 
-Core code never branches on kind: a new kind is one line in KINDS.
+Core code never branches on kind: a new kind is one line in KINDS. Every adapter is
+wrapped as `ResilientSource(CountedSource(adapter))`: call stats count real backend
+attempts (each retry is a call), and the breaker judges calls after their retries.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 from .base import EntitySpec, Source, SourceSpec
 from .errors import SourceConfigError
+from .resilience import BreakerState, ResilientSource
 from .stats import CallStats, CountedSource
 
 __all__ = ["KINDS", "Catalog", "Route", "build_catalog"]
@@ -56,6 +59,10 @@ class Catalog:
         if missing:
             raise SourceConfigError("sources", f"no source serves the entities: {', '.join(missing)}")
 
+    def health(self) -> dict[str, BreakerState]:
+        """Each source's circuit breaker state, for health endpoints and metrics."""
+        return {name: s.state for name, s in self.sources.items() if isinstance(s, ResilientSource)}
+
     async def aclose(self) -> None:
         for source in self.sources.values():
             await source.aclose()
@@ -72,7 +79,7 @@ def build_catalog(
     routes: dict[str, Route] = {}
     for spec in specs:
         made = (instances or {}).get(spec.name) or adapter_for(spec)(spec)
-        source = CountedSource(made, stats)
+        source = ResilientSource(CountedSource(made, stats), spec.timeout, spec.resilience)
         sources[spec.name] = source
         for entity in spec.entities.values():
             if entity.name in routes:

@@ -163,7 +163,10 @@ async def test_the_verdict_is_what_the_talent_app_gets(client: httpx.AsyncClient
     response = await client.post(
         "/graphql", json={"query": document, "variables": {"id": FATHER}}, headers=TALENT
     )
-    assert response.json() == {"data": {"person": {"name": "林建国", "socialInsurance": {"ok": True}}}}
+    assert response.json() == {
+        "data": {"person": {"name": "林建国", "socialInsurance": {"ok": True}}},
+        "extensions": {"sources": {"public_security": "ok", "social_insurance": "ok"}},
+    }
 
 
 async def test_cache_safety_full_then_masked_then_ungranted(client: httpx.AsyncClient) -> None:
@@ -173,7 +176,7 @@ async def test_cache_safety_full_then_masked_then_ungranted(client: httpx.AsyncC
     assert developer.json()["data"]["person"]["phone"] == "13800000001"
     talent = await client.post("/graphql", json=body, headers=TALENT)
     assert talent.json()["data"]["person"]["phone"] == "138****0001"
-    desk = await client.post("/graphql", json=body, headers=headers("enterprise-desk", "enterprise_service"))
+    desk = await client.post("/graphql", json=body, headers=headers("auditor", "audit"))
     assert desk.json()["data"]["person"]["phone"] is None
     assert [e["extensions"]["code"] for e in desk.json()["errors"]] == ["FORBIDDEN"]
     assert "13800000001" not in talent.text + desk.text

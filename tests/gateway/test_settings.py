@@ -34,7 +34,8 @@ def test_shipped_config_loads_with_environment() -> None:
     assert by_name["tax"].options["dsn"] == "postgresql://tax@db/tax"
     assert by_name["education"].options["base_url"] == "http://edu"
     assert by_name["public_security"].entities["household_members"].many is True
-    assert settings.gateway.max_list_keys == 100
+    assert settings.limits.list_keys == 100 and settings.limits.depth == 12
+    assert settings.documents is not None and settings.documents.endswith("documents")
 
 
 def test_missing_environment_variable_names_the_key() -> None:
@@ -73,6 +74,8 @@ def test_environment_default_is_used(tmp_path: Path) -> None:
             r"sources\.a\.entities\.e\.key",
         ),
         ("[gateway]\nmax_list_key = 5\n", r"gateway\.max_list_key: unknown key"),
+        ("[limits]\ndepth = 0\n", r"limits\.depth: must be at least 1"),
+        ("[limits]\ndepht = 5\n", r"limits\.depht: unknown key"),
         ("[gateway]\n", r"sources: at least one source is required"),
         ("[sources.Bad]\nkind = 'memory'\n", r"sources\.Bad: source names are lower-case"),
         ("[sources.a\nkind = 'memory'\n", r"govgraph\.toml: .*line 1"),
