@@ -7,19 +7,22 @@ sends carry the headers set in its Headers tab like any other client's.
 
 from __future__ import annotations
 
-import re
+import math
 import uuid
 from collections.abc import Callable
 
 import orjson
+from starlette._utils import get_route_path
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from resolvers.context import Principal
+
 from .auth import Authenticator, AuthError
+from .ratelimit import RateLimiter
+from .settings import RateSettings
 
 __all__ = ["Admission"]
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -28,20 +31,27 @@ def error_body(code: str, message: str) -> bytes:
 
 class Admission:
     def __init__(
-        self, app: ASGIApp, authenticator: Callable[[], Authenticator], path: str = "/graphql"
+        self,
+        app: ASGIApp,
+        authenticator: Callable[[], Authenticator],
+        limiter: Callable[[], RateLimiter],
+        default_rate: RateSettings,
+        path: str = "/graphql",
     ) -> None:
         self.app = app
         self._authenticator = authenticator
+        self._limiter = limiter
+        self._default = default_rate
         self._path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self._path:
+        # Match the path the router routes on (root_path removed), or a mounted gateway
+        # would let requests past without credentials.
+        if scope["type"] != "http" or get_route_path(scope).rstrip("/") != self._path:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        request_id = headers.get("x-request-id", "")
-        if not _REQUEST_ID.fullmatch(request_id):
-            request_id = uuid.uuid4().hex
+        request_id = uuid.uuid4().hex  # ours: the audit log must not take a client's word for it
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         if (
@@ -49,14 +59,25 @@ class Admission:
             and "text/html" in headers.get("accept", "")
             and not scope["query_string"]
         ):
-            await self.app(scope, receive, send)  # the GraphiQL page: static, no data
+            state["ide"] = True  # the GraphiQL page: static, no data
+            await self.app(scope, receive, send)
             return
         try:
-            state["principal"] = self._authenticator().authenticate(headers)
+            principal = state["principal"] = self._authenticator().authenticate(headers)
+            await self._within_rate(principal)
         except AuthError as exc:
             await _refuse(send, exc, request_id)
             return
         await self.app(scope, receive, _with_request_id(send, request_id))
+
+    async def _within_rate(self, principal: Principal) -> None:
+        client = self._authenticator().policy.clients[principal.client_id]
+        rate = client.rate or self._default.rate
+        burst = client.burst or self._default.burst
+        wait = await self._limiter().acquire(principal.client_id, rate, burst)
+        if wait > 0:
+            message = f"Over {rate:g} requests per second; retry later."
+            raise AuthError(429, "RATE_LIMITED", message, retry_after=math.ceil(wait))
 
 
 def _with_request_id(send: Send, request_id: str) -> Send:
@@ -77,5 +98,7 @@ async def _refuse(send: Send, exc: AuthError, request_id: str) -> None:
     ]
     if exc.status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="govgraph"'))
+    if exc.retry_after is not None:
+        headers.append((b"retry-after", str(exc.retry_after).encode()))
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

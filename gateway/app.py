@@ -29,6 +29,7 @@ from .extensions import AuditTrail, IntrospectionGate, SourceReport, TrustedDocu
 from .graphiql import assets_route
 from .limits import OperationLimits
 from .policy import Policy, load_policy
+from .ratelimit import RateLimiter, build_rate_limiter
 from .schema import build_schema
 from .settings import ConfigError, Settings
 from .view import GatewayGraphQL
@@ -48,6 +49,7 @@ class Runtime:
     authenticator: Authenticator
     audit_key: bytes
     documents: Registry
+    limiter: RateLimiter
     writer: AuditWriter | None = None
 
 
@@ -102,6 +104,7 @@ def create_app(
         authenticator=Authenticator(auth_settings, lambda: runtime.policy),
         audit_key=settings.audit.subject_key.encode(),
         documents=documents,
+        limiter=build_rate_limiter(settings.rate_limit.backend, settings.rate_limit.redis_url),
     )
 
     @contextlib.asynccontextmanager
@@ -135,6 +138,7 @@ def create_app(
             if store is not None:
                 await store.aclose()
             await catalog.aclose()
+            await runtime.limiter.aclose()
 
     app = Starlette(
         routes=[
@@ -142,7 +146,14 @@ def create_app(
             Route("/healthz", healthz),
             assets_route(),
         ],
-        middleware=[Middleware(Admission, authenticator=lambda: runtime.authenticator)],
+        middleware=[
+            Middleware(
+                Admission,
+                authenticator=lambda: runtime.authenticator,
+                limiter=lambda: runtime.limiter,
+                default_rate=settings.rate_limit,
+            )
+        ],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

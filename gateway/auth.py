@@ -29,9 +29,10 @@ _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,127}")  # printable ASCII,
 class AuthError(Exception):
     """A refused request: `status` and `code` as the client will see them."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after  # seconds, for 429
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class Authenticator:
         self._keys: dict[str, list[str]] = {}
         for alg, pem in settings.public_keys:
             self._keys.setdefault(alg, []).append(pem)
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy()
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         policy = self._policy()

@@ -29,7 +29,7 @@ from resolvers.directives import Mask, Scope
 from .masking import MASKS
 from .policy import MASKED
 
-__all__ = ["attach_policy", "declared_scopes"]
+__all__ = ["attach_policy"]
 
 Info = GraphQLResolveInfo[Context]
 
@@ -46,6 +46,8 @@ def _path(info: Info) -> str:
 
 
 def _scoped(resolve: Resolver, scope: str, mask: Callable[[Any], Any] | None) -> Resolver:
+    verdict = scope.endswith(".verdict")
+
     def guarded(source: Any, info: Info, **args: Any) -> Any:
         context: Context = info.context
         level = context.principal.grants.get(scope)
@@ -55,6 +57,9 @@ def _scoped(resolve: Resolver, scope: str, mask: Callable[[Any], Any] | None) ->
         subject = getattr(source, "_subject", None)
         if subject is not None:
             context.access.read(subject, scope)
+            if verdict and context.verdicts.setdefault((subject, info.field_name), args) != args:
+                context.access.deny(_path(info), scope)
+                raise _forbidden("A verdict is evaluated once per subject and request.", scope=scope)
         value = resolve(source, info, **args)
         if mask is None or level != MASKED:
             return value
@@ -107,6 +112,26 @@ def _raise_single(value: Any) -> Any:
     return value
 
 
+def _recorded(resolve: Resolver, scope: str) -> Resolver:
+    """Root look-ups: every subject found is recorded, so even `{ __typename }` is audited."""
+
+    def note(info: Info, value: Any) -> Any:
+        for item in value if isinstance(value, list) else [value]:
+            subject = getattr(item, "_subject", None)
+            if subject is not None:
+                info.context.access.read(subject, scope)
+        return value
+
+    async def later(info: Info, value: Awaitable[Any]) -> Any:
+        return note(info, await value)
+
+    def recording(source: Any, info: Info, **args: Any) -> Any:
+        value = resolve(source, info, **args)
+        return later(info, value) if isawaitable(value) else note(info, value)
+
+    return recording
+
+
 def _definition_directives(field: Any) -> list[object]:
     definition = field.extensions.get("strawberry-definition") if field.extensions else None
     return list(getattr(definition, "directives", None) or [])
@@ -132,19 +157,11 @@ def attach_policy(schema: Any) -> frozenset[str]:
                 resolve = _jurisdiction(resolve, root)
             directives = _definition_directives(field)
             scope = next((d.name for d in directives if isinstance(d, Scope)), None)
+            if root and scope is not None and "_subject" in getattr(origin, "__dataclass_fields__", {}):
+                resolve = _recorded(resolve, scope)
             if scope is not None:
                 rule = next((d.rule for d in directives if isinstance(d, Mask)), None)
                 resolve = _scoped(resolve, scope, None if rule is None else MASKS[rule])
                 scopes.add(scope)
             field.resolve = resolve
     return frozenset(scopes)
-
-
-def declared_scopes(schema: Any) -> frozenset[str]:
-    """Scopes the schema's fields declare, without changing anything."""
-    found: set[str] = set()
-    for gtype in schema._schema.type_map.values():
-        if isinstance(gtype, GraphQLObjectType):
-            for field in gtype.fields.values():
-                found.update(d.name for d in _definition_directives(field) if isinstance(d, Scope))
-    return frozenset(found)

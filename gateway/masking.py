@@ -34,9 +34,15 @@ def mask_phone(value: str) -> str:
 
 
 def mask_address(value: str) -> str:
-    """The last eight characters hidden: the district and road stay, the door does not."""
-    hidden = min(8, max(len(value) - 2, 1))
-    return value[: len(value) - hidden] + "*" * hidden
+    """At most the first six characters stay (city and district), never the street or door:
+    `厦门市思明区湖滨南路388号` → `厦门市思明区*********`; short addresses keep a third."""
+    keep = min(6, max(1, len(value) // 3))
+    return value[:keep] + "*" * (len(value) - keep)
+
+
+def mask_student_number(value: str) -> str:
+    """`G` + a resident id: the id part masked as an id."""
+    return value[:1] + mask_resident_id(value[1:]) if value[:1].isalpha() else mask_resident_id(value)
 
 
 def mask_identifier(value: str) -> str:
@@ -50,5 +56,6 @@ MASKS: dict[MaskRule, Callable[[Any], Any]] = {
     MaskRule.PHONE: mask_phone,
     MaskRule.ADDRESS: mask_address,
     MaskRule.IDENTIFIER: mask_identifier,
+    MaskRule.STUDENT_NUMBER: mask_student_number,
     MaskRule.WITHHOLD: lambda value: None,
 }

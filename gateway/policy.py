@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +68,20 @@ class Policy:
     clients: Mapping[str, Client]
     grants: Mapping[tuple[str, str], Mapping[str, str]]  # (client, purpose) -> scope -> full | masked
     path: str = "<memory>"
+    _by_subject: dict[str, Client] = field(init=False, repr=False)
+    _by_key: dict[str, Client] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Looked up on every request: index once.
+        object.__setattr__(self, "_by_subject", {c.jwt_subject: c for c in self.clients.values()})
+        by_key = {digest: c for c in self.clients.values() for digest in c.api_key_sha256}
+        object.__setattr__(self, "_by_key", by_key)
 
     def client_by_subject(self, subject: str) -> Client | None:
-        return next((c for c in self.clients.values() if c.jwt_subject == subject), None)
+        return self._by_subject.get(subject)
 
     def client_by_key_hash(self, digest: str) -> Client | None:
-        return next((c for c in self.clients.values() if digest in c.api_key_sha256), None)
+        return self._by_key.get(digest)
 
     def grant(self, client: str, purpose: str) -> Mapping[str, str]:
         return self.grants.get((client, purpose), {})
@@ -288,10 +296,27 @@ def _grants(
     return grants
 
 
+# The link scopes a granted scope opens: the root look-ups (`person.*`, `enterprise.*`) and
+# links such as Person.socialInsurance (`social_insurance.*`), so that a verdict-only
+# grant reaches its verdict. Only data about the same kind of subject opens a link:
+# an enterprise's insured headcount does not open a person's social insurance.
+_OPENS: Mapping[str, tuple[str, ...]] = {
+    "person": ("person.*",),
+    "household": ("person.*",),
+    "education.student_status": ("person.*",),
+    "education.enrollment": ("person.*",),
+    "social_insurance": ("person.*", "social_insurance.*"),
+    "tax.income": ("person.*",),
+    "enterprise": ("enterprise.*",),
+    "tax": ("enterprise.*",),
+}
+
+
 def with_families(levels: Mapping[str, str]) -> dict[str, str]:
-    """Any scope of a family also opens the family's link fields (`social_insurance.*`), so a
-    verdict-only grant reaches the verdict without the record around it."""
+    """`levels` plus the link scopes they open (see _OPENS)."""
     expanded = dict(levels)
     for scope in levels:
-        expanded.setdefault(scope.split(".")[0] + ".*", FULL)
+        family = scope.split(".")[0]
+        for opened in _OPENS.get(scope) or _OPENS.get(family, ()):
+            expanded.setdefault(opened, FULL)
     return expanded

@@ -37,9 +37,10 @@ log = logging.getLogger("govgraph.ratelimit")
 
 Clock = Callable[[], float]
 
-# Accept a bucket this close to one token: `now + retry_after` computed in floating point
-# may land a hair short of the refill it promised, and the retry must then succeed.
-_EPSILON = 1e-9
+# Accept a bucket this close to one token (a millionth early, at most): `now + retry_after`
+# computed in floating point may land a hair short of the refill it promised, and the
+# retry must then succeed.
+_EPSILON = 1e-6
 
 
 class RateLimiter(Protocol):
@@ -101,8 +102,8 @@ class MemoryRateLimiter:
         self._buckets.clear()
 
 
-# KEYS[1]: the bucket, a hash {tokens, ts}; ARGV: rate, burst, epsilon. Returns the wait as a
-# string ("0" when allowed), because Redis would truncate a Lua number to an integer.
+# Redis >= 4. KEYS[1]: the bucket, a hash {tokens, ts}; ARGV: rate, burst, epsilon. Returns the
+# wait as a string ("0" when allowed), because Redis would truncate a Lua number to an integer.
 # The clock is the server's TIME in integer microseconds (exact in a double), so gateway
 # clocks never matter; the key expires once it would have refilled, when it is no
 # different from a missing (full) bucket.

@@ -25,6 +25,7 @@ __all__ = [
     "AuthConfig",
     "ConfigError",
     "GatewaySettings",
+    "RateSettings",
     "Settings",
     "load_auth",
     "load_documents_path",
@@ -76,12 +77,23 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class RateSettings:
+    """Per-client token buckets; a client's `rate`/`burst` in the policy override these."""
+
+    backend: str = "memory"  # memory: per process; redis: shared by every gateway process
+    redis_url: str | None = None
+    rate: float = 50.0  # requests per second, sustained
+    burst: int = 100
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings
     sources: tuple[SourceSpec, ...]
     auth: AuthConfig | None = None
     audit: AuditSettings = AuditSettings(mode="off")
     limits: Limits = field(default_factory=Limits)
+    rate_limit: RateSettings = field(default_factory=RateSettings)
     documents: str | None = None  # directory of trusted documents (with manifest.json)
     path: str = "<memory>"
 
@@ -129,7 +141,7 @@ def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> Aut
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str = "<memory>") -> Settings:
     """Turn a parsed TOML document into settings; raises SourceConfigError naming the key."""
-    top = Options("", raw, {"gateway", "sources", "auth", "audit", "limits", "documents"})
+    top = Options("", raw, {"gateway", "sources", "auth", "audit", "limits", "documents", "rate_limit"})
     gw = Options("gateway", top.mapping("gateway"), {"graphiql", "batching"})
     gateway = GatewaySettings(graphiql=gw.flag("graphiql", True), batching=gw.flag("batching", True))
     lim = Options("limits", top.mapping("limits"), {f.name for f in fields(Limits)})
@@ -144,10 +156,18 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
     here = Path(path).parent
     auth = _auth(_expand(top.mapping("auth"), environ, "auth"), here) if "auth" in raw else None
     audit = _audit(_expand(top.mapping("audit"), environ, "audit"))
+    rate_limit = _rate_limit(_expand(top.mapping("rate_limit"), environ, "rate_limit"))
     docs = Options("documents", top.mapping("documents"), {"path"})
     documents = str(here / docs.text("path")) if "path" in top.mapping("documents") else None
     return Settings(
-        gateway=gateway, sources=specs, auth=auth, audit=audit, limits=limits, documents=documents, path=path
+        gateway=gateway,
+        sources=specs,
+        auth=auth,
+        audit=audit,
+        limits=limits,
+        documents=documents,
+        rate_limit=rate_limit,
+        path=path,
     )
 
 
@@ -163,6 +183,22 @@ def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:
         issuer=opts.text("issuer") if "issuer" in table else None,
         hs256_secret=opts.text("hs256_secret") if "hs256_secret" in table else None,
         public_keys=tuple((alg, str(here / p)) for alg, p in keys.items()),
+    )
+
+
+def _rate_limit(table: Mapping[str, Any]) -> RateSettings:
+    opts = Options("rate_limit", table, {"backend", "redis_url", "rate", "burst"})
+    backend = opts.text("backend", "memory")
+    if backend not in ("memory", "redis"):
+        raise SourceConfigError("rate_limit.backend", f"must be memory or redis, got {backend!r}")
+    url = table.get("redis_url") or None
+    if backend == "redis" and not url:
+        raise SourceConfigError("rate_limit.redis_url", "is required when backend is redis")
+    return RateSettings(
+        backend=backend,
+        redis_url=url,
+        rate=opts.number("rate", 50.0),
+        burst=opts.integer("burst", 100),
     )
 
 

@@ -172,7 +172,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         runtime = self.runtime
         state = request.scope.get("state", {})
-        principal: Principal = state.get("principal") or Principal()
+        principal: Principal | None = state.get("principal")
+        if principal is None:
+            if not state.get("ide"):  # only the static GraphiQL page goes without credentials
+                raise RequestRefused(401, "UNAUTHENTICATED", "Credentials are required.")
+            principal = Principal()
         access = AccessRecord(
             request_id=state.get("request_id", ""),
             client=principal.client_id,

@@ -57,5 +57,6 @@ async def access_log(info: Info, identifier: str) -> list[AccessEvent]:
         raise GraphQLError(
             "subject must be a resident id or a credit code", extensions={"code": "BAD_USER_INPUT"}
         )
+    info.context.access.read(identifier, "audit.read")  # looking is an access, even to an empty log
     rows = await info.context.loaders.many("access_log", info.context.audit_subject(identifier))
     return [AccessEvent.of(r, identifier) for r in sorted(rows, key=lambda r: str(r["time"]), reverse=True)]

@@ -48,6 +48,9 @@ class _Discard:
         return None
 
 
+_CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
 def _no_audit(identifier: str) -> str:
     raise LookupError("no audit log is configured")
 
@@ -60,8 +63,12 @@ class Context:
     # The audit log's keyed hash of an id, for the auditor's look-ups.
     audit_subject: Callable[[str], str] = _no_audit
     max_list_keys: int = 100
-    # The day "age" and "within the last N months" are counted from; fixed in tests.
-    today: dt.date = field(default_factory=dt.date.today)
+    # Verdicts evaluated in this request, by (subject, field): one evaluation each, so
+    # aliases cannot sweep a verdict's arguments to rebuild the records behind it.
+    verdicts: dict[tuple[str, str], object] = field(default_factory=dict)
+    # The day "age" and "within the last N months" are counted from, in China Standard
+    # Time whatever the server's zone; fixed in tests.
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(_CST).date())
     request: Any = None
     response: Any = None
 

@@ -17,8 +17,9 @@ class MaskRule(enum.Enum):
     RESIDENT_ID = "RESIDENT_ID"  # first character and last two: never the birth date or area
     NAME = "NAME"  # first character
     PHONE = "PHONE"  # first three and last four digits
-    ADDRESS = "ADDRESS"  # the last eight characters hidden
+    ADDRESS = "ADDRESS"  # city and district only
     IDENTIFIER = "IDENTIFIER"  # first six and last two characters (registry numbers)
+    STUDENT_NUMBER = "STUDENT_NUMBER"  # G + resident id: the id masked as RESIDENT_ID
     WITHHOLD = "WITHHOLD"  # null: no masked form is safe (birth date)
 
 

@@ -61,8 +61,8 @@ async def school_of(info: Info, code: str | None) -> School | None:
 @strawberry.type(description="Student status (学籍) in the national student register.")
 class StudentStatus:
     student_number: str = strawberry.field(
-        directives=scope("education.student_status", MaskRule.IDENTIFIER),
-        description="学籍号: G + resident id.",
+        directives=scope("person.identity", MaskRule.STUDENT_NUMBER),
+        description="学籍号: G + resident id, hence under the identity scope and masked like it.",
     )
     grade: int | None = strawberry.field(directives=scope("education.student_status"))
     class_number: int | None = strawberry.field(directives=scope("education.student_status"))

@@ -178,7 +178,7 @@ class Enterprise:
 
     @strawberry.field(
         description="Employees insured (pension) in `month`, or in the latest month reported.",
-        directives=scope("social_insurance.headcount"),
+        directives=scope("enterprise.insured_headcount"),
     )
     async def insured_headcount(self, info: Info, month: Month | None = None) -> int | None:
         rows = await info.context.loaders.many("employer_headcount", self.credit_code)

@@ -3,8 +3,10 @@
 Strawberry's DataLoader dispatches a batch on the next loop tick. Within one level of
 a query, keys that were already cached resume their resolvers ticks earlier than keys
 waiting on I/O, so one level became several backend calls. Here a per-request
-scheduler dispatches pending batches only when nothing of the request is in flight and
-its resolvers have gone quiet: each (entity, level) costs one call, whatever was cached.
+scheduler dispatches pending batches when nothing of the request is in flight and its
+resolvers have gone quiet: each (entity, level) costs one call, whatever was cached. A
+batch held behind a slow department goes out after MAX_HOLD, so one slow branch costs
+the others at most that.
 
 A fresh `Loaders` is made for every request: a process-wide loader would serve one
 caller's records to another and bind to the first event loop.
@@ -23,6 +25,9 @@ __all__ = ["Loaders"]
 Fetch = Callable[[list[str]], Awaitable[list[Result]]]
 # Loop turns with no new loads before a batch goes out; each turn costs microseconds.
 QUIET_TURNS = 3
+# Longest a ready batch waits for other in-flight calls of its request, so that one slow
+# department delays other branches by at most this much (seconds).
+MAX_HOLD = 0.02
 
 
 class _Scheduler:
@@ -31,17 +36,27 @@ class _Scheduler:
         self.waiting: dict[_EntityLoader, None] = {}  # insertion-ordered set
         self._activity = 0
         self._armed = False
+        self._hold: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def wants_dispatch(self, loader: _EntityLoader) -> None:
         self.waiting[loader] = None
         self._activity += 1
         self._arm()
+        if self.in_flight and self._hold is None:
+            self._hold = asyncio.get_running_loop().call_later(MAX_HOLD, self._release)
 
     def _arm(self) -> None:
         if not self._armed and self.in_flight == 0 and self.waiting:
             self._armed = True
             asyncio.get_running_loop().call_soon(self._turn, self._activity, 0)
+
+    def _release(self) -> None:
+        """Held too long behind a slow call: dispatch what waits without it."""
+        self._hold = None
+        if self.waiting and not self._armed:
+            self._armed = True
+            asyncio.get_running_loop().call_soon(self._turn, self._activity, QUIET_TURNS - 1)
 
     def _turn(self, seen: int, quiet: int) -> None:
         quiet = quiet + 1 if seen == self._activity else 0
@@ -49,6 +64,9 @@ class _Scheduler:
             asyncio.get_running_loop().call_soon(self._turn, self._activity, quiet)
             return
         self._armed = False
+        if self._hold is not None:
+            self._hold.cancel()
+            self._hold = None
         loaders, self.waiting = list(self.waiting), {}
         for loader in loaders:
             for batch in loader.take_batches():
@@ -87,6 +105,8 @@ class _EntityLoader:
         futures = [self._cache[k] for k in keys]
         try:
             results = await self._fetch(keys)
+            if len(results) != len(keys):  # a source broke its contract; never leave a field waiting
+                raise RuntimeError(f"source answered {len(results)} results for {len(keys)} keys")
         except Exception as exc:  # delivered to every field that asked; the error layer codes it
             for f in futures:
                 if not f.done():

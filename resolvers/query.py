@@ -22,35 +22,52 @@ def _bounded(info: Info, keys: list[str], argument: str) -> None:
     if len(keys) > limit:
         raise GraphQLError(
             f"{argument} takes at most {limit} keys, got {len(keys)}",
-            extensions={"code": "OPERATION_LIMIT", "limit": limit, "argument": argument},
+            extensions={
+                "code": "OPERATION_LIMIT",
+                "limit": "list_keys",
+                "max": limit,
+                "actual": len(keys),
+                "argument": argument,
+            },
         )
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="A person by resident id; null when the register has no such person.")
+    @strawberry.field(
+        description="A person by resident id; null when the register has no such person.",
+        directives=scope("person.*"),
+    )
     async def person(self, info: Info, id: ResidentId) -> Person | None:
         r = await info.context.loaders.one("person", id)
         return None if r is None else Person.of(r)
 
-    @strawberry.field(description="Persons by resident id, in the order asked; null for unknown ids.")
+    @strawberry.field(
+        description="Persons by resident id, in the order asked; null for unknown ids.",
+        directives=scope("person.*"),
+    )
     async def persons(self, info: Info, ids: list[ResidentId]) -> list[Person | None]:
         _bounded(info, list(ids), "ids")
         records = await info.context.loaders.each("person", list(ids))
         return [None if r is None else Person.of(r) for r in records]
 
-    @strawberry.field(description="An enterprise by unified social credit code.")
+    @strawberry.field(
+        description="An enterprise by unified social credit code.", directives=scope("enterprise.*")
+    )
     async def enterprise(self, info: Info, credit_code: CreditCode) -> Enterprise | None:
         r = await info.context.loaders.one("enterprise", credit_code)
         return None if r is None else Enterprise.of(r)
 
-    @strawberry.field(description="Enterprises by credit code, in the order asked; null for unknown codes.")
+    @strawberry.field(
+        description="Enterprises by credit code, in the order asked; null for unknown codes.",
+        directives=scope("enterprise.*"),
+    )
     async def enterprises(self, info: Info, credit_codes: list[CreditCode]) -> list[Enterprise | None]:
         _bounded(info, list(credit_codes), "creditCodes")
         records = await info.context.loaders.each("enterprise", list(credit_codes))
         return [None if r is None else Enterprise.of(r) for r in records]
 
-    @strawberry.field(description="A household by its number (户号).")
+    @strawberry.field(description="A household by its number (户号).", directives=scope("household.register"))
     async def household(self, info: Info, number: str) -> Household | None:
         r = await info.context.loaders.one("household", number.strip())
         return None if r is None else Household.of(r)
@@ -62,6 +79,8 @@ class Query:
     async def access_log(self, info: Info, subject: str) -> list[AccessEvent]:
         return await access_log(info, subject)
 
-    @strawberry.field(description="A school by its identification code.")
+    @strawberry.field(
+        description="A school by its identification code.", directives=scope("education.schools")
+    )
     async def school(self, info: Info, code: str) -> School | None:
         return await school_of(info, code.strip())

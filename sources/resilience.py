@@ -177,19 +177,25 @@ class ResilientSource:
         return result
 
     async def _with_retries(self, entity: str, keys: Sequence[str], retries: int) -> list[Result]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.deadline
+        deadline = asyncio.get_running_loop().time() + self.deadline
         attempt = 0
         while True:
             try:
                 return await self._attempt(entity, keys, deadline)
             except (SourceUnavailable, SourceTimeout):
-                delay = self._uniform(0.0, self.policy.retry_backoff * 2.0**attempt)
-                if attempt >= retries or loop.time() + delay + self._min_attempt > deadline:
+                delay = self._backoff(attempt, deadline) if attempt < retries else None
+                if delay is None:
                     raise
             attempt += 1
             self.retries += 1
             await self._sleep(delay)
+
+    def _backoff(self, attempt: int, deadline: float) -> float | None:
+        """Seconds before retry number `attempt + 1`, or None when it would not fit the deadline."""
+        delay = self._uniform(0.0, self.policy.retry_backoff * 2.0**attempt)
+        if asyncio.get_running_loop().time() + delay + self._min_attempt > deadline:
+            return None
+        return delay
 
     async def _attempt(self, entity: str, keys: Sequence[str], deadline: float) -> list[Result]:
         try:

@@ -36,6 +36,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -63,7 +64,7 @@ async def redis_url_or_skip() -> str:
     if url:
         if await _answers_ping(url):
             return url
-        pytest.fail(f"REDIS_URL is set but {url} does not answer PING")
+        pytest.fail(f"REDIS_URL is set but {_redacted(url)} does not answer PING")
     if await _answers_ping(DEFAULT_URL):
         return DEFAULT_URL
     if _spawned is not None and _spawned.url is not None:
@@ -93,6 +94,14 @@ def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("GOVGRAPH_REQUIRE_REDIS") == "1":
         pytest.fail(f"{reason} (GOVGRAPH_REQUIRE_REDIS=1)")
     pytest.skip(reason)
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hostport}"))
 
 
 async def _answers_ping(url: str) -> bool:

@@ -90,7 +90,11 @@ async def test_each_data_operation_writes_one_event(gateway: httpx.AsyncClient, 
     assert event["operation"] == "Family"
     assert event["request_id"] == response.headers["x-request-id"]
     subjects = {s["subject"]: s["scopes"] for s in json.loads(event["subjects"])}
-    assert subjects[subject_key(AUDIT_KEY.encode(), CHILD)] == ["person.family", "person.identity"]
+    assert subjects[subject_key(AUDIT_KEY.encode(), CHILD)] == [
+        "person.*",
+        "person.family",
+        "person.identity",
+    ]
     # The enrolment platform holds verdict scopes: it reaches socialInsurance, not its status.
     assert subjects[subject_key(AUDIT_KEY.encode(), FATHER)] == ["person.identity", "social_insurance.*"]
     assert json.loads(event["denied"]) == [
@@ -122,7 +126,7 @@ async def test_the_auditor_sees_who_accessed_a_person(gateway: httpx.AsyncClient
     ).json()
     assert log["data"]["accessLog"] == [
         {"client": "enrollment", "purpose": "enrollment_review", "caseId": "C-1",
-         "scopes": ["person.family", "person.identity"], "outcome": "partial"},
+         "scopes": ["person.*", "person.family", "person.identity"], "outcome": "partial"},
     ]  # fmt: skip
     other = headers("developer", "development")
     denied = (

@@ -119,12 +119,22 @@ async def test_a_verdict_without_the_records_behind_it() -> None:
 
 
 async def test_tax_verdict() -> None:
+    query = """query($c: CreditCode!, $y: Int) { enterprise(creditCode: $c) {
+        atLeastB: taxCreditAtLeast(grade: B, year: $y) rating: taxCreditRating { grade } } }"""
+    p = principal(full=("tax.rating.verdict",))
+    latest = await run(query, {"c": EMPLOYER}, principal=p)
+    in_2024 = await run(query, {"c": EMPLOYER, "y": 2024}, principal=p)
+    assert latest.data["enterprise"] == {"atLeastB": False, "rating": None}  # latest is D
+    assert in_2024.data["enterprise"]["atLeastB"] is True  # 2024 was A
+    assert codes(latest) == [("enterprise.rating", "FORBIDDEN")]
+
+
+async def test_a_verdict_is_answered_once_per_subject_and_request() -> None:
     query = """query($c: CreditCode!) { enterprise(creditCode: $c) {
-        a: taxCreditAtLeast(grade: B) b: taxCreditAtLeast(grade: B, year: 2024)
-        rating: taxCreditRating { grade } } }"""
+        a: taxCreditAtLeast(grade: A) again: taxCreditAtLeast(grade: A) b: taxCreditAtLeast(grade: B) } }"""
     result = await run(query, {"c": EMPLOYER}, principal=principal(full=("tax.rating.verdict",)))
-    assert result.data["enterprise"] == {"a": False, "b": True, "rating": None}  # latest is D, 2024 was A
-    assert codes(result) == [("enterprise.rating", "FORBIDDEN")]
+    assert result.data["enterprise"] == {"a": False, "again": False, "b": None}
+    assert codes(result) == [("enterprise.b", "FORBIDDEN")]
 
 
 JIMEI = ("350211",)
