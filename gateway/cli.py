@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -60,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", default="govgraph.toml")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--allow-demo-keys",
+        action="store_true",
+        help="start even with the demo's published keys (never in production)",
+    )
 
     sub.add_parser("export-schema", help="print the GraphQL SDL (schema.graphql is this output)")
 
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "audit":
             return asyncio.run(_audit(args.config, args.action, args.subject))
         elif args.command == "serve":
-            asyncio.run(_serve(args.config, args.host, args.port))
+            asyncio.run(_serve(args.config, args.host, args.port, args.allow_demo_keys))
         elif args.command == "demo":
             asyncio.run(_demo(args))
     except (ConfigError, SourceConfigError, PolicyError, DocumentError) as exc:
@@ -207,9 +213,34 @@ def _samples(data_dir: Path) -> int:
     return 0
 
 
-async def _serve(config: str, host: str, port: int) -> None:
+DEMO_KEY_PREFIX = "demo-only"
+
+
+def demo_keys(settings: Settings, policy: Policy) -> list[str]:
+    """Where the configuration still uses the demo's published keys."""
+    found = []
+    if settings.auth and (settings.auth.hs256_secret or "").startswith(DEMO_KEY_PREFIX):
+        found.append("auth.hs256_secret")
+    if settings.audit.mode != "off" and settings.audit.subject_key.startswith(DEMO_KEY_PREFIX):
+        found.append("audit.subject_key")
+    demo_api_key = hashlib.sha256(f"{DEMO_KEY_PREFIX}-developer-api-key".encode()).hexdigest()
+    found += [
+        f"policy clients.{c.id}.api_key_sha256"
+        for c in policy.clients.values()
+        if demo_api_key in c.api_key_sha256
+    ]
+    return found
+
+
+async def _serve(config: str, host: str, port: int, allow_demo_keys: bool) -> None:
     app = create_app(load_settings(config))
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    runtime = app.state.runtime
+    found = demo_keys(runtime.settings, runtime.policy)
+    if found and not allow_demo_keys:
+        raise ConfigError(
+            f"{config}: the demo's published keys are in use ({', '.join(found)}); set your own"
+        )
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False))
     await server.serve()
 
 
@@ -235,7 +266,10 @@ async def _demo(args: argparse.Namespace) -> None:
         _announce(
             stack, settings, app.state.runtime.policy, args.host, args.port, time.perf_counter() - started
         )
-        server = _Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
+        # No access log: query strings of GET requests can carry resident ids.
+        server = _Server(
+            uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False)
+        )
         await server.serve()
     finally:
         await stack.stop()

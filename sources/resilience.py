@@ -67,8 +67,8 @@ class Permit:
 class CircuitBreaker:
     """Consecutive-failure breaker with a cooldown and a single half-open trial."""
 
-    def __init__(self, failures: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.threshold = failures
+    def __init__(self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = threshold
         self.cooldown = cooldown
         self.failures = 0  # consecutive failed calls while closed
         self._clock = clock
@@ -167,11 +167,11 @@ class ResilientSource:
             )
         try:
             result = await self._with_retries(entity, keys, 0 if permit.trial else self.policy.retries)
-        except asyncio.CancelledError:
-            self.breaker.released(permit)
-            raise
         except Exception:
             self.breaker.failed(permit)
+            raise
+        except BaseException:  # cancelled: no outcome, but a trial must not stay in flight
+            self.breaker.released(permit)
             raise
         self.breaker.succeeded(permit)
         return result

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from demo.departments import database_dsn
+from tests.redis_server import redis_url_or_skip, stop_spawned_redis
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,14 @@ def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.get_uri()
     finally:
         server.cleanup()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def redis_url() -> AsyncIterator[str]:
+    """A real Redis (REDIS_URL, the local one, or a private redis-server); skips without
+    one unless GOVGRAPH_REQUIRE_REDIS=1, where it fails."""
+    yield await redis_url_or_skip()
+    stop_spawned_redis()
 
 
 @pytest_asyncio.fixture

@@ -106,3 +106,18 @@ def test_serve_with_a_bad_config_names_the_key(tmp_path: Path) -> None:
     out = govgraph("serve", "--config", str(config))
     assert out.returncode == 2
     assert "sources.tax.dsn: is required" in out.stderr
+
+
+def test_serve_refuses_the_demo_keys(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        **{
+            f"GOVGRAPH_{d}_DSN": "postgresql://x@127.0.0.1:1/x"
+            for d in ("PUBLIC_SECURITY", "TAX", "MARKET", "AUDIT")
+        },
+        "GOVGRAPH_EDUCATION_URL": "http://127.0.0.1:1",
+        "GOVGRAPH_SOCIAL_INSURANCE_URL": "http://127.0.0.1:1",
+    }
+    out = govgraph("serve", "--port", str(free_port()), env=env)
+    assert out.returncode == 2
+    assert "demo's published keys are in use (auth.hs256_secret, audit.subject_key" in out.stderr

@@ -206,3 +206,28 @@ def test_audit_verify_and_subject_commands(tmp_path: Path, scratch_db: str) -> N
         [*run, "verify", "--config", str(config)], capture_output=True, text=True, cwd=ROOT
     )
     assert broken.returncode == 1 and "BROKEN" in broken.stdout
+
+
+async def test_a_bare_existence_check_is_audited(gateway: httpx.AsyncClient, scratch_db: str) -> None:
+    document = "query($ids: [ResidentId!]!) { persons(ids: $ids) { __typename } }"
+    talent = headers("talent-policy", "talent_subsidy")
+    response = await gateway.post(
+        "/graphql", json={"query": document, "variables": {"ids": [CHILD, FATHER]}}, headers=talent
+    )
+    assert response.json()["data"]["persons"] == [{"__typename": "Person"}, {"__typename": "Person"}]
+    (event,) = await events(scratch_db)
+    subjects = {s["subject"]: s["scopes"] for s in json.loads(event["subjects"])}
+    assert subjects == {subject_key(AUDIT_KEY.encode(), i): ["person.*"] for i in (CHILD, FATHER)}
+
+
+async def test_an_empty_access_log_look_up_is_audited(gateway: httpx.AsyncClient, scratch_db: str) -> None:
+    document = "query($s: String!) { accessLog(subject: $s) { client } }"
+    response = await gateway.post(
+        "/graphql", json={"query": document, "variables": {"s": FATHER}}, headers=headers("auditor", "audit")
+    )
+    assert response.json()["data"] == {"accessLog": []}
+    (event,) = await events(scratch_db)
+    assert (event["client"], json.loads(event["subjects"])) == (
+        "auditor",
+        [{"subject": subject_key(AUDIT_KEY.encode(), FATHER), "scopes": ["audit.read"]}],
+    )

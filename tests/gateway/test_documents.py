@@ -45,7 +45,7 @@ async def test_persisted_only_client_runs_its_document_by_id() -> None:
     "body",
     [
         {"query": PROFILE, "variables": {"creditCode": EMPLOYER}},  # the right text, but not by id
-        {"query": '{ enterprise(creditCode: "%s") { name } }' % EMPLOYER},
+        {"query": '{ enterprise(creditCode: "' + EMPLOYER + '") { name } }'},
         {"documentId": "sha256:" + "0" * 64},
     ],
 )
@@ -90,7 +90,7 @@ def test_an_altered_document_stops_start_up_naming_the_file(tmp_path: Path) -> N
 
 
 def test_an_invalid_document_is_refused_naming_the_file(tmp_path: Path) -> None:
-    document = 'query Bad { person(id: "%s") { nickname } }' % FATHER
+    document = 'query Bad { person(id: "' + FATHER + '") { nickname } }'
     (tmp_path / "bad.graphql").write_text(document, encoding="utf-8")
     with pytest.raises(DocumentError, match=r"bad\.graphql: Cannot query field 'nickname'"):
         build_manifest(tmp_path, build_schema()._schema)

@@ -180,3 +180,43 @@ async def test_cache_safety_full_then_masked_then_ungranted(client: httpx.AsyncC
     assert desk.json()["data"]["person"] is None  # the auditor may not look persons up at all
     assert [e["extensions"]["code"] for e in desk.json()["errors"]] == ["FORBIDDEN"]
     assert "13800000001" not in talent.text + desk.text
+
+
+async def test_the_student_number_is_an_id_and_masked_like_one(client: httpx.AsyncClient) -> None:
+    document = "query($id: ResidentId!) { person(id: $id) { id studentStatus { studentNumber grade } } }"
+    grid = headers("grid-worker", "household_survey")
+    response = await client.post(
+        "/graphql", json={"query": document, "variables": {"id": CHILD}}, headers=grid
+    )
+    person = response.json()["data"]["person"]
+    assert person["studentStatus"] == {"studentNumber": "G" + CHILD[0] + "*" * 15 + CHILD[-2:], "grade": 1}
+    assert CHILD not in response.text and CHILD[6:14] not in response.text
+
+
+async def test_enterprise_data_does_not_open_a_persons_social_insurance(client: httpx.AsyncClient) -> None:
+    # The desk holds enterprise.insured_headcount (about enterprises), not social_insurance.*.
+    STATS.reset()
+    document = "query($id: ResidentId!) { person(id: $id) { socialInsurance { __typename } } }"
+    desk = {**headers("enterprise-desk", "enterprise_service")}
+    body = {"query": document, "variables": {"id": FATHER}}
+    response = await client.post("/graphql", json=body, headers=desk)
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["PERSISTED_QUERY_NOT_FOUND"]
+    from gateway.policy import load_policy, with_families
+
+    policy = load_policy(POLICY, city.SCHEMA.scopes)
+    assert "social_insurance.*" not in with_families(policy.grant("enterprise-desk", "enterprise_service"))
+
+
+async def test_no_credentials_behind_a_root_path_is_refused() -> None:
+    auth = AuthConfig(policy=POLICY, hs256_secret=SECRET)
+    app = create_app(Settings(gateway=GatewaySettings(), sources=tuple(city.specs()), auth=auth))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, root_path="/api")
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            body = {
+                "query": "query($id: ResidentId!) { person(id: $id) { name } }",
+                "variables": {"id": FATHER},
+            }
+            response = await http.post("/api/graphql", json=body)
+    assert response.status_code == 401
+    assert "林" not in response.text

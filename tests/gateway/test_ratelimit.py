@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway import ratelimit
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, _take, build_rate_limiter
-from tests.redis_server import RedisServer, redis_url_or_skip, stop_spawned_redis, unique_prefix
+from tests.redis_server import RedisServer, unique_prefix
 
 
 class FakeClock:
@@ -143,12 +143,6 @@ async def test_build_rate_limiter() -> None:
 # --- Redis ------------------------------------------------------------------------------
 
 LimiterFactory = Callable[..., RedisRateLimiter]
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def redis_url() -> AsyncIterator[str]:
-    yield await redis_url_or_skip()
-    stop_spawned_redis()
 
 
 @pytest_asyncio.fixture

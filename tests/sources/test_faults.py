@@ -284,3 +284,29 @@ async def test_postgres_terminated_mid_call_without_retries_fails_opens_and_reco
         assert outcomes(stats) == ["SOURCE_UNAVAILABLE"] * 2 + ["ok"]
     finally:
         await catalog.aclose()
+
+
+async def test_postgres_that_accepts_but_never_answers_is_a_retried_connect_timeout() -> None:
+    connections = 0
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.read()  # never answers the startup message
+        writer.close()
+
+    hole = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = hole.sockets[0].getsockname()[1]
+    stats = CallStats()
+    catalog = pg_catalog(f"postgresql://nobody@127.0.0.1:{port}/none", stats, retries=2)
+    try:
+        started = asyncio.get_running_loop().time()
+        await fails(catalog, "thing", SourceTimeout)
+        # connect_timeout (1 s) ends each attempt well inside the 2 s timeout, so the
+        # call deadline (2.03 s) has room for one retry but not a second
+        assert asyncio.get_running_loop().time() - started < 2.1
+        assert connections == 2 and outcomes(stats) == ["SOURCE_TIMEOUT"] * 2
+    finally:
+        await catalog.aclose()
+        hole.close()
+        await hole.wait_closed()
