@@ -27,11 +27,26 @@ INTERNAL = (
     "strawberry",
     "graphql.error",
 )
-FIELDS = ["name", "id", "age", "phone", "household { number }", "guardians { name }", "socialInsurance { status }",
-          "studentStatus { grade }", "__typename", "nosuchfield", "hasContributed(months: 1, within: 2)"]  # fmt: skip
+FIELDS = [
+    "name",
+    "id",
+    "age",
+    "phone",
+    "household { number }",
+    "guardians { name }",
+    "socialInsurance { status }",
+    "studentStatus { grade }",
+    "__typename",
+    "nosuchfield",
+    "hasContributed(months: 1, within: 2)",
+]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
     ),
@@ -100,14 +115,12 @@ async def test_any_get_parameters(client: httpx.AsyncClient, query: str, variabl
 
 
 async def test_huge_strings_and_deep_nesting(client: httpx.AsyncClient) -> None:
-    deep = (
-        "query { "
-        + 'person(id: "%s") { guardians { ' % CHILD
-        + "children { guardians { " * 30
-        + "name"
-        + " } }" * 61
-        + " }"
-    )
-    for body in ({"query": deep}, {"query": "{ __typename }", "variables": {"x": "字" * 100_000}},
-                 {"query": "{ " * 5000}, {"query": json.dumps(["x"] * 10)}):  # fmt: skip
+    nested = "children { guardians { " * 30 + "name" + " } }" * 30
+    deep = 'query { person(id: "' + CHILD + '") { guardians { ' + nested + " } } }"
+    for body in (
+        {"query": deep},
+        {"query": "{ __typename }", "variables": {"x": "字" * 100_000}},
+        {"query": "{ " * 5000},
+        {"query": json.dumps(["x"] * 10)},
+    ):
         clean(await client.post("/graphql", json=body, headers=DEVELOPER))

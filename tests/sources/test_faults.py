@@ -66,9 +66,15 @@ class Department:
             items += items
         return web.json_response({"items": items})
 
+    async def one(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        key = "p2" if self.mode == "unasked" else request.match_info["key"]
+        return web.json_response(PEOPLE[key]) if key in PEOPLE else web.Response(status=404)
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/people:batchGet", self.batch)
+        app.router.add_get("/v1/people/{key}", self.one)
         return app
 
     async def serve(self, port: int = 0) -> TestServer:
@@ -90,7 +96,12 @@ def http_catalog(server: TestServer, stats: CallStats, timeout: float = 1.0) -> 
     spec = SourceSpec(
         "edu",
         "http",
-        {"people": EntitySpec("people", "person_id", options={"path": "/v1/people:batchGet"})},
+        {
+            "people": EntitySpec("people", "person_id", options={"path": "/v1/people:batchGet"}),
+            "person": EntitySpec(
+                "person", "person_id", options={"path": "/v1/people/{key}", "mode": "single"}
+            ),
+        },
         {"base_url": f"http://127.0.0.1:{server.port}"},
         timeout=timeout,
         resilience=POLICY,
@@ -147,6 +158,21 @@ async def test_http_faults_are_typed_retried_where_useful_and_trip_the_breaker(
         await catalog.aclose()
 
 
+async def test_a_single_key_answer_for_another_key_is_bad(department: tuple[Department, TestServer]) -> None:
+    dept, server = department
+    catalog = http_catalog(server, CallStats())
+    try:
+        assert await catalog.routes["person"].source.fetch_many("person", ["p1", "p9"]) == [
+            PEOPLE["p1"],
+            None,
+        ]
+        dept.mode = "unasked"
+        error = await fails(catalog, "person", BadSourceResponse)
+        assert "wrong number of items" in error.detail
+    finally:
+        await catalog.aclose()
+
+
 async def test_http_department_stopped_mid_request(department: tuple[Department, TestServer]) -> None:
     dept, server = department
     stats = CallStats()
@@ -199,7 +225,7 @@ async def dsn(scratch_db: str) -> AsyncIterator[str]:
     yield scratch_db
 
 
-def pg_catalog(dsn: str, stats: CallStats, retries: int) -> Catalog:
+def pg_catalog(dsn: str, stats: CallStats, retries: int, connect_timeout: float = 1.0) -> Catalog:
     entities = {
         "thing": EntitySpec("thing", "code", options={"table": "thing"}),
         "slow": EntitySpec("slow", "code", options={"table": "slow_thing"}),
@@ -209,7 +235,7 @@ def pg_catalog(dsn: str, stats: CallStats, retries: int) -> Catalog:
         retry_backoff=0.01,
         breaker_failures=2,
         breaker_cooldown=COOLDOWN,
-        connect_timeout=1.0,
+        connect_timeout=connect_timeout,
     )
     spec = SourceSpec(
         "dept", "postgres", entities, {"dsn": dsn, "pool_size": 1}, timeout=2.0, resilience=resilience
@@ -298,14 +324,13 @@ async def test_postgres_that_accepts_but_never_answers_is_a_retried_connect_time
     hole = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = hole.sockets[0].getsockname()[1]
     stats = CallStats()
-    catalog = pg_catalog(f"postgresql://nobody@127.0.0.1:{port}/none", stats, retries=2)
+    catalog = pg_catalog(f"postgresql://nobody@127.0.0.1:{port}/none", stats, retries=2, connect_timeout=0.2)
     try:
         started = asyncio.get_running_loop().time()
         await fails(catalog, "thing", SourceTimeout)
-        # connect_timeout (1 s) ends each attempt well inside the 2 s timeout, so the
-        # call deadline (2.03 s) has room for one retry but not a second
-        assert asyncio.get_running_loop().time() - started < 2.1
-        assert connections == 2 and outcomes(stats) == ["SOURCE_TIMEOUT"] * 2
+        # connect_timeout (0.2 s) ends each attempt well inside the 2 s timeout: both retries fit
+        assert asyncio.get_running_loop().time() - started < 1.0
+        assert connections == 3 and outcomes(stats) == ["SOURCE_TIMEOUT"] * 3
     finally:
         await catalog.aclose()
         hole.close()
