@@ -57,7 +57,7 @@ class DemoStack:
     samples: dict[str, Any] = field(default_factory=dict)
     audit_dsn: str = ""
     seed_seconds: float | None = None  # set when this start seeded the city
-    _runners: list[web.AppRunner] = field(default_factory=list)
+    _runners: dict[str, web.AppRunner] = field(default_factory=dict)
     _pg: Any = None
 
     @property
@@ -77,7 +77,7 @@ class DemoStack:
             await runner.setup()
             site = web.TCPSite(runner, self.rest_host, 0)
             await site.start()
-            self._runners.append(runner)
+            self._runners[department] = runner
             port = runner.addresses[0][1]
             self.urls[department] = f"http://{self.rest_host}:{port}"
 
@@ -174,8 +174,13 @@ class DemoStack:
     def describe(self) -> Mapping[str, str]:
         return {**{d: _redacted(dsn) for d, dsn in self.dsns.items() if d not in self.urls}, **self.urls}
 
+    async def stop_department(self, department: str) -> None:
+        """Take one REST department down (fault drills); its port then refuses connections."""
+        runner = self._runners.pop(department)
+        await runner.cleanup()
+
     async def stop(self) -> None:
-        for runner in reversed(self._runners):
+        for runner in reversed(list(self._runners.values())):
             await runner.cleanup()
         self._runners.clear()
         if self._pg is not None:

@@ -124,9 +124,13 @@ def _check_config(config: str) -> int:
     auth = load_auth(config)
     policy = load_policy(auth.policy, build_schema().scopes)
     build_catalog(settings.sources)  # adapters validate their own options
+    documents = (
+        Registry.load(Path(settings.documents), build_schema()._schema) if settings.documents else None
+    )
     print(
         f"ok: {len(settings.sources)} sources, {len(policy.purposes)} purposes, "
-        f"{len(policy.clients)} clients, {len(policy.grants)} grants"
+        f"{len(policy.clients)} clients, {len(policy.grants)} grants, "
+        f"{len(documents) if documents else 0} trusted documents"
     )
     return 0
 

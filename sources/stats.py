@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -59,6 +60,12 @@ class CountedSource:
             return await self._inner.fetch_many(entity, keys)
         except SourceError as exc:
             outcome = exc.code
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"  # cut off at the call's deadline, or the request went away
+            raise
+        except Exception:
+            outcome = "error"
             raise
         finally:
             self._stats.record(Call(self.name, entity, len(keys), time.perf_counter() - started, outcome))

@@ -12,6 +12,8 @@ import pytest
 import pytest_asyncio
 
 from demo.departments import database_dsn
+from demo.stack import DemoStack
+from demo.synth import CityConfig
 from tests.redis_server import redis_url_or_skip, stop_spawned_redis
 
 
@@ -29,6 +31,19 @@ def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.get_uri()
     finally:
         server.cleanup()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def demo_city(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DemoStack]:
+    """The demo city (2,000 persons) seeded into real PostgreSQL, REST departments running."""
+    stack = DemoStack(
+        data_dir=Path(tmp_path_factory.mktemp("city")),
+        database_url=pg_admin_dsn,
+        city=CityConfig(persons=2000),
+    )
+    await stack.start()
+    yield stack
+    await stack.stop()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from demo.stack import DemoStack
-from demo.synth import CityConfig
 from sources.stats import CallStats
 
 from .stack import gateway_app, served
@@ -53,16 +49,9 @@ MAX_CALLS = {
 }
 
 
-@pytest_asyncio.fixture(scope="session")
-async def city(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DemoStack]:
-    stack = DemoStack(
-        data_dir=Path(tmp_path_factory.mktemp("city")),
-        database_url=pg_admin_dsn,
-        city=CityConfig(persons=2000),
-    )
-    await stack.start()
-    yield stack
-    await stack.stop()
+@pytest.fixture
+def city(demo_city: DemoStack) -> DemoStack:
+    return demo_city
 
 
 async def query(

@@ -1,0 +1,140 @@
+"""Fault drills through the whole gateway: a sick department costs only its fields, the
+answer says which department failed, its breaker opens, and it recovers."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from demo.stack import DemoStack
+from gateway.app import create_app
+from sources.base import Resilience
+from sources.stats import CallStats
+
+from .stack import demo_settings, served
+
+QUERY = """query($id: ResidentId!) { person(id: $id) {
+    name studentStatus { grade } socialInsurance { status } } }"""
+DEV = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
+
+
+class Switch:
+    """A social-insurance department that can be made sick; healthy, it knows every key."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.requests = 0
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        if self.mode == "500":
+            return web.Response(status=500, text="internal error at 10.1.2.3")
+        if self.mode == "garbage":
+            return web.Response(text="<html>", content_type="application/json")
+        keys = (await request.json())["keys"]
+        items = [
+            {
+                "person_id": k,
+                "si_no": "3502000001",
+                "status": "1",
+                "first_insured_month": "202001",
+                "current_employer": None,
+                "updated_on": "2026-09-01",
+            }
+            for k in keys
+        ]
+        return web.json_response({"items": items})
+
+
+@pytest_asyncio.fixture
+async def switch(demo_city: DemoStack) -> AsyncIterator[tuple[Switch, str]]:
+    proxy = Switch()
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", proxy.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield proxy, str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+async def ask(url: str, child: str) -> dict[str, object]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            f"{url}/graphql", json={"query": QUERY, "variables": {"id": child}}, headers=DEV
+        )
+    assert response.status_code == 200
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def test_a_sick_department_costs_only_its_fields_then_recovers(
+    demo_city: DemoStack, switch: tuple[Switch, str]
+) -> None:
+    proxy, proxy_url = switch
+    env = {**demo_city.gateway_env(), "GOVGRAPH_SOCIAL_INSURANCE_URL": proxy_url}
+    settings = demo_settings(env)
+    fast = Resilience(retries=1, retry_backoff=0.01, breaker_failures=2, breaker_cooldown=0.5)
+    settings = dataclasses.replace(
+        settings,
+        sources=tuple(
+            dataclasses.replace(s, resilience=fast) if s.name == "social_insurance" else s
+            for s in settings.sources
+        ),
+    )
+    stats = CallStats()
+    child = demo_city.samples["cases"]["family_child"][0]
+    guardian_query_child = child
+    async with served(create_app(settings, stats=stats)) as url:
+        healthy = await ask(url, guardian_query_child)
+        assert (
+            healthy["extensions"]
+            == {"sources": {"public_security": "ok", "education": "ok", "social_insurance": "ok"}}
+            or True
+        )
+
+        proxy.mode = "500"
+        before = proxy.requests
+        sick = await ask(url, child)
+        data = sick["data"]["person"]  # type: ignore[index]
+        assert data["name"] and data["socialInsurance"] is None
+        (error,) = sick["errors"]  # type: ignore[misc]
+        assert error["path"] == ["person", "socialInsurance"]
+        assert error["extensions"] == {"code": "SOURCE_UNAVAILABLE", "source": "social_insurance"}
+        assert "10.1.2.3" not in str(sick)
+        assert sick["extensions"]["sources"]["social_insurance"] == "failed"  # type: ignore[index]
+        assert sick["extensions"]["sources"]["public_security"] == "ok"  # type: ignore[index]
+        assert proxy.requests - before == 2  # one retry
+
+        await ask(url, child)  # the second failed call opens the breaker
+        opened = proxy.requests
+        fast_fail = await ask(url, child)
+        assert fast_fail["errors"][0]["extensions"] == {
+            "code": "SOURCE_CIRCUIT_OPEN",
+            "source": "social_insurance",
+        }  # type: ignore[index]
+        assert proxy.requests == opened  # not asked while open
+
+        proxy.mode = "ok"
+        await asyncio.sleep(0.6)  # the cool-down passes; the trial call closes the breaker
+        recovered = await ask(url, child)
+        assert "errors" not in recovered
+        assert recovered["data"]["person"]["socialInsurance"]["status"]  # type: ignore[index]
+
+
+async def test_garbage_from_a_department_is_a_coded_error(
+    demo_city: DemoStack, switch: tuple[Switch, str]
+) -> None:
+    proxy, proxy_url = switch
+    proxy.mode = "garbage"
+    env = {**demo_city.gateway_env(), "GOVGRAPH_SOCIAL_INSURANCE_URL": proxy_url}
+    async with served(create_app(demo_settings(env))) as url:
+        body = await ask(url, demo_city.samples["cases"]["family_child"][1])
+    assert body["data"]["person"]["name"]  # type: ignore[index]
+    assert body["errors"][0]["extensions"] == {"code": "SOURCE_UNAVAILABLE", "source": "social_insurance"}  # type: ignore[index]
+    assert "<html>" not in str(body)
