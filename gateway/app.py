@@ -66,7 +66,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. `stats`, `instances` and `policy` let tests read call counts and plug in
     sources and policies; everything else comes from `settings`."""
-    catalog = build_catalog(settings.sources, stats, instances)
+    catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
     catalog.require(ENTITIES)
     holder: dict[str, Runtime] = {}
     audited = settings.audit.mode != "off"
@@ -104,7 +104,9 @@ def create_app(
         authenticator=Authenticator(auth_settings, lambda: runtime.policy),
         audit_key=settings.audit.subject_key.encode(),
         documents=documents,
-        limiter=build_rate_limiter(settings.rate_limit.backend, settings.rate_limit.redis_url),
+        limiter=build_rate_limiter(
+            settings.rate_limit.backend, settings.rate_limit.redis_url, f"{settings.rate_limit.namespace}:rl:"
+        ),
     )
 
     @contextlib.asynccontextmanager

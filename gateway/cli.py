@@ -56,11 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=20261126)
     demo.add_argument("--latency-ms", type=float, default=0.0, help="delay added by each REST department")
     demo.add_argument("--seed-only", action="store_true", help="build the city, print timings, and exit")
+    demo.add_argument(
+        "--workers", type=int, default=1, help="gateway processes (with Redis for cache and limits)"
+    )
 
     serve = sub.add_parser("serve", help="run the gateway against the departments in a config file")
     serve.add_argument("--config", default="govgraph.toml")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (share Redis and PostgreSQL)")
     serve.add_argument(
         "--allow-demo-keys",
         action="store_true",
@@ -110,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "audit":
             return asyncio.run(_audit(args.config, args.action, args.subject))
         elif args.command == "serve":
-            asyncio.run(_serve(args.config, args.host, args.port, args.allow_demo_keys))
+            _check_serve(args.config, args.allow_demo_keys)
+            if args.workers > 1:
+                _serve_workers(args.config, args.host, args.port, args.workers)
+            else:
+                asyncio.run(_serve(args.config, args.host, args.port))
         elif args.command == "demo":
             asyncio.run(_demo(args))
     except (ConfigError, SourceConfigError, PolicyError, DocumentError) as exc:
@@ -236,14 +244,32 @@ def demo_keys(settings: Settings, policy: Policy) -> list[str]:
     return found
 
 
-async def _serve(config: str, host: str, port: int, allow_demo_keys: bool) -> None:
-    app = create_app(load_settings(config))
-    runtime = app.state.runtime
+def _check_serve(config: str, allow_demo_keys: bool) -> None:
+    """Build the app once in the parent: a bad config or the demo's keys stop start-up here."""
+    runtime = create_app(load_settings(config)).state.runtime
     found = demo_keys(runtime.settings, runtime.policy)
     if found and not allow_demo_keys:
         raise ConfigError(
             f"{config}: the demo's published keys are in use ({', '.join(found)}); set your own"
         )
+
+
+def _serve_workers(config: str, host: str, port: int, workers: int) -> None:
+    # uvicorn's supervisor starts each worker from the import string; they read the config path here.
+    os.environ["GOVGRAPH_CONFIG"] = str(Path(config).resolve())
+    uvicorn.run(
+        "gateway.asgi:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+async def _serve(config: str, host: str, port: int) -> None:
+    app = create_app(load_settings(config))
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False))
     await server.serve()
 
@@ -267,6 +293,12 @@ async def _demo(args: argparse.Namespace) -> None:
             print(json.dumps({"seed_seconds": stack.seed_seconds, "persons": args.persons}))
             return
         app = create_app(settings)
+        if args.workers > 1:
+            _announce(
+                stack, settings, app.state.runtime.policy, args.host, args.port, time.perf_counter() - started
+            )
+            await _demo_workers(args)
+            return
         _announce(
             stack, settings, app.state.runtime.policy, args.host, args.port, time.perf_counter() - started
         )
@@ -277,6 +309,19 @@ async def _demo(args: argparse.Namespace) -> None:
         await server.serve()
     finally:
         await stack.stop()
+
+
+async def _demo_workers(args: argparse.Namespace) -> None:
+    """Several gateway processes over this process's departments (they inherit the env)."""
+    command = [sys.executable, "-m", "gateway", "serve", "--config", args.config, "--host", args.host]
+    command += ["--port", str(args.port), "--workers", str(args.workers), "--allow-demo-keys"]
+    process = await asyncio.create_subprocess_exec(*command)
+    try:
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
 
 
 def _announce(

@@ -171,7 +171,8 @@ def _not_found(message: str) -> GraphQLError:
 
 
 class SourceReport(SchemaExtension):
-    """`extensions.sources` in the response: each department consulted and how it went,
+    """`extensions.sources` in the response: each department consulted and how it went
+    ("ok", "cached": answered from the cache alone, or "failed"),
     so a client can tell "no record" from "not permitted" from "department down"."""
 
     def get_results(self) -> dict[str, Any]:

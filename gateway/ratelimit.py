@@ -226,12 +226,12 @@ class RedisRateLimiter:
         await self._fallback.aclose()
 
 
-def build_rate_limiter(backend: str, redis_url: str | None) -> RateLimiter:
+def build_rate_limiter(backend: str, redis_url: str | None, prefix: str = "govgraph:rl:") -> RateLimiter:
     """The limiter a configuration names: backend "memory" or "redis" (which needs redis_url)."""
     if backend == "memory":
         return MemoryRateLimiter()
     if backend == "redis":
         if not redis_url:
             raise ValueError('rate limit backend "redis" needs a Redis URL (e.g. redis://127.0.0.1:6379/0)')
-        return RedisRateLimiter(redis_url)
+        return RedisRateLimiter(redis_url, prefix=prefix)
     raise ValueError(f'unknown rate limit backend {backend!r}: expected "memory" or "redis"')

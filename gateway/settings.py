@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from sources.base import EntitySpec, Resilience, SourceSpec
+from sources.base import CacheSpec, EntitySpec, Resilience, SourceSpec
 from sources.errors import SourceConfigError
 from sources.options import Options
 
@@ -43,8 +43,16 @@ _RESILIENCE_KEYS = {
     "max_in_flight",
     "connect_timeout",
 }
-_SOURCE_KEYS = {"kind", "max_batch_size", "timeout", "entities", *_RESILIENCE_KEYS}
-_ENTITY_KEYS = {"key", "many"}
+_SOURCE_KEYS = {
+    "kind",
+    "max_batch_size",
+    "timeout",
+    "entities",
+    "cache_ttl",
+    "inject_latency_ms",
+    *_RESILIENCE_KEYS,
+}
+_ENTITY_KEYS = {"key", "many", "cache", "cache_ttl"}
 
 
 class ConfigError(Exception):
@@ -84,6 +92,7 @@ class RateSettings:
     redis_url: str | None = None
     rate: float = 50.0  # requests per second, sustained
     burst: int = 100
+    namespace: str = "govgraph"  # Redis key prefix: gateways sharing it share the buckets
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class Settings:
     audit: AuditSettings = AuditSettings(mode="off")
     limits: Limits = field(default_factory=Limits)
     rate_limit: RateSettings = field(default_factory=RateSettings)
+    cache: CacheSpec = field(default_factory=CacheSpec)
     documents: str | None = None  # directory of trusted documents (with manifest.json)
     path: str = "<memory>"
 
@@ -141,7 +151,9 @@ def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> Aut
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str = "<memory>") -> Settings:
     """Turn a parsed TOML document into settings; raises SourceConfigError naming the key."""
-    top = Options("", raw, {"gateway", "sources", "auth", "audit", "limits", "documents", "rate_limit"})
+    top = Options(
+        "", raw, {"gateway", "sources", "auth", "audit", "limits", "documents", "rate_limit", "cache"}
+    )
     gw = Options("gateway", top.mapping("gateway"), {"graphiql", "batching"})
     gateway = GatewaySettings(graphiql=gw.flag("graphiql", True), batching=gw.flag("batching", True))
     lim = Options("limits", top.mapping("limits"), {f.name for f in fields(Limits)})
@@ -157,6 +169,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
     auth = _auth(_expand(top.mapping("auth"), environ, "auth"), here) if "auth" in raw else None
     audit = _audit(_expand(top.mapping("audit"), environ, "audit"))
     rate_limit = _rate_limit(_expand(top.mapping("rate_limit"), environ, "rate_limit"))
+    cache = _cache(_expand(top.mapping("cache"), environ, "cache"))
     docs = Options("documents", top.mapping("documents"), {"path"})
     documents = str(here / docs.text("path")) if "path" in top.mapping("documents") else None
     return Settings(
@@ -167,6 +180,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
         limits=limits,
         documents=documents,
         rate_limit=rate_limit,
+        cache=cache,
         path=path,
     )
 
@@ -186,8 +200,28 @@ def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:
     )
 
 
+def _cache(table: Mapping[str, Any]) -> CacheSpec:
+    opts = Options("cache", table, {"backend", "redis_url", "max_entries", "ttl", "negative_ttl", "version"})
+    backend = opts.text("backend", "memory")
+    if backend not in ("memory", "redis", "off"):
+        raise SourceConfigError("cache.backend", f"must be memory, redis or off, got {backend!r}")
+    url = table.get("redis_url") or None
+    if backend == "redis" and not url:
+        raise SourceConfigError("cache.redis_url", "is required when backend is redis")
+    defaults = CacheSpec()
+    ttl, negative = _seconds(opts, "ttl"), _seconds(opts, "negative_ttl")
+    return CacheSpec(
+        backend=backend,
+        redis_url=url,
+        max_entries=opts.integer("max_entries", defaults.max_entries),
+        ttl=defaults.ttl if ttl is None else ttl,
+        negative_ttl=defaults.negative_ttl if negative is None else negative,
+        version=opts.text("version", defaults.version),
+    )
+
+
 def _rate_limit(table: Mapping[str, Any]) -> RateSettings:
-    opts = Options("rate_limit", table, {"backend", "redis_url", "rate", "burst"})
+    opts = Options("rate_limit", table, {"backend", "redis_url", "rate", "burst", "namespace"})
     backend = opts.text("backend", "memory")
     if backend not in ("memory", "redis"):
         raise SourceConfigError("rate_limit.backend", f"must be memory or redis, got {backend!r}")
@@ -199,6 +233,7 @@ def _rate_limit(table: Mapping[str, Any]) -> RateSettings:
         redis_url=url,
         rate=opts.number("rate", 50.0),
         burst=opts.integer("burst", 100),
+        namespace=opts.text("namespace", "govgraph"),
     )
 
 
@@ -250,7 +285,19 @@ def _source(name: str, table: Any, where_name: str) -> SourceSpec:
         max_batch_size=common.integer("max_batch_size", 500),
         timeout=common.number("timeout", 5.0),
         resilience=resilience,
+        cache_ttl=_seconds(common, "cache_ttl"),
+        inject_latency=_seconds(common, "inject_latency_ms", 1000.0) or 0.0,
     )
+
+
+def _seconds(opts: Options, key: str, per_second: float = 1.0) -> float | None:
+    """An optional non-negative number (0 allowed: "off"), converted to seconds."""
+    value = opts.raw(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise SourceConfigError(opts.at(key), f"must be a number of at least 0, got {value!r}")
+    return float(value) / per_second
 
 
 def _entity(where: str, name: str, table: Any) -> EntitySpec:
@@ -264,6 +311,8 @@ def _entity(where: str, name: str, table: Any) -> EntitySpec:
         key=common.text("key"),
         many=common.flag("many", False),
         options={k: v for k, v in table.items() if k not in _ENTITY_KEYS},
+        cache=common.flag("cache", True),
+        cache_ttl=_seconds(common, "cache_ttl"),
     )
 
 

@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from sources.base import Record, Result
+from sources.cache import served_from_cache
 from sources.registry import Catalog
 
 __all__ = ["Loaders"]
@@ -138,7 +139,7 @@ class Loaders:
         self._catalog = catalog
         self._scheduler = _Scheduler() if batching else None
         self._loaders: dict[str, _EntityLoader | _UnbatchedLoader] = {}
-        self._consulted: dict[str, str] = {}  # source -> "ok" | "failed"
+        self._consulted: dict[str, str] = {}  # source -> "cached" | "ok" | "failed"
 
     def _loader(self, entity: str) -> _EntityLoader | _UnbatchedLoader:
         loader = self._loaders.get(entity)
@@ -153,7 +154,9 @@ class Loaders:
                 except Exception:
                     self._consulted[source] = "failed"
                     raise
-                self._consulted.setdefault(source, "ok")
+                # "cached" only while every call so far was answered by the cache alone.
+                if self._consulted.get(source, "cached") == "cached":
+                    self._consulted[source] = "cached" if served_from_cache() else "ok"
                 return results
 
             if self._scheduler is None:
@@ -164,7 +167,8 @@ class Loaders:
         return loader
 
     def consulted(self) -> dict[str, str]:
-        """Each source this request asked, "ok" or "failed" (failed if any call failed)."""
+        """Each source this request asked: "failed" if any call failed, else "cached" if the
+        record cache answered every call (the department was not asked), else "ok"."""
         return dict(self._consulted)
 
     async def one(self, entity: str, key: str | None) -> Record | None:

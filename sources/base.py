@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["EntitySpec", "Record", "Resilience", "Result", "Source", "SourceSpec", "align"]
+__all__ = ["CacheSpec", "EntitySpec", "Record", "Resilience", "Result", "Source", "SourceSpec", "align"]
 
 # A record is one JSON-shaped row as the department keeps it: dates are ISO strings.
 Record = dict[str, Any]
@@ -22,6 +22,20 @@ class EntitySpec:
     key: str  # the record field that holds the key
     many: bool = False  # one key -> a list of records (empty list: none)
     options: Mapping[str, Any] = field(default_factory=dict)  # adapter-specific
+    cache: bool = True  # False: never cached (e.g. individual income tax)
+    cache_ttl: float | None = None  # seconds; None: the source's
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """The shared record cache in front of every source (`[cache]` in govgraph.toml)."""
+
+    backend: str = "memory"  # memory (per process, bounded) | redis (shared by all processes) | off
+    redis_url: str | None = None
+    max_entries: int = 100_000  # memory backend: entries kept, least recently used evicted
+    ttl: float = 60.0  # seconds, unless a source or entity says otherwise
+    negative_ttl: float = 30.0  # seconds a "no such record" answer is remembered
+    version: str = "1"  # part of every key: bump it when records change shape
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,8 @@ class SourceSpec:
     max_batch_size: int = 500
     timeout: float = 5.0  # seconds for one call, connection included
     resilience: Resilience = field(default_factory=Resilience)
+    cache_ttl: float | None = None  # seconds records stay cached; None: the gateway's default; 0: off
+    inject_latency: float = 0.0  # seconds added to every call: benchmarks and drills only
 
 
 class Source(Protocol):

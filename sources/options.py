@@ -27,6 +27,10 @@ class Options:
                 self.at(unknown[0]), f"unknown key (expected one of: {', '.join(sorted(known))})"
             )
 
+    def raw(self, key: str) -> Any:
+        """The value as written, or None when absent."""
+        return self._table.get(key)
+
     def at(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
 
@@ -36,6 +40,12 @@ class Options:
                 raise SourceConfigError(self.at(key), "is required")
             return default
         value = self._table[key]
+        if kind in (int, float) and isinstance(value, str):
+            # ${VAR} substitution yields text: accept a number written as text.
+            try:
+                value = kind(value)  # type: ignore[call-arg]
+            except ValueError:
+                raise SourceConfigError(self.at(key), f"must be {kind.__name__}, got {value!r}") from None
         # bool is an int subclass; a float option accepts ints.
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):

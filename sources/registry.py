@@ -1,8 +1,15 @@
 """Adapters by `kind`, and the catalogue that says which source serves each entity.
 
 Core code never branches on kind: a new kind is one line in KINDS. Every adapter is
-wrapped as `ResilientSource(CountedSource(adapter))`: call stats count real backend
-attempts (each retry is a call), and the breaker judges calls after their retries.
+wrapped, outermost first, as
+
+    CachedSource(SingleFlight(ResilientSource(CountedSource(DelayedSource(adapter)))))
+
+so call stats count real backend attempts only (each retry is a call; keys answered by
+the cache or by another request's call in flight are not), the breaker judges calls
+after their retries, and injected latency counts against timeouts like a slow
+department. `CachedSource` is left out when there is no cache, `DelayedSource` when
+there is no latency to inject. The catalogue owns the one cache all sources share.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .base import EntitySpec, Source, SourceSpec
+from .base import CacheSpec, EntitySpec, Source, SourceSpec
+from .cache import CachedSource, RecordCache, open_cache
+from .delay import delayed
 from .errors import SourceConfigError
 from .resilience import BreakerState, ResilientSource
+from .singleflight import SingleFlight
 from .stats import CallStats, CountedSource
 
 __all__ = ["KINDS", "Catalog", "Route", "build_catalog"]
@@ -45,13 +55,30 @@ class Route:
     max_batch_size: int
 
 
-class Catalog:
-    """Every configured source, by name, and each entity's route."""
+def _resilient(source: Source) -> ResilientSource | None:
+    """The resilience layer under a source's wrappers (each keeps its `inner`)."""
+    layer: object = source
+    while layer is not None:
+        if isinstance(layer, ResilientSource):
+            return layer
+        layer = getattr(layer, "inner", None)
+    return None
 
-    def __init__(self, sources: Mapping[str, Source], routes: Mapping[str, Route], stats: CallStats) -> None:
+
+class Catalog:
+    """Every configured source, by name, each entity's route, and the shared record cache."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, Source],
+        routes: Mapping[str, Route],
+        stats: CallStats,
+        cache: RecordCache | None = None,
+    ) -> None:
         self.sources = sources
         self.routes = routes
         self.stats = stats
+        self.cache = cache
 
     def require(self, entities: Iterable[str]) -> None:
         """Fail at start-up, naming the entity, when the graph needs one no source serves."""
@@ -61,25 +88,40 @@ class Catalog:
 
     def health(self) -> dict[str, BreakerState]:
         """Each source's circuit breaker state, for health endpoints and metrics."""
-        return {name: s.state for name, s in self.sources.items() if isinstance(s, ResilientSource)}
+        layers = {name: _resilient(s) for name, s in self.sources.items()}
+        return {name: layer.state for name, layer in layers.items() if layer is not None}
 
     async def aclose(self) -> None:
-        for source in self.sources.values():
-            await source.aclose()
+        try:
+            for source in self.sources.values():
+                await source.aclose()
+        finally:
+            if self.cache is not None:
+                await self.cache.aclose()
 
 
 def build_catalog(
     specs: Iterable[SourceSpec],
     stats: CallStats | None = None,
     instances: Mapping[str, Source] | None = None,
+    *,
+    cache: CacheSpec | None = None,
 ) -> Catalog:
-    """Build adapters from specs. `instances` supplies ready-made sources by name (tests)."""
+    """Build adapters from specs. `instances` supplies ready-made sources by name (tests).
+
+    `cache` is the `[cache]` settings; without it nothing is cached, so that a catalogue
+    built in code (tests, config checks) asks its departments every time, as its caller
+    expects. The gateway passes its settings, whose default is the memory cache."""
     stats = stats or CallStats()
+    record_cache = open_cache(cache) if cache is not None else None
     sources: dict[str, Source] = {}
     routes: dict[str, Route] = {}
     for spec in specs:
         made = (instances or {}).get(spec.name) or adapter_for(spec)(spec)
-        source = ResilientSource(CountedSource(made, stats), spec.timeout, spec.resilience)
+        counted = CountedSource(delayed(made, spec.inject_latency), stats)
+        source: Source = SingleFlight(ResilientSource(counted, spec.timeout, spec.resilience))
+        if record_cache is not None:
+            source = CachedSource(source, spec, record_cache)
         sources[spec.name] = source
         for entity in spec.entities.values():
             if entity.name in routes:
@@ -88,4 +130,4 @@ def build_catalog(
                     f"sources.{spec.name}.entities.{entity.name}", f"already served by source {other!r}"
                 )
             routes[entity.name] = Route(source, entity, spec.max_batch_size)
-    return Catalog(sources, routes, stats)
+    return Catalog(sources, routes, stats, record_cache)

@@ -14,42 +14,15 @@ from aiohttp.test_utils import TestServer
 
 from demo.stack import DemoStack
 from gateway.app import create_app
-from sources.base import Resilience
+from sources.base import CacheSpec, Resilience
 from sources.stats import CallStats
 
+from .departments import Switch
 from .stack import demo_settings, served
 
 QUERY = """query($id: ResidentId!) { person(id: $id) {
     name studentStatus { grade } socialInsurance { status } } }"""
 DEV = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
-
-
-class Switch:
-    """A social-insurance department that can be made sick; healthy, it knows every key."""
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.requests = 0
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests += 1
-        if self.mode == "500":
-            return web.Response(status=500, text="internal error at 10.1.2.3")
-        if self.mode == "garbage":
-            return web.Response(text="<html>", content_type="application/json")
-        keys = (await request.json())["keys"]
-        items = [
-            {
-                "person_id": k,
-                "si_no": "3502000001",
-                "status": "1",
-                "first_insured_month": "202001",
-                "current_employer": None,
-                "updated_on": "2026-09-01",
-            }
-            for k in keys
-        ]
-        return web.json_response({"items": items})
 
 
 @pytest_asyncio.fixture
@@ -78,7 +51,9 @@ async def test_a_sick_department_costs_only_its_fields_then_recovers(
 ) -> None:
     proxy, proxy_url = switch
     env = {**demo_city.gateway_env(), "GOVGRAPH_SOCIAL_INSURANCE_URL": proxy_url}
-    settings = demo_settings(env)
+    settings = dataclasses.replace(
+        demo_settings(env), cache=CacheSpec(backend="off")
+    )  # every call reaches it
     fast = Resilience(retries=1, retry_backoff=0.01, breaker_failures=2, breaker_cooldown=0.5)
     settings = dataclasses.replace(
         settings,

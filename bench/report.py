@@ -1,0 +1,345 @@
+"""bench/results.md: the machine, the run, a table per operation, and the targets."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .drive import Run
+from .operations import OPERATIONS
+
+__all__ = ["BulkSample", "Case", "Memory", "Results", "machine", "write"]
+
+ORDER = ("gateway", "gateway-nocache", "naive", "floor", "direct")
+DESCRIBED = {
+    "gateway": "the real gateway: API key, purpose, field policy, audit (sync), batching, record cache"
+    " (memory); every operation's variable sets run once before each timed case",
+    "gateway-nocache": "the same gateway with the record cache off (batching only); measured at the"
+    " highest concurrency only",
+    "naive": "the same gateway with batching and the cache off: one backend call per field",
+    "floor": "bare Strawberry over in-memory records (bench/floor.py): no sources, policy or audit",
+    "direct": "the departments called from the bench process (asyncpg, aiohttp), level by level with"
+    " asyncio.gather within a level: the latency limit (no GraphQL, no HTTP hop to a gateway)",
+}
+
+
+@dataclass
+class Case:
+    variant: str
+    op: str
+    concurrency: int
+    run: Run
+    calls: float | None = None  # backend calls per request
+    keys: float | None = None  # backend keys per request
+    hit_ratio: float | None = None  # record cache: hits / keys looked up
+
+
+@dataclass
+class BulkSample:
+    variant: str  # gateway (cold), gateway (warm), direct
+    query: str  # Bulk or BulkVerdict
+    persons: int
+    seconds: float
+    calls: int | None
+    problem: str | None = None
+
+
+@dataclass
+class Memory:
+    variant: str
+    requests: int
+    rss_ready_kb: int
+    rss_end_kb: int
+    hwm_kb: int
+
+
+@dataclass
+class Results:
+    command: str
+    started: str
+    latency_ms: float
+    persons: int
+    city_persons: int
+    seconds: float
+    warmup: float
+    concurrency: list[int]
+    runtime: float = 0.0
+    cases: list[Case] = field(default_factory=list)
+    cold_calls: dict[str, int] = field(default_factory=dict)  # first enrolment review, per variant
+    agreement: list[str] = field(default_factory=list)  # how each variant's answers compare
+    bulk: list[BulkSample] = field(default_factory=list)
+    memory: list[Memory] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "CPU": model,
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "Python": f"{platform.python_implementation()} {platform.python_version()}",
+        "OS": f"{platform.system()} {platform.release()}",
+    }
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def _find(results: Results, variant: str, op: str, concurrency: int) -> Case | None:
+    for case in results.cases:
+        if (case.variant, case.op, case.concurrency) == (variant, op, concurrency):
+            return case
+    return None
+
+
+def _tables(results: Results) -> list[str]:
+    lines: list[str] = []
+    for name, op in OPERATIONS.items():
+        cases = [c for c in results.cases if c.op == name]
+        if not cases:
+            continue
+        lines += [f"### {op.title}", "", op.note, ""]
+        lines += [
+            "| variant | concurrency | req/s | p50 ms | p95 ms | p99 ms | backend calls/req"
+            " | backend keys/req | cache hit | requests | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        cases.sort(key=lambda c: (ORDER.index(c.variant) if c.variant in ORDER else 99, c.concurrency))
+        for c in cases:
+            r = c.run
+            lines.append(
+                f"| {c.variant} | {c.concurrency} | {_f(r.rps)} | {_f(r.ms(50))} | {_f(r.ms(95))}"
+                f" | {_f(r.ms(99))} | {_f(c.calls, 2)} | {_f(c.keys, 1)} | {_pct(c.hit_ratio)}"
+                f" | {r.requests} | {r.errors} |"
+            )
+        errors = [c for c in cases if c.run.first_error]
+        for c in errors:
+            lines.append(f"\n{c.variant} at {c.concurrency}: first error: `{c.run.first_error}`")
+        lines.append("")
+    return lines
+
+
+def _targets(results: Results) -> list[str]:
+    lines = ["## Targets", ""]
+    top = max(results.concurrency)
+
+    # (a) throughput against the floor
+    ratios: list[tuple[str, int, float]] = []
+    for name in OPERATIONS:
+        for c in results.concurrency:
+            g, f = _find(results, "gateway", name, c), _find(results, "floor", name, c)
+            if g and f and f.run.rps:
+                ratios.append((name, c, g.run.rps / f.run.rps))
+    lines += ["**(a) gateway warm-cache throughput ≥ 0.6 × floor.**", ""]
+    if ratios:
+        lines += ["| operation | " + " | ".join(f"{c} concurrent" for c in results.concurrency) + " |"]
+        lines += ["|---|" + "---:|" * len(results.concurrency)]
+        for name in OPERATIONS:
+            row = {c: r for n, c, r in ratios if n == name}
+            lines.append(f"| {name} | " + " | ".join(_f(row.get(c), 2) for c in results.concurrency) + " |")
+        worst = min(ratios, key=lambda t: t[2])
+        at_top = [r for _, c, r in ratios if c == top]
+        lines += [
+            "",
+            f"{_verdict(worst[2] >= 0.6)} in every case: the worst is {worst[2]:.2f} × floor"
+            f" ({worst[0]}, {worst[1]} concurrent). At {top} concurrent: "
+            f"{_verdict(min(at_top) >= 0.6) if at_top else 'n/a'} (lowest {min(at_top):.2f}).",
+            "",
+        ]
+    else:
+        lines += ["n/a: gateway or floor not measured.", ""]
+
+    # (b) backend calls against naive
+    lines += ["**(b) backend calls for the 50-child enrolment review ≤ 1/20 of naive.**", ""]
+    gw_cold = results.cold_calls.get("gateway")
+    naive_first = results.cold_calls.get("naive")
+    naive_cases = [
+        c.calls for c in results.cases if c.variant == "naive" and c.op == "enrolment_review" and c.calls
+    ]
+    naive = naive_first if naive_first is not None else (max(naive_cases) if naive_cases else None)
+    nocache = [
+        c.calls
+        for c in results.cases
+        if c.variant == "gateway-nocache" and c.op == "enrolment_review" and c.calls
+    ]
+    warm_case = _find(results, "gateway", "enrolment_review", top)
+    if gw_cold is not None and naive:
+        lines += [
+            f"First request of a fresh process (cold record cache): gateway {gw_cold} calls,"
+            f" naive {naive} calls: {gw_cold / naive:.4f} of naive (1/{naive / max(gw_cold, 1):.0f})."
+            + (
+                f" Gateway with the cache off, steady state: {nocache[0]:.1f} calls a request."
+                if nocache
+                else ""
+            )
+            + " With the warm cache the gateway makes"
+            f" {_f(warm_case.calls if warm_case else None, 2)}"
+            f" calls a request ({top} concurrent).",
+            "",
+            f"{_verdict(gw_cold * 20 <= naive)}.",
+            "",
+        ]
+    else:
+        lines += ["n/a: not measured.", ""]
+
+    # (c) latency against direct at the top concurrency
+    lines += [
+        f"**(c) at 32 concurrent with 5 ms a department: gateway p50 ≤ 1.3 × direct and p99 ≤ 2 × direct.**"
+        f" Measured at {top} concurrent, {results.latency_ms:g} ms a department.",
+        "",
+    ]
+    rows = []
+    verdicts: list[bool] = []
+    for name in OPERATIONS:
+        d = _find(results, "direct", name, top)
+        for variant in ("gateway", "gateway-nocache"):
+            g = _find(results, variant, name, top)
+            if not (g and d):
+                continue
+            p50, p99 = g.run.ms(50) / d.run.ms(50), g.run.ms(99) / d.run.ms(99)
+            ok = p50 <= 1.3 and p99 <= 2.0
+            if variant == "gateway":
+                verdicts.append(ok)
+            rows.append(
+                f"| {name} | {variant} | {_f(g.run.ms(50))} / {_f(d.run.ms(50))} = {p50:.2f} |"
+                f" {_f(g.run.ms(99))} / {_f(d.run.ms(99))} = {p99:.2f} | {'yes' if ok else 'no'} |"
+            )
+    if rows:
+        lines += [
+            "| operation | variant | p50 ms: variant / direct | p99 ms: variant / direct | within |",
+            "|---|---|---:|---:|---|",
+            *rows,
+            "",
+        ]
+        valid = top == 32 and results.latency_ms == 5
+        lines += [
+            f"{_verdict(all(verdicts))} for `gateway` (warm cache) on every operation"
+            + ("" if valid else " (but not at the target's setting: 32 concurrent, 5 ms)")
+            + ". `gateway-nocache` is shown for reference: it must ask the departments every time, as"
+            " direct does.",
+            "",
+        ]
+    else:
+        lines += ["n/a: not measured.", ""]
+
+    # (d) 1,000 persons, cold
+    lines += [
+        "**(d) 1,000 persons across four departments in one query, cold cache, under 1 s.**"
+        f" Measured on the {results.city_persons:,}-person city"
+        + (
+            " (the target's 1M city)."
+            if results.city_persons >= 1_000_000
+            else " (the target names the 1M city)."
+        )
+        + " Each cold sample is a fresh gateway process (its pools opened by one single-person query first),"
+        " asked once for 1,000 persons it has never seen.",
+        "",
+    ]
+    cold = [b for b in results.bulk if b.variant == "gateway (cold)" and b.query == "Bulk"]
+    if results.bulk:
+        lines += [
+            "| variant | query | persons | seconds | backend calls | problem |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        for b in results.bulk:
+            lines.append(
+                f"| {b.variant} | {b.query} | {b.persons} | {b.seconds:.3f} | {_f(b.calls, 0) if b.calls is not None else '–'}"  # noqa: E501
+                f" | {b.problem or ''} |"
+            )
+        lines += [
+            "",
+            "`Bulk`: persons(ids) { id name household { number district { name } } socialInsurance"
+            " { status currentEmployer { name taxCreditRating { year grade } } } }: public security,"
+            " social insurance, market regulation, tax. `BulkVerdict` adds hasContributed(24, 36), which"
+            " makes the social-insurance department send every contribution record of the thousand.",
+            "",
+        ]
+    if cold:
+        slowest = max(b.seconds for b in cold)
+        ok = slowest < 1.0 and not any(b.problem for b in cold)
+        lines += [f"{_verdict(ok)}: slowest cold sample {slowest:.3f} s of {len(cold)}.", ""]
+    else:
+        lines += ["n/a: not measured.", ""]
+
+    # (e) memory
+    lines += ["**(e) memory per gateway process after N requests** (VmRSS of the server process).", ""]
+    if results.memory:
+        lines += [
+            "| variant | requests served | RSS when ready MB | RSS at the end MB | peak RSS MB |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for m in results.memory:
+            lines.append(
+                f"| {m.variant} | {m.requests:,} | {m.rss_ready_kb / 1024:.0f} | {m.rss_end_kb / 1024:.0f}"
+                f" | {m.hwm_kb / 1024:.0f} |"
+            )
+        lines += [
+            "",
+            "No threshold was set for this target: the figures are reported, not judged."
+            " The record cache is bounded (max_entries, 100,000 by default), so RSS should level off.",
+            "",
+        ]
+    return lines
+
+
+def write(results: Results, path: Path) -> None:
+    m = machine()
+    lines = [
+        "# govgraph benchmark results",
+        "",
+        "Generated by `make bench` (bench/run.py); timings belong here, never in pass/fail tests.",
+        "",
+        f"- command: `{results.command}`",
+        f"- date: {results.started} (run took {results.runtime / 60:.1f} min)",
+        "- machine: " + ", ".join(f"{k} {v}" for k, v in m.items() if v),
+        f"- city: {results.city_persons:,} persons (seed 20261126)",
+        f"- latency injected into every department call: {results.latency_ms:g} ms (REST departments"
+        " server-side; PostgreSQL departments by the gateway's per-source `inject_latency`, and by the"
+        " bench for `direct`)",
+        f"- each case: {results.seconds:g} s timed after a {results.warmup:g} s warm-up, closed loop at"
+        f" {', '.join(map(str, results.concurrency))} concurrent requests; the load generator, the gateway,"
+        " the departments and PostgreSQL share the machine",
+        "- clients: the developer API key (`X-API-Key`, purpose `development`), so every variant returns"
+        " the same data",
+        "",
+        "## Variants",
+        "",
+        *[f"- `{v}`: {d}" for v, d in DESCRIBED.items()],
+        "",
+    ]
+    if results.agreement:
+        lines += ["## Do the variants agree?", "", *[f"- {a}" for a in results.agreement], ""]
+    lines += _targets(results)
+    lines += ["## Results by operation", "", *_tables(results)]
+    if results.notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")

@@ -1,0 +1,549 @@
+"""`make bench`: the gateway against its baselines, side by side in one run.
+
+Starts the demo city (bench/departments.py) with a fixed latency in every department,
+serves the gateway three ways and the floor (bench/serve_variant.py), and drives four
+operations modelled on the gateway's users at fixed concurrency levels, each variant in
+turn per (operation, concurrency), with the `direct` variant run from this process.
+Then measures 1,000 persons in one query on fresh (cold) gateway processes. Writes
+bench/results.md: throughput, latency percentiles, backend calls per request, cache
+hit ratio, memory, and each target met or not.
+
+    make bench                                   # about 10 minutes on 2 cores
+    make bench ARGS="--quick"                    # 3 s a case, 1 and 32 concurrent
+    make bench ARGS="--persons 1000000"          # the 1M-person city (bench/.data-1m)
+    .venv/bin/python -m bench.run --latency-ms 5 --seconds 10 --concurrency 1 8 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+
+from .backends import Departments, department_specs
+from .drive import GraphQLClient, Run, drive
+from .operations import BULK, BULK_VERDICT, OPERATIONS, Operation, Request, bulk_direct, bulk_verdict_direct
+from .report import BulkSample, Case, Memory, Results, write
+
+HERE = Path(__file__).parent
+HEADERS = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
+HTTP_VARIANTS = ("gateway", "gateway-nocache", "naive", "floor")
+ALL_VARIANTS = (*HTTP_VARIANTS, "direct")
+TOP_ONLY = ("gateway-nocache",)  # measured at the highest concurrency only, to keep the run short
+ENROLMENT_FAMILY = 50  # children per enrolment review
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def rss_kb(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process, in kB."""
+    values = {"VmRSS": 0, "VmHWM": 0}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key = line.split(":", 1)[0]
+            if key in values:
+                values[key] = int(line.split()[1])
+    return values["VmRSS"], values["VmHWM"]
+
+
+# --- the departments ---
+
+
+@dataclass
+class City:
+    process: asyncio.subprocess.Process
+    env: dict[str, str]
+    samples: dict[str, Any]
+    dsns: dict[str, str]
+    seed_seconds: float | None
+
+
+@contextlib.asynccontextmanager
+async def city(data_dir: Path, persons: int, latency_ms: float) -> AsyncIterator[City]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.departments",
+        "--data-dir",
+        str(data_dir),
+        "--persons",
+        str(persons),
+        "--latency-ms",
+        str(latency_ms),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**24,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    try:
+        line = await process.stdout.readline()
+        if not line:
+            raise RuntimeError("the departments did not start (see their log above)")
+        ready = json.loads(line)
+        yield City(process, ready["env"], ready["samples"], ready["dsns"], ready.get("seed_seconds"))
+    finally:
+        process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.terminate()
+            await process.wait()
+
+
+# --- served variants ---
+
+
+@dataclass
+class Served:
+    variant: str
+    process: asyncio.subprocess.Process
+    port: int
+    requests: int = 0  # every request sent to it, warm-ups included
+    rss_ready_kb: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    async def stats(self) -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{self.port}/__bench/stats") as response,
+        ):
+            body: dict[str, Any] = await response.json()
+            return body
+
+    async def ready(self, within: float) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.process.returncode is not None:
+                raise RuntimeError(f"{self.variant} exited with {self.process.returncode}")
+            try:
+                await self.stats()
+                self.rss_ready_kb = rss_kb(self.process.pid)[0]
+                return
+            except (aiohttp.ClientError, OSError):
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"{self.variant} did not start in {within:.0f} s")
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
+async def serve(variant: str, env: Mapping[str, str], latency_ms: float, workload: Path) -> Served:
+    port = free_port()
+    args = [variant, "--port", str(port), "--latency-ms", str(latency_ms)]
+    if variant == "floor":
+        args += ["--workload", str(workload)]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.serve_variant", *args, env={**os.environ, **env}
+    )
+    return Served(variant, process, port)
+
+
+def stats_delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[int, int, float | None]:
+    """(calls, backend keys, cache hit ratio or None) between two /__bench/stats answers."""
+    calls = int(after.get("calls", 0)) - int(before.get("calls", 0))
+    keys = int(after.get("backend_keys", 0)) - int(before.get("backend_keys", 0))
+    ratio = None
+    if "cache" in after:
+        hits = after["cache"]["hits"] - before.get("cache", {}).get("hits", 0)
+        misses = after["cache"]["misses"] - before.get("cache", {}).get("misses", 0)
+        ratio = hits / (hits + misses) if hits + misses else None
+    return calls, keys, ratio
+
+
+# --- the workload ---
+
+
+def workload_of(samples: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Variable sets per operation, from the city's samples; requests cycle through them."""
+    cases = samples["cases"]
+    # Disjoint groups of 50 children from every sample of children, so that concurrent
+    # requests share no more records than different families would.
+    children = list(
+        dict.fromkeys([*cases["family_child"], *cases["migrant_child"], *cases["duplicate_application"]])
+    )
+    families = [
+        {"ids": children[start : start + ENROLMENT_FAMILY]}
+        for start in range(0, len(children) - ENROLMENT_FAMILY + 1, ENROLMENT_FAMILY)
+    ]
+    return {
+        "enrolment_review": families,
+        "talent_check": [{"id": i, "months": 24, "within": 36} for i in cases["changed_employer"]],
+        "household_prefill": [{"number": n} for n in cases["household"]],
+        "enterprise_profile": [
+            {"creditCode": c} for c in [*cases["d_rated_enterprise"], *cases["enterprise_with_arrears"]]
+        ],
+    }
+
+
+async def bulk_ids(dsn: str, sets: int, size: int) -> list[list[str]]:
+    """Disjoint sets of adults (most insured and employed), in a fixed pseudo-random order."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT id FROM person WHERE birth_date < now() - interval '22 years' AND status = '正常'"
+            " ORDER BY md5(id) LIMIT $1",
+            sets * size + 1,
+        )
+    finally:
+        await conn.close()
+    ids = [r["id"] for r in rows]
+    if len(ids) < sets * size + 1:
+        raise RuntimeError(f"the city has only {len(ids)} adults; {sets * size + 1} needed")
+    return [ids[1 + i * size : 1 + (i + 1) * size] for i in range(sets)] + [[ids[0]]]
+
+
+# --- comparing answers ---
+
+
+def first_difference(a: Any, b: Any, path: str = "data") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}.{key}: present on one side only"
+            found = first_difference(a[key], b[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items against {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path}: {str(a)[:60]!r} against {str(b)[:60]!r}"
+
+
+# --- one case ---
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, results: Results) -> None:
+        self.args = args
+        self.results = results
+        self.served: dict[str, Served] = {}
+        self.direct: Departments | None = None
+        self.workload: dict[str, list[dict[str, Any]]] = {}
+
+    def direct_call(self, op: Operation, variables: Sequence[Mapping[str, Any]]) -> Any:
+        departments = self.direct
+        assert departments is not None
+
+        async def call(i: int) -> str | None:
+            try:
+                await op.direct(Request(departments.fetch), variables[i % len(variables)])
+            except Exception as exc:
+                return f"{type(exc).__name__}: {exc}"[:300]
+            return None
+
+        return call
+
+    async def case(self, variant: str, op: Operation, concurrency: int) -> Case:
+        variables = self.workload[op.name]
+        seconds, warmup = self.args.seconds, self.args.warmup
+        if variant == "direct":
+            assert self.direct is not None
+            call = self.direct_call(op, variables)
+            await drive(call, warmup, concurrency)
+            calls0, keys0 = self.direct.calls, self.direct.keys
+            run = await drive(call, seconds, concurrency)
+            n = max(run.requests, 1)
+            return Case(
+                variant,
+                op.name,
+                concurrency,
+                run,
+                (self.direct.calls - calls0) / n,
+                (self.direct.keys - keys0) / n,
+            )
+        served = self.served[variant]
+        bodies = [GraphQLClient.body(op.query, v) for v in variables]
+        async with GraphQLClient(served.url, HEADERS, connections=concurrency) as client:
+
+            async def call(i: int) -> str | None:
+                return await client.check(bodies[i % len(bodies)])
+
+            if variant == "gateway":
+                # Warm the record cache: every variable set once, then the timed-style warm-up.
+                warm = await drive_each(call, len(bodies), concurrency)
+                served.requests += warm.requests
+            warm = await drive(call, warmup, concurrency)
+            served.requests += warm.requests
+            before = await served.stats()
+            run = await drive(call, seconds, concurrency)
+            after = await served.stats()
+        served.requests += run.requests
+        calls, keys, ratio = stats_delta(before, after)
+        n = max(run.requests, 1)
+        if variant == "floor":
+            return Case(variant, op.name, concurrency, run, 0.0, 0.0)
+        return Case(variant, op.name, concurrency, run, calls / n, keys / n, ratio)
+
+    async def first_answers(self) -> None:
+        """Each operation's first variable set through every variant: do they agree? The
+        enrolment review goes first, so for the gateway its backend calls are a cold cache's."""
+        assert self.direct is not None
+        for op in OPERATIONS.values():
+            variables = self.workload[op.name][0]
+            expected = await op.direct(Request(self.direct.fetch), variables)
+            body = GraphQLClient.body(op.query, variables)
+            for variant, served in self.served.items():
+                async with GraphQLClient(served.url, HEADERS, connections=1) as client:
+                    before = await served.stats()
+                    status, answer = await client.post(body)
+                    after = await served.stats()
+                served.requests += 1
+                if op.name == "enrolment_review" and variant != "floor":
+                    self.results.cold_calls[variant] = stats_delta(before, after)[0]
+                problem = (
+                    f"HTTP {status}, errors: {str(answer.get('errors'))[:200]}"
+                    if status != 200 or answer.get("errors")
+                    else first_difference(answer.get("data"), expected)
+                )
+                if problem:
+                    self.results.agreement.append(f"{variant}, {op.name}: differs from direct: {problem}")
+        if not self.results.agreement:
+            self.results.agreement.append(
+                "Yes: for each operation's first variable set, every served variant's `data` equals the"
+                " answer `direct` assembles from the departments' records, without errors."
+            )
+
+    async def bulk(self, env: Mapping[str, str], dsn: str, workload_file: Path) -> None:
+        """Target (d): 1,000 persons in one query, on fresh gateway processes."""
+        samples = self.args.bulk_samples
+        sets = await bulk_ids(dsn, 2 * samples + 1, 1000)
+        warm_id = sets[-1]
+        answers: dict[str, Any] = {}  # the first sample's answers, to compare with direct's
+        for k in range(samples):
+            served = await serve("gateway", env, self.args.latency_ms, workload_file)
+            try:
+                await served.ready(120)
+                async with GraphQLClient(served.url, HEADERS, connections=1) as client:
+                    await client.post(GraphQLClient.body(BULK, {"ids": warm_id}))  # opens the pools
+                    for label, query, ids in (
+                        ("gateway (cold)", BULK, sets[2 * k]),
+                        ("gateway (cold)", BULK_VERDICT, sets[2 * k + 1]),
+                        ("gateway (warm)", BULK, sets[2 * k]),
+                    ):
+                        before = await served.stats()
+                        started = time.perf_counter()
+                        status, answer = await client.post(GraphQLClient.body(query, {"ids": ids}))
+                        seconds = time.perf_counter() - started
+                        after = await served.stats()
+                        problem = None
+                        if status != 200 or answer.get("errors"):
+                            problem = f"HTTP {status} {str(answer.get('errors'))[:150]}"
+                        elif len((answer.get("data") or {}).get("persons") or []) != len(ids):
+                            problem = "not every person answered"
+                        name = "Bulk" if query is BULK else "BulkVerdict"
+                        if k == 0 and label == "gateway (cold)":
+                            answers[name] = answer.get("data")
+                        self.results.bulk.append(
+                            BulkSample(label, name, len(ids), seconds, stats_delta(before, after)[0], problem)
+                        )
+                        log(f"{label} {name}: {seconds:.3f} s")
+            finally:
+                await served.stop()
+        assert self.direct is not None
+        for name, direct, ids in (
+            ("Bulk", bulk_direct, sets[0]),
+            ("BulkVerdict", bulk_verdict_direct, sets[1]),
+        ):
+            calls0 = self.direct.calls
+            started = time.perf_counter()
+            expected = await direct(Request(self.direct.fetch), {"ids": ids})
+            seconds = time.perf_counter() - started
+            self.results.bulk.append(
+                BulkSample("direct", name, len(ids), seconds, self.direct.calls - calls0)
+            )
+            problem = first_difference(answers.get(name), expected)
+            self.results.agreement.append(
+                f"{name} (1,000 persons): gateway "
+                + (f"differs from direct: {problem}" if problem else "answers exactly as direct does.")
+            )
+
+
+async def drive_each(call: Any, count: int, concurrency: int) -> Run:
+    """Every index in range(count) once, `concurrency` at a time."""
+    run = Run()
+    next_index = 0
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < count:
+            i, next_index = next_index, next_index + 1
+            problem = await call(i)
+            run.requests += 1
+            if problem is not None:
+                run.errors += 1
+                run.first_error = run.first_error or problem
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, count))))
+    run.elapsed = time.perf_counter() - started
+    return run
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    data_dir = Path(
+        args.data_dir or (HERE / (".data" if args.persons == 20_000 else f".data-{_short(args.persons)}"))
+    )
+    command = f"{_relative(sys.executable)} -m bench.run {' '.join(sys.argv[1:])}".strip()
+    results = Results(
+        command=command,
+        started=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        latency_ms=args.latency_ms,
+        persons=args.persons,
+        city_persons=args.persons,
+        seconds=args.seconds,
+        warmup=args.warmup,
+        concurrency=list(args.concurrency),
+    )
+    variants = [v for v in ALL_VARIANTS if v in args.variants]
+    log(f"starting the departments ({args.persons:,} persons, {args.latency_ms:g} ms) in {data_dir}")
+    async with city(data_dir, args.persons, args.latency_ms) as c:
+        if c.seed_seconds:
+            results.notes.append(
+                f"The city was seeded by this run ({c.seed_seconds:.0f} s, not in the timings)."
+            )
+        results.city_persons = int(c.samples.get("persons", args.persons))
+        bench = Bench(args, results)
+        bench.workload = workload_of(c.samples)
+        specs = department_specs(c.env)
+        bench.direct = Departments(specs, pg_latency=args.latency_ms / 1000)
+        await bench.direct.open()
+        with tempfile.TemporaryDirectory(prefix="govgraph-bench-") as tmp:
+            workload_file = Path(tmp) / "workload.json"
+            workload_file.write_bytes(orjson.dumps(bench.workload))
+            try:
+                for variant in variants:
+                    if variant in HTTP_VARIANTS:
+                        bench.served[variant] = await serve(variant, c.env, args.latency_ms, workload_file)
+                for served in bench.served.values():
+                    await served.ready(600)
+                log(f"serving {', '.join(bench.served)}; checking answers")
+                await bench.first_answers()
+                for line in results.agreement:
+                    log(line)
+                top = max(args.concurrency)
+                for op in OPERATIONS.values():
+                    for concurrency in args.concurrency:
+                        for variant in variants:
+                            if variant in TOP_ONLY and concurrency != top:
+                                continue
+                            case = await bench.case(variant, op, concurrency)
+                            results.cases.append(case)
+                            log(
+                                f"{op.name:18} {variant:15} c={concurrency:<3} {case.run.rps:8.1f} req/s"
+                                f"  p50 {case.run.ms(50):7.1f} ms  p99 {case.run.ms(99):7.1f} ms"
+                                f"  calls/req {case.calls if case.calls is not None else float('nan'):7.2f}"
+                                f"  errors {case.run.errors}"
+                            )
+                for served in bench.served.values():
+                    rss, hwm = rss_kb(served.process.pid)
+                    results.memory.append(
+                        Memory(served.variant, served.requests, served.rss_ready_kb, rss, hwm)
+                    )
+            finally:
+                for served in bench.served.values():
+                    await served.stop()
+            if not args.skip_bulk and "gateway" in variants:
+                log("1,000 persons in one query, cold")
+                await bench.bulk(c.env, c.dsns["public_security"], workload_file)
+        await bench.direct.aclose()
+    results.notes += notes(args)
+    results.runtime = time.perf_counter() - started
+    write(results, Path(args.out))
+    log(f"wrote {args.out} in {results.runtime / 60:.1f} min")
+
+
+def notes(args: argparse.Namespace) -> list[str]:
+    return [
+        "Backend calls are counted inside the gateway (its CallStats, read at the bench-only"
+        " `/__bench/stats` route of bench/serve_variant.py) and, for `direct`, in the bench process;"
+        " audit writes are not backend calls. Cache hit = record-cache hits / keys looked up in the cache"
+        " during the timed run (the cache's own counters).",
+        "`gateway`, `gateway-nocache` and `naive` run with `list_keys` raised to 1,000 (and the cost"
+        " limit with it) for target (d), and with rate limits off; nothing else differs from govgraph.toml.",
+        "`direct` mirrors the query's levels: a field's department is asked only after the record it"
+        " hangs from has arrived (e.g. a guardian's employer after the guardian's insurance record),"
+        " as the gateway must; a client that knew every key up front could do better.",
+        "The record cache keeps records 60 s (govgraph.toml default), so a case can see a few misses"
+        " when entries cached by an earlier case expire.",
+    ]
+
+
+def _short(persons: int) -> str:
+    return f"{persons // 1_000_000}m" if persons % 1_000_000 == 0 else f"{persons // 1000}k"
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench.run", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.add_argument("--persons", type=int, default=20_000, help="city size (1000000: the 1M city)")
+    parser.add_argument("--data-dir", help="default bench/.data (20k) or bench/.data-1m (1M)")
+    parser.add_argument("--latency-ms", type=float, default=5.0, help="added to every department call")
+    parser.add_argument("--concurrency", type=int, nargs="+", help="levels (default 1 8 32)")
+    parser.add_argument("--seconds", type=float, help="timed seconds per case (default 10)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds per case (default 0.5)")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 s a case at 1 and 32 concurrent, one bulk sample"
+    )
+    parser.add_argument("--variants", nargs="+", choices=ALL_VARIANTS, default=list(ALL_VARIANTS))
+    parser.add_argument("--bulk-samples", type=int, help="cold 1,000-person samples (default 3)")
+    parser.add_argument("--skip-bulk", action="store_true", help="skip target (d)")
+    parser.add_argument("--out", default=str(HERE / "results.md"))
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.concurrency = args.concurrency or ([1, 32] if quick else [1, 8, 32])
+    args.seconds = args.seconds if args.seconds is not None else (3.0 if quick else 10.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.3 if quick else 0.5)
+    args.bulk_samples = args.bulk_samples or (1 if quick else 3)
+    return args
+
+
+def main() -> None:
+    asyncio.run(main_async(parse()))
+
+
+if __name__ == "__main__":
+    main()
