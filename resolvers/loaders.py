@@ -188,5 +188,6 @@ class Loaders:
     async def each(self, entity: str, keys: Sequence[str]) -> list[Record | None]:
         """One record or None per key of a one-to-one entity, in key order."""
         loader = self._loader(entity)
-        results = await asyncio.gather(*(loader.load(k) for k in keys))
+        pending = [loader.load(k) for k in keys]  # all asked before any is awaited: one batch
+        results = [await p for p in pending]  # no gather: it would wrap every future in a task
         return [r if isinstance(r, dict) else None for r in results]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-__all__ = ["Switch"]
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+__all__ = ["Switch", "serve_switch"]
 
 
 class Switch:
@@ -33,3 +37,17 @@ class Switch:
             for k in keys
         ]
         return web.json_response({"items": items})
+
+
+@asynccontextmanager
+async def serve_switch() -> AsyncIterator[tuple[Switch, str]]:
+    """A Switch on a loopback port: (the switch, its base URL)."""
+    switch = Switch()
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", switch.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield switch, str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()

@@ -9,15 +9,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from demo.stack import DemoStack
 from gateway.app import create_app
 from sources.base import CacheSpec, Resilience
 from sources.stats import CallStats
 
-from .departments import Switch
+from .departments import Switch, serve_switch
 from .stack import demo_settings, served
 
 QUERY = """query($id: ResidentId!) { person(id: $id) {
@@ -27,13 +25,8 @@ DEV = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
 
 @pytest_asyncio.fixture
 async def switch(demo_city: DemoStack) -> AsyncIterator[tuple[Switch, str]]:
-    proxy = Switch()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", proxy.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield proxy, str(server.make_url("")).rstrip("/")
-    await server.close()
+    async with serve_switch() as served_switch:
+        yield served_switch
 
 
 async def ask(url: str, child: str) -> dict[str, object]:

@@ -14,12 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from demo.stack import DemoStack
 
-from .departments import Switch
+from .departments import Switch, serve_switch
 from .test_cli import free_port
 
 ROOT = Path(__file__).parents[1]
@@ -29,13 +27,8 @@ QUERY = "query($id: ResidentId!) { person(id: $id) { socialInsurance { status } 
 
 @pytest_asyncio.fixture
 async def department() -> AsyncIterator[tuple[Switch, str]]:
-    switch = Switch()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", switch.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield switch, str(server.make_url("")).rstrip("/")
-    await server.close()
+    async with serve_switch() as served_switch:
+        yield served_switch
 
 
 @pytest.fixture
