@@ -23,15 +23,22 @@ Call = Callable[[int], Awaitable[str | None]]
 
 @dataclass
 class Run:
-    requests: int = 0
+    """Throughput and latencies count good answers only: an error answered fast must
+    not pass for speed. Errors are counted apart."""
+
+    requests: int = 0  # sent, good or not
     errors: int = 0
     elapsed: float = 0.0  # from the first request sent to the last answer received
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # of good answers
     first_error: str | None = None
 
     @property
+    def good(self) -> int:
+        return self.requests - self.errors
+
+    @property
     def rps(self) -> float:
-        return self.requests / self.elapsed if self.elapsed else 0.0
+        return self.good / self.elapsed if self.elapsed else 0.0
 
     def ms(self, q: float) -> float:
         return percentile(self.latencies, q) * 1000
@@ -57,9 +64,10 @@ async def drive(call: Call, seconds: float, concurrency: int) -> Run:
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
             problem = await call(i)
-            run.latencies.append(time.perf_counter() - t0)
             run.requests += 1
-            if problem is not None:
+            if problem is None:
+                run.latencies.append(time.perf_counter() - t0)
+            else:
                 run.errors += 1
                 run.first_error = run.first_error or problem
             i += concurrency

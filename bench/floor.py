@@ -5,8 +5,8 @@ Its own small types mirror the graph's shapes (same field names, same derived va
 and resolve synchronously from records held in a dict: no sources, no loaders, no
 policy, no audit. At start-up it reads, once, every record the workload needs, by
 running each operation's `direct` traversal against the departments (no latency) into
-one shared store. What the gateway costs above this is the price of federation, policy
-and audit.
+one shared store. It has the gateway's parser and validation caches. What the gateway
+costs above this is the price of federation, policy and audit.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 
 from sources.base import Record, Result
 
@@ -463,7 +465,12 @@ async def load_store(env: Mapping[str, str], workload: Mapping[str, list[dict[st
 
 
 def build_app(store: Store) -> Starlette:
-    schema = strawberry.Schema(query=Query, scalar_overrides=SCALARS)
+    # The gateway's parser and validation caches: a floor should not pay what the gateway need not.
+    schema = strawberry.Schema(
+        query=Query,
+        config=StrawberryConfig(scalar_map=SCALARS),
+        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+    )
 
     class Floor(GraphQL[FloorContext, None]):
         async def get_context(self, request: Any, response: Any) -> FloorContext:

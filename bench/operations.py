@@ -565,7 +565,7 @@ OPERATIONS: dict[str, Operation] = {
     for op in (
         Operation(
             "enrolment_review",
-            "Enrolment review: a family's 50 children",
+            "Enrolment review: 50 children in one query",
             ENROLMENT,
             enrolment_direct,
             "persons(ids: 50 children): household and members, student status and school, applications,"

@@ -129,7 +129,7 @@ def _tables(results: Results) -> list[str]:
             continue
         lines += [f"### {op.title}", "", op.note, ""]
         lines += [
-            "| variant | concurrency | req/s | p50 ms | p95 ms | p99 ms | backend calls/req"
+            "| variant | concurrency | good answers/s | p50 ms | p95 ms | p99 ms | backend calls/req"
             " | backend keys/req | cache hit | requests | errors |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
