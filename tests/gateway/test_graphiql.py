@@ -1,30 +1,71 @@
-"""GraphiQL is served with every asset from the gateway itself."""
+"""GraphiQL: served with every asset from the gateway itself, opening on the registered
+operations, with the demo's headers only where the demo's key is accepted."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from base64 import b64encode
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from gateway.app import create_app
-from gateway.policy import Policy
-from gateway.settings import GatewaySettings, Settings
+from gateway.graphiql import ASSETS, DEMO_API_KEY
+from gateway.policy import Policy, parse_policy
+from gateway.settings import AuthConfig, GatewaySettings, Settings
 from tests.resolvers import city
 
+ROOT = Path(__file__).parents[2]
 EMPTY = Policy(purposes={}, clients={}, grants={})
+DEMO_HEADERS = {"X-API-Key": DEMO_API_KEY, "X-Purpose": "development"}
+OPERATIONS = ["EnrolmentReview", "EnterpriseProfile", "HouseholdPrefill", "SubjectAccess", "TalentCheck"]
+
+
+def settings(graphiql: bool = True, secret: str = "test-secret-for-graphiql") -> Settings:
+    return Settings(
+        gateway=GatewaySettings(graphiql=graphiql),
+        sources=tuple(city.specs()),
+        auth=AuthConfig(policy=str(ROOT / "policy.toml"), hs256_secret=secret),
+        documents=str(ROOT / "documents"),
+    )
+
+
+async def get_page(app: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        return await client.get("/graphql", headers={"Accept": "text/html"})
+
+
+def operation(tab: dict[str, str]) -> str:
+    found = re.search(r"^query (\w+)", tab["query"], re.MULTILINE)
+    assert found is not None
+    return found.group(1)
+
+
+def page_config(page: httpx.Response) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="govgraph-graphiql">(.*?)</script>', page.text)
+    assert found is not None
+    config: dict[str, Any] = json.loads(found.group(1))
+    return config
 
 
 async def test_graphiql_page_loads_nothing_from_elsewhere() -> None:
-    app = create_app(Settings(gateway=GatewaySettings(), sources=tuple(city.specs())), policy=EMPTY)
+    app = create_app(settings())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 200
+        # The browser itself refuses anything from another origin.
+        csp = page.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src 'self';" in csp and "connect-src 'self'" in csp
+        assert not re.search(r"https?://", page.text)
+        addresses = re.findall(r'(?:src|href)="([^"]*)"', page.text)
         assets = re.findall(r'(?:src|href)="(/graphiql-assets/[^"]+)"\s+integrity="([^"]+)"', page.text)
-        assert len(assets) == 7
-        assert "https://" not in re.sub(r"https://github\.com[^\"']*", "", page.text.split("<body>")[0])
+        assert len(assets) == 7 and set(addresses) == {path for path, _ in assets} | {"data:,"}
         for path, integrity in assets:
             asset = await client.get(path)
             assert asset.status_code == 200, path
@@ -32,11 +73,75 @@ async def test_graphiql_page_loads_nothing_from_elsewhere() -> None:
             assert digest == integrity, path
 
 
+def test_vendored_styles_and_scripts_point_nowhere_else() -> None:
+    for css in ASSETS.glob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        assert "@import" not in text, css.name
+        assert all(u.startswith("data:") for u in re.findall(r"url\(\s*['\"]?([^'\")]*)", text)), css.name
+    for asset in [*ASSETS.glob("*.css"), *ASSETS.glob("*.js")]:
+        for source_map in re.findall(r"sourceMappingURL=(\S+)", asset.read_text(encoding="utf-8")):
+            assert "//" not in source_map, asset.name  # relative, so never fetched from elsewhere
+
+
+async def test_the_page_needs_no_credentials_but_queries_do() -> None:
+    app = create_app(settings())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        query = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert page.status_code == 200
+    assert query.status_code == 401
+
+
+async def test_with_the_demo_key_the_tabs_are_ready_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOVGRAPH_DATA_DIR", str(tmp_path))  # no samples file there
+    config = page_config(await get_page(create_app(settings())))
+    tabs = config["tabs"]
+    assert [operation(t) for t in tabs] == OPERATIONS
+    assert all(json.loads(t["headers"]) == DEMO_HEADERS for t in tabs)
+    assert json.loads(config["headers"]) == DEMO_HEADERS  # for new tabs
+    variables = {name: json.loads(t["variables"]) for name, t in zip(OPERATIONS, tabs, strict=True)}
+    # The default demo city's ids (README: the first family_child of `govgraph samples`).
+    assert variables["EnrolmentReview"]["ids"][0] == "350203201408264925"
+    assert variables["TalentCheck"] == {"id": "350203197812054285", "months": 24, "within": 36}
+
+
+async def test_the_examples_use_the_current_demo_citys_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = {"family_child": ["350211201901280873", "350211202006164125"], "jimei_household": []}
+    (tmp_path / "samples.json").write_text(json.dumps({"cases": cases}), encoding="utf-8")
+    monkeypatch.setenv("GOVGRAPH_DATA_DIR", str(tmp_path))
+    tabs = page_config(await get_page(create_app(settings())))["tabs"]
+    variables = {name: json.loads(t["variables"]) for name, t in zip(OPERATIONS, tabs, strict=True)}
+    assert variables["EnrolmentReview"] == {"ids": cases["family_child"]}
+    assert variables["SubjectAccess"] == {"subject": "350211201901280873"}
+    assert variables["HouseholdPrefill"] == {"number": "350211004775577"}  # an empty case: the default
+
+
+async def test_without_the_demo_key_the_headers_are_a_template() -> None:
+    policy = (ROOT / "policy.toml").read_text(encoding="utf-8")
+    without_key = re.sub(r"api_key_sha256 = \[[^]]*\]\n", "", policy)
+    assert without_key != policy
+    app = create_app(settings())
+    assert "demo-only" in (await get_page(app)).text
+    # A policy reloaded without the demo's key: the page is rebuilt without it.
+    app.state.runtime.policy = parse_policy(without_key, app.state.schema.scopes)
+    page = await get_page(app)
+    assert "demo-only" not in page.text
+    config = page_config(page)
+    assert json.loads(config["headers"]) == {"Authorization": "Bearer ", "X-Purpose": ""}
+    assert config["editorTools"] == "headers"
+    tabs = {operation(t): t for t in config["tabs"]}
+    assert json.loads(tabs["EnrolmentReview"]["variables"]) == {"ids": None, "year": None}
+    assert json.loads(tabs["TalentCheck"]["headers"]) == {"Authorization": "Bearer ", "X-Purpose": ""}
+
+
 async def test_graphiql_can_be_switched_off() -> None:
     app = create_app(
         Settings(gateway=GatewaySettings(graphiql=False), sources=tuple(city.specs())), policy=EMPTY
     )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        page = await client.get("/graphql", headers={"Accept": "text/html"})
+    page = await get_page(app)
     assert page.status_code == 404

@@ -1,0 +1,135 @@
+"""GraphiQL in a real headless Chromium over the demo city, with every request to another
+origin refused: the page, its scripts, fonts and queries all come from the gateway.
+
+Skips without Debian's chromium; CI installs it and sets GOVGRAPH_REQUIRE_CHROMIUM=1,
+which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.async_api import ConsoleMessage, Page, Route, async_playwright, expect
+
+from demo.stack import DemoStack
+from sources.stats import CallStats
+from tests.stack import gateway_app, served
+
+CHROMIUM = Path("/usr/bin/chromium")
+INSTALLED = CHROMIUM.exists()
+REQUIRED = os.environ.get("GOVGRAPH_REQUIRE_CHROMIUM") == "1"
+MISSING = f"{CHROMIUM} is not installed (apt-get install chromium)"
+DEV = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
+OPERATIONS = ["EnrolmentReview", "EnterpriseProfile", "HouseholdPrefill", "SubjectAccess", "TalentCheck"]
+WAIT = 20_000  # ms: the first answers warm the city's pools
+
+pytestmark = [
+    pytest.mark.slow,
+    # Decided before the demo city starts; with REQUIRED the test runs and fails instead.
+    pytest.mark.skipif(not INSTALLED and not REQUIRED, reason=MISSING),
+]
+
+
+async def names_of(url: str, ids: list[str]) -> list[str]:
+    """The persons' names, asked over plain HTTP: what the browser must show."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            f"{url}/graphql",
+            json={
+                "query": "query($ids: [ResidentId!]!) { persons(ids: $ids) { name } }",
+                "variables": {"ids": ids},
+            },
+            headers=DEV,
+        )
+    names = [p["name"] for p in response.json()["data"]["persons"]]
+    assert all(names), names
+    return names
+
+
+async def operation_ready(page: Page, name: str) -> None:
+    """Wait until GraphiQL has read the editor's operation name: it does so 100 ms after a
+    change, and a query run sooner goes out under the previous tab's name."""
+    read = "() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.operationName"
+    for _ in range(400):
+        if await page.evaluate(read) == name:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"GraphiQL did not take up operation {name}")
+
+
+async def test_graphiql_runs_the_demo_operations_with_no_other_origin(
+    demo_city: DemoStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not INSTALLED:
+        pytest.fail(f"GOVGRAPH_REQUIRE_CHROMIUM=1 but {MISSING}")
+    # The page's examples are this city's samples, as `govgraph samples` would print them.
+    monkeypatch.setenv("GOVGRAPH_DATA_DIR", str(demo_city.data_dir))
+    cases = demo_city.samples["cases"]
+    child, worker, typed = cases["family_child"][0], cases["changed_employer"][0], cases["family_child"][5]
+    elsewhere: list[str] = []
+    sockets: list[str] = []
+    errors: list[str] = []
+    async with served(gateway_app(demo_city.gateway_env(), CallStats())) as url:
+        names = await names_of(url, [child, worker, typed])
+        origin = urlsplit(url)[:2]
+
+        async def only_the_gateway(route: Route) -> None:
+            if urlsplit(route.request.url)[:2] == origin:
+                await route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                await route.abort()
+
+        # Two nets: the page's CSP stops a request to another origin before it is sent, and
+        # Chromium reports that as a console error; anything CSP let through reaches the
+        # route above, which refuses and records it.
+        def console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                errors.append(message.text)
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            try:
+                context = await browser.new_context()
+                await context.route("**/*", only_the_gateway)  # pages and workers alike
+                page = await context.new_page()
+                page.on("websocket", lambda ws: sockets.append(ws.url))
+                page.on("console", console)
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(f"{url}/graphql")
+
+                tabs = page.locator(".graphiql-tab-button")
+                await expect(tabs).to_have_text(OPERATIONS, timeout=WAIT)
+                answer = page.locator(".graphiql-response")
+
+                # The first registered operation as the page opens it: sample ids, demo headers.
+                await operation_ready(page, "EnrolmentReview")
+                await page.locator(".graphiql-query-editor .CodeMirror").click()
+                await page.keyboard.press("Control+Enter")
+                await expect(answer).to_contain_text(names[0], timeout=WAIT)
+
+                # Another one, picked from its tab and run with the execute button.
+                await tabs.filter(has_text="TalentCheck").click()
+                await operation_ready(page, "TalentCheck")
+                await page.locator(".graphiql-execute-button").click()
+                await expect(answer).to_contain_text(names[1], timeout=WAIT)
+
+                # A query of one's own, in a new tab (which gets the demo headers too).
+                await page.locator(".graphiql-tab-add").click()
+                await page.locator(".graphiql-query-editor .CodeMirror").click()
+                await page.keyboard.press("Control+A")
+                await page.keyboard.insert_text(f'query Typed {{ person(id: "{typed}") {{ name age }} }}')
+                await operation_ready(page, "Typed")
+                await page.locator(".graphiql-execute-button").click()
+                await expect(answer).to_contain_text(names[2], timeout=WAIT)
+            finally:
+                await browser.close()
+
+    assert elsewhere == [], "the page tried to reach another origin"
+    assert sockets == []
+    assert errors == [], "console errors (a CSP violation is one)"
