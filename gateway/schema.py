@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 
 from resolvers.graph import SCALARS, Query
 
+from .direct import install_direct_resolvers
 from .enforcement import attach_policy
 from .errors import translate
 
@@ -53,5 +54,6 @@ def build_schema(
         extensions=[lambda: _ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), *extensions],
         **kwargs,
     )
+    install_direct_resolvers(schema)
     schema.scopes = attach_policy(schema) if enforce else frozenset()
     return schema
