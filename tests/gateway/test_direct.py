@@ -1,0 +1,61 @@
+"""Direct resolvers answer exactly as Strawberry's own would, and cover the hot fields."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import GraphQLObjectType
+from strawberry.types.field import StrawberryField
+
+import gateway.schema
+from gateway.schema import GatewaySchema, build_schema
+from resolvers.context import Context
+from resolvers.loaders import Loaders
+from tests.resolvers import city
+from tests.resolvers.test_graph import FAMILY, SOCIAL
+
+ENTERPRISE = """query($code: CreditCode!) { enterprise(creditCode: $code) {
+  name status legalRepresentative { name } taxCreditRating { year grade }
+  taxCreditAtLeast(grade: B) insuredHeadcount } }"""
+
+
+async def _answers(schema: GatewaySchema) -> list[object]:
+    out = []
+    for query, variables in (
+        (FAMILY, {"id": city.CHILD}),
+        (SOCIAL, {"id": city.FATHER}),
+        (ENTERPRISE, {"code": city.EMPLOYER}),
+    ):
+        context = Context(
+            loaders=Loaders(city.catalog()),
+            principal=city.EVERYTHING,
+            today=city.TODAY,
+            max_list_keys=5,
+        )
+        result = await schema.execute(query, variable_values=variables, context_value=context)
+        out.append((result.data, [e.formatted for e in result.errors or []]))
+    return out
+
+
+async def test_direct_resolvers_answer_as_strawberry_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    direct = build_schema(enforce=False)
+    monkeypatch.setattr(gateway.schema, "install_direct_resolvers", lambda schema: 0)
+    strawberry_only = build_schema(enforce=False)
+    answers = await _answers(direct)
+    assert all(data is not None and not errors for data, errors in answers), answers
+    assert answers == await _answers(strawberry_only)
+
+
+def test_every_field_with_scalar_or_enum_arguments_is_direct() -> None:
+    schema = build_schema(enforce=False)
+    kept, direct = [], 0
+    for type_name, gtype in schema._schema.type_map.items():
+        if not isinstance(gtype, GraphQLObjectType) or type_name.startswith("__"):
+            continue
+        for name, field in gtype.fields.items():
+            definition = field.extensions.get("strawberry-definition")
+            if isinstance(definition, StrawberryField) and definition.base_resolver is not None:
+                if getattr(field.resolve, "__module__", "") == "gateway.direct":
+                    direct += 1
+                else:
+                    kept.append(f"{type_name}.{name}")
+    assert kept == [] and direct > 0
