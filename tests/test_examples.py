@@ -1,0 +1,168 @@
+"""Every script in examples/ runs as a user would run it, as a subprocess against a gateway
+served over the demo city, and prints what its user needs. Expected values come from
+the city's samples and its departments' databases, never from constants."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest_asyncio
+
+from demo.stack import DemoStack
+from sources.stats import CallStats
+
+from .stack import gateway_app, served
+
+ROOT = Path(__file__).parents[1]
+DEVELOPER = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
+
+
+@pytest_asyncio.fixture(scope="module")
+async def gateway(demo_city: DemoStack) -> AsyncIterator[str]:
+    """The gateway over the demo city, on a loopback port: what `make demo` serves."""
+    async with served(gateway_app(demo_city.gateway_env(), CallStats())) as url:
+        yield url
+
+
+async def example(gateway: str, city: DemoStack, script: str, *args: str) -> str:
+    """Run examples/`script` with the demo's environment; its standard output."""
+    env = {k: v for k, v in os.environ.items() if k != "GOVGRAPH_JWT_SECRET"}  # the demo's secret
+    env |= {"GOVGRAPH_URL": gateway, "GOVGRAPH_DATA_DIR": str(city.data_dir)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "examples" / script),
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def rows(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+async def as_developer(gateway: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            f"{gateway}/graphql", json={"query": query, "variables": variables}, headers=DEVELOPER
+        )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]  # type: ignore[no-any-return]
+
+
+async def test_enrolment_review_prints_the_family_and_the_verdicts(
+    gateway: str, demo_city: DemoStack
+) -> None:
+    child = demo_city.samples["cases"]["family_child"][0]
+    people = demo_city.dsns["public_security"]
+    (name,) = await rows(people, "SELECT name FROM person WHERE id = $1", child)
+    guardians = await rows(
+        people,
+        "SELECT p.id, p.name FROM guardianship g JOIN person p ON p.id = g.guardian_id WHERE g.child_id = $1",
+        child,
+    )
+    out = await example(gateway, demo_city, "enrolment_review.py")
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{name['name']} {child}, age ")
+    for g in guardians:
+        line = next(x for x in lines if x.startswith(f"  guardian {g['name']} {g['id']}: "))
+        assert "24 on-time months in the last 36: " in line or "not insured" in line
+    assert re.search(r"^  checks: local hukou (yes|no); .* applications \d+ \(duplicates \d+\)$", out, re.M)
+    assert "not answered" not in out  # the registered operation asks only what the platform is granted
+
+
+async def test_talent_check_prints_a_verdict(gateway: str, demo_city: DemoStack) -> None:
+    applicant = demo_city.samples["cases"]["back_paid"][0]
+    data = await as_developer(
+        gateway,
+        """query($id: ResidentId!) { person(id: $id) { name socialInsurance {
+             hasContributed(months: 24, within: 36)
+             currentEmployer { name taxCreditAtLeast(grade: B) } } } }""",
+        {"id": applicant},
+    )
+    person = data["person"]
+    si = person["socialInsurance"]
+    employer = si["currentEmployer"]
+    eligible = si["hasContributed"] and employer is not None and employer["taxCreditAtLeast"]
+    out = await example(gateway, demo_city, "talent_check.py")
+    assert out.splitlines()[0] == f"{person['name']} {applicant}"
+    assert f"24 on-time months within the last 36: {'yes' if si['hasContributed'] else 'no'}" in out
+    if employer is not None:
+        assert f"employer: {employer['name']} " in out
+    assert out.rstrip().endswith(f"verdict: {'ELIGIBLE' if eligible else 'NOT ELIGIBLE'}")
+
+
+async def test_household_prefill_masks_identifiers_and_stays_in_jimei(
+    gateway: str, demo_city: DemoStack
+) -> None:
+    cases = demo_city.samples["cases"]
+    number = cases["jimei_household"][0]
+    members = await rows(
+        demo_city.dsns["public_security"],
+        "SELECT p.id, p.name FROM household_member m JOIN person p ON p.id = m.person_id"
+        " WHERE m.household_no = $1",
+        number,
+    )
+    out = await example(gateway, demo_city, "household_prefill.py")
+    assert out.splitlines()[0].startswith(f"household {number[:6]}{'*' * 7}{number[-2:]} (")
+    listed = re.findall(r"^  \S+: (\S+) (\S+), ", out, re.M)
+    assert len(listed) == len(members)
+    for name, masked_id in listed:
+        assert re.fullmatch(r"\w\*+", name) and re.fullmatch(r"\d\*{15}[\dX]{2}", masked_id)
+    for m in members:  # neither a full id nor a full name leaves the gateway
+        assert m["id"] not in out and m["name"] not in out
+    elsewhere = next(n for n in cases["household"] if not n.startswith("350211"))
+    refused = await example(gateway, demo_city, "household_prefill.py", elsewhere)
+    assert (
+        refused.strip()
+        == "not answered: household: FORBIDDEN (Outside this client's jurisdiction, or not found.)"
+    )
+
+
+async def test_enterprise_profile_joins_market_tax_and_social_insurance(
+    gateway: str, demo_city: DemoStack
+) -> None:
+    code = demo_city.samples["cases"]["d_rated_enterprise"][0]
+    (enterprise,) = await rows(
+        demo_city.dsns["market"], "SELECT name, legal_rep_id FROM enterprise WHERE credit_code = $1", code
+    )
+    (rep,) = await rows(
+        demo_city.dsns["public_security"], "SELECT name FROM person WHERE id = $1", enterprise["legal_rep_id"]
+    )
+    grades = await rows(
+        demo_city.dsns["tax"], "SELECT year, grade FROM credit_rating WHERE credit_code = $1", code
+    )
+    out = await example(gateway, demo_city, "enterprise_profile.py")
+    assert out.splitlines()[0] == f"{enterprise['name']} {code}"
+    assert f"legal representative {rep['name'][0]}{'*' * (len(rep['name']) - 1)}" in out
+    ratings = next(line for line in out.splitlines() if "tax credit ratings:" in line)
+    assert all(f"{g['year']} {g['grade']}" in ratings for g in grades) and " D" in ratings
+    assert re.search(r"^  insured headcount: \d+$", out, re.M)
+
+
+async def test_subject_report_shows_the_enrolment_review(gateway: str, demo_city: DemoStack) -> None:
+    child = demo_city.samples["cases"]["family_child"][1]
+    case = f"ENR-TEST-{uuid.uuid4().hex[:8]}"
+    await example(gateway, demo_city, "enrolment_review.py", child, "--case-id", case)
+    out = await example(gateway, demo_city, "subject_report.py", child)
+    assert out.splitlines()[0].endswith(f"accesses to {child}, newest first:")
+    assert f"enrollment for enrollment_review case {case}: EnrolmentReview ok" in out
