@@ -34,8 +34,8 @@ def mask_phone(value: str) -> str:
 
 
 def mask_address(value: str) -> str:
-    """At most the first six characters stay (city and district), never the street or door:
-    `厦门市思明区湖滨南路388号` → `厦门市思明区*********`; short addresses keep a third."""
+    """The first third stays, at most six characters (city and district), never the street
+    or door: `厦门市思明区湖滨南路388号` (14 characters) → `厦门市思**********`."""
     keep = min(6, max(1, len(value) // 3))
     return value[:keep] + "*" * (len(value) - keep)
 

@@ -22,6 +22,7 @@ __all__ = [
     "Purpose",
     "load_policy",
     "parse_policy",
+    "read_policy",
     "with_families",
 ]
 
@@ -131,12 +132,17 @@ class _Lines:
 
 def load_policy(path: str | Path, scopes: Iterable[str]) -> Policy:
     """Read and validate a policy file against the scopes the schema declares."""
-    path = Path(path)
+    return parse_policy(read_policy(path), frozenset(scopes), str(path))
+
+
+def read_policy(path: str | Path) -> str:
+    """The policy file's text; a file that cannot be read is a PolicyError like any mistake."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(str(path), 0, "file", f"cannot read ({exc.strerror})") from exc
-    return parse_policy(text, frozenset(scopes), str(path))
+    except UnicodeDecodeError as exc:
+        raise PolicyError(str(path), 0, "file", f"not UTF-8 (byte {exc.start})") from exc
 
 
 def parse_policy(text: str, scopes: frozenset[str], path: str = "<memory>") -> Policy:
