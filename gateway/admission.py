@@ -51,9 +51,13 @@ class Admission:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        request_id = uuid.uuid4().hex  # ours: the audit log must not take a client's word for it
         state = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        # Ours, never the client's: the audit log must not take a client's word for it. The
+        # request log middleware mints it (and sends the header) when it runs in front.
+        request_id = state.get("request_id")
+        own = request_id is None
+        if request_id is None:
+            request_id = state["request_id"] = uuid.uuid4().hex
         if (
             scope["method"] == "GET"
             and "text/html" in headers.get("accept", "")
@@ -66,9 +70,9 @@ class Admission:
             principal = state["principal"] = self._authenticator().authenticate(headers)
             await self._within_rate(principal)
         except AuthError as exc:
-            await _refuse(send, exc, request_id)
+            await _refuse(send, exc, request_id if own else None)
             return
-        await self.app(scope, receive, _with_request_id(send, request_id))
+        await self.app(scope, receive, _with_request_id(send, request_id) if own else send)
 
     async def _within_rate(self, principal: Principal) -> None:
         client = self._authenticator().policy.clients[principal.client_id]
@@ -89,13 +93,14 @@ def _with_request_id(send: Send, request_id: str) -> Send:
     return sending
 
 
-async def _refuse(send: Send, exc: AuthError, request_id: str) -> None:
+async def _refuse(send: Send, exc: AuthError, request_id: str | None) -> None:
     body = error_body(exc.code, exc.message)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", request_id.encode()),
     ]
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id.encode()))
     if exc.status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="govgraph"'))
     if exc.retry_after is not None:

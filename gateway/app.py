@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from resolvers.graph import ENTITIES
@@ -21,17 +20,23 @@ from sources.base import Source
 from sources.registry import Catalog, build_catalog
 from sources.stats import CallStats
 
+from . import metrics
 from .admission import Admission
 from .audit import AuditWriter
 from .auth import Authenticator, AuthSettings
 from .documents import Registry
+from .exchange import OperationNames, OperationObserver
 from .extensions import AuditTrail, IntrospectionGate, SourceReport, TrustedDocuments
 from .graphiql import assets_route
+from .health import Readiness, healthz
 from .limits import OperationLimits
 from .policy import Policy, load_policy
 from .ratelimit import RateLimiter, build_rate_limiter
+from .reload import PolicyReloader
+from .requestlog import RequestLog
 from .schema import build_schema
 from .settings import ConfigError, Settings
+from .tracing import OperationSpan, Tracing
 from .view import GatewayGraphQL
 
 __all__ = ["Runtime", "create_app"]
@@ -53,25 +58,28 @@ class Runtime:
     writer: AuditWriter | None = None
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(
     settings: Settings,
     *,
     stats: CallStats | None = None,
     instances: dict[str, Source] | None = None,
     policy: Policy | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> Starlette:
     """The ASGI app. `stats`, `instances` and `policy` let tests read call counts and plug in
-    sources and policies; everything else comes from `settings`."""
+    sources and policies, `span_exporter` receive the spans when tracing is on; everything
+    else comes from `settings`."""
     catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
     catalog.require(ENTITIES)
     holder: dict[str, Runtime] = {}
     audited = settings.audit.mode != "off"
+    observed = settings.metrics.enabled or settings.logging.requests  # per-request records wanted
+    names = OperationNames(lambda: holder["runtime"].documents)
+    scopes: set[str] = set()  # the schema's, once it is built
+    tracing = Tracing(settings.tracing, span_exporter) if settings.tracing.enabled else None
     schema = build_schema(
         extensions=[
+            *([lambda: OperationSpan(tracing.tracer, names)] if tracing is not None else []),
             lambda: TrustedDocuments(holder["runtime"].documents),
             lambda: OperationLimits(settings.limits),
             IntrospectionGate,
@@ -81,8 +89,10 @@ def create_app(
                 if audited
                 else []
             ),
+            *([lambda: OperationObserver(names, scopes)] if observed else []),
         ]
     )
+    scopes.update(schema.scopes)
     if policy is None:
         if settings.auth is None:
             raise ConfigError(f"{settings.path}: auth: the [auth] section (with policy = ...) is required")
@@ -108,6 +118,7 @@ def create_app(
             settings.rate_limit.backend, settings.rate_limit.redis_url, f"{settings.rate_limit.namespace}:rl:"
         ),
     )
+    readiness = Readiness(runtime, settings.health)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -125,6 +136,16 @@ def create_app(
                 commit_timeout=audit.commit_timeout,
             )
             await runtime.writer.start()
+        # Observers are attached here, in the process that serves: `serve --workers` also
+        # builds the app in its supervisor, which must not show up as a live process.
+        if settings.metrics.enabled:
+            metrics.sources_started(catalog)
+            if runtime.writer is not None:
+                runtime.writer.observer = metrics.AUDIT
+        if tracing is not None:
+            tracing.start()
+            catalog.stats.tracer = tracing.tracer
+        readiness.started = True
         log.info(
             "serving %d sources (%s), %d trusted documents; audit %s",
             len(catalog.sources),
@@ -132,33 +153,57 @@ def create_app(
             len(documents),
             audit.mode,
         )
+        reloader = app.state.reloader = PolicyReloader(runtime, schema.scopes)  # file change or SIGHUP
         try:
+            reloader.start()
             yield
         finally:
+            readiness.started = False
+            await reloader.aclose()
             if runtime.writer is not None:
                 await runtime.writer.aclose()
             if store is not None:
                 await store.aclose()
             await catalog.aclose()
             await runtime.limiter.aclose()
+            if tracing is not None:
+                catalog.stats.tracer = None
+                tracing.shutdown()
+            if settings.metrics.enabled:
+                metrics.sources_stopped(catalog)
+                metrics.process_stopped()
 
     app = Starlette(
         routes=[
             Route("/graphql", GatewayGraphQL(schema, runtime)),
             Route("/healthz", healthz),
+            Route("/readyz", readiness.endpoint()),
+            *([Route("/metrics", metrics.metrics_endpoint(catalog))] if settings.metrics.enabled else []),
             assets_route(),
         ],
         middleware=[
+            *(
+                [
+                    Middleware(
+                        RequestLog,
+                        log_requests=settings.logging.requests,
+                        record=metrics.record_exchange if settings.metrics.enabled else None,
+                    )
+                ]
+                if observed
+                else []
+            ),
             Middleware(
                 Admission,
                 authenticator=lambda: runtime.authenticator,
                 limiter=lambda: runtime.limiter,
                 default_rate=settings.rate_limit,
-            )
+            ),
         ],
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.catalog = catalog
     app.state.schema = schema
+    app.state.readiness = readiness
     return app

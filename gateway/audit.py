@@ -20,9 +20,10 @@ import hmac
 import logging
 import os
 import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol
 from uuid import uuid4
 
 import orjson
@@ -35,6 +36,7 @@ __all__ = [
     "AuditUnavailable",
     "AuditWriter",
     "VerifyReport",
+    "WriterObserver",
     "WriterStats",
     "canonical_hash",
     "event_hash",
@@ -129,6 +131,23 @@ class WriterStats:
     abandoned: int = 0  # events dropped because their request stopped waiting before the commit
 
 
+class WriterObserver(Protocol):
+    """Told of the writer's queue and commits as they happen (e.g. to export metrics)."""
+
+    def queued(self, depth: int) -> None: ...
+
+    def committed(self, events: int, seconds: float) -> None: ...
+
+    def failed(self, events: int, seconds: float) -> None: ...
+
+    def abandoned(self, events: int) -> None: ...
+
+
+# A commit that failed this recently (seconds), with none succeeding since, makes the
+# writer unhealthy; after it the process is offered traffic again, so it can recover.
+RECENT_FAILURE = 10.0
+
+
 @dataclass
 class _Draft:
     """An event before it has a place in the chain (no writer, seq or hashes yet)."""
@@ -160,6 +179,8 @@ class AuditWriter:
             raise ValueError("max_batch must be at least 1")
         self.writer_id = writer_id or f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:8]}"
         self.stats = WriterStats()
+        self.observer: WriterObserver | None = None
+        self._failed_at: float | None = None  # monotonic time of the last failed commit, if none since
         self._store = store
         self._secret = secret
         self._max_batch = max_batch
@@ -193,6 +214,8 @@ class AuditWriter:
             raise AuditUnavailable("the audit writer is not running")
         done = asyncio.get_running_loop().create_future()
         self._pending.append(_Draft(self._draft(access, outcome, response_hash), done))
+        if self.observer is not None:
+            self.observer.queued(len(self._pending))
         self._nonempty.set()
         if len(self._pending) >= self._max_batch:
             self._full.set()
@@ -240,10 +263,15 @@ class AuditWriter:
             batch = [self._pending.popleft() for _ in range(min(len(self._pending), self._max_batch))]
             live = [d for d in batch if not d.done.done()]
             self.stats.abandoned += len(batch) - len(live)
+            if self.observer is not None:
+                self.observer.queued(len(self._pending))
+                if len(live) < len(batch):
+                    self.observer.abandoned(len(batch) - len(live))
             if live:
                 await self._commit(live)
 
     async def _commit(self, batch: list[_Draft]) -> None:
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self._commit_timeout):
                 if not self._head_known:
@@ -258,6 +286,9 @@ class AuditWriter:
             raise
         except Exception as exc:  # the loop must outlive any batch
             self.stats.failures += 1
+            self._failed_at = time.monotonic()
+            if self.observer is not None:
+                self.observer.failed(len(batch), time.perf_counter() - started)
             self._head_known = False  # the head does not advance; re-read it before the next batch
             if isinstance(exc, (AuditStoreError, TimeoutError)):
                 log.warning("audit commit of %d events failed: %s", len(batch), exc)
@@ -268,6 +299,9 @@ class AuditWriter:
         self._head = head
         self.stats.batches += 1
         self.stats.events += len(rows)
+        self._failed_at = None
+        if self.observer is not None:
+            self.observer.committed(len(rows), time.perf_counter() - started)
         for draft in batch:
             if not draft.done.done():
                 draft.done.set_result(None)
@@ -282,6 +316,22 @@ class AuditWriter:
             prev = values["hash"] = event_hash(prev, _hashed_fields(values))
             rows.append(EventRow(**values))
         return rows, ChainHead(self.writer_id, seq, prev)
+
+    async def check(self, within: float = 1.0) -> str | None:
+        """Why this writer cannot take events now, or None: it must be running, its last
+        commit must not have failed recently, and the store must answer a read of this
+        writer's chain head (one indexed row) within `within` seconds."""
+        if self._task is None or self._closing:
+            return "the audit writer is not running"
+        if self._failed_at is not None and time.monotonic() - self._failed_at < RECENT_FAILURE:
+            return "the last audit commit failed"
+        try:
+            async with asyncio.timeout(within):
+                await self._store.head(self.writer_id)
+        except Exception as exc:  # whatever the driver raises, the store cannot take events now
+            log.warning("audit store check failed: %s: %s", type(exc).__name__, exc)
+            return "the audit store does not answer"
+        return None
 
     async def aclose(self) -> None:
         """Commit what is queued (best effort, bounded by a few commit timeouts), then stop."""
@@ -298,6 +348,8 @@ class AuditWriter:
         finally:
             _fail(list(self._pending), "the audit writer stopped")
             self._pending.clear()
+            if self.observer is not None:
+                self.observer.queued(0)
 
 
 def _fail(batch: list[_Draft], reason: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -23,9 +24,11 @@ from .app import create_app
 from .audit import subject_report, verify
 from .auth import mint_token
 from .documents import MANIFEST, DocumentError, Registry, build_manifest
+from .logs import configure_logging
 from .policy import Policy, PolicyError, load_policy
 from .schema import build_schema
 from .settings import ConfigError, Settings, load_auth, load_documents_path, load_settings
+from .workers import serve_workers
 
 __all__ = ["main"]
 
@@ -114,9 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "audit":
             return asyncio.run(_audit(args.config, args.action, args.subject))
         elif args.command == "serve":
+            configure_logging(load_settings(args.config).logging)
             _check_serve(args.config, args.allow_demo_keys)
             if args.workers > 1:
-                _serve_workers(args.config, args.host, args.port, args.workers)
+                serve_workers(args.config, args.host, args.port, args.workers)
             else:
                 asyncio.run(_serve(args.config, args.host, args.port))
         elif args.command == "demo":
@@ -254,23 +258,12 @@ def _check_serve(config: str, allow_demo_keys: bool) -> None:
         )
 
 
-def _serve_workers(config: str, host: str, port: int, workers: int) -> None:
-    # uvicorn's supervisor starts each worker from the import string; they read the config path here.
-    os.environ["GOVGRAPH_CONFIG"] = str(Path(config).resolve())
-    uvicorn.run(
-        "gateway.asgi:app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-    )
-
-
 async def _serve(config: str, host: str, port: int) -> None:
     app = create_app(load_settings(config))
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False))
+    # No uvicorn log config: its records go to the root handler, in the configured format.
+    server = _Server(
+        uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None, access_log=False)
+    )
     await server.serve()
 
 
@@ -289,6 +282,7 @@ async def _demo(args: argparse.Namespace) -> None:
     try:
         os.environ.update(stack.gateway_env())
         settings = load_settings(args.config)
+        configure_logging(dataclasses.replace(settings.logging, format="text"))  # a person reads it
         if args.seed_only:
             print(json.dumps({"seed_seconds": stack.seed_seconds, "persons": args.persons}))
             return

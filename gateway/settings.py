@@ -25,8 +25,12 @@ __all__ = [
     "AuthConfig",
     "ConfigError",
     "GatewaySettings",
+    "HealthSettings",
+    "LogSettings",
+    "MetricsSettings",
     "RateSettings",
     "Settings",
+    "TracingSettings",
     "load_auth",
     "load_documents_path",
     "load_settings",
@@ -96,6 +100,33 @@ class RateSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    enabled: bool = True  # GET /metrics, no credentials: restrict it at the network
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    maintenance_file: str | None = None  # while this file exists /readyz answers 503
+    required_sources: tuple[str, ...] | None = None  # an open breaker here is "not ready"; None: all
+    audit_check_interval: float = 1.0  # seconds an audit store check is reused
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    format: str = "json"  # json: one JSON object a line; text: for people
+    level: str = "INFO"
+    requests: bool = True  # one line per /graphql request
+
+
+@dataclass(frozen=True)
+class TracingSettings:
+    enabled: bool = False
+    exporter: str = "console"  # console | otlp (needs opentelemetry-exporter-otlp-proto-http)
+    service_name: str = "govgraph"
+    sample_ratio: float = 1.0  # of traces started here; a caller's sampled flag is followed
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings
     sources: tuple[SourceSpec, ...]
@@ -105,6 +136,10 @@ class Settings:
     rate_limit: RateSettings = field(default_factory=RateSettings)
     cache: CacheSpec = field(default_factory=CacheSpec)
     documents: str | None = None  # directory of trusted documents (with manifest.json)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    logging: LogSettings = field(default_factory=LogSettings)
+    tracing: TracingSettings = field(default_factory=TracingSettings)
     path: str = "<memory>"
 
 
@@ -152,7 +187,22 @@ def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> Aut
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str = "<memory>") -> Settings:
     """Turn a parsed TOML document into settings; raises SourceConfigError naming the key."""
     top = Options(
-        "", raw, {"gateway", "sources", "auth", "audit", "limits", "documents", "rate_limit", "cache"}
+        "",
+        raw,
+        {
+            "gateway",
+            "sources",
+            "auth",
+            "audit",
+            "limits",
+            "documents",
+            "rate_limit",
+            "cache",
+            "metrics",
+            "health",
+            "logging",
+            "tracing",
+        },
     )
     gw = Options("gateway", top.mapping("gateway"), {"graphiql", "batching"})
     gateway = GatewaySettings(graphiql=gw.flag("graphiql", True), batching=gw.flag("batching", True))
@@ -172,6 +222,8 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
     cache = _cache(_expand(top.mapping("cache"), environ, "cache"))
     docs = Options("documents", top.mapping("documents"), {"path"})
     documents = str(here / docs.text("path")) if "path" in top.mapping("documents") else None
+    metrics = Options("metrics", _expand(top.mapping("metrics"), environ, "metrics"), {"enabled"})
+    health = _health(_expand(top.mapping("health"), environ, "health"), here, [s.name for s in specs])
     return Settings(
         gateway=gateway,
         sources=specs,
@@ -181,7 +233,74 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
         documents=documents,
         rate_limit=rate_limit,
         cache=cache,
+        metrics=MetricsSettings(enabled=_switch(metrics, "enabled", True)),
+        health=health,
+        logging=_logging(_expand(top.mapping("logging"), environ, "logging")),
+        tracing=_tracing(_expand(top.mapping("tracing"), environ, "tracing")),
         path=path,
+    )
+
+
+def _switch(opts: Options, key: str, default: bool) -> bool:
+    """A boolean, also written as "true"/"false" (what ${VAR} substitution yields)."""
+    value = opts.raw(key)
+    if value is None:
+        return default
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if not isinstance(value, bool):
+        raise SourceConfigError(opts.at(key), f"must be true or false, got {value!r}")
+    return value
+
+
+def _health(table: Mapping[str, Any], here: Path, sources: list[str]) -> HealthSettings:
+    opts = Options("health", table, {"maintenance_file", "required_sources", "audit_check_interval"})
+    maintenance = opts.raw("maintenance_file")
+    required = opts.raw("required_sources")
+    if required is not None:
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            raise SourceConfigError(opts.at("required_sources"), "must be a list of source names")
+        unknown = sorted(set(required) - set(sources))
+        if unknown:
+            raise SourceConfigError(
+                opts.at("required_sources"), f"names no configured source: {', '.join(unknown)}"
+            )
+    interval = _seconds(opts, "audit_check_interval")
+    return HealthSettings(
+        maintenance_file=str(here / opts.text("maintenance_file")) if maintenance else None,
+        required_sources=None if required is None else tuple(required),
+        audit_check_interval=HealthSettings.audit_check_interval if interval is None else interval,
+    )
+
+
+def _logging(table: Mapping[str, Any]) -> LogSettings:
+    opts = Options("logging", table, {"format", "level", "requests"})
+    form = opts.text("format", "json")
+    if form not in ("json", "text"):
+        raise SourceConfigError("logging.format", f"must be json or text, got {form!r}")
+    level = opts.text("level", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SourceConfigError("logging.level", f"must be debug, info, warning or error, got {level!r}")
+    return LogSettings(format=form, level=level, requests=_switch(opts, "requests", True))
+
+
+def _tracing(table: Mapping[str, Any]) -> TracingSettings:
+    opts = Options("tracing", table, {"enabled", "exporter", "service_name", "sample_ratio"})
+    exporter = opts.text("exporter", "console")
+    if exporter not in ("console", "otlp"):
+        raise SourceConfigError("tracing.exporter", f"must be console or otlp, got {exporter!r}")
+    ratio = opts.raw("sample_ratio")
+    if ratio is not None:
+        ratio = _seconds(opts, "sample_ratio")
+        if ratio is None or ratio > 1:
+            raise SourceConfigError(
+                "tracing.sample_ratio", f"must be between 0 and 1, got {opts.raw('sample_ratio')!r}"
+            )
+    return TracingSettings(
+        enabled=_switch(opts, "enabled", False),
+        exporter=exporter,
+        service_name=opts.text("service_name", "govgraph"),
+        sample_ratio=1.0 if ratio is None else ratio,
     )
 
 

@@ -44,6 +44,7 @@ from redis.backoff import NoBackoff
 
 from .base import CacheSpec, EntitySpec, Result, Source, SourceSpec
 from .errors import BadSourceResponse, SourceConfigError
+from .stats import CallStats
 
 __all__ = [
     "CachedSource",
@@ -261,12 +262,16 @@ def entity_ttls(cache: CacheSpec, source: SourceSpec, entity: EntitySpec) -> tup
 
 
 class CachedSource:
-    """A read-through cache in front of `inner` (module docstring)."""
+    """A read-through cache in front of `inner` (module docstring); `stats` hears of every
+    look-up's hits and misses."""
 
-    def __init__(self, inner: Source, spec: SourceSpec, cache: RecordCache) -> None:
+    def __init__(
+        self, inner: Source, spec: SourceSpec, cache: RecordCache, stats: CallStats | None = None
+    ) -> None:
         self.name = inner.name
         self.inner = inner
         self.cache = cache
+        self._stats = stats
         self._prefix = cache.prefix(spec.name)
         self._ttls: dict[str, tuple[float, float]] = {}
         for name, entity in spec.entities.items():
@@ -292,6 +297,8 @@ class CachedSource:
         misses = sum(len(p) for p in missing.values())
         self.cache.hits += len(keys) - misses
         self.cache.misses += misses
+        if self._stats is not None:
+            self._stats.cache_lookup(self.name, entity, len(keys) - misses, misses)
         if not missing:
             _served.set(True)
             return results

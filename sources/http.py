@@ -10,6 +10,9 @@ for any silence while reading. Answers are checked strictly: an item for a key t
 not asked for, or a second item for a one-to-one key, means the department's answer
 cannot be trusted, and the whole call is a `BadSourceResponse`. Each distinct key is
 asked once, so a one-to-one key never legitimately comes back twice.
+
+Tracing: while a span is current (tracing on, see sources/stats.py), every request
+carries its W3C `traceparent`, so a department's own traces join the gateway's.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from urllib.parse import quote
 
 import aiohttp
 import orjson
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from .base import EntitySpec, Record, Result, SourceSpec, align
 from .errors import BadSourceResponse, SourceConfigError, SourceTimeout, SourceUnavailable
@@ -131,7 +136,9 @@ class HttpSource:
     async def _request(
         self, session: aiohttp.ClientSession, entity: str, method: str, path: str, payload: Any
     ) -> Any:
-        async with session.request(method, self._base_url + path, json=payload) as resp:
+        async with session.request(
+            method, self._base_url + path, json=payload, headers=_trace_headers()
+        ) as resp:
             if resp.status == 404 and method == "GET":
                 return None  # a single-key endpoint's "no such record"
             if resp.status >= 500:
@@ -162,3 +169,16 @@ class HttpSource:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+# W3C trace context only: baggage (which a caller could fill) is not passed on.
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+def _trace_headers() -> dict[str, str] | None:
+    """`traceparent` (and `tracestate`) of the current span; None when tracing is off."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    headers: dict[str, str] = {}
+    _PROPAGATOR.inject(headers)
+    return headers

@@ -22,11 +22,11 @@ from .base import CacheSpec, EntitySpec, Source, SourceSpec
 from .cache import CachedSource, RecordCache, open_cache
 from .delay import delayed
 from .errors import SourceConfigError
-from .resilience import BreakerState, ResilientSource
+from .resilience import BreakerState, LastError, ResilientSource
 from .singleflight import SingleFlight
 from .stats import CallStats, CountedSource
 
-__all__ = ["KINDS", "Catalog", "Route", "build_catalog"]
+__all__ = ["KINDS", "Catalog", "Route", "SourceHealth", "build_catalog"]
 
 KINDS: dict[str, str] = {
     "postgres": "sources.postgres:PostgresSource",
@@ -53,6 +53,14 @@ class Route:
     source: Source
     entity: EntitySpec
     max_batch_size: int
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A source as this process sees it: its breaker and its last failed call."""
+
+    state: BreakerState
+    last_error: LastError | None
 
 
 def _resilient(source: Source) -> ResilientSource | None:
@@ -91,6 +99,15 @@ class Catalog:
         layers = {name: _resilient(s) for name, s in self.sources.items()}
         return {name: layer.state for name, layer in layers.items() if layer is not None}
 
+    def conditions(self) -> dict[str, SourceHealth]:
+        """Each source's breaker state and last failure, for /readyz."""
+        layers = {name: _resilient(s) for name, s in self.sources.items()}
+        return {
+            name: SourceHealth(layer.state, layer.last_error)
+            for name, layer in layers.items()
+            if layer is not None
+        }
+
     async def aclose(self) -> None:
         try:
             for source in self.sources.values():
@@ -119,9 +136,9 @@ def build_catalog(
     for spec in specs:
         made = (instances or {}).get(spec.name) or adapter_for(spec)(spec)
         counted = CountedSource(delayed(made, spec.inject_latency), stats)
-        source: Source = SingleFlight(ResilientSource(counted, spec.timeout, spec.resilience))
+        source: Source = SingleFlight(ResilientSource(counted, spec.timeout, spec.resilience, stats=stats))
         if record_cache is not None:
-            source = CachedSource(source, spec, record_cache)
+            source = CachedSource(source, spec, record_cache, stats)
         sources[spec.name] = source
         for entity in spec.entities.values():
             if entity.name in routes:

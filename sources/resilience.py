@@ -28,6 +28,10 @@ closes the breaker, its failure re-opens it for another cooldown. Outcomes of ca
 admitted before the breaker last changed state are ignored, so a slow call from the
 closed era cannot close or re-open it. A cancelled call counts as no outcome.
 
+Reporting. State changes (and calls refused while open) go to the catalogue's
+`CallStats`, for metrics; the last failure is kept (code, detail, time) for /readyz.
+Details come from the adapters, which name exception types, never backend text.
+
 Exceptions. The wrapper's own failures (deadline, circuit open) are `SourceError`s, and
 adapters translate driver errors. Anything else from the inner source is a bug: it counts
 as a failure for the breaker but is re-raised unchanged, not retried, so the gateway
@@ -44,9 +48,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .base import Resilience, Result, Source
-from .errors import SourceCircuitOpen, SourceTimeout, SourceUnavailable
+from .errors import SourceCircuitOpen, SourceError, SourceTimeout, SourceUnavailable
+from .stats import CallStats
 
-__all__ = ["BreakerState", "CircuitBreaker", "Permit", "ResilientSource", "call_deadline"]
+__all__ = ["BreakerState", "CircuitBreaker", "LastError", "Permit", "ResilientSource", "call_deadline"]
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -54,6 +59,15 @@ BreakerState = Literal["closed", "open", "half_open"]
 def call_deadline(timeout: float, policy: Resilience) -> float:
     """Seconds one call may take: one attempt's timeout plus the largest total backoff."""
     return timeout + policy.retry_backoff * (2.0**policy.retries - 1)
+
+
+@dataclass(frozen=True)
+class LastError:
+    """The most recent failed call of a source."""
+
+    code: str  # the SourceError code, or INTERNAL for a bug in an adapter
+    detail: str
+    at: float  # time.time()
 
 
 @dataclass(frozen=True)
@@ -67,11 +81,20 @@ class Permit:
 class CircuitBreaker:
     """Consecutive-failure breaker with a cooldown and a single half-open trial."""
 
-    def __init__(self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        threshold: int,
+        cooldown: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[BreakerState], None] | None = None,
+    ) -> None:
         self.threshold = threshold
         self.cooldown = cooldown
         self.failures = 0  # consecutive failed calls while closed
         self._clock = clock
+        # Told of each change it makes: opened, closed, trial admitted or given up. The
+        # cooldown running out is not an event: the state reads "half_open" from then on.
+        self._on_change = on_change
         self._opened_at: float | None = None
         self._trial = False  # a half-open trial call is in flight
         self._generation = 0  # bumped on every open / close
@@ -91,6 +114,7 @@ class CircuitBreaker:
             return Permit(self._generation, trial=False)
         if state == "half_open" and not self._trial:
             self._trial = True
+            self._changed()
             return Permit(self._generation, trial=True)
         return None
 
@@ -115,12 +139,18 @@ class CircuitBreaker:
         """The call ended without an outcome (cancelled): let another call be the trial."""
         if permit.trial and permit.generation == self._generation:
             self._trial = False
+            self._changed()
 
     def _transition(self, opened_at: float | None) -> None:
         self._opened_at = opened_at
         self._trial = False
         self.failures = 0
         self._generation += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self.state)
 
 
 class ResilientSource:
@@ -128,7 +158,7 @@ class ResilientSource:
 
     `clock` drives the breaker's cooldown, `sleep` and `uniform` the backoff; tests
     replace them. `retries` and `rejections` count retried attempts and calls refused
-    while the circuit was open.
+    while the circuit was open; `stats` hears of breaker changes and refusals.
     """
 
     def __init__(
@@ -140,15 +170,23 @@ class ResilientSource:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         uniform: Callable[[float, float], float] = random.uniform,
+        stats: CallStats | None = None,
     ) -> None:
         self.name = inner.name
         self.inner = inner
         self.policy = policy
         self.timeout = timeout
         self.deadline = call_deadline(timeout, policy)
-        self.breaker = CircuitBreaker(policy.breaker_failures, policy.breaker_cooldown, clock)
+        self._stats = stats
+        self.breaker = CircuitBreaker(
+            policy.breaker_failures,
+            policy.breaker_cooldown,
+            clock,
+            None if stats is None else lambda state: stats.breaker_changed(self.name, state),
+        )
         self.retries = 0
         self.rejections = 0
+        self.last_error: LastError | None = None
         self._min_attempt = min(policy.connect_timeout, timeout)
         self._slots = asyncio.Semaphore(policy.max_in_flight)
         self._sleep = sleep
@@ -162,13 +200,16 @@ class ResilientSource:
         permit = self.breaker.admit()
         if permit is None:
             self.rejections += 1
+            if self._stats is not None:
+                self._stats.short_circuited(self.name, entity)
             raise SourceCircuitOpen(
                 self.name, entity, f"circuit open after {self.policy.breaker_failures} failures"
             )
         try:
             result = await self._with_retries(entity, keys, 0 if permit.trial else self.policy.retries)
-        except Exception:
+        except Exception as exc:
             self.breaker.failed(permit)
+            self.last_error = _last_error(exc)
             raise
         except BaseException:  # cancelled: no outcome, but a trial must not stay in flight
             self.breaker.released(permit)
@@ -208,3 +249,9 @@ class ResilientSource:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _last_error(exc: Exception) -> LastError:
+    if isinstance(exc, SourceError):
+        return LastError(exc.code, exc.detail, time.time())
+    return LastError("INTERNAL", type(exc).__name__, time.time())
