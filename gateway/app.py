@@ -17,6 +17,7 @@ from starlette.routing import Route
 from resolvers.graph import ENTITIES
 from sources.audit_store import AuditStore
 from sources.base import Source
+from sources.errors import SourceConfigError
 from sources.registry import Catalog, build_catalog
 from sources.stats import CallStats
 
@@ -24,6 +25,7 @@ from . import metrics
 from .admission import Admission
 from .audit import AuditWriter
 from .auth import Authenticator, AuthSettings
+from .collector import tune_collector
 from .documents import Registry
 from .exchange import OperationNames, OperationObserver
 from .extensions import AuditTrail, IntrospectionGate, SourceReport, TrustedDocuments
@@ -70,7 +72,10 @@ def create_app(
     sources and policies, `span_exporter` receive the spans when tracing is on; everything
     else comes from `settings`."""
     catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
-    catalog.require(ENTITIES)
+    try:
+        catalog.require(ENTITIES)
+    except SourceConfigError as exc:
+        raise ConfigError(f"{settings.path}: {exc}") from exc
     holder: dict[str, Runtime] = {}
     audited = settings.audit.mode != "off"
     observed = settings.metrics.enabled or settings.logging.requests  # per-request records wanted
@@ -153,7 +158,9 @@ def create_app(
             len(documents),
             audit.mode,
         )
-        reloader = app.state.reloader = PolicyReloader(runtime, schema.scopes)  # file change or SIGHUP
+        poll = settings.auth.policy_poll if settings.auth else None
+        reloader = app.state.reloader = PolicyReloader(runtime, schema.scopes, interval=poll)
+        tune_collector(settings.gateway.gc_young)  # what exists now lives as long as the process
         try:
             reloader.start()
             yield

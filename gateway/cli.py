@@ -16,7 +16,8 @@ from types import FrameType
 
 import uvicorn
 
-from sources.audit_store import AuditStore
+from resolvers.graph import ENTITIES
+from sources.audit_store import AuditStore, AuditStoreError
 from sources.errors import SourceConfigError
 from sources.registry import build_catalog
 
@@ -27,7 +28,7 @@ from .documents import MANIFEST, DocumentError, Registry, build_manifest
 from .logs import configure_logging
 from .policy import Policy, PolicyError, load_policy
 from .schema import build_schema
-from .settings import ConfigError, Settings, load_auth, load_documents_path, load_settings
+from .settings import ConfigError, Settings, load_audit, load_auth, load_documents_path, load_settings
 from .workers import serve_workers
 
 __all__ = ["main"]
@@ -135,7 +136,10 @@ def _check_config(config: str) -> int:
     settings = load_settings(config)
     auth = load_auth(config)
     policy = load_policy(auth.policy, build_schema().scopes)
-    build_catalog(settings.sources)  # adapters validate their own options
+    try:
+        build_catalog(settings.sources).require(ENTITIES)  # adapters validate their own options
+    except SourceConfigError as exc:
+        raise ConfigError(f"{config}: {exc}") from exc
     documents = (
         Registry.load(Path(settings.documents), build_schema()._schema) if settings.documents else None
     )
@@ -197,27 +201,34 @@ def _documents(config: str, action: str) -> int:
 
 
 async def _audit(config: str, action: str, subject: str | None) -> int:
-    settings = load_settings(config)
-    if settings.audit.dsn is None:
+    audit = load_audit(config)  # not the departments': this runs where only the audit store is known
+    if audit.dsn is None:
         print("govgraph: the audit log is off in this configuration", file=sys.stderr)
         return 2
-    store = AuditStore(settings.audit.dsn)
-    await store.open()
+    store = AuditStore(audit.dsn)
     try:
-        if action == "verify":
-            report = await verify(store)
-            for problem in report.problems:
-                print(problem)
-            print(f"{report.chains} chains, {report.events} events: {'intact' if report.ok else 'BROKEN'}")
-            return 0 if report.ok else 1
-        if not subject:
-            print("govgraph: audit subject needs a resident id or credit code", file=sys.stderr)
-            return 2
-        rows = await subject_report(store, settings.audit.subject_key.encode(), subject.strip().upper())
-        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
-        return 0
+        await store.open()
+        return await _audit_action(store, audit.subject_key, action, subject)
+    except AuditStoreError as exc:  # unreachable, or no audit log installed there
+        print(f"govgraph: {exc}", file=sys.stderr)
+        return 1
     finally:
         await store.aclose()
+
+
+async def _audit_action(store: AuditStore, subject_key: str, action: str, subject: str | None) -> int:
+    if action == "verify":
+        report = await verify(store)
+        for problem in report.problems:
+            print(problem)
+        print(f"{report.chains} chains, {report.events} events: {'intact' if report.ok else 'BROKEN'}")
+        return 0 if report.ok else 1
+    if not subject:
+        print("govgraph: audit subject needs a resident id or credit code", file=sys.stderr)
+        return 2
+    rows = await subject_report(store, subject_key.encode(), subject.strip().upper())
+    print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    return 0
 
 
 def _samples(data_dir: Path) -> int:
@@ -262,7 +273,16 @@ async def _serve(config: str, host: str, port: int) -> None:
     app = create_app(load_settings(config))
     # No uvicorn log config: its records go to the root handler, in the configured format.
     server = _Server(
-        uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None, access_log=False)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+            access_log=False,
+        )
     )
     await server.serve()
 
@@ -298,7 +318,15 @@ async def _demo(args: argparse.Namespace) -> None:
         )
         # No access log: query strings of GET requests can carry resident ids.
         server = _Server(
-            uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False)
+            uvicorn.Config(
+                app,
+                host=args.host,
+                port=args.port,
+                log_level="info",
+                loop="uvloop",
+                http="httptools",
+                access_log=False,
+            )
         )
         await server.serve()
     finally:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sources.base import CacheSpec, EntitySpec, Resilience, SourceSpec
 from sources.errors import SourceConfigError
@@ -58,6 +58,8 @@ _SOURCE_KEYS = {
 }
 _ENTITY_KEYS = {"key", "many", "cache", "cache_ttl"}
 
+T = TypeVar("T")
+
 
 class ConfigError(Exception):
     """A configuration file is wrong; the message says which file and key."""
@@ -67,6 +69,7 @@ class ConfigError(Exception):
 class GatewaySettings:
     graphiql: bool = True
     batching: bool = True  # off only to measure a naive resolver's backend calls
+    gc_young: int = 50_000  # allocations between young collections once serving; 0: Python's default
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class AuthConfig:
     issuer: str | None = None
     hs256_secret: str | None = None  # demo and tests only
     public_keys: tuple[tuple[str, str], ...] = ()  # (algorithm, PEM file path)
+    policy_poll: float = 1.0  # seconds between checks of the policy file for changes; 0: SIGHUP only
 
 
 @dataclass(frozen=True)
@@ -172,14 +176,29 @@ def load_documents_path(path: str | Path) -> str | None:
 def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> AuthConfig:
     """Only the [auth] section: what minting a token needs, without the departments' addresses."""
     path = Path(path)
-    raw = _read(path)
-    try:
-        table = _expand(
-            Options("", raw, set(raw)).mapping("auth"), os.environ if environ is None else environ, "auth"
-        )
+
+    def build(table: Mapping[str, Any]) -> AuthConfig:
         if not table:
             raise SourceConfigError("auth", "the [auth] section (with policy = ...) is required")
         return _auth(table, path.parent)
+
+    return _one_section(path, "auth", environ, build)
+
+
+def load_audit(path: str | Path, environ: Mapping[str, str] | None = None) -> AuditSettings:
+    """Only the [audit] section: what `govgraph audit` needs, beside a running gateway or not."""
+    return _one_section(Path(path), "audit", environ, _audit)
+
+
+def _one_section(
+    path: Path, name: str, environ: Mapping[str, str] | None, build: Callable[[Mapping[str, Any]], T]
+) -> T:
+    raw = _read(path)
+    try:
+        table = _expand(
+            Options("", raw, set(raw)).mapping(name), os.environ if environ is None else environ, name
+        )
+        return build(table)
     except SourceConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
 
@@ -204,8 +223,12 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
             "tracing",
         },
     )
-    gw = Options("gateway", top.mapping("gateway"), {"graphiql", "batching"})
-    gateway = GatewaySettings(graphiql=gw.flag("graphiql", True), batching=gw.flag("batching", True))
+    gw = Options("gateway", top.mapping("gateway"), {"graphiql", "batching", "gc_young"})
+    gateway = GatewaySettings(
+        graphiql=gw.flag("graphiql", True),
+        batching=gw.flag("batching", True),
+        gc_young=gw.integer("gc_young", GatewaySettings.gc_young, minimum=0),
+    )
     lim = Options("limits", top.mapping("limits"), {f.name for f in fields(Limits)})
     limits = Limits(**{f.name: lim.integer(f.name, getattr(Limits(), f.name)) for f in fields(Limits)})
     sources_table = top.mapping("sources")
@@ -305,7 +328,9 @@ def _tracing(table: Mapping[str, Any]) -> TracingSettings:
 
 
 def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:
-    opts = Options("auth", table, {"policy", "audience", "issuer", "hs256_secret", "public_keys"})
+    opts = Options(
+        "auth", table, {"policy", "audience", "issuer", "hs256_secret", "public_keys", "policy_poll"}
+    )
     keys = opts.mapping("public_keys")
     for alg, key_path in keys.items():
         if alg not in ("RS256", "ES256") or not isinstance(key_path, str):
@@ -316,6 +341,7 @@ def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:
         issuer=opts.text("issuer") if "issuer" in table else None,
         hs256_secret=opts.text("hs256_secret") if "hs256_secret" in table else None,
         public_keys=tuple((alg, str(here / p)) for alg, p in keys.items()),
+        policy_poll=opts.seconds_or_off("policy_poll", AuthConfig.policy_poll),
     )
 
 

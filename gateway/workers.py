@@ -96,6 +96,8 @@ def serve_workers(config: str, host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             log_level="info",
+            loop="uvloop",
+            http="httptools",
             log_config=None,  # uvicorn's records go to the root handler, in the configured format
             access_log=False,  # query strings of GET requests can carry resident ids
         )

@@ -78,6 +78,13 @@ class Options:
             raise SourceConfigError(self.at(key), f"must be positive, got {value}")
         return value
 
+    def seconds_or_off(self, key: str, default: float) -> float:
+        """A number of seconds, where 0 turns the thing off."""
+        value = self._get(key, float, default)
+        if value < 0:
+            raise SourceConfigError(self.at(key), f"must be 0 (off) or a number of seconds, got {value}")
+        return value
+
     def flag(self, key: str, default: bool) -> bool:
         return self._get(key, bool, default)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sources.audit_store import AuditStore
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -121,3 +123,33 @@ def test_serve_refuses_the_demo_keys(tmp_path: Path) -> None:
     out = govgraph("serve", "--port", str(free_port()), env=env)
     assert out.returncode == 2
     assert "demo's published keys are in use (auth.hs256_secret, audit.subject_key" in out.stderr
+
+
+def test_check_config_names_an_entity_no_source_serves(tmp_path: Path) -> None:
+    config = tmp_path / "govgraph.toml"
+    config.write_text(
+        f'[auth]\npolicy = "{ROOT / "policy.toml"}"\n'
+        '[sources.tax]\nkind = "memory"\n[sources.tax.entities.taxpayer]\nkey = "credit_code"\n'
+        '[audit]\nmode = "off"\n'
+    )
+    out = govgraph("check-config", "--config", str(config))
+    assert out.returncode == 2, out.stdout
+    assert f"{config}: sources: no source serves the entities: " in out.stderr
+    assert "person" in out.stderr and "ok:" not in out.stdout
+
+
+async def test_audit_needs_only_its_own_section(scratch_db: str) -> None:
+    """`govgraph audit` beside a running gateway: the departments' addresses are not needed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_")}
+    empty = govgraph("audit", "verify", env={**env, "GOVGRAPH_AUDIT_DSN": scratch_db})
+    assert empty.returncode == 1 and "Traceback" not in empty.stderr
+    assert empty.stderr.startswith("govgraph: audit store: ") and "audit_event" in empty.stderr
+    store = AuditStore(scratch_db)
+    await store.open()
+    await store.install()
+    await store.aclose()
+    out = govgraph("audit", "verify", env={**env, "GOVGRAPH_AUDIT_DSN": scratch_db})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("0 chains, 0 events: intact")
+    unset = govgraph("audit", "verify", env=env)
+    assert unset.returncode == 2 and "GOVGRAPH_AUDIT_DSN" in unset.stderr
