@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-__all__ = ["GraphQLClient", "Run", "drive", "percentile"]
+__all__ = ["GraphQLClient", "Run", "drive", "drive_count", "percentile"]
 
 # Calls return None for a good answer, or what was wrong with it.
 Call = Callable[[int], Awaitable[str | None]]
@@ -73,6 +73,28 @@ async def drive(call: Call, seconds: float, concurrency: int) -> Run:
             i += concurrency
 
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    run.elapsed = time.perf_counter() - started
+    return run
+
+
+async def drive_count(call: Call, count: int, concurrency: int) -> Run:
+    """Send exactly `count` requests, `concurrency` at a time."""
+    run = Run()
+    started = time.perf_counter()
+    indices = iter(range(count))
+
+    async def worker() -> None:
+        for i in indices:  # shared: each index is taken by one worker
+            t0 = time.perf_counter()
+            problem = await call(i)
+            run.requests += 1
+            if problem is None:
+                run.latencies.append(time.perf_counter() - t0)
+            else:
+                run.errors += 1
+                run.first_error = run.first_error or problem
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     run.elapsed = time.perf_counter() - started
     return run
 

@@ -6,10 +6,12 @@ operations modelled on the gateway's users at fixed concurrency levels, one vari
 time (each alone on the machine with the departments), the `direct` variant from this
 process. Each served variant first answers every operation once, compared with what
 `direct` assembles from the departments' records. Then measures 1,000 persons in one
-query on fresh (cold) gateway processes. Writes bench/results.md: throughput, latency
-percentiles, backend calls per request, cache hit ratio, memory, each target met or not.
+query on fresh (cold) gateway processes, and soaks the gateway with 100,000 requests
+about distinct persons, reading its memory (bench/soak.py). Writes bench/results.md:
+throughput, latency percentiles, backend calls per request, cache hit ratio, memory,
+each target met or not.
 
-    make bench                                   # about 10 minutes on 2 cores
+    make bench                                   # about 15 minutes on 2 cores
     make bench ARGS="--quick"                    # 3 s a case, 1 and 32 concurrent
     make bench ARGS="--persons 1000000"          # the 1M-person city (bench/.data-1m)
     .venv/bin/python -m bench.run --latency-ms 5 --seconds 10 --concurrency 1 8 32
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import socket
@@ -42,6 +45,7 @@ from .backends import Departments, department_specs
 from .drive import GraphQLClient, Run, drive
 from .operations import BULK, BULK_VERDICT, OPERATIONS, Operation, Request, bulk_direct, bulk_verdict_direct
 from .report import BulkSample, Case, Memory, Results, write
+from .soak import soak, subjects
 
 HERE = Path(__file__).parent
 HEADERS = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
@@ -60,6 +64,10 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def rss_mb(pid: int) -> float:
+    return rss_kb(pid)[0] / 1024
 
 
 def rss_kb(pid: int) -> tuple[int, int]:
@@ -516,6 +524,15 @@ async def main_async(args: argparse.Namespace) -> None:
                                 f"  calls/req {case.calls if case.calls is not None else float('nan'):7.2f}"
                                 f"  errors {case.run.errors}"
                             )
+                    if served is not None and variant == "gateway" and args.soak:
+                        pid = served.process.pid
+                        log(f"soak: {args.soak:,} requests to gateway")
+                        persons = await subjects(c.dsns["public_security"], min(args.soak * 10, 200_000))
+                        results.soak = await soak(
+                            served.url, HEADERS, persons, args.soak, top, functools.partial(rss_mb, pid)
+                        )
+                        served.requests += results.soak.requests
+                        log(f"soak: RSS {results.soak.rss_mb[-1][1]:.0f} MB")
                     if served is not None:
                         rss, hwm = rss_kb(served.process.pid)
                         results.memory.append(Memory(variant, served.requests, served.rss_ready_kb, rss, hwm))
@@ -598,6 +615,9 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--variants", nargs="+", choices=ALL_VARIANTS, default=list(ALL_VARIANTS))
     parser.add_argument("--bulk-samples", type=int, help="cold 1,000-person samples (default 3)")
     parser.add_argument("--skip-bulk", action="store_true", help="skip target (d)")
+    parser.add_argument(
+        "--soak", type=int, help="requests of the memory soak, target (e) (default 100000; --quick 5000)"
+    )
     parser.add_argument("--out", default=str(HERE / "results.md"))
     args = parser.parse_args(argv)
     quick = args.quick
@@ -605,6 +625,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.seconds = args.seconds if args.seconds is not None else (3.0 if quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (0.3 if quick else 0.5)
     args.bulk_samples = args.bulk_samples or (1 if quick else 3)
+    args.soak = args.soak if args.soak is not None else (5_000 if quick else 100_000)
     return args
 
 

@@ -1,4 +1,4 @@
-"""The `govgraph` command: demo, serve, export-schema, samples."""
+"""The `govgraph` command: demo, serve, check-config, export-schema, token, documents, audit, samples."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -51,23 +52,40 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govgraph", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run the gateway over the synthetic demo city")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--config", default="govgraph.toml")
-    demo.add_argument("--data-dir", default=os.environ.get("GOVGRAPH_DATA_DIR", DEFAULT_DATA_DIR))
-    demo.add_argument("--persons", type=int, default=20_000, help="size of the city (default 20000)")
-    demo.add_argument("--seed", type=int, default=20261126)
-    demo.add_argument("--latency-ms", type=float, default=0.0, help="delay added by each REST department")
+    data_dir_help = "the demo's data directory (default %(default)s; $GOVGRAPH_DATA_DIR sets it)"
+    demo = sub.add_parser(
+        "demo",
+        help="run the gateway over the synthetic demo city",
+        description="Start PostgreSQL (embedded, or the server at $DATABASE_URL) and the simulated "
+        "departments, seed the demo city on the first run, and serve the gateway with GraphiQL. "
+        "Ctrl-C stops every part.",
+    )
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address the gateway listens on (default %(default)s)"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="port of the gateway (default %(default)s)")
+    demo.add_argument("--config", default="govgraph.toml", help="gateway configuration (default %(default)s)")
+    demo.add_argument(
+        "--data-dir",
+        default=os.environ.get("GOVGRAPH_DATA_DIR", DEFAULT_DATA_DIR),
+        help=data_dir_help + ": the embedded PostgreSQL, the city, samples.json",
+    )
+    demo.add_argument("--persons", type=int, default=20_000, help="size of the city (default %(default)s)")
+    demo.add_argument("--seed", type=int, default=20261126, help="seed of the city (default %(default)s)")
+    demo.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay added by each REST department (default 0)"
+    )
     demo.add_argument("--seed-only", action="store_true", help="build the city, print timings, and exit")
     demo.add_argument(
         "--workers", type=int, default=1, help="gateway processes (with Redis for cache and limits)"
     )
 
     serve = sub.add_parser("serve", help="run the gateway against the departments in a config file")
-    serve.add_argument("--config", default="govgraph.toml")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--config", default="govgraph.toml", help="gateway configuration (default %(default)s)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default %(default)s)")
     serve.add_argument("--workers", type=int, default=1, help="processes (share Redis and PostgreSQL)")
     serve.add_argument(
         "--allow-demo-keys",
@@ -78,25 +96,39 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("export-schema", help="print the GraphQL SDL (schema.graphql is this output)")
 
     check = sub.add_parser("check-config", help="validate govgraph.toml and the policy file")
-    check.add_argument("--config", default="govgraph.toml")
+    check.add_argument(
+        "--config", default="govgraph.toml", help="gateway configuration (default %(default)s)"
+    )
 
     token = sub.add_parser("token", help="mint a demo token and print the headers to send")
-    token.add_argument("client")
+    token.add_argument("client", help="a client of the policy file, e.g. developer or enrollment")
     token.add_argument("--purpose", help="default: the client's first purpose")
     token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
-    token.add_argument("--config", default="govgraph.toml")
+    token.add_argument(
+        "--config", default="govgraph.toml", help="gateway configuration (default %(default)s)"
+    )
 
     docs = sub.add_parser("documents", help="check trusted documents, or rewrite their manifest")
-    docs.add_argument("action", choices=["check", "manifest"])
-    docs.add_argument("--config", default="govgraph.toml")
+    docs.add_argument(
+        "action", choices=["check", "manifest"], help="check: verify ids and validate; manifest: rewrite it"
+    )
+    docs.add_argument("--config", default="govgraph.toml", help="gateway configuration (default %(default)s)")
 
     audit = sub.add_parser("audit", help="verify the audit log, or list who accessed a subject")
-    audit.add_argument("action", choices=["verify", "subject"])
+    audit.add_argument(
+        "action", choices=["verify", "subject"], help="verify: check the hash chains; subject: list accesses"
+    )
     audit.add_argument("subject", nargs="?", help="resident id or credit code (for `subject`)")
-    audit.add_argument("--config", default="govgraph.toml")
+    audit.add_argument(
+        "--config",
+        default="govgraph.toml",
+        help="configuration whose [audit] section names the log (default %(default)s)",
+    )
 
     samples = sub.add_parser("samples", help="print the demo city's sample ids as JSON")
-    samples.add_argument("--data-dir", default=os.environ.get("GOVGRAPH_DATA_DIR", DEFAULT_DATA_DIR))
+    samples.add_argument(
+        "--data-dir", default=os.environ.get("GOVGRAPH_DATA_DIR", DEFAULT_DATA_DIR), help=data_dir_help
+    )
     return parser
 
 
@@ -346,6 +378,11 @@ async def _demo_workers(args: argparse.Namespace) -> None:
             await process.wait()
 
 
+def _quoted(value: str) -> str:
+    """`value` in single quotes for a POSIX shell, always (a DSN holds `?` and `&`)."""
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
 def _announce(
     stack: object, settings: Settings, policy: Policy, host: str, port: int, seconds: float
 ) -> None:
@@ -355,12 +392,18 @@ def _announce(
     cases = stack.samples.get("cases", {})
     lines = [f"demo city ready in {seconds:.1f}s (data in {stack.data_dir})"]
     lines += [f"  department {name}: {where}" for name, where in stack.describe().items()]
-    lines.append(f"  sample ids: {stack.samples_path}  (or: govgraph samples)")
+    samples = "govgraph samples"
+    if stack.data_dir != Path(DEFAULT_DATA_DIR):  # elsewhere, `samples` must be told where
+        samples += f" --data-dir {shlex.quote(str(stack.data_dir))}"
+    lines.append(f"  sample ids: {stack.samples_path}  (or: {samples})")
     for case in ("family_child", "migrant_child", "duplicate_application", "d_rated_enterprise", "household"):
         ids = cases.get(case) or []
         if ids:
             lines.append(f"    {case}: {', '.join(map(str, ids[:3]))}")
     lines.append(f"  GraphiQL: http://{host}:{port}/graphql  (paste a client's headers into its Headers tab)")
+    if settings.audit.mode != "off":
+        dsn = stack.gateway_env()["GOVGRAPH_AUDIT_DSN"]
+        lines.append(f"  audit: export GOVGRAPH_AUDIT_DSN={_quoted(dsn)}  (for `govgraph audit`)")
     secret = settings.auth.hs256_secret if settings.auth else None
     if secret and settings.auth:
         lines.append("  demo clients (tokens valid 12 hours; `govgraph token CLIENT` mints more):")

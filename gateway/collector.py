@@ -16,7 +16,7 @@ import gc
 __all__ = ["tune_collector"]
 
 
-def tune_collector(young: int, middle: int = 20, old: int = 100) -> None:
+def tune_collector(young: int, middle: int = 10, old: int = 10) -> None:
     """`young` 0 leaves the interpreter's defaults alone."""
     if young <= 0:
         return

@@ -346,7 +346,9 @@ def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:
 
 
 def _cache(table: Mapping[str, Any]) -> CacheSpec:
-    opts = Options("cache", table, {"backend", "redis_url", "max_entries", "ttl", "negative_ttl", "version"})
+    opts = Options(
+        "cache", table, {"backend", "redis_url", "max_entries", "max_mb", "ttl", "negative_ttl", "version"}
+    )
     backend = opts.text("backend", "memory")
     if backend not in ("memory", "redis", "off"):
         raise SourceConfigError("cache.backend", f"must be memory, redis or off, got {backend!r}")
@@ -359,6 +361,7 @@ def _cache(table: Mapping[str, Any]) -> CacheSpec:
         backend=backend,
         redis_url=url,
         max_entries=opts.integer("max_entries", defaults.max_entries),
+        max_mb=opts.integer("max_mb", defaults.max_mb),
         ttl=defaults.ttl if ttl is None else ttl,
         negative_ttl=defaults.negative_ttl if negative is None else negative,
         version=opts.text("version", defaults.version),

@@ -169,16 +169,22 @@ class GatewayGraphQL(GraphQL[Context, None]):
         sub_response: Any,
     ) -> Any:
         if not isinstance(request_data, list):
-            return await super().execute_operation(
-                request, request_adapter, request_data, context, root_value, sub_response
-            )
+            try:
+                return await super().execute_operation(
+                    request, request_adapter, request_data, context, root_value, sub_response
+                )
+            finally:
+                context.loaders.release()
         # Each operation of a batch gets its own context: its own audit event and loaders.
         results = []
         for data in request_data:
             own = await self.get_context(request, sub_response)
-            results.append(
-                await self.execute_single(request, request_adapter, sub_response, own, root_value, data)
-            )
+            try:
+                results.append(
+                    await self.execute_single(request, request_adapter, sub_response, own, root_value, data)
+                )
+            finally:
+                own.loaders.release()
         return results
 
     async def get_context(self, request: Any, response: Any) -> Context:

@@ -83,15 +83,30 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """An LRU with per-entry expiry; `clock` is injectable for tests."""
+    """An LRU with per-entry expiry, bounded by entries and by bytes (a person's record is
+    a few hundred bytes, their contribution history tens of kilobytes, so a count alone
+    does not bound memory); `clock` is injectable for tests."""
 
-    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+    OVERHEAD = 120  # bytes an entry costs beyond its key and value: the tuple, the dict slot
+
+    def __init__(
+        self, max_entries: int, max_bytes: int | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0  # of what is held, OVERHEAD included
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()  # key -> (expires, value)
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def _size(self, key: str, value: bytes) -> int:
+        return len(key) + len(value) + self.OVERHEAD
+
+    def _drop(self, key: str) -> None:
+        _, value = self._entries.pop(key)
+        self.bytes -= self._size(key, value)
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         now = self._clock()
@@ -100,7 +115,7 @@ class MemoryStore:
             entry = self._entries.get(key)
             if entry is None or entry[0] <= now:
                 if entry is not None:
-                    del self._entries[key]
+                    self._drop(key)
                 found.append(None)
                 continue
             self._entries.move_to_end(key)
@@ -109,14 +124,23 @@ class MemoryStore:
 
     async def set_many(self, items: Sequence[tuple[str, bytes]], ttl: float) -> None:
         expires = self._clock() + ttl
+        limit = self.max_bytes
         for key, value in items:
+            if key in self._entries:
+                self._drop(key)
+            size = self._size(key, value)
+            if limit is not None and size > limit:
+                continue  # would evict everything else and still not fit
             self._entries[key] = (expires, value)
-            self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            self.bytes += size
+        while self._entries and (
+            len(self._entries) > self.max_entries or (limit is not None and self.bytes > limit)
+        ):
+            self._drop(next(iter(self._entries)))
 
     async def aclose(self) -> None:
         self._entries.clear()
+        self.bytes = 0
 
 
 class RedisStore:
@@ -240,7 +264,7 @@ def open_cache(spec: CacheSpec) -> RecordCache | None:
     if spec.backend == "off":
         return None
     if spec.backend == "memory":
-        return RecordCache(spec, MemoryStore(spec.max_entries))
+        return RecordCache(spec, MemoryStore(spec.max_entries, spec.max_mb * 1024 * 1024))
     if spec.backend == "redis":
         if not spec.redis_url:
             raise SourceConfigError("cache.redis_url", "is required when backend is redis")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -14,6 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demo.stack import DemoStack
+from gateway.cli import _announce, main
+from gateway.policy import load_policy
+from gateway.schema import build_schema
+from gateway.settings import load_auth, load_settings
 from sources.audit_store import AuditStore
 
 ROOT = Path(__file__).parents[1]
@@ -90,8 +96,77 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
-    assert "GraphiQL: http://127.0.0.1:" in output and "family_child" in output
+    assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output and "family_child" in output
+    assert f"(or: govgraph samples --data-dir {data})" in output
+    assert "  audit: export GOVGRAPH_AUDIT_DSN='postgresql://gg_audit@" in output
     assert not (data / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+
+
+def announcement(data_dir: Path, caplog: pytest.LogCaptureFixture) -> str:
+    """What `govgraph demo` prints once its city is up, for a stack with made-up addresses."""
+    stack = DemoStack(data_dir=data_dir)
+    stack.dsns = {
+        d: f"postgresql://gg_{d}@/gg_{d}?host=/srv/pg" for d in ("public_security", "tax", "market")
+    }
+    stack.urls = {"education": "http://127.0.0.1:1", "social_insurance": "http://127.0.0.1:2"}
+    stack.audit_dsn = "postgresql://gg_audit@/gg_audit?host=/srv/my city/pg"
+    stack.samples = {"cases": {"family_child": ["350203201408264925"]}}
+    settings = load_settings(ROOT / "govgraph.toml", stack.gateway_env())
+    policy = load_policy(load_auth(ROOT / "govgraph.toml").policy, build_schema().scopes)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="govgraph"):
+        _announce(stack, settings, policy, "127.0.0.1", 8474, 1.0)
+    return caplog.records[-1].getMessage()
+
+
+def test_the_start_up_announcement_gives_ready_commands(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    default = announcement(Path(".govgraph"), caplog)
+    assert "  sample ids: .govgraph/samples.json  (or: govgraph samples)\n" in default
+    assert "  GraphiQL: http://127.0.0.1:8474/graphql" in default
+    elsewhere = announcement(tmp_path / "a city", caplog)
+    assert f"(or: govgraph samples --data-dir '{tmp_path / 'a city'}')\n" in elsewhere
+    (line,) = [line for line in elsewhere.splitlines() if line.startswith("  audit: ")]
+    command = line.removeprefix("  audit: ").partition("  (")[0]
+    assert command.startswith("export GOVGRAPH_AUDIT_DSN=")
+    shell = subprocess.run(
+        ["sh", "-c", f'{command}; printf %s "$GOVGRAPH_AUDIT_DSN"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shell.stdout == "postgresql://gg_audit@/gg_audit?host=/srv/my city/pg"
+
+
+def test_help_describes_every_command_and_option(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["demo", "--help"], ["samples", "--help"]):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 0
+    overview, demo, samples = capsys.readouterr().out.split("usage: govgraph")[1:]
+    description = " ".join(overview.split("positional arguments:")[0].split())
+    for command in (
+        "demo",
+        "serve",
+        "check-config",
+        "export-schema",
+        "token",
+        "documents",
+        "audit",
+        "samples",
+    ):
+        assert command in description
+    options = " ".join(demo.split())
+    for option in (
+        "--host HOST address",
+        "--port PORT port",
+        "--data-dir DATA_DIR the demo's data directory",
+    ):
+        assert option in options
+    assert "(default 8000)" in options and "(default 127.0.0.1)" in options
+    assert "(default .govgraph;" in options or f"(default {os.environ['GOVGRAPH_DATA_DIR']};" in options
+    assert "--data-dir DATA_DIR the demo's data directory" in " ".join(samples.split())
 
 
 def test_samples_without_a_city_says_what_to_do(tmp_path: Path) -> None:

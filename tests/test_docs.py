@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import textwrap
 import tomllib
 import unicodedata
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from aiohttp import web
 
 from demo.stack import DemoStack
 from gateway.app import create_app
+from gateway.documents import MANIFEST, build_manifest
+from gateway.schema import build_schema
 from gateway.settings import load_settings, parse_settings
 from resolvers.graph import ENTITIES
 from sources.errors import SourceConfigError
@@ -322,3 +325,28 @@ def test_the_configuration_mistakes_the_page_quotes(tmp_path: Path) -> None:
 
     assert refusal(text + "\n" + block) in page
     assert refusal(apply_diff(diff, text)) in page
+
+
+# docs/users/developer.md: registering an operation ---------------------------------------
+
+
+def test_the_registered_operation_has_the_id_the_page_shows(tmp_path: Path) -> None:
+    """The page's document, saved as shown, gets from `govgraph documents manifest` the id
+    the page prints, and validates against the schema."""
+    page = (DOCS / "users" / "developer.md").read_text(encoding="utf-8")
+    (fence,) = [
+        m
+        for m in re.finditer(r"^( *)```graphql\n(.*?)^\1```", page, flags=re.DOTALL | re.MULTILINE)
+        if "query GuardianCheck" in m[2]
+    ]
+    block = textwrap.dedent(fence[2])
+    file = re.findall(r"`(\w+\.graphql)`", page[: fence.start()])[-1:]  # the last file named before it
+    assert file == ["guardian_check.graphql"], "the page no longer names the file before its text"
+    (tmp_path / file[0]).write_text(block, encoding="utf-8")
+    manifest = build_manifest(tmp_path, build_schema()._schema)
+    (entry,) = manifest["documents"]  # type: ignore[misc]
+    assert entry == {"id": entry["id"], "name": "GuardianCheck", "file": file[0]}
+    (shown,) = re.findall(r"^ *ok ([0-9a-f]{64}) GuardianCheck \(" + re.escape(file[0]) + r"\)$", page, re.M)
+    assert shown == entry["id"], f"the page shows {shown}, {MANIFEST} would hold {entry['id']}"
+    sent = re.findall(r'"documentId": "sha256:([0-9a-f…]+)"', page)
+    assert sent and all(entry["id"].startswith(s.rstrip("…")) for s in sent), sent

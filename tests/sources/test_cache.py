@@ -78,7 +78,7 @@ class Dept:
 
 
 def memory_cache(clock: Clock, max_entries: int = 100, **spec: Any) -> RecordCache:
-    return RecordCache(CacheSpec(max_entries=max_entries, **spec), MemoryStore(max_entries, clock))
+    return RecordCache(CacheSpec(max_entries=max_entries, **spec), MemoryStore(max_entries, clock=clock))
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ async def test_memory_is_bounded_least_recently_used_first(clock: Clock) -> None
 
 
 async def test_keys_are_namespaced_by_version_source_and_entity(clock: Clock) -> None:
-    store = MemoryStore(100, clock)
+    store = MemoryStore(100, clock=clock)
     v1 = Dept(RecordCache(CacheSpec(version="1"), store))
     await v1.fetch("person", ["p1"])
     assert await store.get_many(["govgraph:v1:dept:person:p1"]) != [None]
@@ -217,6 +217,20 @@ async def test_keys_are_namespaced_by_version_source_and_entity(clock: Clock) ->
     other = Dept(RecordCache(CacheSpec(version="1"), store), name="other")
     await other.fetch("person", ["p1"])
     assert other.asked() == [1]
+
+
+async def test_the_memory_store_is_bounded_by_bytes_least_recently_used_first(clock: Clock) -> None:
+    size = len("k0") + 1000 + MemoryStore.OVERHEAD
+    store = MemoryStore(100, max_bytes=3 * size, clock=clock)
+    await store.set_many([(f"k{i}", bytes(1000)) for i in range(3)], ttl=60)
+    assert len(store) == 3 and store.bytes == 3 * size
+    await store.get_many(["k0"])  # k0 is now the most recently used
+    await store.set_many([("k3", bytes(1000))], ttl=60)
+    assert await store.get_many(["k0", "k1", "k2", "k3"]) == [bytes(1000), None, bytes(1000), bytes(1000)]
+    await store.set_many([("k0", bytes(10))], ttl=60)  # a replaced value is counted once
+    assert store.bytes == 2 * size + len("k0") + 10 + MemoryStore.OVERHEAD
+    await store.set_many([("big", bytes(10 * size))], ttl=60)  # larger than the bound: not kept
+    assert await store.get_many(["big", "k0", "k2", "k3"]) == [None, bytes(10), bytes(1000), bytes(1000)]
 
 
 async def test_a_failing_department_is_not_cached_and_fails(clock: Clock) -> None:
