@@ -105,11 +105,11 @@ def app_for(variant: str, latency: float = 0.0, workload: Path | None = None) ->
             raise SystemExit("the floor variant needs --workload")
         return floor_app(os.environ, workload)
     if variant in GATEWAY_VARIANTS:
-        return create_app(bench_settings(variant, latency))
+        return create_app(bench_settings(variant, latency), serving=True)
     settings = dataclasses.replace(load_settings(CONFIG), rate_limit=RateSettings(rate=1e9, burst=10**9))
     if variant == "policy":
         settings = dataclasses.replace(settings, audit=dataclasses.replace(settings.audit, mode="off"))
-    return create_app(settings)
+    return create_app(settings, serving=True)
 
 
 def stats_of(app: Starlette) -> Callable[[], dict[str, Any]]:

@@ -3,6 +3,7 @@ reading order."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -67,10 +68,12 @@ def create_app(
     instances: dict[str, Source] | None = None,
     policy: Policy | None = None,
     span_exporter: SpanExporter | None = None,
+    serving: bool = False,
 ) -> Starlette:
     """The ASGI app. `stats`, `instances` and `policy` let tests read call counts and plug in
-    sources and policies, `span_exporter` receive the spans when tracing is on; everything
-    else comes from `settings`."""
+    sources and policies, `span_exporter` receive the spans when tracing is on; `serving`
+    says this app is what the process serves (it then tunes the process's garbage
+    collector). Everything else comes from `settings`."""
     catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
     try:
         catalog.require(ENTITIES)
@@ -128,57 +131,57 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         audit = settings.audit
-        store = None
-        if audited and audit.dsn:
-            store = AuditStore(audit.dsn)
-            await store.open()
-            await store.install()
-            runtime.writer = AuditWriter(
-                store,
-                runtime.audit_key,
-                max_batch=audit.max_batch,
-                max_wait=audit.max_wait,
-                commit_timeout=audit.commit_timeout,
-            )
-            await runtime.writer.start()
-        # Observers are attached here, in the process that serves: `serve --workers` also
-        # builds the app in its supervisor, which must not show up as a live process.
-        if settings.metrics.enabled:
-            metrics.sources_started(catalog)
-            if runtime.writer is not None:
-                runtime.writer.observer = metrics.AUDIT
-        if tracing is not None:
-            tracing.start()
-            catalog.stats.tracer = tracing.tracer
-        readiness.started = True
-        log.info(
-            "serving %d sources (%s), %d trusted documents; audit %s",
-            len(catalog.sources),
-            ", ".join(catalog.sources),
-            len(documents),
-            audit.mode,
-        )
-        poll = settings.auth.policy_poll if settings.auth else None
-        reloader = app.state.reloader = PolicyReloader(runtime, schema.scopes, interval=poll)
-        tune_collector(settings.gateway.gc_young)  # what exists now lives as long as the process
-        try:
-            reloader.start()
-            yield
-        finally:
-            readiness.started = False
-            await reloader.aclose()
-            if runtime.writer is not None:
-                await runtime.writer.aclose()
-            if store is not None:
-                await store.aclose()
-            await catalog.aclose()
-            await runtime.limiter.aclose()
-            if tracing is not None:
-                catalog.stats.tracer = None
-                tracing.shutdown()
+        # Each part's clean-up is registered before the next part starts, so a failure
+        # half-way through start-up closes what was opened; shutdown runs in reverse.
+        async with contextlib.AsyncExitStack() as parts:
             if settings.metrics.enabled:
-                metrics.sources_stopped(catalog)
-                metrics.process_stopped()
+                parts.callback(metrics.process_stopped)
+                parts.callback(metrics.sources_stopped, catalog)
+            if tracing is not None:
+                parts.callback(tracing.shutdown)
+                parts.callback(setattr, catalog.stats, "tracer", None)
+            parts.push_async_callback(runtime.limiter.aclose)
+            parts.push_async_callback(catalog.aclose)
+            if audited and audit.dsn:
+                store = AuditStore(audit.dsn)
+                parts.push_async_callback(store.aclose)
+                await store.open()
+                await store.install()
+                writer = runtime.writer = AuditWriter(
+                    store,
+                    runtime.audit_key,
+                    max_batch=audit.max_batch,
+                    max_wait=audit.max_wait,
+                    commit_timeout=audit.commit_timeout,
+                )
+                await writer.start()
+                parts.push_async_callback(writer.aclose)
+            # Observers are attached here, in the process that serves: `serve --workers`
+            # also builds the app in its supervisor, which must not show up as a live process.
+            if settings.metrics.enabled:
+                metrics.sources_started(catalog)
+                if runtime.writer is not None:
+                    runtime.writer.observer = metrics.AUDIT
+            if tracing is not None:
+                tracing.start()
+                catalog.stats.tracer = tracing.tracer
+            poll = settings.auth.policy_poll if settings.auth else None
+            reloader = app.state.reloader = PolicyReloader(runtime, schema.scopes, interval=poll)
+            parts.push_async_callback(reloader.aclose)
+            reloader.start()
+            if serving:  # process-wide, so only where this app is what the process serves
+                parts.callback(tune_collector(settings.gateway.gc_young))
+            readiness.started = True
+            parts.callback(setattr, readiness, "started", False)
+            log.info(
+                "serving %d sources (%s), %d trusted documents; audit %s; event loop %s",
+                len(catalog.sources),
+                ", ".join(catalog.sources),
+                len(documents),
+                audit.mode,
+                type(asyncio.get_running_loop()).__module__.split(".")[0],  # uvloop or asyncio
+            )
+            yield
 
     app = Starlette(
         routes=[

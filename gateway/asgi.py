@@ -17,4 +17,4 @@ __all__ = ["app"]
 
 
 def app() -> Starlette:
-    return create_app(load_settings(os.environ.get("GOVGRAPH_CONFIG", "govgraph.toml")))
+    return create_app(load_settings(os.environ.get("GOVGRAPH_CONFIG", "govgraph.toml")), serving=True)

@@ -12,10 +12,13 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
+import uvloop
 
 from resolvers.graph import ENTITIES
 from sources.audit_store import AuditStore, AuditStoreError
@@ -155,9 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.workers > 1:
                 serve_workers(args.config, args.host, args.port, args.workers)
             else:
-                asyncio.run(_serve(args.config, args.host, args.port))
+                _serving(_serve(args.config, args.host, args.port))
         elif args.command == "demo":
-            asyncio.run(_demo(args))
+            _serving(_demo(args))
     except (ConfigError, SourceConfigError, PolicyError, DocumentError) as exc:
         print(f"govgraph: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -291,6 +294,13 @@ def demo_keys(settings: Settings, policy: Policy) -> list[str]:
     return found
 
 
+def _serving(main: Coroutine[Any, Any, None]) -> None:
+    """Run a server on uvloop: uvicorn's `loop` setting applies to `uvicorn.run` only, and
+    these servers are started from our own coroutine."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 def _check_serve(config: str, allow_demo_keys: bool) -> None:
     """Build the app once in the parent: a bad config or the demo's keys stop start-up here."""
     runtime = create_app(load_settings(config)).state.runtime
@@ -302,7 +312,7 @@ def _check_serve(config: str, allow_demo_keys: bool) -> None:
 
 
 async def _serve(config: str, host: str, port: int) -> None:
-    app = create_app(load_settings(config))
+    app = create_app(load_settings(config), serving=True)
     # No uvicorn log config: its records go to the root handler, in the configured format.
     server = _Server(
         uvicorn.Config(
@@ -338,7 +348,7 @@ async def _demo(args: argparse.Namespace) -> None:
         if args.seed_only:
             print(json.dumps({"seed_seconds": stack.seed_seconds, "persons": args.persons}))
             return
-        app = create_app(settings)
+        app = create_app(settings, serving=True)
         if args.workers > 1:
             _announce(
                 stack, settings, app.state.runtime.policy, args.host, args.port, time.perf_counter() - started

@@ -8,8 +8,9 @@ hundred calls a request for the same few fields. Here each field whose arguments
 all scalars gets a resolver that calls the Python function with its parameter names
 worked out in advance; graphql-core awaits an async resolver's coroutine itself.
 
-Enum arguments are converted to their Python enum here, as Strawberry does. Fields this
-cannot serve exactly as Strawberry would (field extensions, input-object arguments)
+Enum arguments are converted to their Python enum and list arguments copied here, as
+Strawberry does. Fields this cannot serve exactly as Strawberry would (field extensions,
+input-object, `Maybe`, relay-id or nested-list arguments, schema exception handlers)
 keep Strawberry's resolver.
 """
 
@@ -25,7 +26,6 @@ from graphql import (
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLScalarType,
-    get_named_type,
     get_nullable_type,
 )
 from strawberry.types.field import StrawberryField
@@ -36,16 +36,30 @@ Resolver = Callable[..., Any]
 Convert = Callable[[Any], Any]
 
 
+def _copy(values: Any) -> Any:
+    # graphql-core hands every request the same list for a default value: a resolver
+    # must get its own, as Strawberry gives it.
+    return None if values is None else list(values)
+
+
 def _converter(argument: GraphQLArgument) -> Convert | bool | None:
     """None: the value passes as it is; a function: how to convert it; False: unsupported."""
-    named = get_named_type(argument.type)
-    if isinstance(named, GraphQLScalarType):
-        return None
-    definition = named.extensions.get("strawberry-definition") if named.extensions else None
-    enum = getattr(definition, "wrapped_cls", None)
-    if not isinstance(named, GraphQLEnumType) or enum is None:
+    gtype: Any = get_nullable_type(argument.type)
+    listed = isinstance(gtype, GraphQLList)
+    item: Any = get_nullable_type(gtype.of_type) if listed else gtype
+    if isinstance(item, GraphQLList):
+        return False  # lists of lists: Strawberry's conversion, not ours
+    if isinstance(item, GraphQLScalarType):
+        if item.name in ("GlobalID", "ID"):
+            return False  # relay ids become GlobalID objects in Strawberry
+        return _copy if listed else None
+    if not isinstance(item, GraphQLEnumType):
         return False
-    if isinstance(get_nullable_type(argument.type), GraphQLList):
+    definition = item.extensions.get("strawberry-definition") if item.extensions else None
+    enum = getattr(definition, "wrapped_cls", None)
+    if enum is None:
+        return False
+    if listed:
         return lambda values: None if values is None else [None if v is None else enum(v) for v in values]
     return lambda value: None if value is None else enum(value)
 
@@ -85,6 +99,8 @@ def _direct(
 def install_direct_resolvers(schema: Any) -> int:
     """Replace Strawberry's resolvers in `schema` (a strawberry.Schema) where a direct
     one gives the same result; returns how many fields were replaced."""
+    if schema.schema_converter.exception_handlers:
+        return 0  # handlers wrap each resolver call; Strawberry's wrapper applies them
     converter = schema.config.name_converter
     replaced = 0
     for type_name, gtype in schema._schema.type_map.items():
@@ -92,8 +108,8 @@ def install_direct_resolvers(schema: Any) -> int:
             continue
         for gfield in gtype.fields.values():
             field = gfield.extensions.get("strawberry-definition") if gfield.extensions else None
-            if not isinstance(field, StrawberryField):
-                continue
+            if not isinstance(field, StrawberryField) or any(a.is_maybe for a in field.arguments):
+                continue  # Maybe[...] arguments arrive wrapped in Some: Strawberry's conversion
             found = {name: _converter(argument) for name, argument in gfield.args.items()}
             if any(c is False for c in found.values()):
                 continue

@@ -223,13 +223,17 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
             "tracing",
         },
     )
-    gw = Options("gateway", top.mapping("gateway"), {"graphiql", "batching", "gc_young"})
+    gw = Options(
+        "gateway", _expand(top.mapping("gateway"), environ, "gateway"), {"graphiql", "batching", "gc_young"}
+    )
     gateway = GatewaySettings(
-        graphiql=gw.flag("graphiql", True),
-        batching=gw.flag("batching", True),
+        graphiql=_switch(gw, "graphiql", True),
+        batching=_switch(gw, "batching", True),
         gc_young=gw.integer("gc_young", GatewaySettings.gc_young, minimum=0),
     )
-    lim = Options("limits", top.mapping("limits"), {f.name for f in fields(Limits)})
+    lim = Options(
+        "limits", _expand(top.mapping("limits"), environ, "limits"), {f.name for f in fields(Limits)}
+    )
     limits = Limits(**{f.name: lim.integer(f.name, getattr(Limits(), f.name)) for f in fields(Limits)})
     sources_table = top.mapping("sources")
     if not sources_table:
@@ -243,8 +247,9 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
     audit = _audit(_expand(top.mapping("audit"), environ, "audit"))
     rate_limit = _rate_limit(_expand(top.mapping("rate_limit"), environ, "rate_limit"))
     cache = _cache(_expand(top.mapping("cache"), environ, "cache"))
-    docs = Options("documents", top.mapping("documents"), {"path"})
-    documents = str(here / docs.text("path")) if "path" in top.mapping("documents") else None
+    docs_table = _expand(top.mapping("documents"), environ, "documents")
+    docs = Options("documents", docs_table, {"path"})
+    documents = str(here / docs.text("path")) if "path" in docs_table else None
     metrics = Options("metrics", _expand(top.mapping("metrics"), environ, "metrics"), {"enabled"})
     health = _health(_expand(top.mapping("health"), environ, "health"), here, [s.name for s in specs])
     return Settings(

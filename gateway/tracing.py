@@ -69,9 +69,12 @@ class Tracing:
     def __init__(self, settings: TracingSettings, exporter: SpanExporter | None = None) -> None:
         self._immediate = exporter is not None
         self._exporter = exporter if exporter is not None else _exporter(settings.exporter)
+        ratio = TraceIdRatioBased(settings.sample_ratio)
         self.provider = TracerProvider(
             resource=Resource.create({"service.name": settings.service_name}),
-            sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
+            # A caller's "sampled" flag cannot raise the share above sample_ratio: anyone
+            # could otherwise have every request traced, at the gateway's expense.
+            sampler=ParentBased(ratio, remote_parent_sampled=ratio),
         )
         self.tracer: Tracer = self.provider.get_tracer("govgraph")
 

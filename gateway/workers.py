@@ -37,7 +37,7 @@ def app() -> Starlette:
     pools, audit writer) from the config named by GOVGRAPH_CONFIG."""
     settings = load_settings(os.environ.get("GOVGRAPH_CONFIG", "govgraph.toml"))
     configure_logging(settings.logging)
-    return create_app(settings)
+    return create_app(settings, serving=True)
 
 
 @contextlib.contextmanager

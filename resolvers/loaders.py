@@ -21,7 +21,7 @@ from sources.base import Record, Result
 from sources.cache import served_from_cache
 from sources.registry import Catalog
 
-__all__ = ["Loaders"]
+__all__ = ["Loaders", "RequestFinished"]
 
 Fetch = Callable[[list[str]], Awaitable[list[Result]]]
 # Loop turns with no new loads before a batch goes out; each turn costs microseconds.
@@ -70,9 +70,9 @@ class _Scheduler:
             self._hold = None
         loaders, self.waiting = list(self.waiting), {}
         for loader in loaders:
-            for batch in loader.take_batches():
+            for keys, futures in loader.take_batches():
                 self.in_flight += 1
-                task = asyncio.create_task(loader.run(batch))
+                task = asyncio.create_task(loader.run(keys, futures))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
 
@@ -102,12 +102,14 @@ class _EntityLoader:
         self._cache.clear()
         self._pending.clear()
 
-    def take_batches(self) -> list[list[str]]:
+    def take_batches(self) -> list[tuple[list[str], list[asyncio.Future[Result]]]]:
+        """The pending keys in batches, each with its futures (taken now: a released
+        request forgets its cache while a batch may still be on its way)."""
         keys, self._pending = self._pending, []
-        return [keys[i : i + self._max] for i in range(0, len(keys), self._max)]
+        batches = [keys[i : i + self._max] for i in range(0, len(keys), self._max)]
+        return [(batch, [self._cache[k] for k in batch]) for batch in batches]
 
-    async def run(self, keys: list[str]) -> None:
-        futures = [self._cache[k] for k in keys]
+    async def run(self, keys: list[str], futures: list[asyncio.Future[Result]]) -> None:
         try:
             results = await self._fetch(keys)
             if len(results) != len(keys):  # a source broke its contract; never leave a field waiting
@@ -120,6 +122,19 @@ class _EntityLoader:
         for f, result in zip(futures, results, strict=True):
             if not f.done():
                 f.set_result(result)
+
+
+def _shielded(pending: Awaitable[Result]) -> Awaitable[Result]:
+    """What a field awaits for a shared future: when graphql-core cancels one field (a
+    sibling failed), cancelling the future itself would fail every other field waiting
+    for the same key. A settled future needs no shield (awaiting it does not suspend)."""
+    if isinstance(pending, asyncio.Future) and not pending.done():
+        return asyncio.shield(pending)
+    return pending
+
+
+class RequestFinished(RuntimeError):
+    """A field asked for records after its request's answer was complete."""
 
 
 class _UnbatchedLoader:
@@ -144,10 +159,15 @@ class Loaders:
         self._scheduler = _Scheduler() if batching else None
         self._loaders: dict[str, _EntityLoader | _UnbatchedLoader] = {}
         self._consulted: dict[str, str] = {}  # source -> "cached" | "ok" | "failed"
+        self._released = False
 
     def _loader(self, entity: str) -> _EntityLoader | _UnbatchedLoader:
         loader = self._loaders.get(entity)
         if loader is None:
+            if self._released:
+                # graphql-core lets sibling fields of a failed non-null field run on after
+                # the answer is sent; they must not start new department calls.
+                raise RequestFinished(f"{entity}: the request is already answered")
             route = self._catalog.routes[entity]
             # The closure must not hold `self`: a cycle through it would keep every record
             # of the request alive until the garbage collector's next full pass.
@@ -176,6 +196,7 @@ class Loaders:
         executor's own reference cycles hold the context, and through it these records,
         until the garbage collector's next full pass; with many requests in flight that
         is hundreds of megabytes."""
+        self._released = True
         for loader in self._loaders.values():
             if isinstance(loader, _EntityLoader):
                 loader.forget()
@@ -190,19 +211,20 @@ class Loaders:
         """The record for `key` of a one-to-one entity, or None."""
         if key is None:
             return None
-        result = await self._loader(entity).load(key)
+        result = await _shielded(self._loader(entity).load(key))
         return result if isinstance(result, dict) else None
 
     async def many(self, entity: str, key: str | None) -> list[Record]:
         """The records for `key` of a one-to-many entity (empty when there are none)."""
         if key is None:
             return []
-        result = await self._loader(entity).load(key)
+        result = await _shielded(self._loader(entity).load(key))
         return result if isinstance(result, list) else []
 
     async def each(self, entity: str, keys: Sequence[str]) -> list[Record | None]:
         """One record or None per key of a one-to-one entity, in key order."""
         loader = self._loader(entity)
         pending = [loader.load(k) for k in keys]  # all asked before any is awaited: one batch
-        results = [await p for p in pending]  # no gather: it would wrap every future in a task
+        # No gather: it would wrap every future in a task.
+        results = [await _shielded(p) for p in pending]
         return [r if isinstance(r, dict) else None for r in results]

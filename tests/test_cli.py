@@ -98,6 +98,7 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
     assert proc.returncode == 0, output
     assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output and "family_child" in output
     assert f"(or: govgraph samples --data-dir {data})" in output
+    assert "; event loop uvloop" in output
     assert "  audit: export GOVGRAPH_AUDIT_DSN='postgresql://gg_audit@" in output
     assert not (data / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
 

@@ -18,13 +18,14 @@ ENTERPRISE = """query($code: CreditCode!) { enterprise(creditCode: $code) {
   taxCreditAtLeast(grade: B) insuredHeadcount } }"""
 
 
-async def _answers(schema: GatewaySchema) -> list[object]:
+WRONG = """query($id: ResidentId!) { person(id: $id) { name socialInsurance { status
+  never: hasContributed(months: 0, within: 36) recent: contributions(from: "2026-04") { period } } } }"""
+OK = ((FAMILY, {"id": city.CHILD}), (SOCIAL, {"id": city.FATHER}), (ENTERPRISE, {"code": city.EMPLOYER}))
+
+
+async def _answers(schema: GatewaySchema, cases: tuple[tuple[str, dict[str, str]], ...] = OK) -> list[object]:
     out = []
-    for query, variables in (
-        (FAMILY, {"id": city.CHILD}),
-        (SOCIAL, {"id": city.FATHER}),
-        (ENTERPRISE, {"code": city.EMPLOYER}),
-    ):
+    for query, variables in cases:
         context = Context(
             loaders=Loaders(city.catalog()),
             principal=city.EVERYTHING,
@@ -43,6 +44,9 @@ async def test_direct_resolvers_answer_as_strawberry_does(monkeypatch: pytest.Mo
     answers = await _answers(direct)
     assert all(data is not None and not errors for data, errors in answers), answers
     assert answers == await _answers(strawberry_only)
+    wrong = await _answers(direct, ((WRONG, {"id": city.FATHER}),))
+    assert wrong[0][1] and wrong[0][1][0]["extensions"]["code"] == "BAD_USER_INPUT", wrong
+    assert wrong == await _answers(strawberry_only, ((WRONG, {"id": city.FATHER}),))
 
 
 def test_every_field_with_scalar_or_enum_arguments_is_direct() -> None:

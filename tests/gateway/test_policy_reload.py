@@ -68,8 +68,7 @@ PREFIX = "policy not reloaded; the current policy stays in force: "
 
 
 @pytest.fixture(autouse=True)
-def fast_polling(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(reload, "POLL_INTERVAL", 0.02)
+def policy_log(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="govgraph.policy")
 
 
@@ -94,9 +93,11 @@ async def until(condition: Callable[[], object], what: str) -> None:
 
 @asynccontextmanager
 async def gateway(
-    policy: Path, instances: dict[str, Source] | None = None
+    policy: Path, instances: dict[str, Source] | None = None, poll: float = 0.02
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
-    app = create_app(settings(auth=AuthConfig(policy=str(policy), hs256_secret=SECRET)), instances=instances)
+    """`poll` 0: only SIGHUP reloads."""
+    auth = AuthConfig(policy=str(policy), hs256_secret=SECRET, policy_poll=poll)
+    app = create_app(settings(auth=auth), instances=instances)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
@@ -219,9 +220,8 @@ async def test_an_unreadable_file_keeps_the_old_policy(
 
 
 async def test_sighup_reloads_every_gateway_in_the_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(reload, "POLL_INTERVAL", 0)  # no polling: only the signal can reload
     first = write(tmp_path / "first.toml", POLICY)
     second = write(tmp_path / "second.toml", POLICY)
     hangups: list[int] = []
@@ -248,7 +248,7 @@ async def test_sighup_reloads_every_gateway_in_the_process(
 
 
 async def _sighup_both(first: Path, second: Path) -> None:
-    async with gateway(first) as (app, http), gateway(second) as (other_app, _):
+    async with gateway(first, poll=0) as (app, http), gateway(second, poll=0) as (other_app, _):
         runtimes = [app.state.runtime, other_app.state.runtime]
         olds = [r.policy for r in runtimes]
         if not (app.state.reloader.on_sighup and other_app.state.reloader.on_sighup):
@@ -268,11 +268,10 @@ async def _sighup_both(first: Path, second: Path) -> None:
 
 
 async def test_the_sighup_handler_rereads_an_unchanged_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(reload, "POLL_INTERVAL", 0)
     path = write(tmp_path / "policy.toml", POLICY)
-    async with gateway(path) as (app, _):
+    async with gateway(path, poll=0) as (app, _):
         old = app.state.runtime.policy
         app.state.reloader.reload_soon()  # what the SIGHUP handler calls
         await until(lambda: messages(caplog, logging.INFO), "the reload")
@@ -283,14 +282,13 @@ async def test_the_sighup_handler_rereads_an_unchanged_file(
 SERVER = """\
 import logging, sys
 import uvicorn
-from gateway import reload
 from gateway.app import create_app
 from gateway.settings import AuthConfig
 from tests.gateway.support import SECRET, settings
 
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-reload.POLL_INTERVAL = 0  # only SIGHUP reloads
-app = create_app(settings(auth=AuthConfig(policy=sys.argv[1], hs256_secret=SECRET)))
+# policy_poll 0: only SIGHUP reloads
+app = create_app(settings(auth=AuthConfig(policy=sys.argv[1], hs256_secret=SECRET, policy_poll=0)))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 

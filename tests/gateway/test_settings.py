@@ -56,6 +56,19 @@ def test_environment_default_is_used(tmp_path: Path) -> None:
     assert settings.sources[0].options["note"] == "fallback-x"
 
 
+def test_every_section_takes_environment_variables(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[gateway]\ngraphiql = "${GRAPHIQL}"\ngc_young = "${GC:-0}"\n'
+        '[limits]\nlist_keys = "${KEYS}"\n[documents]\npath = "${DOCS}"\n'
+        '[sources.a]\nkind = "memory"\n[sources.a.entities.e]\nkey = "id"\n[audit]\nmode = "off"\n',
+    )
+    settings = load_settings(path, {"GRAPHIQL": "false", "KEYS": "7", "DOCS": "registered"})
+    assert settings.gateway.graphiql is False and settings.gateway.gc_young == 0
+    assert settings.limits.list_keys == 7
+    assert settings.documents == str(tmp_path / "registered")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -1,0 +1,63 @@
+"""Loaders under cancellation and after their request is answered."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from resolvers.loaders import Loaders, RequestFinished
+from sources.base import Result
+from sources.memory import MemorySource
+from sources.registry import build_catalog
+from sources.stats import CallStats
+
+from . import city
+
+
+class Gate(MemorySource):
+    """A department that answers only when the test opens the gate."""
+
+    opened = asyncio.Event()
+
+    async def fetch_many(self, entity: str, keys: list[str]) -> list[Result]:  # type: ignore[override]
+        await self.opened.wait()
+        return await super().fetch_many(entity, keys)
+
+
+@pytest.fixture
+def gated() -> tuple[Loaders, CallStats]:
+    Gate.opened = asyncio.Event()
+    specs = {s.name: s for s in city.specs()}
+    stats = CallStats()
+    catalog = build_catalog(specs.values(), stats, {"public_security": Gate(specs["public_security"])})
+    return Loaders(catalog), stats
+
+
+async def test_a_cancelled_field_does_not_fail_others_waiting_for_the_same_record(
+    gated: tuple[Loaders, CallStats],
+) -> None:
+    loaders, stats = gated
+    cancelled = asyncio.create_task(loaders.one("person", city.CHILD))
+    waiting = asyncio.create_task(loaders.one("person", city.CHILD))
+    await asyncio.sleep(0.01)  # both asked, one batch on its way
+    cancelled.cancel()  # as graphql-core cancels a field whose sibling failed
+    Gate.opened.set()
+    person = await waiting
+    assert person is not None and person["name"] == "林小雨"
+    assert cancelled.cancelled() and stats.total() == 1
+
+
+async def test_after_release_no_new_department_call_starts_and_a_batch_on_its_way_lands(
+    gated: tuple[Loaders, CallStats],
+) -> None:
+    loaders, stats = gated
+    on_its_way = asyncio.create_task(loaders.one("person", city.CHILD))
+    await asyncio.sleep(0.01)
+    loaders.release()  # the answer went out while a sibling's batch was still asked for
+    with pytest.raises(RequestFinished):
+        await loaders.one("household", "any")
+    Gate.opened.set()
+    person = await on_its_way  # no KeyError from the forgotten cache
+    assert person is not None and person["name"] == "林小雨"
+    assert stats.total() == 1
