@@ -26,6 +26,7 @@ from . import metrics
 from .admission import Admission
 from .audit import AuditWriter
 from .auth import Authenticator, AuthSettings
+from .budget import WorkBudget
 from .collector import tune_collector
 from .documents import Registry
 from .exchange import OperationNames, OperationObserver
@@ -85,11 +86,12 @@ def create_app(
     names = OperationNames(lambda: holder["runtime"].documents)
     scopes: set[str] = set()  # the schema's, once it is built
     tracing = Tracing(settings.tracing, span_exporter) if settings.tracing.enabled else None
+    budget = WorkBudget(settings.limits.concurrent_cost)  # shared by every request of the process
     schema = build_schema(
         extensions=[
             *([lambda: OperationSpan(tracing.tracer, names)] if tracing is not None else []),
             lambda: TrustedDocuments(holder["runtime"].documents),
-            lambda: OperationLimits(settings.limits),
+            lambda: OperationLimits(settings.limits, budget),
             IntrospectionGate,
             SourceReport,
             *(

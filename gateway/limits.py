@@ -5,12 +5,14 @@ departments a flood.
 Each refusal is OPERATION_LIMIT with `extensions.limit` (what was exceeded), `max` and
 `actual`. Tokens are limited by the parser itself; depth, aliases and cost by one walk
 over the validated document; list arguments by the resolvers (`list_keys`); operations
-per batch and request bytes at the HTTP edge.
+per batch and request bytes at the HTTP edge. The cost measured here also takes its
+share of the process's work budget (`concurrent_cost`, gateway/budget.py) while the
+operation executes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from .budget import WorkBudget
+
 __all__ = ["Limits", "OperationLimits", "limit_error"]
 
 
@@ -44,6 +48,7 @@ class Limits:
     list_keys: int = 100  # keys in persons(ids:) / enterprises(creditCodes:)
     batch: int = 10  # operations in one batched request
     body_bytes: int = 200_000  # request body
+    concurrent_cost: int = 16_000  # cost executing at once in a process; beyond it operations wait
 
 
 # How many items a list field is assumed to return when estimating cost; list
@@ -147,8 +152,10 @@ def measure(
 
 
 class OperationLimits(SchemaExtension):
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, budget: WorkBudget | None = None) -> None:
         self._limits = limits
+        self._budget = budget
+        self._cost = 0
 
     def on_operation(self) -> Iterator[None]:
         self.execution_context.parse_options["max_tokens"] = self._limits.tokens
@@ -169,3 +176,14 @@ class OperationLimits(SchemaExtension):
         ):
             if actual > maximum:
                 raise limit_error(limit, maximum, actual)
+        self._cost = cost
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        if self._budget is None:
+            yield
+            return
+        held = await self._budget.acquire(self._cost)
+        try:
+            yield
+        finally:
+            self._budget.release(held)
