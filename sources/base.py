@@ -33,7 +33,7 @@ class CacheSpec:
     backend: str = "memory"  # memory (per process, bounded) | redis (shared by all processes) | off
     redis_url: str | None = None
     max_entries: int = 100_000  # memory backend: entries kept, least recently used evicted
-    max_mb: int = 32  # memory backend: megabytes of records kept (keys and values), LRU evicted
+    max_mb: int = 64  # memory backend: megabytes of records kept (keys and values), LRU evicted
     ttl: float = 60.0  # seconds, unless a source or entity says otherwise
     negative_ttl: float = 30.0  # seconds a "no such record" answer is remembered
     version: str = "1"  # part of every key: bump it when records change shape
