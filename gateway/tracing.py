@@ -13,11 +13,11 @@ side by side.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -34,11 +34,10 @@ from strawberry.extensions import SchemaExtension
 from resolvers.context import Context
 
 from .exchange import OperationNames, operation_outcome
-from .settings import ConfigError, TracingSettings
+from .settings import TracingSettings
 
 __all__ = ["OperationSpan", "Tracing"]
 
-_OTLP = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 # A caller's W3C trace context is joined; its baggage is not taken in.
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -50,14 +49,8 @@ def _one_line(span: ReadableSpan) -> str:
 def _exporter(name: str) -> SpanExporter:
     if name == "console":
         return ConsoleSpanExporter(formatter=_one_line)
-    try:
-        module = importlib.import_module(_OTLP)
-    except ImportError:
-        raise ConfigError(
-            "tracing.exporter: otlp needs the opentelemetry-exporter-otlp-proto-http package"
-        ) from None
-    exporter: SpanExporter = module.OTLPSpanExporter()  # endpoint from OTEL_EXPORTER_OTLP_* variables
-    return exporter
+    # Endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables.
+    return OTLPSpanExporter()
 
 
 class Tracing:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import (
     ConfigError,
     HealthSettings,
@@ -17,7 +16,6 @@ from gateway.settings import (
     load_settings,
 )
 
-from .support import settings
 from .test_settings import ENV, SHIPPED
 
 SOURCE = '[audit]\nmode = "off"\n[sources.tax]\nkind = "memory"\n[sources.tax.entities.t]\nkey = "k"\n'
@@ -88,8 +86,3 @@ def test_mistakes_name_the_key(tmp_path: Path, section: str, message: str) -> No
     path.write_text(SOURCE + section)
     with pytest.raises(ConfigError, match=message):
         load_settings(path, {})
-
-
-def test_an_exporter_that_is_not_installed_stops_start_up() -> None:
-    with pytest.raises(ConfigError, match=r"tracing\.exporter: otlp needs the opentelemetry-exporter-otlp"):
-        create_app(settings(tracing=TracingSettings(enabled=True, exporter="otlp")))

@@ -3,15 +3,19 @@ department receives, which names the gateway's call span."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import httpx
+import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -185,3 +189,48 @@ async def test_off_no_spans_and_no_traceparent(department: tuple[Department, str
         body = await ask(client, traceparent=f"00-{CALLER_TRACE}-{CALLER_SPAN}-01")
     assert body["data"]["person"]["socialInsurance"]["status"] == "PAYING"
     assert dept.traceparents == [None]
+
+
+class Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector on loopback, in a thread of its own: the exporter posts from
+    the span processor's thread and shutdown waits for it on the event loop's."""
+
+    received: ClassVar[list[tuple[str, str, bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+async def test_the_otlp_exporter_sends_the_spans_to_a_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    Collector.received.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)
+        app = create_app(settings(tracing=TracingSettings(enabled=True, exporter="otlp")))
+        async with app.router.lifespan_context(app):  # leaving it flushes the batch
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+                body = await ask(client)
+        assert body["data"]["person"]["name"]
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    assert Collector.received, "no spans reached the collector"
+    names = []
+    for path, content_type, payload in Collector.received:
+        assert path == "/v1/traces" and content_type == "application/x-protobuf"
+        request = ExportTraceServiceRequest.FromString(payload)
+        names += [s.name for r in request.resource_spans for ss in r.scope_spans for s in ss.spans]
+    assert "graphql other" in names and any(n.startswith("source public_security.") for n in names), names
