@@ -36,6 +36,17 @@ class Run:
     def good(self) -> int:
         return self.requests - self.errors
 
+    async def timed(self, call: Call, i: int) -> None:
+        """Send request `i` and count it: its latency if good, else the error."""
+        t0 = time.perf_counter()
+        problem = await call(i)
+        self.requests += 1
+        if problem is None:
+            self.latencies.append(time.perf_counter() - t0)
+        else:
+            self.errors += 1
+            self.first_error = self.first_error or problem
+
     @property
     def rps(self) -> float:
         return self.good / self.elapsed if self.elapsed else 0.0
@@ -62,14 +73,7 @@ async def drive(call: Call, seconds: float, concurrency: int) -> Run:
     async def worker(offset: int) -> None:
         i = offset
         while time.perf_counter() < deadline:
-            t0 = time.perf_counter()
-            problem = await call(i)
-            run.requests += 1
-            if problem is None:
-                run.latencies.append(time.perf_counter() - t0)
-            else:
-                run.errors += 1
-                run.first_error = run.first_error or problem
+            await run.timed(call, i)
             i += concurrency
 
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
@@ -85,14 +89,7 @@ async def drive_count(call: Call, count: int, concurrency: int) -> Run:
 
     async def worker() -> None:
         for i in indices:  # shared: each index is taken by one worker
-            t0 = time.perf_counter()
-            problem = await call(i)
-            run.requests += 1
-            if problem is None:
-                run.latencies.append(time.perf_counter() - t0)
-            else:
-                run.errors += 1
-                run.first_error = run.first_error or problem
+            await run.timed(call, i)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     run.elapsed = time.perf_counter() - started

@@ -19,7 +19,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GatewayError", "base_parser", "document_id", "headers", "refusals", "run", "samples"]
+__all__ = [
+    "GatewayError",
+    "ask",
+    "base_parser",
+    "document_id",
+    "headers",
+    "print_refusals",
+    "refusals",
+    "run",
+    "samples",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -98,3 +108,17 @@ def refusals(answer: dict[str, Any]) -> list[str]:
         detail = ext.get("scope") or ext.get("source") or error["message"]
         lines.append(f"{path}: {ext.get('code')} ({detail})")
     return lines
+
+
+def ask(url: str, operation: str, variables: dict[str, Any], sent: dict[str, str]) -> dict[str, Any] | None:
+    """`run`, or None after saying on stderr why the gateway refused the whole request."""
+    try:
+        return run(url, operation, variables, sent)
+    except GatewayError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return None
+
+
+def print_refusals(answer: dict[str, Any]) -> None:
+    for line in refusals(answer):
+        print(f"not answered: {line}")

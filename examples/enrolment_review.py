@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from demo_client import GatewayError, base_parser, headers, refusals, run, samples
+from demo_client import ask, base_parser, headers, print_refusals, samples
 
 
 def yes(value: bool | None) -> str:
@@ -67,15 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ids = args.ids or samples()["family_child"][:1]
     sent = headers("enrollment") | {"X-Case-Id": args.case_id}
-    try:
-        answer = run(args.url, "EnrolmentReview", {"ids": ids, "year": args.year}, sent)
-    except GatewayError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+    answer = ask(args.url, "EnrolmentReview", {"ids": ids, "year": args.year}, sent)
+    if answer is None:
         return 1
     for identifier, child in zip(ids, (answer.get("data") or {}).get("persons") or [], strict=False):
         print("\n".join(review(child)) if child else f"{identifier}: no such person")
-    for line in refusals(answer):
-        print(f"not answered: {line}")
+    print_refusals(answer)
     return 0
 
 

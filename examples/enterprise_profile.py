@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import GatewayError, base_parser, headers, refusals, run, samples
+from demo_client import ask, base_parser, headers, print_refusals, samples
 
 
 def profile(e: dict[str, Any]) -> list[str]:
@@ -42,15 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("credit_code", nargs="?", help="unified social credit code (default: a sample)")
     args = parser.parse_args(argv)
     code = args.credit_code or samples()["d_rated_enterprise"][0]
-    try:
-        answer = run(args.url, "EnterpriseProfile", {"creditCode": code}, headers("enterprise-desk"))
-    except GatewayError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+    answer = ask(args.url, "EnterpriseProfile", {"creditCode": code}, headers("enterprise-desk"))
+    if answer is None:
         return 1
     enterprise = (answer.get("data") or {}).get("enterprise")
     print("\n".join(profile(enterprise)) if enterprise else f"{code}: no such enterprise")
-    for line in refusals(answer):
-        print(f"not answered: {line}")
+    print_refusals(answer)
     return 0
 
 

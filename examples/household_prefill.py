@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import GatewayError, base_parser, headers, refusals, run, samples
+from demo_client import ask, base_parser, headers, print_refusals, samples
 
 
 def form(household: dict[str, Any]) -> list[str]:
@@ -46,16 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     number = args.number or samples()["jimei_household"][0]
     sent = headers("grid-worker") | {"X-Operator-Id": args.operator}
-    try:
-        answer = run(args.url, "HouseholdPrefill", {"number": number}, sent)
-    except GatewayError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+    answer = ask(args.url, "HouseholdPrefill", {"number": number}, sent)
+    if answer is None:
         return 1
     household = (answer.get("data") or {}).get("household")
     if household:
         print("\n".join(form(household)))
-    for line in refusals(answer):
-        print(f"not answered: {line}")
+    print_refusals(answer)
     return 0
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import GatewayError, base_parser, headers, refusals, run, samples
+from demo_client import ask, base_parser, headers, print_refusals, samples
 
 
 def report(subject: str, events: list[dict[str, Any]]) -> list[str]:
@@ -38,16 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("subject", nargs="?", help="resident id or credit code (default: a sample child)")
     args = parser.parse_args(argv)
     subject = args.subject or samples()["family_child"][0]
-    try:
-        answer = run(args.url, "SubjectAccess", {"subject": subject}, headers("auditor"))
-    except GatewayError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+    answer = ask(args.url, "SubjectAccess", {"subject": subject}, headers("auditor"))
+    if answer is None:
         return 1
     events = (answer.get("data") or {}).get("accessLog")
     if events is not None:
         print("\n".join(report(subject, events)))
-    for line in refusals(answer):
-        print(f"not answered: {line}")
+    print_refusals(answer)
     return 0
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import GatewayError, base_parser, headers, refusals, run, samples
+from demo_client import ask, base_parser, headers, print_refusals, samples
 
 
 def verdict(person: dict[str, Any], months: int, within: int) -> list[str]:
@@ -44,15 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     applicant = args.id or samples()["back_paid"][0]
     variables = {"id": applicant, "months": args.months, "within": args.within}
-    try:
-        answer = run(args.url, "TalentCheck", variables, headers("talent-policy"))
-    except GatewayError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+    answer = ask(args.url, "TalentCheck", variables, headers("talent-policy"))
+    if answer is None:
         return 1
     person = (answer.get("data") or {}).get("person")
     print("\n".join(verdict(person, args.months, args.within)) if person else f"{applicant}: no such person")
-    for line in refusals(answer):
-        print(f"not answered: {line}")
+    print_refusals(answer)
     return 0
 
 

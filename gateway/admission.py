@@ -8,13 +8,12 @@ sends carry the headers set in its Headers tab like any other client's.
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Callable
 
 import orjson
 from starlette._utils import get_route_path
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from resolvers.context import Principal
 
@@ -23,6 +22,12 @@ from .ratelimit import RateLimiter
 from .settings import RateSettings
 
 __all__ = ["Admission"]
+
+
+def for_graphql(scope: Scope, path: str) -> bool:
+    """An HTTP request for the GraphQL route. Matched on the path the router routes on
+    (root_path removed), or a mounted gateway would let requests past without credentials."""
+    return scope["type"] == "http" and get_route_path(scope).rstrip("/") == path
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -45,19 +50,11 @@ class Admission:
         self._path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Match the path the router routes on (root_path removed), or a mounted gateway
-        # would let requests past without credentials.
-        if scope["type"] != "http" or get_route_path(scope).rstrip("/") != self._path:
+        if not for_graphql(scope, self._path):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
         state = scope.setdefault("state", {})
-        # Ours, never the client's: the audit log must not take a client's word for it. The
-        # request log middleware mints it (and sends the header) when it runs in front.
-        request_id = state.get("request_id")
-        own = request_id is None
-        if request_id is None:
-            request_id = state["request_id"] = uuid.uuid4().hex
         if (
             scope["method"] == "GET"
             and "text/html" in headers.get("accept", "")
@@ -70,9 +67,9 @@ class Admission:
             principal = state["principal"] = self._authenticator().authenticate(headers)
             await self._within_rate(principal)
         except AuthError as exc:
-            await _refuse(send, exc, request_id if own else None)
+            await _refuse(send, exc)
             return
-        await self.app(scope, receive, _with_request_id(send, request_id) if own else send)
+        await self.app(scope, receive, send)
 
     async def _within_rate(self, principal: Principal) -> None:
         client = self._authenticator().policy.clients[principal.client_id]
@@ -84,23 +81,12 @@ class Admission:
             raise AuthError(429, "RATE_LIMITED", message, retry_after=math.ceil(wait))
 
 
-def _with_request_id(send: Send, request_id: str) -> Send:
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-        await send(message)
-
-    return sending
-
-
-async def _refuse(send: Send, exc: AuthError, request_id: str | None) -> None:
+async def _refuse(send: Send, exc: AuthError) -> None:
     body = error_body(exc.code, exc.message)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
-    if request_id is not None:
-        headers.append((b"x-request-id", request_id.encode()))
     if exc.status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="govgraph"'))
     if exc.retry_after is not None:

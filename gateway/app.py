@@ -194,16 +194,10 @@ def create_app(
             assets_route(),
         ],
         middleware=[
-            *(
-                [
-                    Middleware(
-                        RequestLog,
-                        log_requests=settings.logging.requests,
-                        record=metrics.record_exchange if settings.metrics.enabled else None,
-                    )
-                ]
-                if observed
-                else []
+            Middleware(  # outermost: mints the request id every other part uses
+                RequestLog,
+                log_requests=settings.logging.requests,
+                record=metrics.record_exchange if settings.metrics.enabled else None,
             ),
             Middleware(
                 Admission,

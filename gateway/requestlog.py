@@ -1,7 +1,8 @@
 """The outermost middleware of /graphql: request id, one log line, request metrics.
 
 It mints the request's id (the one in its audit event) before anything else runs, so
-every response carries it in `X-Request-Id`, refusals included; opens the request's
+every response carries it in `X-Request-Id`, refusals included (it is always installed,
+with logging and metrics off too); opens the request's
 `Exchange` and counts the backend calls made for it; and when the response has gone,
 writes one line to the `govgraph.request` log and updates the request metrics. The line
 holds no personal data: no variables, ids, query text, case or operator ids, addresses.
@@ -14,11 +15,11 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sources.stats import tally_calls
 
+from .admission import for_graphql
 from .exchange import Exchange
 
 __all__ = ["RequestLog"]
@@ -41,12 +42,12 @@ class RequestLog:
         self._path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or get_route_path(scope).rstrip("/") != self._path:
+        if not for_graphql(scope, self._path):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        request_id = state["request_id"] = uuid.uuid4().hex  # ours, never the client's
-        exchange = state["exchange"] = Exchange(request_id)
+        # Ours, never the client's: the audit log must not take a client's word for it.
+        request_id = state["request_id"] = uuid.uuid4().hex
         header = (b"x-request-id", request_id.encode())
         status = 500  # unless a response starts: an exception escaped
 
@@ -57,6 +58,10 @@ class RequestLog:
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
+        if not self._log and self._record is None:  # the id only: nobody reads the exchange
+            await self.app(scope, receive, sending)
+            return
+        exchange = state["exchange"] = Exchange(request_id)
         with tally_calls() as calls:
             try:
                 await self.app(scope, receive, sending)

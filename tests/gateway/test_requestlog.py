@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from gateway.logs import JsonFormatter, TextFormatter
-from gateway.settings import LogSettings
+from gateway.settings import LogSettings, MetricsSettings
 from sources.stats import CallStats
 from tests.resolvers.city import CHILD, FATHER
 
@@ -98,6 +98,15 @@ async def test_request_lines_can_be_turned_off(caplog: pytest.LogCaptureFixture)
         response = await client.post("/graphql", json={"query": "{ __typename }"}, headers=DEVELOPER)
     assert response.status_code == 200 and response.headers["x-request-id"]
     assert request_lines(caplog) == []
+
+
+async def test_the_request_id_is_sent_with_logs_and_metrics_off() -> None:
+    async with gateway(logging=LogSettings(requests=False), metrics=MetricsSettings(enabled=False)) as client:
+        answered = await client.post("/graphql", json={"query": "{ __typename }"}, headers=DEVELOPER)
+        refused = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert answered.status_code == 200 and refused.status_code == 401
+    ids = [r.headers.get_list("x-request-id") for r in (answered, refused)]
+    assert all(len(i) == 1 and len(i[0]) == 32 for i in ids) and ids[0] != ids[1]
 
 
 def test_text_lines_append_the_fields() -> None:
