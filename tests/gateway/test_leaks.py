@@ -220,3 +220,21 @@ async def test_no_credentials_behind_a_root_path_is_refused() -> None:
             response = await http.post("/api/graphql", json=body)
     assert response.status_code == 401
     assert "林" not in response.text
+
+
+@pytest.mark.parametrize("first", ["developer", "talent"])
+async def test_validation_hints_depend_on_the_asker_not_on_who_asked_first(
+    client: httpx.AsyncClient, first: str
+) -> None:
+    # A document text no other test sends, so the shared validation cache is cold.
+    document = f"query Typo{first}($id: ResidentId!) {{ person(id: $id) {{ phon }} }}"
+    body = {"query": document, "variables": {"id": FATHER}}
+    developer = headers("developer", "development")
+    askers = {"developer": developer, "talent": TALENT}
+    order = [first, *(name for name in askers if name != first)]
+    by_client = {name: await client.post("/graphql", json=body, headers=askers[name]) for name in order}
+    assert "Did you mean" in by_client["developer"].text
+    assert "Did you mean" not in by_client["talent"].text and "phone" not in by_client["talent"].text
+    # Asked again, each still gets its own answer.
+    again = await client.post("/graphql", json=body, headers=developer)
+    assert again.json() == by_client["developer"].json()
