@@ -34,12 +34,14 @@ from .extensions import AuditTrail, IntrospectionGate, SourceReport, TrustedDocu
 from .graphiql import assets_route
 from .health import Readiness, healthz
 from .limits import OperationLimits
+from .lookups import LookupGate
 from .policy import Policy, load_policy
 from .ratelimit import RateLimiter, build_rate_limiter
 from .reload import PolicyReloader
 from .requestlog import RequestLog
 from .schema import build_schema
 from .settings import ConfigError, Settings
+from .tally import Tally, build_tally
 from .tracing import OperationSpan, Tracing
 from .view import GatewayGraphQL
 
@@ -59,6 +61,7 @@ class Runtime:
     audit_key: bytes
     documents: Registry
     limiter: RateLimiter
+    tally: Tally  # miss budgets and verdict windows, shared like the rate limits
     writer: AuditWriter | None = None
 
 
@@ -85,6 +88,7 @@ def create_app(
     observed = settings.metrics.enabled or settings.logging.requests  # per-request records wanted
     names = OperationNames(lambda: holder["runtime"].documents)
     scopes: set[str] = set()  # the schema's, once it is built
+    lookups: set[str] = set()  # its root look-ups by id, once it is built
     tracing = Tracing(settings.tracing, span_exporter) if settings.tracing.enabled else None
     budget = WorkBudget(settings.limits.concurrent_cost)  # shared by every request of the process
     schema = build_schema(
@@ -92,6 +96,7 @@ def create_app(
             *([lambda: OperationSpan(tracing.tracer, names)] if tracing is not None else []),
             lambda: TrustedDocuments(holder["runtime"].documents),
             lambda: OperationLimits(settings.limits, budget),
+            lambda: LookupGate(lookups),
             IntrospectionGate,
             SourceReport,
             *(
@@ -103,13 +108,17 @@ def create_app(
         ]
     )
     scopes.update(schema.scopes)
-    if policy is None:
-        if settings.auth is None:
-            raise ConfigError(f"{settings.path}: auth: the [auth] section (with policy = ...) is required")
-        policy = load_policy(settings.auth.policy, schema.scopes)
+    lookups.update(schema.surface.lookups)
     documents = (
         Registry.load(Path(settings.documents), schema._schema) if settings.documents else Registry.empty()
     )
+    operations = frozenset(d.name for d in documents) if settings.documents else None
+    if policy is None:
+        if settings.auth is None:
+            raise ConfigError(f"{settings.path}: auth: the [auth] section (with policy = ...) is required")
+        policy = load_policy(
+            settings.auth.policy, schema.scopes, pinnable=schema.surface.pinnable, operations=operations
+        )
     auth = settings.auth
     auth_settings = AuthSettings(
         audience=auth.audience if auth else "govgraph",
@@ -127,6 +136,11 @@ def create_app(
         limiter=build_rate_limiter(
             settings.rate_limit.backend, settings.rate_limit.redis_url, f"{settings.rate_limit.namespace}:rl:"
         ),
+        tally=build_tally(
+            settings.rate_limit.backend,
+            settings.rate_limit.redis_url,
+            f"{settings.rate_limit.namespace}:tally:",
+        ),
     )
     readiness = Readiness(runtime, settings.health)
 
@@ -143,6 +157,7 @@ def create_app(
                 parts.callback(tracing.shutdown)
                 parts.callback(setattr, catalog.stats, "tracer", None)
             parts.push_async_callback(runtime.limiter.aclose)
+            parts.push_async_callback(runtime.tally.aclose)
             parts.push_async_callback(catalog.aclose)
             if audited and audit.dsn:
                 store = AuditStore(audit.dsn)
@@ -168,7 +183,9 @@ def create_app(
                 tracing.start()
                 catalog.stats.tracer = tracing.tracer
             poll = settings.auth.policy_poll if settings.auth else None
-            reloader = app.state.reloader = PolicyReloader(runtime, schema.scopes, interval=poll)
+            reloader = app.state.reloader = PolicyReloader(
+                runtime, schema.scopes, interval=poll, pinnable=schema.surface.pinnable, operations=operations
+            )
             parts.push_async_callback(reloader.aclose)
             reloader.start()
             if serving:  # process-wide, so only where this app is what the process serves

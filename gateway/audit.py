@@ -49,6 +49,8 @@ log = logging.getLogger("govgraph.audit")
 
 GENESIS = "0" * 64
 OUTCOMES = frozenset({"ok", "partial", "denied", "error"})
+# What a root look-up by id came to, as the audit records it for the id asked.
+LOOKUPS = ("found", "not_found", "out_of_jurisdiction", "forbidden", "failed")
 MIN_SECRET_BYTES = 16  # a short key would let anyone enumerate the id space against the log
 _HASHED = tuple(f.name for f in fields(EventRow) if f.name not in ("prev_hash", "hash"))
 
@@ -102,6 +104,9 @@ class AccessRecord:
     document_hash: str
     subjects: dict[str, set[str]] = field(default_factory=dict)  # raw identifier -> scopes read
     denied: list[tuple[str, str]] = field(default_factory=list)  # (path, scope)
+    lookups: dict[str, str] = field(default_factory=dict)  # raw identifier asked at the root -> outcome
+    # raw identifier -> verdicts and summaries concluded about it: field, arguments, value
+    conclusions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def read(self, subject: str, scope: str) -> None:
         scopes = self.subjects.get(subject)
@@ -113,10 +118,23 @@ class AccessRecord:
     def deny(self, path: str, scope: str) -> None:
         self.denied.append((path, scope))
 
+    def lookup(self, subject: str, outcome: str) -> None:
+        if outcome not in LOOKUPS:
+            raise ValueError(f"look-up outcome {outcome!r} is not one of {LOOKUPS}")
+        if self.lookups.get(subject) != "found":  # asked twice: found once is what it came to
+            self.lookups[subject] = outcome
+
+    def conclude(self, subject: str, field: str, arguments: Mapping[str, Any], value: Any) -> None:
+        entry = {"field": field, "arguments": dict(arguments), "value": value}
+        concluded = self.conclusions.setdefault(subject, [])
+        if entry not in concluded:
+            concluded.append(entry)
+
     @property
     def touched(self) -> bool:
-        """Only a request that read a subject or was refused a field writes an event."""
-        return bool(self.subjects or self.denied)
+        """Only a request that looked a subject up, read one, or was refused a field writes
+        an event: so every guess at an id is on record, found or not."""
+        return bool(self.subjects or self.denied or self.lookups)
 
 
 class AuditUnavailable(Exception):
@@ -228,9 +246,6 @@ class AuditWriter:
             raise AuditUnavailable(f"audit commit did not finish within {self._commit_timeout}s") from exc
 
     def _draft(self, access: AccessRecord, outcome: str, response_hash: str) -> dict[str, Any]:
-        subjects = sorted(
-            (subject_key(self._secret, ident), sorted(scopes)) for ident, scopes in access.subjects.items()
-        )
         return {
             "time": dt.datetime.now(dt.UTC),
             "request_id": _text(access.request_id),
@@ -240,7 +255,7 @@ class AuditWriter:
             "operator": _optional_text(access.operator),
             "operation": _optional_text(access.operation),
             "document_hash": access.document_hash,
-            "subjects": [{"subject": s, "scopes": scopes} for s, scopes in subjects],
+            "subjects": _subject_entries(self._secret, access),
             "denied": [{"path": path, "scope": scope} for path, scope in access.denied],
             "outcome": outcome,
             "response_hash": response_hash,
@@ -350,6 +365,24 @@ class AuditWriter:
             self._pending.clear()
             if self.observer is not None:
                 self.observer.queued(0)
+
+
+def _subject_entries(secret: bytes, access: AccessRecord) -> list[dict[str, Any]]:
+    """One entry per subject the request touched, by keyed hash: the scopes read, and where
+    they apply, what a root look-up of its id came to and the verdicts concluded about it."""
+    identifiers = set(access.subjects) | set(access.lookups) | set(access.conclusions)
+    entries = []
+    for ident in identifiers:
+        entry: dict[str, Any] = {
+            "subject": subject_key(secret, ident),
+            "scopes": sorted(access.subjects.get(ident, ())),
+        }
+        if ident in access.lookups:
+            entry["lookup"] = access.lookups[ident]
+        if ident in access.conclusions:
+            entry["verdicts"] = access.conclusions[ident]
+        entries.append(entry)
+    return sorted(entries, key=lambda e: str(e["subject"]))
 
 
 def _fail(batch: list[_Draft], reason: str) -> None:

@@ -79,6 +79,13 @@ class Authenticator:
             jurisdiction=client.jurisdiction,
             may_introspect=policy.purposes[purpose].introspection,
             persisted_only=client.persisted_only,
+            operations=client.operations,
+            pins=policy.pinned(client.id, purpose),
+            max_lookup_ids=client.max_lookup_ids,
+            miss_budget=client.miss_budget,
+            miss_window=client.miss_window,
+            verdict_window=client.verdict_window,
+            verdict_variants=client.verdict_variants,
             case_id=_optional(headers, "x-case-id"),
             operator_id=_optional(headers, "x-operator-id"),
         )

@@ -5,13 +5,15 @@ looks the scope up in the principal's grants (resolved once per request, so the 
 is one dict lookup): not granted → `null` with FORBIDDEN and the resolver, hence its
 loader, never runs; granted `masked` → the value is masked by the field's `@mask` rule.
 Fields returning a type that knows its districts (Person, Household) are checked
-against the principal's jurisdiction after they resolve. Resolvers never check
-permissions themselves.
+against the principal's jurisdiction after they resolve. Root look-ups by id are wrapped
+by lookups.py (audited per id asked, budgeted), verdict and summary fields by verdicts.py
+(pinned arguments, once per subject). Resolvers never check permissions themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any
 
@@ -24,17 +26,18 @@ from graphql import (
 )
 
 from resolvers.context import Context
-from resolvers.directives import Mask, Scope
+from resolvers.directives import Mask, MaskRule, Scope
 
+from .lookups import OUTSIDE, looked_up
 from .masking import MASKS
-from .policy import MASKED
+from .policy import MASKED, Pinnable
+from .verdicts import PINNABLE_SUFFIXES, concluded, pinnable
 
-__all__ = ["attach_policy"]
+__all__ = ["PolicySurface", "attach_policy"]
 
 Info = GraphQLResolveInfo[Context]
 
 Resolver = Callable[..., Any]
-_OUTSIDE = "Outside this client's jurisdiction, or not found."
 
 
 def _forbidden(message: str, **extensions: object) -> GraphQLError:
@@ -46,8 +49,6 @@ def _path(info: Info) -> str:
 
 
 def _scoped(resolve: Resolver, scope: str, mask: Callable[[Any], Any] | None) -> Resolver:
-    verdict = scope.endswith(".verdict")
-
     def guarded(source: Any, info: Info, **args: Any) -> Any:
         context: Context = info.context
         level = context.principal.grants.get(scope)
@@ -57,9 +58,6 @@ def _scoped(resolve: Resolver, scope: str, mask: Callable[[Any], Any] | None) ->
         subject = getattr(source, "_subject", None)
         if subject is not None:
             context.access.read(subject, scope)
-            if verdict and context.verdicts.setdefault((subject, info.field_name), args) != args:
-                context.access.deny(_path(info), scope)
-                raise _forbidden("A verdict is evaluated once per subject and request.", scope=scope)
         value = resolve(source, info, **args)
         if mask is None or level != MASKED:
             return value
@@ -75,33 +73,32 @@ async def _masked_later(value: Awaitable[Any], mask: Callable[[Any], Any]) -> An
     return None if result is None else mask(result)
 
 
-def _within(value: Any, districts: frozenset[str], root: bool, info: Info) -> Any:
+def _within(value: Any, districts: frozenset[str], info: Info) -> Any:
     if isinstance(value, list):
-        return [_within(item, districts, root, info) for item in value]
-    if value is None:
-        # At the root, "no such person" must look the same as "not yours".
-        return _forbidden(_OUTSIDE) if root else None
-    if districts.isdisjoint(value._districts()):
-        info.context.access.deny(_path(info), "jurisdiction")
-        return _forbidden(_OUTSIDE)
-    return value
+        return [_within(item, districts, info) for item in value]
+    if value is None or not districts.isdisjoint(value._districts()):
+        return value
+    info.context.access.deny(_path(info), "jurisdiction")
+    return _forbidden(OUTSIDE)
 
 
-def _jurisdiction(resolve: Resolver, root: bool) -> Resolver:
+def _jurisdiction(resolve: Resolver) -> Resolver:
+    """Links to persons and households (root look-ups are lookups.py's)."""
+
     def checked(source: Any, info: Info, **args: Any) -> Any:
         districts = info.context.principal.jurisdiction
         value = resolve(source, info, **args)
         if not districts:
             return value
         if isawaitable(value):
-            return _checked_later(value, districts, root, info)
-        return _raise_single(_within(value, districts, root, info))
+            return _checked_later(value, districts, info)
+        return _raise_single(_within(value, districts, info))
 
     return checked
 
 
-async def _checked_later(value: Awaitable[Any], districts: frozenset[str], root: bool, info: Info) -> Any:
-    return _raise_single(_within(await value, districts, root, info))
+async def _checked_later(value: Awaitable[Any], districts: frozenset[str], info: Info) -> Any:
+    return _raise_single(_within(await value, districts, info))
 
 
 def _raise_single(value: Any) -> Any:
@@ -112,56 +109,74 @@ def _raise_single(value: Any) -> Any:
     return value
 
 
-def _recorded(resolve: Resolver, scope: str) -> Resolver:
-    """Root look-ups: every subject found is recorded, so even `{ __typename }` is audited."""
-
-    def note(info: Info, value: Any) -> Any:
-        for item in value if isinstance(value, list) else [value]:
-            subject = getattr(item, "_subject", None)
-            if subject is not None:
-                info.context.access.read(subject, scope)
-        return value
-
-    async def later(info: Info, value: Awaitable[Any]) -> Any:
-        return note(info, await value)
-
-    def recording(source: Any, info: Info, **args: Any) -> Any:
-        value = resolve(source, info, **args)
-        return later(info, value) if isawaitable(value) else note(info, value)
-
-    return recording
-
-
 def _definition_directives(field: Any) -> list[object]:
     definition = field.extensions.get("strawberry-definition") if field.extensions else None
     return list(getattr(definition, "directives", None) or [])
 
 
-def attach_policy(schema: Any) -> frozenset[str]:
-    """Wrap the resolvers of `schema` (a strawberry.Schema); returns the scopes declared."""
+@dataclass(frozen=True)
+class PolicySurface:
+    """What the policy can name in a schema, found while its resolvers are wrapped."""
+
+    scopes: frozenset[str]  # every scope the fields declare
+    pinnable: Mapping[str, Pinnable]  # verdict and summary fields with arguments, by coordinate
+    lookups: frozenset[str]  # root fields that look a subject up by id
+
+
+def _origin(gtype: Any) -> Any:
+    named = get_named_type(gtype)
+    definition = named.extensions.get("strawberry-definition") if named.extensions else None
+    return getattr(definition, "origin", None)
+
+
+def _scope_of(field: Any) -> str | None:
+    return next((d.name for d in _definition_directives(field) if isinstance(d, Scope)), None)
+
+
+def _id_scopes(gtype: GraphQLObjectType) -> frozenset[str]:
+    """The scopes of the fields that show a type's identifiers (masked as ids are)."""
+    found = set()
+    for field in gtype.fields.values():
+        directives = _definition_directives(field)
+        rule = next((d.rule for d in directives if isinstance(d, Mask)), None)
+        scope = _scope_of(field)
+        if scope is not None and rule in (MaskRule.RESIDENT_ID, MaskRule.IDENTIFIER):
+            found.add(scope)
+    return frozenset(found)
+
+
+def attach_policy(schema: Any) -> PolicySurface:
+    """Wrap the resolvers of `schema` (a strawberry.Schema); returns what policy may name."""
     core = schema._schema
     scopes: set[str] = set()
+    pins: dict[str, Pinnable] = {}
+    lookups: set[str] = set()
     for type_name, gtype in core.type_map.items():
         if not isinstance(gtype, GraphQLObjectType) or type_name.startswith("__"):
             continue
         root = gtype is core.query_type
-        for field in gtype.fields.values():
+        for name, field in gtype.fields.items():
             resolve = field.resolve or default_field_resolver
-            named = get_named_type(field.type)
-            origin = (
-                getattr(named.extensions.get("strawberry-definition"), "origin", None)
-                if named.extensions
-                else None
-            )
-            if origin is not None and hasattr(origin, "_districts"):
-                resolve = _jurisdiction(resolve, root)
-            directives = _definition_directives(field)
-            scope = next((d.name for d in directives if isinstance(d, Scope)), None)
-            if root and scope is not None and "_subject" in getattr(origin, "__dataclass_fields__", {}):
-                resolve = _recorded(resolve, scope)
+            origin = _origin(field.type)
+            scope = _scope_of(field)
             if scope is not None:
-                rule = next((d.rule for d in directives if isinstance(d, Mask)), None)
-                resolve = _scoped(resolve, scope, None if rule is None else MASKS[rule])
                 scopes.add(scope)
+            subjects = "_subject" in getattr(origin, "__dataclass_fields__", {})
+            if root and scope is not None and subjects and len(field.args) == 1:
+                named = get_named_type(field.type)
+                assert isinstance(named, GraphQLObjectType)
+                field.resolve = looked_up(resolve, scope, next(iter(field.args)), _id_scopes(named))
+                lookups.add(name)
+                continue
+            if origin is not None and hasattr(origin, "_districts"):
+                resolve = _jurisdiction(resolve)
+            coordinate = f"{type_name}.{name}"
+            if scope is not None and scope.endswith(PINNABLE_SUFFIXES) and field.args:
+                pins[coordinate] = pinnable(scope, field)
+                field.resolve = concluded(resolve, scope, coordinate, field.args)
+                continue
+            if scope is not None:
+                rule = next((d.rule for d in _definition_directives(field) if isinstance(d, Mask)), None)
+                resolve = _scoped(resolve, scope, None if rule is None else MASKS[rule])
             field.resolve = resolve
-    return frozenset(scopes)
+    return PolicySurface(frozenset(scopes), pins, frozenset(lookups))

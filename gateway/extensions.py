@@ -156,6 +156,12 @@ class TrustedDocuments(SchemaExtension):
         document = self._registry.get(str(identifier))
         if document is None:
             raise _not_found("No registered operation has this id.")
+        allowed = context.principal.operations
+        if allowed and document.name not in allowed:
+            raise GraphQLError(
+                f"This client may run only its own registered operations: {', '.join(sorted(allowed))}.",
+                extensions={"code": "PERSISTED_QUERY_NOT_IN_LIST"},
+            )
         if ctx.query and document_id(ctx.query) != document.id:
             raise GraphQLError(
                 "The query does not match its documentId.", extensions={"code": "BAD_USER_INPUT"}

@@ -62,6 +62,8 @@ _CODES = frozenset(
         "BAD_USER_INPUT",
         "OPERATION_LIMIT",
         "PERSISTED_QUERY_NOT_FOUND",
+        "PERSISTED_QUERY_NOT_IN_LIST",
+        "LOOKUP_BUDGET_EXCEEDED",
         "RATE_LIMITED",
         "SOURCE_UNAVAILABLE",
         "SOURCE_TIMEOUT",
@@ -71,6 +73,18 @@ _CODES = frozenset(
     }
 )
 
+LOOKUPS = Counter(
+    "govgraph_lookups",
+    "Ids looked up at the root (person, persons, enterprise, household ...), by what the look-up came"
+    " to: found, not_found, out_of_jurisdiction, forbidden or failed. Many misses from one client is"
+    " someone guessing ids.",
+    ["client", "outcome"],
+)
+LOOKUP_BUDGET_EXCEEDED = Counter(
+    "govgraph_lookup_budget_exceeded",
+    "Look-ups refused because the client's miss budget was spent (LOOKUP_BUDGET_EXCEEDED): alert on it.",
+    ["client"],
+)
 REQUESTS = Counter(
     "govgraph_requests",
     "GraphQL operations answered (each operation of a batch once) and requests refused "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,9 @@ from typing import Any
 __all__ = [
     "FULL",
     "MASKED",
+    "REQUIRED",
     "Client",
+    "Pinnable",
     "Policy",
     "PolicyError",
     "Purpose",
@@ -32,6 +34,15 @@ MASKED = "masked"
 _CLIENT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 _DISTRICT = re.compile(r"\d{6}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+# What a client gets unless its table says otherwise (docs/authorization.md).
+MAX_LOOKUP_IDS = 10  # ids per request when the grant masks the identifier
+MISS_BUDGET = 100  # look-ups that find nothing the client may see, per miss window
+MISS_WINDOW = 86_400.0  # seconds
+VERDICT_WINDOW = 86_400.0  # seconds over which distinct verdict arguments per subject are counted
+VERDICT_VARIANTS = 1  # distinct argument sets per (subject, verdict) within the window
+
+REQUIRED = object()  # a Pinnable argument with no default: a pin must name its value
 
 
 class PolicyError(Exception):
@@ -61,6 +72,28 @@ class Client:
     persisted_only: bool = False  # only registered documents, sent by id
     rate: float | None = None  # requests per second; None: the gateway's default
     burst: int | None = None
+    operations: frozenset[str] = frozenset()  # registered operations it may run; empty: any
+    max_lookup_ids: int = MAX_LOOKUP_IDS
+    miss_budget: int = MISS_BUDGET
+    miss_window: float = MISS_WINDOW
+    verdict_window: float = VERDICT_WINDOW
+    verdict_variants: int = VERDICT_VARIANTS
+
+
+@dataclass(frozen=True)
+class Pinnable:
+    """A verdict or summary field, whose arguments a grant of its scope pins.
+
+    `arguments` maps each GraphQL argument name to its default (REQUIRED when it has
+    none); `normalize(name, value)` returns a policy or request value in one comparable
+    form, raising ValueError for a value the argument does not accept."""
+
+    scope: str
+    arguments: Mapping[str, object]
+    normalize: Callable[[str, object], object]
+
+
+Pins = Mapping[str, Mapping[str, object]]  # field coordinate -> argument -> normalized value
 
 
 @dataclass(frozen=True)
@@ -69,6 +102,7 @@ class Policy:
     clients: Mapping[str, Client]
     grants: Mapping[tuple[str, str], Mapping[str, str]]  # (client, purpose) -> scope -> full | masked
     path: str = "<memory>"
+    pins: Mapping[tuple[str, str], Pins] = field(default_factory=dict)  # (client, purpose) -> pins
     _by_subject: dict[str, Client] = field(init=False, repr=False)
     _by_key: dict[str, Client] = field(init=False, repr=False)
 
@@ -86,6 +120,10 @@ class Policy:
 
     def grant(self, client: str, purpose: str) -> Mapping[str, str]:
         return self.grants.get((client, purpose), {})
+
+    def pinned(self, client: str, purpose: str) -> Pins:
+        """The verdict and summary arguments the grant fixes, by field coordinate."""
+        return self.pins.get((client, purpose), {})
 
 
 class _Lines:
@@ -130,9 +168,18 @@ class _Lines:
         return 0
 
 
-def load_policy(path: str | Path, scopes: Iterable[str]) -> Policy:
-    """Read and validate a policy file against the scopes the schema declares."""
-    return parse_policy(read_policy(path), frozenset(scopes), str(path))
+def load_policy(
+    path: str | Path,
+    scopes: Iterable[str],
+    *,
+    pinnable: Mapping[str, Pinnable] | None = None,
+    operations: Collection[str] | None = None,
+) -> Policy:
+    """Read and validate a policy file against the scopes the schema declares (and, when
+    given, its pinnable fields and the registered operations' names)."""
+    return parse_policy(
+        read_policy(path), frozenset(scopes), str(path), pinnable=pinnable, operations=operations
+    )
 
 
 def read_policy(path: str | Path) -> str:
@@ -145,7 +192,16 @@ def read_policy(path: str | Path) -> str:
         raise PolicyError(str(path), 0, "file", f"not UTF-8 (byte {exc.start})") from exc
 
 
-def parse_policy(text: str, scopes: frozenset[str], path: str = "<memory>") -> Policy:
+def parse_policy(
+    text: str,
+    scopes: frozenset[str],
+    path: str = "<memory>",
+    *,
+    pinnable: Mapping[str, Pinnable] | None = None,
+    operations: Collection[str] | None = None,
+) -> Policy:
+    """Without `pinnable`, pins are checked for shape only; without `operations`, client
+    `operations` are not checked against the registered documents."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -163,7 +219,11 @@ def parse_policy(text: str, scopes: frozenset[str], path: str = "<memory>") -> P
     clients = {
         cid: _client(cid, table, purposes, fail) for cid, table in _tables(raw, "clients", fail).items()
     }
-    grants = _grants(raw.get("grants", []), clients, scopes, fail)
+    if operations is not None:
+        for client in clients.values():
+            for name in sorted(client.operations - set(operations)):
+                raise fail(f"no registered operation is named {name!r}", "clients", client.id, "operations")
+    grants, pins = _grants(raw.get("grants", []), clients, purposes, scopes, pinnable, fail)
     for client in clients.values():
         for purpose in sorted(client.purposes):
             if (client.id, purpose) not in grants:
@@ -175,7 +235,7 @@ def parse_policy(text: str, scopes: frozenset[str], path: str = "<memory>") -> P
         if client.jwt_subject in subjects:
             raise fail(f"jwt_subject also used by {subjects[client.jwt_subject]!r}", "clients", client.id)
         subjects[client.jwt_subject] = client.id
-    return Policy(purposes, clients, grants, path)
+    return Policy(purposes, clients, grants, path, pins)
 
 
 def _known(table: Mapping[str, Any], known: set[str], fail: Any, *where: str | int) -> None:
@@ -233,6 +293,12 @@ def _client(cid: str, table: Mapping[str, Any], purposes: Mapping[str, Purpose],
         "persisted_only",
         "rate",
         "burst",
+        "operations",
+        "max_lookup_ids",
+        "miss_budget",
+        "miss_window",
+        "verdict_window",
+        "verdict_variants",
     }
     _known(table, known, fail, *where)
     persisted_only = table.get("persisted_only", False)
@@ -254,6 +320,21 @@ def _client(cid: str, table: Mapping[str, Any], purposes: Mapping[str, Purpose],
     for code in districts:
         if not _DISTRICT.fullmatch(code):
             raise fail(f"{code!r} is not a six-digit district code", *where, "jurisdiction")
+    operations = _strings(table, "operations", fail, *where)
+    if persisted_only and not operations:
+        raise fail("a persisted_only client must list the registered operations it runs", *where)
+    counts = {
+        key: _count(table, key, default, fail, *where)
+        for key, default in (
+            ("max_lookup_ids", MAX_LOOKUP_IDS),
+            ("miss_budget", MISS_BUDGET),
+            ("verdict_variants", VERDICT_VARIANTS),
+        )
+    }
+    windows = {
+        key: _positive(table, key, default, fail, *where)
+        for key, default in (("miss_window", MISS_WINDOW), ("verdict_window", VERDICT_WINDOW))
+    }
     hashes = _strings(table, "api_key_sha256", fail, *where)
     for digest in hashes:
         if not _SHA256.fullmatch(digest):
@@ -270,18 +351,44 @@ def _client(cid: str, table: Mapping[str, Any], purposes: Mapping[str, Purpose],
         persisted_only=persisted_only,
         rate=None if rate is None else float(rate),
         burst=burst,
+        operations=frozenset(operations),
+        max_lookup_ids=counts["max_lookup_ids"],
+        miss_budget=counts["miss_budget"],
+        verdict_variants=counts["verdict_variants"],
+        miss_window=windows["miss_window"],
+        verdict_window=windows["verdict_window"],
     )
 
 
+def _count(table: Mapping[str, Any], key: str, default: int, fail: Any, *where: str | int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail("must be a whole number, at least 1", *where, key)
+    return value
+
+
+def _positive(table: Mapping[str, Any], key: str, default: float, fail: Any, *where: str | int) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise fail("must be a positive number of seconds", *where, key)
+    return float(value)
+
+
 def _grants(
-    raw: Any, clients: Mapping[str, Client], scopes: frozenset[str], fail: Any
-) -> dict[tuple[str, str], Mapping[str, str]]:
+    raw: Any,
+    clients: Mapping[str, Client],
+    purposes: Mapping[str, Purpose],
+    scopes: frozenset[str],
+    pinnable: Mapping[str, Pinnable] | None,
+    fail: Any,
+) -> tuple[dict[tuple[str, str], Mapping[str, str]], dict[tuple[str, str], Pins]]:
     if not isinstance(raw, list) or not all(isinstance(g, dict) for g in raw):
         raise fail("must be an array of tables ([[grants]])", "grants")
     grants: dict[tuple[str, str], Mapping[str, str]] = {}
+    pins: dict[tuple[str, str], Pins] = {}
     for index, grant in enumerate(raw):
         where = ("grants", index)
-        _known(grant, {"client", "purpose", "full", "masked"}, fail, *where)
+        _known(grant, {"client", "purpose", "full", "masked", "pins"}, fail, *where)
         client = clients.get(_text(grant, "client", fail, *where))
         if client is None:
             raise fail(f"unknown client {grant['client']!r}", *where, "client")
@@ -299,7 +406,57 @@ def _grants(
                     raise fail(f"scope {scope!r} granted twice", *where, level)
                 levels[scope] = level
         grants[client.id, purpose] = with_families(levels)
-    return grants
+        pins[client.id, purpose] = _pins(
+            grant.get("pins", {}), levels, purposes[purpose].introspection, pinnable, fail, *where
+        )
+    return grants, pins
+
+
+def _pins(
+    raw: Any,
+    levels: Mapping[str, str],
+    exploring: bool,
+    pinnable: Mapping[str, Pinnable] | None,
+    fail: Any,
+    *where: str | int,
+) -> Pins:
+    """A grant's pinned verdict arguments. Every pinnable field of a granted scope must be
+    pinned, except for a purpose that explores the schema (the demo's development one)."""
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise fail('must be a table of field = { argument = value } (e.g. "Type.field" = { n = 1 })', *where)
+    at = (*where, "pins")
+    if pinnable is None:  # no schema to check against: keep the values as written
+        return {coordinate: dict(values) for coordinate, values in raw.items()}
+    pins: dict[str, Mapping[str, object]] = {}
+    for coordinate, values in raw.items():
+        spec = pinnable.get(coordinate)
+        if spec is None:
+            known = ", ".join(sorted(pinnable))
+            raise fail(f"{coordinate!r} is not a verdict or summary field (pinnable: {known})", *at)
+        if spec.scope not in levels:
+            raise fail(f"{coordinate!r} pins a field of {spec.scope!r}, which this grant lacks", *at)
+        fixed: dict[str, object] = {}
+        for name, default in spec.arguments.items():
+            value = values.get(name, default)
+            if value is REQUIRED:
+                raise fail(f"{coordinate}: argument {name!r} has no default and must be pinned", *at)
+            try:
+                fixed[name] = spec.normalize(name, value)
+            except ValueError as exc:
+                raise fail(f"{coordinate}: argument {name!r}: {exc}", *at) from exc
+        for name in values:
+            if name not in spec.arguments:
+                raise fail(f"{coordinate}: no argument {name!r} (has: {', '.join(spec.arguments)})", *at)
+        pins[coordinate] = fixed
+    if not exploring:
+        for coordinate, spec in sorted(pinnable.items()):
+            if spec.scope in levels and spec.arguments and coordinate not in pins:
+                raise fail(
+                    f"{spec.scope!r} is granted, so {coordinate} must be pinned"
+                    f" (arguments: {', '.join(spec.arguments)})",
+                    *where,
+                )
+    return pins
 
 
 # The link scopes a granted scope opens: the root look-ups (`person.*`, `enterprise.*`) and

@@ -17,12 +17,12 @@ import hashlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from .policy import Policy, PolicyError, parse_policy, read_policy
+from .policy import Pinnable, Policy, PolicyError, parse_policy, read_policy
 
 __all__ = ["POLL_INTERVAL", "PolicyHolder", "PolicyReloader", "describe_changes"]
 
@@ -48,9 +48,18 @@ class PolicyReloader:
     caught half-written is neither put in force nor reported as broken.
     """
 
-    def __init__(self, holder: PolicyHolder, scopes: Iterable[str], interval: float | None = None) -> None:
+    def __init__(
+        self,
+        holder: PolicyHolder,
+        scopes: Iterable[str],
+        interval: float | None = None,
+        *,
+        pinnable: Mapping[str, Pinnable] | None = None,
+        operations: Collection[str] | None = None,
+    ) -> None:
         self._holder = holder
         self._scopes = frozenset(scopes)
+        self._pinnable, self._operations = pinnable, operations
         self.interval = POLL_INTERVAL if interval is None else interval
         path = holder.policy.path
         self.path: Path | None = None if path == "<memory>" else Path(path)
@@ -111,7 +120,9 @@ class PolicyReloader:
         self._seen = self._candidate = seen
         if text is not None:
             try:
-                new = parse_policy(text, self._scopes, str(self.path))
+                new = parse_policy(
+                    text, self._scopes, str(self.path), pinnable=self._pinnable, operations=self._operations
+                )
             except PolicyError as exc:
                 error = exc
         if error is not None:

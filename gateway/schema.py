@@ -15,7 +15,7 @@ from strawberry.types import ExecutionContext
 from resolvers.graph import SCALARS, Query
 
 from .direct import install_direct_resolvers
-from .enforcement import attach_policy
+from .enforcement import PolicySurface, attach_policy
 from .errors import translate
 
 __all__ = ["GatewaySchema", "build_schema"]
@@ -44,7 +44,12 @@ class _ValidationCache(ValidationCache):
 
 
 class GatewaySchema(strawberry.Schema):
-    scopes: frozenset[str] = frozenset()  # every scope the fields declare
+    surface: PolicySurface = PolicySurface(frozenset(), {}, frozenset())
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """Every scope the fields declare."""
+        return self.surface.scopes
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -67,5 +72,6 @@ def build_schema(
         **kwargs,
     )
     install_direct_resolvers(schema)
-    schema.scopes = attach_policy(schema) if enforce else frozenset()
+    if enforce:
+        schema.surface = attach_policy(schema)
     return schema

@@ -19,7 +19,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
 
-from resolvers.context import Context, Principal
+from resolvers.context import Context, Principal, RequestTally
 from resolvers.loaders import Loaders
 
 from .audit import AccessRecord, subject_key
@@ -189,7 +189,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         runtime = self.runtime
-        state = request.scope.get("state", {})
+        state = request.scope.setdefault("state", {})
         principal: Principal | None = state.get("principal")
         if principal is None:
             if not state.get("ide"):  # only the static GraphiQL page goes without credentials
@@ -205,12 +205,17 @@ class GatewayGraphQL(GraphQL[Context, None]):
             document_hash="",
         )
         response.gg_accept = request.headers.get("accept", "")
+        # One per HTTP request, shared by every operation of a batch.
+        tally = state.get("tally")
+        if tally is None:
+            tally = state["tally"] = RequestTally(store=runtime.tally)
         return Context(
             loaders=Loaders(runtime.catalog, batching=runtime.settings.gateway.batching),
             principal=principal,
             access=access,
             audit_subject=partial(subject_key, runtime.audit_key),
             max_list_keys=runtime.settings.limits.list_keys,
+            tally=tally,
             request=request,
             response=response,
         )

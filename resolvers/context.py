@@ -15,7 +15,7 @@ import strawberry
 
 from .loaders import Loaders
 
-__all__ = ["AccessLog", "Context", "Info", "Principal"]
+__all__ = ["AccessLog", "Context", "Info", "Principal", "RequestTally"]
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,28 @@ class Principal:
     jurisdiction: frozenset[str] = frozenset()  # district codes; empty: the whole city
     may_introspect: bool = False
     persisted_only: bool = False  # may run registered (trusted) documents only
+    operations: frozenset[str] = frozenset()  # registered operations it may run by id; empty: any
+    # Arguments fixed by the grant for verdict and summary fields, by field coordinate.
+    pins: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    max_lookup_ids: int = 10  # ids per request, when the grant masks the identifier
+    miss_budget: int = 100  # look-ups finding nothing visible, per miss_window seconds
+    miss_window: float = 86_400.0
+    verdict_window: float = 86_400.0  # distinct verdict arguments per subject, counted over this
+    verdict_variants: int = 1
     case_id: str | None = None
     operator_id: str | None = None
 
 
 class AccessLog(Protocol):
-    """Where enforcement notes what a request read and what it was refused."""
+    """Where enforcement notes what a request read, looked up, concluded and was refused."""
 
     def read(self, subject: str, scope: str) -> None: ...
 
     def deny(self, path: str, scope: str) -> None: ...
+
+    def lookup(self, subject: str, outcome: str) -> None: ...
+
+    def conclude(self, subject: str, field: str, arguments: Mapping[str, object], value: object) -> None: ...
 
 
 class _Discard:
@@ -46,6 +58,26 @@ class _Discard:
 
     def deny(self, path: str, scope: str) -> None:
         return None
+
+    def lookup(self, subject: str, outcome: str) -> None:
+        return None
+
+    def conclude(self, subject: str, field: str, arguments: Mapping[str, object], value: object) -> None:
+        return None
+
+
+@dataclass
+class RequestTally:
+    """What one HTTP request has asked so far, across every operation of a batch: a batch
+    of operations must not sidestep a per-request rule."""
+
+    # Verdicts evaluated, by (subject, field coordinate): one argument set each, so aliases
+    # and batches cannot sweep a verdict's arguments to rebuild the records behind it.
+    verdicts: dict[tuple[str, str], object] = field(default_factory=dict)
+    lookup_ids: int = 0  # ids looked up at the root by a client that sees them masked
+    # The process's tallies (gateway/tally.py: miss budgets, verdict windows), shared by
+    # every request; None where nothing counts across requests (pure graph tests).
+    store: Any = None
 
 
 _CST = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -63,9 +95,7 @@ class Context:
     # The audit log's keyed hash of an id, for the auditor's look-ups.
     audit_subject: Callable[[str], str] = _no_audit
     max_list_keys: int = 100
-    # Verdicts evaluated in this request, by (subject, field): one evaluation each, so
-    # aliases cannot sweep a verdict's arguments to rebuild the records behind it.
-    verdicts: dict[tuple[str, str], object] = field(default_factory=dict)
+    tally: RequestTally = field(default_factory=RequestTally)
     # The day "age" and "within the last N months" are counted from, in China Standard
     # Time whatever the server's zone; fixed in tests.
     today: dt.date = field(default_factory=lambda: dt.datetime.now(_CST).date())

@@ -94,9 +94,16 @@ ORDER BY 1
 """
 
 _SUBJECT_EVENTS = """
-SELECT "time", client, purpose, case_id, operator, operation, scopes, outcome, request_id, writer_id, seq
-FROM access_log WHERE subject = $1
-ORDER BY "time" DESC, writer_id, seq DESC
+SELECT e."time", e.client, e.purpose, e.case_id, e.operator, e.operation, s.scopes, e.outcome,
+       e.request_id, e.writer_id, e.seq, m.entry ->> 'lookup' AS lookup,
+       coalesce(m.entry -> 'verdicts', '[]'::jsonb) AS verdicts
+FROM audit_subject s
+JOIN audit_event e USING (writer_id, seq)
+LEFT JOIN LATERAL (
+    SELECT x AS entry FROM jsonb_array_elements(e.subjects) AS x WHERE x ->> 'subject' = s.subject LIMIT 1
+) m ON true
+WHERE s.subject = $1
+ORDER BY e."time" DESC, e.writer_id, e.seq DESC
 LIMIT $2
 """
 
@@ -232,7 +239,8 @@ class AuditStore:
         return index
 
     async def subject_events(self, subject_hmac: str, limit: int = 1000) -> list[dict[str, Any]]:
-        """Accesses to one subject, newest first, from the access_log view."""
+        """Accesses to one subject, newest first: what each read, and what a look-up of the
+        subject's id came to and the verdicts concluded about it, where there were any."""
         pool = await self._get_pool()
         async with self._translated("read access log"):
             records = await pool.fetch(_SUBJECT_EVENTS, subject_hmac, limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLObjectType
@@ -21,12 +22,20 @@ class Log:
     def __init__(self) -> None:
         self.reads: list[tuple[str, str]] = []
         self.denied: list[tuple[str, str]] = []
+        self.lookups: list[tuple[str, str]] = []
+        self.concluded: list[tuple[str, str, dict[str, object], object]] = []
 
     def read(self, subject: str, scope: str) -> None:
         self.reads.append((subject, scope))
 
     def deny(self, path: str, scope: str) -> None:
         self.denied.append((path, scope))
+
+    def lookup(self, subject: str, outcome: str) -> None:
+        self.lookups.append((subject, outcome))
+
+    def conclude(self, subject: str, field: str, arguments: Mapping[str, object], value: object) -> None:
+        self.concluded.append((subject, field, dict(arguments), value))
 
 
 def principal(

@@ -156,15 +156,17 @@ async def test_error_messages_do_not_suggest_field_names_to_non_developers(clien
 
 
 async def test_the_verdict_is_what_the_talent_app_gets(client: httpx.AsyncClient) -> None:
+    # The father has 20 on-time months (city.ON_TIME), all within the last 36: short of the
+    # talent policy's pinned 24.
     document = (
         "query($id: ResidentId!) { person(id: $id) { name socialInsurance { ok:"
-        " hasContributed(months: 12, within: 36) } } }"
+        " hasContributed(months: 24, within: 36) } } }"
     )
     response = await client.post(
         "/graphql", json={"query": document, "variables": {"id": FATHER}}, headers=TALENT
     )
     body = response.json()
-    assert body["data"] == {"person": {"name": "林建国", "socialInsurance": {"ok": True}}}
+    assert body["data"] == {"person": {"name": "林建国", "socialInsurance": {"ok": False}}}
     assert "errors" not in body
     assert set(body["extensions"]["sources"]) == {"public_security", "social_insurance"}
 

@@ -1,0 +1,247 @@
+"""Per-client tallies that must hold across every gateway process: the look-up miss
+budget (a counter per client and window) and the verdict window (the distinct argument
+sets per client, subject and verdict). Kept in process memory, or in Redis when the rate
+limiter is (`[rate_limit] backend = "redis"`), so that adding processes does not multiply
+what a client may try.
+
+Both operations are atomic on one key (a Lua script in Redis). As with rate limits, Redis
+is an optimisation of reach, not a dependency: when it fails, each call falls back to the
+process's own tallies and a warning is logged, at most every `warn_every` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from .ratelimit import _redact
+
+__all__ = ["MemoryTally", "RedisTally", "Tally", "build_tally"]
+
+log = logging.getLogger("govgraph.tally")
+
+Clock = Callable[[], float]
+V = TypeVar("V")
+
+
+class Tally(Protocol):
+    async def reserve(self, key: str, amount: int, limit: int, window: float) -> float:
+        """Add `amount` to counter `key` unless the total would pass `limit`. Returns 0.0
+        when added, otherwise the seconds until the counter's window ends (> 0). A counter
+        starts at its first addition and is forgotten `window` seconds later."""
+        ...
+
+    async def release(self, key: str, amount: int) -> None:
+        """Take back `amount` reserved but not used."""
+        ...
+
+    async def exhausted(self, key: str, limit: int) -> float:
+        """0.0 while counter `key` is below `limit`, else the seconds until its window ends."""
+        ...
+
+    async def admit(self, key: str, member: str, limit: int, window: float) -> bool:
+        """Whether `member` is, or may join, set `key` without it holding more than `limit`
+        members. A set starts at its first member and is forgotten `window` seconds later."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryTally:
+    """Tallies of this process; at most `max_keys`, least recently used evicted first."""
+
+    def __init__(self, *, max_keys: int = 100_000, clock: Clock = time.monotonic) -> None:
+        self._max_keys = max_keys
+        self._clock = clock
+        self._counters: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key -> (count, ends)
+        self._sets: OrderedDict[str, tuple[set[str], float]] = OrderedDict()  # key -> (members, ends)
+
+    def _live(self, table: OrderedDict[str, tuple[V, float]], key: str) -> tuple[V, float] | None:
+        entry = table.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= self._clock():
+            del table[key]
+            return None
+        table.move_to_end(key)
+        return entry
+
+    def _bound(self, table: OrderedDict[str, tuple[object, float]]) -> None:
+        while len(table) > self._max_keys:
+            table.popitem(last=False)
+
+    async def reserve(self, key: str, amount: int, limit: int, window: float) -> float:
+        now = self._clock()
+        count, ends = self._live(self._counters, key) or (0, now + window)
+        if count + amount > limit:
+            return max(ends - now, 1e-3)
+        self._counters[key] = (count + amount, ends)
+        self._bound(self._counters)  # type: ignore[arg-type]
+        return 0.0
+
+    async def exhausted(self, key: str, limit: int) -> float:
+        entry = self._live(self._counters, key)
+        if entry is None or entry[0] < limit:
+            return 0.0
+        return max(entry[1] - self._clock(), 1e-3)
+
+    async def release(self, key: str, amount: int) -> None:
+        entry = self._live(self._counters, key)
+        if entry is not None:
+            self._counters[key] = (max(0, entry[0] - amount), entry[1])
+
+    async def admit(self, key: str, member: str, limit: int, window: float) -> bool:
+        members, ends = self._live(self._sets, key) or (set(), self._clock() + window)
+        if member not in members:
+            if len(members) >= limit:
+                return False
+            members.add(member)
+        self._sets[key] = (members, ends)
+        self._bound(self._sets)  # type: ignore[arg-type]
+        return True
+
+    async def aclose(self) -> None:
+        self._counters.clear()
+        self._sets.clear()
+
+
+# KEYS[1] counter; ARGV amount, limit, window ms. Returns 0 when added, else ms left.
+_RESERVE = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then
+  local left = redis.call('PTTL', KEYS[1])
+  if left < 1 then left = 1 end
+  return left
+end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 0
+"""
+
+# KEYS[1] counter; ARGV amount. Never below zero, never a key without its expiry.
+_RELEASE = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used == 0 then return 0 end
+local left = used - tonumber(ARGV[1])
+if left < 0 then left = 0 end
+redis.call('SET', KEYS[1], left, 'KEEPTTL')
+return left
+"""
+
+# KEYS[1] set; ARGV member, limit, window ms. Returns 1 when the member is or became a member.
+_ADMIT = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+"""
+
+
+class RedisTally:
+    """Tallies in Redis, shared by every gateway process; falls back to `MemoryTally`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "govgraph:tally:",
+        socket_timeout: float = 0.2,
+        pause_after_error: float = 1.0,
+        warn_every: float = 30.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._prefix = prefix
+        self._url = _redact(url)
+        self._pause_after_error = pause_after_error
+        self._warn_every = warn_every
+        self._clock = clock
+        self._fallback = MemoryTally(clock=clock)
+        self._client = Redis.from_url(
+            url, protocol=2, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+        )
+        self._reserve = self._client.register_script(_RESERVE)
+        self._admit = self._client.register_script(_ADMIT)
+        self._release = self._client.register_script(_RELEASE)
+        self._skip_until = -math.inf
+        self._warned_at = -math.inf
+        self.fallbacks = 0  # calls answered by this process's own tallies
+
+    def _usable(self) -> bool:
+        return self._clock() >= self._skip_until
+
+    def _failed(self, exc: Exception) -> None:
+        now = self._clock()
+        self._skip_until = now + self._pause_after_error
+        self.fallbacks += 1
+        if now - self._warned_at >= self._warn_every:
+            self._warned_at = now
+            log.warning(
+                "look-up budgets and verdict windows fall back to per-process tallies: Redis at %s failed"
+                " (%s: %s)",
+                self._url,
+                type(exc).__name__,
+                exc,
+            )
+
+    async def reserve(self, key: str, amount: int, limit: int, window: float) -> float:
+        if self._usable():
+            try:
+                left = await self._reserve(keys=[self._prefix + key], args=[amount, limit, _ms(window)])
+                return int(left) / 1000
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+        return await self._fallback.reserve(key, amount, limit, window)
+
+    async def exhausted(self, key: str, limit: int) -> float:
+        if self._usable():
+            try:
+                async with self._client.pipeline(transaction=True) as pipe:
+                    pipe.get(self._prefix + key)
+                    pipe.pttl(self._prefix + key)
+                    used, left = await pipe.execute()
+                if used is None or int(used) < limit:
+                    return 0.0
+                return max(int(left), 1) / 1000
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+        return await self._fallback.exhausted(key, limit)
+
+    async def release(self, key: str, amount: int) -> None:
+        if self._usable():
+            try:
+                await self._release(keys=[self._prefix + key], args=[amount])
+                return
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+        await self._fallback.release(key, amount)
+
+    async def admit(self, key: str, member: str, limit: int, window: float) -> bool:
+        if self._usable():
+            try:
+                return bool(await self._admit(keys=[self._prefix + key], args=[member, limit, _ms(window)]))
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+        return await self._fallback.admit(key, member, limit, window)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+        await self._fallback.aclose()
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def build_tally(backend: str, redis_url: str | None, prefix: str) -> Tally:
+    """Where the tallies live: as the rate limiter's buckets do (`memory` or `redis`)."""
+    if backend == "redis" and redis_url:
+        return RedisTally(redis_url, prefix=prefix)
+    return MemoryTally()
