@@ -8,10 +8,11 @@ so that guessing is visible in the log. Two limits make it slow:
 - a client whose grant does not show the identifier in full may ask at most
   `max_lookup_ids` ids in one HTTP request (aliases and batches included);
 - every client has a miss budget: look-ups that find nothing it may see, per window,
-  shared by every process through the tally store. Each look-up reserves one miss per
-  id before the department is asked and gives back what it found; past the budget the
-  field is refused with LOOKUP_BUDGET_EXCEEDED (the whole operation, with HTTP 429,
-  when the budget was already spent as it started: see LookupGate).
+  shared by every process through the tally store. Once it is spent, look-ups are
+  refused with LOOKUP_BUDGET_EXCEEDED before the department is asked: the whole
+  operation, with HTTP 429, when it was spent as the operation started (LookupGate),
+  else the look-up field. A request that starts within the budget may pass it by the
+  ids it asks, at most `max_lookup_ids` for a client that sees identifiers masked.
 
 For a district-limited client an id registered elsewhere and an id that exists nowhere
 are answered alike: the same FORBIDDEN error, the same audit event, the same wait.
@@ -108,33 +109,28 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
             tally.lookup_ids += len(keys)
             if tally.lookup_ids > principal.max_lookup_ids:
                 raise refuse(_too_many(principal.max_lookup_ids, tally.lookup_ids), "max_lookup_ids")
-        store, reserved = tally.store, 0
+        store = tally.store
         if store is not None:
-            key = budget_key(principal.client_id)
-            wait = await store.reserve(key, len(keys), principal.miss_budget, principal.miss_window)
+            wait = await store.exhausted(budget_key(principal.client_id), principal.miss_budget)
             if wait > 0:
-                error = budget_exceeded(
+                spent = budget_exceeded(
                     principal.client_id, principal.miss_budget, principal.miss_window, wait
                 )
-                raise refuse(error, "lookup_budget")
-            reserved = len(keys)
-        misses = reserved
+                raise refuse(spent, "lookup_budget")
         try:
             value = resolve(source, info, **args)
             if isawaitable(value):
                 value = await value
-            items = value if isinstance(value, list) else [value]
-            districts = principal.jurisdiction
-            outcomes = [_outcome(item, districts) for item in items]
-            misses = sum(o != "found" for o in outcomes)
         except BaseException:
-            misses = 0  # the department failed, the client did not miss
             for key in keys:
-                access.lookup(key, "failed")
+                access.lookup(key, "failed")  # the department failed; the client did not miss
             raise
-        finally:
-            if store is not None and reserved > misses:
-                await store.release(budget_key(principal.client_id), reserved - misses)
+        items = value if isinstance(value, list) else [value]
+        districts = principal.jurisdiction
+        outcomes = [_outcome(item, districts) for item in items]
+        misses = sum(o != "found" for o in outcomes)
+        if store is not None and misses:
+            await store.add(budget_key(principal.client_id), misses, principal.miss_window)
         for key, item, outcome in zip(keys, items, outcomes, strict=False):
             access.lookup(key, outcome)
             metrics.LOOKUPS.labels(principal.client_id, outcome).inc()

@@ -35,7 +35,9 @@ class CacheSpec:
     max_entries: int = 100_000  # memory backend: entries kept, least recently used evicted
     max_mb: int = 64  # memory backend: megabytes of records kept (keys and values), LRU evicted
     ttl: float = 60.0  # seconds, unless a source or entity says otherwise
-    negative_ttl: float = 30.0  # seconds a "no such record" answer is remembered
+    # Seconds a "no such record" answer is remembered; None: as long as a record. A shorter
+    # time lets a district-limited client tell by timing an absent id from one elsewhere.
+    negative_ttl: float | None = None
     version: str = "1"  # part of every key: bump it when records change shape
 
 

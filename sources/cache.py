@@ -2,11 +2,11 @@
 
 `CachedSource` is read-through: it looks every key up, asks its department for the
 misses only (one call), and stores what came back. "No such record" (None, or [] for a
-one-to-many entity) is stored too, for `negative_ttl` (never longer than the entity's
-own TTL). Values are stored as orjson bytes, so a cached None is b"null" while a miss is
-None, and every hit is a fresh object: a caller that mutates a record cannot change the
-cache. Only raw department records are cached; authorisation and masking run after it,
-on every request.
+one-to-many entity) is stored too, as long as a record (or for `negative_ttl`, never
+longer than the entity's own TTL). Values are stored as orjson bytes, so a cached None is
+b"null" while a miss is None, and every hit is a fresh object: a caller that mutates a
+record cannot change the cache. Only raw department records are cached; authorisation
+and masking run after it, on every request.
 
 Keys are `govgraph:v{version}:{source}:{entity}:{key}`: bumping `version` makes every
 old entry unreachable (it simply expires). An entity with `cache = false`, or a TTL of
@@ -281,7 +281,9 @@ def entity_ttls(cache: CacheSpec, source: SourceSpec, entity: EntitySpec) -> tup
     ttl = next(t for t in (entity.cache_ttl, source.cache_ttl, cache.ttl) if t is not None)
     if ttl <= 0:
         return None
-    negative = min(cache.negative_ttl, ttl)  # absence is never remembered longer than presence
+    # Absence is never remembered longer than presence; by default exactly as long, so that
+    # how soon a look-up goes back to its department does not tell absent from present.
+    negative = ttl if cache.negative_ttl is None else min(cache.negative_ttl, ttl)
     return ttl, negative
 
 
