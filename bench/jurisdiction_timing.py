@@ -71,13 +71,13 @@ async def elsewhere(dsn: str, count: int) -> list[str]:
 
 
 def config_with_room(directory: Path) -> Path:
-    """govgraph.toml and policy.toml as shipped, but with a miss budget the run cannot
-    spend (gateways before the budget existed take the shipped policy as it is)."""
-    policy = (ROOT / "policy.toml").read_text(encoding="utf-8")
+    """govgraph.toml and policy.toml as shipped, but with a rate and a miss budget the run
+    cannot spend (gateways before the budget existed had only the rate)."""
+    room = "rate = 100000\nburst = 100000\n"
     if hasattr(gateway.policy, "MISS_BUDGET"):
-        policy = policy.replace(
-            'jurisdiction = ["350211"]', 'jurisdiction = ["350211"]\nmiss_budget = 1000000'
-        )
+        room += "miss_budget = 1000000\n"
+    policy = (ROOT / "policy.toml").read_text(encoding="utf-8")
+    policy = policy.replace("[clients.grid-worker]\n", f"[clients.grid-worker]\n{room}", 1)
     (directory / "policy.toml").write_text(policy, encoding="utf-8")
     config = (
         (ROOT / "govgraph.toml").read_text(encoding="utf-8").replace('"documents"', f'"{ROOT / "documents"}"')

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.documents import MANIFEST, DocumentError, Registry, build_manifest, document_id
+from gateway.policy import PolicyError, parse_policy
 from gateway.schema import build_schema
 from sources.stats import CallStats
 from tests.resolvers.city import EMPLOYER, FATHER
@@ -94,3 +95,51 @@ def test_an_invalid_document_is_refused_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.graphql").write_text(document, encoding="utf-8")
     with pytest.raises(DocumentError, match=r"bad\.graphql: Cannot query field 'nickname'"):
         build_manifest(tmp_path, build_schema()._schema)
+
+
+async def test_a_persisted_only_client_runs_only_the_operations_its_policy_names() -> None:
+    stats = CallStats()
+    talent_check = document_id((DOCUMENTS / "talent_check.graphql").read_text(encoding="utf-8"))
+    review = document_id((DOCUMENTS / "enrolment_review.graphql").read_text(encoding="utf-8"))
+    async with gateway(stats) as client:
+        refused = [
+            (
+                await client.post(
+                    "/graphql",
+                    json={"documentId": doc, "variables": {"id": FATHER, "months": 24, "within": 36}},
+                    headers=DESK,
+                )
+            ).json()
+            for doc in (talent_check, review)
+        ]
+        asked = stats.total()
+        own = await client.post(
+            "/graphql", json={"documentId": PROFILE_ID, "variables": {"creditCode": EMPLOYER}}, headers=DESK
+        )
+    for body in refused:
+        assert body["data"] is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["PERSISTED_QUERY_NOT_IN_LIST"]
+        assert "EnterpriseProfile" in body["errors"][0]["message"]
+    assert asked == 0  # refused before any department was asked
+    assert own.json()["data"]["enterprise"]["name"] == "厦门示例科技有限公司"
+
+
+SHIPPED = (ROOT / "policy.toml").read_text(encoding="utf-8")
+NAMES = {d.name for d in Registry.load(DOCUMENTS, build_schema()._schema)}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            'operations = ["EnterpriseProfile"]\n',
+            "a persisted_only client must list the registered operations",
+        ),
+        ('operations = ["EnterpriseProfile"]', "no registered operation is named 'EnterpriseProfiel'"),
+    ],
+)
+def test_the_operations_a_client_names_are_checked(change: str, problem: str) -> None:
+    text = SHIPPED.replace(change, "" if change.endswith("\n") else 'operations = ["EnterpriseProfiel"]', 1)
+    with pytest.raises(PolicyError, match=problem) as caught:
+        parse_policy(text, build_schema().scopes, operations=NAMES)
+    assert caught.value.line > 0
