@@ -23,6 +23,8 @@ from graphql import (
     GraphQLResolveInfo,
     default_field_resolver,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
 )
 
 from resolvers.context import Context
@@ -145,6 +147,14 @@ def _id_scopes(gtype: GraphQLObjectType) -> frozenset[str]:
     return frozenset(found)
 
 
+def _by_key(field: Any) -> bool:
+    """A look-up by key: one argument, and one answer per key (a list for a list of keys)."""
+    if len(field.args) != 1:
+        return False
+    argument = next(iter(field.args.values()))
+    return is_list_type(get_nullable_type(field.type)) == is_list_type(get_nullable_type(argument.type))
+
+
 def attach_policy(schema: Any) -> PolicySurface:
     """Wrap the resolvers of `schema` (a strawberry.Schema); returns what policy may name."""
     core = schema._schema
@@ -162,7 +172,7 @@ def attach_policy(schema: Any) -> PolicySurface:
             if scope is not None:
                 scopes.add(scope)
             subjects = "_subject" in getattr(origin, "__dataclass_fields__", {})
-            if root and scope is not None and subjects and len(field.args) == 1:
+            if root and scope is not None and subjects and _by_key(field):
                 named = get_named_type(field.type)
                 assert isinstance(named, GraphQLObjectType)
                 field.resolve = looked_up(resolve, scope, next(iter(field.args)), _id_scopes(named))

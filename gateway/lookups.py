@@ -110,7 +110,8 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
             if tally.lookup_ids > principal.max_lookup_ids:
                 raise refuse(_too_many(principal.max_lookup_ids, tally.lookup_ids), "max_lookup_ids")
         store = tally.store
-        if store is not None:
+        # One check per request suffices until this request itself misses.
+        if store is not None and not (tally.budget_checked and tally.misses == 0):
             wait = await store.exhausted(budget_key(principal.client_id), principal.miss_budget)
             if wait > 0:
                 spent = budget_exceeded(
@@ -129,6 +130,7 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
         districts = principal.jurisdiction
         outcomes = [_outcome(item, districts) for item in items]
         misses = sum(o != "found" for o in outcomes)
+        tally.misses += misses
         if store is not None and misses:
             await store.add(budget_key(principal.client_id), misses, principal.miss_window)
         for key, item, outcome in zip(keys, items, outcomes, strict=False):
@@ -181,8 +183,9 @@ class LookupGate(SchemaExtension):
         if store is not None and self._looks_up(ctx.graphql_document, ctx.operation_name):
             principal = context.principal
             wait = await store.exhausted(budget_key(principal.client_id), principal.miss_budget)
+            context.tally.budget_checked = wait == 0
             if wait > 0:
-                if context.response is not None:
+                if context.response is not None and not context.tally.batch:  # a batch answers the rest
                     context.response.status_code = 429
                     context.response.headers["retry-after"] = str(max(1, round(wait)))
                 raise budget_exceeded(principal.client_id, principal.miss_budget, principal.miss_window, wait)

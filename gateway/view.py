@@ -176,6 +176,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             finally:
                 context.loaders.release()
         # Each operation of a batch gets its own context: its own audit event and loaders.
+        context.tally.batch = True  # shared by the operations' contexts
         results = []
         for data in request_data:
             own = await self.get_context(request, sub_response)

@@ -75,6 +75,9 @@ class RequestTally:
     # and batches cannot sweep a verdict's arguments to rebuild the records behind it.
     verdicts: dict[tuple[str, str], object] = field(default_factory=dict)
     lookup_ids: int = 0  # ids looked up at the root by a client that sees them masked
+    misses: int = 0  # of those look-ups, the ones that found nothing the client may see
+    budget_checked: bool = False  # the miss budget was found open as the request began
+    batch: bool = False  # the request is a batch of operations
     # The process's tallies (gateway/tally.py: miss budgets, verdict windows), shared by
     # every request; None where nothing counts across requests (pure graph tests).
     store: Any = None

@@ -204,7 +204,12 @@ async def test_misses_are_budgeted_and_the_budget_refuses_then_stops_the_client(
                 },
                 headers=GRID,
             )
+            batch = await client.post(
+                "/graphql", json=[{"query": PERSONS, "variables": {"ids": [FATHER]}}] * 2, headers=GRID
+            )
         calls_after = len(stats.recent)
+    assert batch.status_code == 200  # a batch answers each operation; the refusal is in each
+    assert [codes(body) for body in batch.json()] == [["LOOKUP_BUDGET_EXCEEDED"]] * 2
     assert [p and p["name"] for p in first.json()["data"]["persons"]] == ["林**", None, None, None, None]
     assert codes(first.json()) == ["FORBIDDEN"] * 4  # the Jimei grid worker: not found is not hers
     assert "errors" not in found.json()
@@ -215,7 +220,7 @@ async def test_misses_are_budgeted_and_the_budget_refuses_then_stops_the_client(
     assert extensions["code"] == "LOOKUP_BUDGET_EXCEEDED" and extensions["budget"] == 5
     assert aliased.status_code == 429 and codes(aliased.json()) == ["LOOKUP_BUDGET_EXCEEDED"]
     assert calls_after == calls  # refused before any department was asked
-    assert metric("govgraph_lookup_budget_exceeded_total", client="grid-worker") == refused_before + 2
+    assert metric("govgraph_lookup_budget_exceeded_total", client="grid-worker") == refused_before + 4
     assert any("miss budget exhausted: client=grid-worker" in r.getMessage() for r in caplog.records)
 
 
@@ -262,6 +267,11 @@ async def test_held_elsewhere_and_held_nowhere_answer_alike(scratch_db: str, rep
     assert {k: first[k] for k in comparable} == {k: second[k] for k in comparable}
     assert [len(e["subjects"]) for e in (first, second)] == [1, 1]
     assert [s["scopes"] for e in (first, second) for s in e["subjects"]] == [[], []]
+
+
+def test_the_root_lookups_are_the_fields_that_answer_one_subject_per_key() -> None:
+    # accessLog takes an id too, but answers events about it: reading the log is not guessing.
+    assert city.SCHEMA.surface.lookups == {"person", "persons", "enterprise", "enterprises", "household"}
 
 
 def test_absence_is_cached_as_long_as_presence_by_default() -> None:
