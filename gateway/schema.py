@@ -31,6 +31,18 @@ class _ParserCache(ParserCache):
         yield from super().on_parse()
 
 
+class _ValidationCache(ValidationCache):
+    """Hands each operation its own copy of the cached error list: process_errors rewrites
+    a result's errors for the client that asked (hints only for developers), which must
+    not change what the next client with the same document is told."""
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        errors = self.cached_validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+        ctx.pre_execution_errors = list(errors)
+        yield
+
+
 class GatewaySchema(strawberry.Schema):
     scopes: frozenset[str] = frozenset()  # every scope the fields declare
 
@@ -51,7 +63,7 @@ def build_schema(
     schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True),
-        extensions=[lambda: _ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), *extensions],
+        extensions=[lambda: _ParserCache(maxsize=512), lambda: _ValidationCache(maxsize=512), *extensions],
         **kwargs,
     )
     install_direct_resolvers(schema)

@@ -155,6 +155,20 @@ async def test_error_messages_do_not_suggest_field_names_to_non_developers(clien
     assert "Did you mean" not in response.text and "contributions" not in response.text
 
 
+async def test_hints_a_developer_was_given_are_not_then_given_to_others(client: httpx.AsyncClient) -> None:
+    # Validation results are cached per document: the developer's answer must not become
+    # the cached one (the comment makes the document unlike any other test's).
+    document = (
+        "# hints\nquery($id: ResidentId!) { person(id: $id) { socialInsurance { contribution { base } } } }"
+    )
+    body = {"query": document, "variables": {"id": FATHER}}
+    developer = await client.post("/graphql", json=body, headers=headers("developer", "development"))
+    assert "Did you mean 'contributions'?" in developer.text
+    talent = await client.post("/graphql", json=body, headers=TALENT)
+    assert "Did you mean" not in talent.text and "contributions" not in talent.text
+    assert talent.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
 async def test_the_verdict_is_what_the_talent_app_gets(client: httpx.AsyncClient) -> None:
     document = (
         "query($id: ResidentId!) { person(id: $id) { name socialInsurance { ok:"
