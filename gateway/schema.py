@@ -17,6 +17,8 @@ from resolvers.graph import SCALARS, Query
 from .direct import install_direct_resolvers
 from .enforcement import attach_policy
 from .errors import translate
+from .limits import Limits
+from .textinput import TextInput, TextRules
 
 __all__ = ["GatewaySchema", "build_schema"]
 
@@ -57,13 +59,25 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    extensions: Sequence[Callable[[], SchemaExtension]] = (), *, enforce: bool = True, **kwargs: Any
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
+    *,
+    enforce: bool = True,
+    text_chars: int = Limits.text_chars,
+    **kwargs: Any,
 ) -> GatewaySchema:
-    """`enforce=False` leaves the field policy off: only benchmarks measuring its cost use it."""
+    """`enforce=False` leaves the field policy off: only benchmarks measuring its cost use it.
+    `text_chars` is the longest String argument accepted where the argument declares no
+    `@maxLength` (`[limits] text_chars`)."""
+    text = TextRules(text_chars)
     schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True),
-        extensions=[lambda: _ParserCache(maxsize=512), lambda: _ValidationCache(maxsize=512), *extensions],
+        extensions=[
+            lambda: _ParserCache(maxsize=512),
+            lambda: _ValidationCache(maxsize=512),
+            lambda: TextInput(text),  # after validation's cache: it reads its verdict
+            *extensions,
+        ],
         **kwargs,
     )
     install_direct_resolvers(schema)
