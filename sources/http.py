@@ -41,6 +41,7 @@ __all__ = ["HttpSource"]
 # request, not found (a batch endpoint's; a single-key GET's 404 is "no such record")
 # and unprocessable content.
 _REJECTED = frozenset({400, 404, 422})
+_NOT_A_SEGMENT = frozenset({"", ".", ".."})  # keys a single-key path cannot hold
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,13 @@ class HttpSource:
         self, session: aiohttp.ClientSession, entity: str, endpoint: _Endpoint, key: str
     ) -> Result:
         assert self._slots is not None
+        if key in _NOT_A_SEGMENT:
+            # "/v1/schools/.." would be resolved to "/v1/": another resource of the department.
+            raise SourceRejected(self.name, entity, "a key that cannot name a record in a URL")
         async with self._slots:
+            # safe="": a "/" in a key must not become a path separator ("../admin").
             body = await self._request(
-                session, entity, "GET", endpoint.path.replace("{key}", quote(key)), None
+                session, entity, "GET", endpoint.path.replace("{key}", quote(key, safe="")), None
             )
         if body is None:
             return [] if endpoint.many else None
