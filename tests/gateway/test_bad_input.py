@@ -122,15 +122,24 @@ async def test_arguments_without_a_declaration_get_the_default_maximum() -> None
         assert answer == {"data": {"__type": None}}
 
 
-async def test_tab_newline_and_any_script_pass(client: httpx.AsyncClient) -> None:
+async def test_the_line_is_drawn_at_tab_newline_and_the_maximum_in_characters(
+    client: httpx.AsyncClient,
+) -> None:
     STATS.reset()
     document = "query($n: String!) { household(number: $n) { number } }"
-    for number in ("3502\t11", "3502\n11", "户号三五〇二", "😀" * 32, HOUSEHOLD):
-        response = await client.post(
+
+    async def ask(number: str) -> httpx.Response:
+        return await client.post(
             "/graphql", json={"query": document, "variables": {"n": number}}, headers=DEVELOPER
         )
-        assert "errors" not in response.json(), number
+
+    # Tab, newline and any script pass; the maximum counts characters, not UTF-8 bytes.
+    for number in ("3502\t11", "3502\n11", "户号三五〇二", "😀" * 32, HOUSEHOLD):
+        assert "errors" not in (await ask(number)).json(), number
     assert STATS.calls[("public_security", "household", "ok")] == 5
+    refused(await ask("3502\r11"), "(U+000D) at character 5")
+    refused(await ask("😀" * 33), "is 33 characters long")
+    assert STATS.total() == 5
 
 
 async def test_get_requests_are_checked(client: httpx.AsyncClient) -> None:
