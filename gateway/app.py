@@ -105,7 +105,8 @@ def create_app(
                 else []
             ),
             *([lambda: OperationObserver(names, scopes)] if observed else []),
-        ]
+        ],
+        text_chars=settings.limits.text_chars,
     )
     scopes.update(schema.scopes)
     lookups.update(schema.surface.lookups)

@@ -1,8 +1,9 @@
 """One place that turns every execution error into a coded, client-safe error.
 
-Department failures keep their code and name the source; deliberate errors keep their
-code; anything unexpected becomes INTERNAL_SERVER_ERROR with an error id that matches
-exactly one log line holding the detail. No backend text reaches a client.
+Department failures (and departments' refusals of a request's input) keep their code
+and name the source; deliberate errors keep their code; anything unexpected becomes
+INTERNAL_SERVER_ERROR with an error id that matches exactly one log line holding the
+detail. No backend text reaches a client.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 
 from graphql import GraphQLError
 
-from sources.errors import SourceError
+from sources.errors import SourceError, SourceRejected
 
 __all__ = ["translate"]
 
@@ -26,6 +27,7 @@ _SOURCE_MESSAGES = {
     "SOURCE_TIMEOUT": "The {source} department did not answer in time.",
     "SOURCE_UNAVAILABLE": "The {source} department is unavailable.",
     "SOURCE_CIRCUIT_OPEN": "The {source} department is failing; not asked for now.",
+    "SOURCE_REJECTED": "The {source} department refused this request's input.",
 }
 
 
@@ -47,7 +49,9 @@ def translate(error: GraphQLError, reveal_schema: bool = True) -> GraphQLError:
     would spell out field names a client may not introspect."""
     original = error.original_error
     if isinstance(original, SourceError):
-        log.warning("source error at %s: %s", error.path, original)
+        # A refusal is the client's doing, not a department in trouble: no warning.
+        level = logging.INFO if isinstance(original, SourceRejected) else logging.WARNING
+        log.log(level, "source error at %s: %s", error.path, original)
         message = _SOURCE_MESSAGES.get(original.code, _SOURCE_MESSAGES["SOURCE_UNAVAILABLE"])
         return _with(
             error, message.format(source=original.source), {"code": original.code, "source": original.source}

@@ -49,6 +49,7 @@ class Limits:
     batch: int = 10  # operations in one batched request
     body_bytes: int = 200_000  # request body
     concurrent_cost: int = 16_000  # cost executing at once in a process; beyond it operations wait
+    text_chars: int = 256  # characters in a String argument without @maxLength (gateway/textinput.py)
 
 
 # How many items a list field is assumed to return when estimating cost; list

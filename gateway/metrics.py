@@ -68,6 +68,7 @@ _CODES = frozenset(
         "SOURCE_UNAVAILABLE",
         "SOURCE_TIMEOUT",
         "SOURCE_CIRCUIT_OPEN",
+        "SOURCE_REJECTED",
         "AUDIT_UNAVAILABLE",
         "INTERNAL_SERVER_ERROR",
     }

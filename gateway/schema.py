@@ -17,6 +17,8 @@ from resolvers.graph import SCALARS, Query
 from .direct import install_direct_resolvers
 from .enforcement import PolicySurface, attach_policy
 from .errors import translate
+from .limits import Limits
+from .textinput import TextInput, TextRules
 
 __all__ = ["GatewaySchema", "build_schema"]
 
@@ -32,14 +34,14 @@ class _ParserCache(ParserCache):
 
 
 class _ValidationCache(ValidationCache):
-    """Hands each request its own copy of the cached error list: errors are translated
-    per principal (hints for developers only), and translating the shared list in place
-    would show the first asker's version to everyone after."""
+    """Hands each operation its own copy of the cached error list: process_errors rewrites
+    a result's errors for the client that asked (hints only for developers), which must
+    not change what the next client with the same document is told."""
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         errors = self.cached_validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
-        ctx.pre_execution_errors = list(errors) if errors else errors
+        ctx.pre_execution_errors = list(errors)
         yield
 
 
@@ -62,13 +64,25 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    extensions: Sequence[Callable[[], SchemaExtension]] = (), *, enforce: bool = True, **kwargs: Any
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
+    *,
+    enforce: bool = True,
+    text_chars: int = Limits.text_chars,
+    **kwargs: Any,
 ) -> GatewaySchema:
-    """`enforce=False` leaves the field policy off: only benchmarks measuring its cost use it."""
+    """`enforce=False` leaves the field policy off: only benchmarks measuring its cost use it.
+    `text_chars` is the longest String argument accepted where the argument declares no
+    `@maxLength` (`[limits] text_chars`)."""
+    text = TextRules(text_chars)
     schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True),
-        extensions=[lambda: _ParserCache(maxsize=512), lambda: _ValidationCache(maxsize=512), *extensions],
+        extensions=[
+            lambda: _ParserCache(maxsize=512),
+            lambda: _ValidationCache(maxsize=512),
+            lambda: TextInput(text),  # after validation's cache: it reads its verdict
+            *extensions,
+        ],
         **kwargs,
     )
     install_direct_resolvers(schema)

@@ -26,6 +26,7 @@ from .audit import AccessRecord, subject_key
 from .graphiql import CSP, graphiql_page
 from .limits import limit_error
 from .schema import GatewaySchema
+from .textinput import unpaired_surrogate
 
 if TYPE_CHECKING:
     from .app import Runtime
@@ -53,6 +54,23 @@ class RequestRefused(Exception):
     def response(self) -> Response:
         body = {"errors": [{"message": self.message, "extensions": {"code": self.code, **self.extensions}}]}
         return Response(orjson.dumps(body), status_code=self.status, media_type="application/json")
+
+
+def _json(text: str | bytes, key: str | None) -> Any:
+    """A request's JSON (the body, or the GET parameter `key`), refused with a message
+    saying what is wrong; for an unpaired surrogate, where it is (orjson refuses those
+    outright, and a client deserves to learn which variable holds one)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        found = unpaired_surrogate(text, key or "") if "surrogate" in str(exc) else None
+    if found is not None:
+        where, point = found
+        raise RequestRefused(
+            400, "BAD_USER_INPUT", f"An unpaired surrogate (U+{point:04X}) in {where} is not Unicode text."
+        )
+    what = "The request body" if key is None else f"`{key}`"
+    raise RequestRefused(400, "BAD_USER_INPUT", f"{what} is not valid JSON.")
 
 
 def _item(data: Any) -> GraphQLRequestData:
@@ -126,10 +144,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             params = dict(request.query_params)
             for key in ("variables", "extensions"):
                 if params.get(key):
-                    try:
-                        params[key] = orjson.loads(params[key])
-                    except orjson.JSONDecodeError:
-                        raise RequestRefused(400, "BAD_USER_INPUT", f"`{key}` is not valid JSON.") from None
+                    params[key] = _json(params[key], key)
             return _item(params)
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type not in ("application/json", "application/graphql-response+json"):
@@ -144,10 +159,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 max=limits.body_bytes,
                 actual=len(body),
             )
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise RequestRefused(400, "BAD_USER_INPUT", "The request body is not valid JSON.") from None
+        data = _json(body, None)
         if isinstance(data, list):
             if not data:
                 raise RequestRefused(400, "BAD_USER_INPUT", "An empty batch.")

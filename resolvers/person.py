@@ -11,7 +11,7 @@ import strawberry
 from sources.base import Record
 
 from .context import Info
-from .directives import MaskRule, scope
+from .directives import MaskRule, max_length, scope
 from .district import District, district
 from .scalars import ResidentId
 from .values import as_date
@@ -112,7 +112,7 @@ class Person:
         description="Verdict: is the hukou registered in this district (six-digit code)?",
         directives=scope("person.hukou.verdict"),
     )
-    def has_hukou_in(self, district: str) -> bool | None:
+    def has_hukou_in(self, district: Annotated[str, max_length(6)]) -> bool | None:
         return self._record.get("household_no") is not None and self._record.get("hukou_district") == district
 
     @strawberry.field(

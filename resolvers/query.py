@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from graphql import GraphQLError
 
 from .access_log import AccessEvent, access_log
 from .context import Info
-from .directives import scope
+from .directives import max_length, scope
 from .education import School, school_of
 from .enterprise import Enterprise
 from .household import Household
@@ -68,7 +70,7 @@ class Query:
         return [None if r is None else Enterprise.of(r) for r in records]
 
     @strawberry.field(description="A household by its number (户号).", directives=scope("household.register"))
-    async def household(self, info: Info, number: str) -> Household | None:
+    async def household(self, info: Info, number: Annotated[str, max_length(32)]) -> Household | None:
         r = await info.context.loaders.one("household", number.strip())
         return None if r is None else Household.of(r)
 
@@ -76,11 +78,11 @@ class Query:
         description="Audit: who accessed this person or enterprise (by resident id or credit code).",
         directives=scope("audit.read"),
     )
-    async def access_log(self, info: Info, subject: str) -> list[AccessEvent]:
+    async def access_log(self, info: Info, subject: Annotated[str, max_length(32)]) -> list[AccessEvent]:
         return await access_log(info, subject)
 
     @strawberry.field(
         description="A school by its identification code.", directives=scope("education.schools")
     )
-    async def school(self, info: Info, code: str) -> School | None:
+    async def school(self, info: Info, code: Annotated[str, max_length(16)]) -> School | None:
         return await school_of(info, code.strip())

@@ -11,6 +11,7 @@ __all__ = [
     "SourceCircuitOpen",
     "SourceConfigError",
     "SourceError",
+    "SourceRejected",
     "SourceTimeout",
     "SourceUnavailable",
 ]
@@ -42,6 +43,15 @@ class SourceCircuitOpen(SourceError):
     """The department failed repeatedly; it is not asked until its breaker's cooldown ends."""
 
     code = "SOURCE_CIRCUIT_OPEN"
+
+
+class SourceRejected(SourceError):
+    """The department answered, refusing the call's input (PostgreSQL SQLSTATE class 22 or
+    23, HTTP 400/404/422, keys that cannot be encoded): the fault of the request whose keys
+    these were, not of the department. Never retried, never counted by the circuit breaker
+    or readiness, never cached."""
+
+    code = "SOURCE_REJECTED"
 
 
 class BadSourceResponse(SourceError):

@@ -9,7 +9,9 @@ Timeouts: `connect_timeout` to get a connection, `timeout` for the whole request
 for any silence while reading. Answers are checked strictly: an item for a key that was
 not asked for, or a second item for a one-to-one key, means the department's answer
 cannot be trusted, and the whole call is a `BadSourceResponse`. Each distinct key is
-asked once, so a one-to-one key never legitimately comes back twice.
+asked once, so a one-to-one key never legitimately comes back twice. A department that
+refuses the keys (400, 404 to a batch, 422) raises `SourceRejected`: the request's
+fault, which says nothing about the department's health.
 
 Tracing: while a span is current (tracing on, see sources/stats.py), every request
 carries its W3C `traceparent`, so a department's own traces join the gateway's.
@@ -30,10 +32,16 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from .base import EntitySpec, Record, Result, SourceSpec, align
-from .errors import BadSourceResponse, SourceConfigError, SourceTimeout, SourceUnavailable
+from .errors import BadSourceResponse, SourceConfigError, SourceRejected, SourceTimeout, SourceUnavailable
 from .options import Options
 
 __all__ = ["HttpSource"]
+
+# Statuses that refuse the request's keys, not report the department's trouble: bad
+# request, not found (a batch endpoint's; a single-key GET's 404 is "no such record")
+# and unprocessable content.
+_REJECTED = frozenset({400, 404, 422})
+_NOT_A_SEGMENT = frozenset({"", ".", ".."})  # keys a single-key path cannot hold
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,9 @@ class HttpSource:
             raise SourceUnavailable(self.name, entity, type(exc).__name__) from exc
         except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadSourceResponse(self.name, entity, "response is not JSON") from exc
+        except (orjson.JSONEncodeError, UnicodeEncodeError) as exc:
+            # A key that is not Unicode text (a lone surrogate) cannot even be sent.
+            raise SourceRejected(self.name, entity, "a key cannot be encoded") from exc
 
     async def fetch_many(self, entity: str, keys: Sequence[str]) -> list[Result]:
         endpoint = self._endpoints.get(entity)
@@ -123,9 +134,13 @@ class HttpSource:
         self, session: aiohttp.ClientSession, entity: str, endpoint: _Endpoint, key: str
     ) -> Result:
         assert self._slots is not None
+        if key in _NOT_A_SEGMENT:
+            # "/v1/schools/.." would be resolved to "/v1/": another resource of the department.
+            raise SourceRejected(self.name, entity, "a key that cannot name a record in a URL")
         async with self._slots:
+            # safe="": a "/" in a key must not become a path separator ("../admin").
             body = await self._request(
-                session, entity, "GET", endpoint.path.replace("{key}", quote(key)), None
+                session, entity, "GET", endpoint.path.replace("{key}", quote(key, safe="")), None
             )
         if body is None:
             return [] if endpoint.many else None
@@ -141,6 +156,8 @@ class HttpSource:
         ) as resp:
             if resp.status == 404 and method == "GET":
                 return None  # a single-key endpoint's "no such record"
+            if resp.status in _REJECTED:
+                raise SourceRejected(self.name, entity, f"HTTP {resp.status}")
             if resp.status >= 500:
                 raise SourceUnavailable(self.name, entity, f"HTTP {resp.status}")
             if resp.status != 200:

@@ -8,6 +8,9 @@ Timeouts: `connect_timeout` bounds opening each connection (the pool's own recon
 included); `timeout` bounds the whole call, pool creation, acquiring a connection and
 the statement together. A connection the server terminated fails its call with
 `SourceUnavailable`; the pool replaces it, so the next call (or a retry) works.
+
+Errors caused by the keys themselves (SQLSTATE classes 22 and 23) are `SourceRejected`:
+the request's fault, which says nothing about the department's health.
 """
 
 from __future__ import annotations
@@ -21,10 +24,16 @@ import asyncpg
 import orjson
 
 from .base import EntitySpec, Record, Result, SourceSpec, align
-from .errors import BadSourceResponse, SourceConfigError, SourceTimeout, SourceUnavailable
+from .errors import BadSourceResponse, SourceConfigError, SourceRejected, SourceTimeout, SourceUnavailable
 from .options import Options
 
 __all__ = ["PostgresSource"]
+
+# SQLSTATE classes caused by the data a statement was given, not by the server: data
+# exception (22: a NUL byte in text, an invalid cast, a value out of range; asyncpg uses
+# 22000 for a key it cannot encode, such as a lone surrogate) and integrity constraint
+# violation (23).
+_REJECTED = ("22", "23")
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,14 @@ class PostgresSource:
                 yield
         except TimeoutError as exc:
             raise SourceTimeout(self.name, entity, f"no answer within {self._timeout}s") from exc
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+        except asyncpg.PostgresError as exc:
+            sqlstate = str(getattr(exc, "sqlstate", "") or "")
+            if sqlstate[:2] in _REJECTED:
+                # The server (or asyncpg, encoding a key) refused the keys themselves: the
+                # detail is the SQLSTATE only, as the message may quote the keys.
+                raise SourceRejected(self.name, entity, f"SQLSTATE {sqlstate}") from exc
+            raise SourceUnavailable(self.name, entity, type(exc).__name__) from exc
+        except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
             raise SourceUnavailable(self.name, entity, type(exc).__name__) from exc
 
     async def _get_pool(self) -> asyncpg.Pool:

@@ -20,16 +20,20 @@ only adds load. In practice fast failures (refused or reset connections, 5xx, co
 timeouts) are retried, and a read that used the whole `timeout` is not, which keeps the
 worst-case latency near `timeout` instead of a multiple of it.
 
-Breaker. `breaker_failures` consecutive failed calls (any `SourceError`, after retries)
-open it; while open, calls fail at once with `SourceCircuitOpen`. After
-`breaker_cooldown` one trial call goes through (half-open) as a single attempt, since a
-recovering department should not get a burst; others fail fast meanwhile. Its success
-closes the breaker, its failure re-opens it for another cooldown. Outcomes of calls
-admitted before the breaker last changed state are ignored, so a slow call from the
-closed era cannot close or re-open it. A cancelled call counts as no outcome.
+Breaker. `breaker_failures` consecutive failed calls (any `SourceError` but
+`SourceRejected`, after retries) open it; while open, calls fail at once with
+`SourceCircuitOpen`. After `breaker_cooldown` one trial call goes through (half-open) as
+a single attempt, since a recovering department should not get a burst; others fail
+fast meanwhile. Its success closes the breaker, its failure re-opens it for another
+cooldown. Outcomes of calls admitted before the breaker last changed state are ignored,
+so a slow call from the closed era cannot close or re-open it. A cancelled call counts
+as no outcome, and so does a call the department refused (`SourceRejected`: bad keys,
+one request's fault): otherwise a client could open a department's breaker for everyone
+by sending bad keys.
 
 Reporting. State changes (and calls refused while open) go to the catalogue's
-`CallStats`, for metrics; the last failure is kept (code, detail, time) for /readyz.
+`CallStats`, for metrics; the last failure is kept (code, detail, time) for /readyz
+(refused keys are not a failure of the source, so they are not kept).
 Details come from the adapters, which name exception types, never backend text.
 
 Exceptions. The wrapper's own failures (deadline, circuit open) are `SourceError`s, and
@@ -48,7 +52,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .base import Resilience, Result, Source
-from .errors import SourceCircuitOpen, SourceError, SourceTimeout, SourceUnavailable
+from .errors import SourceCircuitOpen, SourceError, SourceRejected, SourceTimeout, SourceUnavailable
 from .stats import CallStats
 
 __all__ = ["BreakerState", "CircuitBreaker", "LastError", "Permit", "ResilientSource", "call_deadline"]
@@ -207,6 +211,11 @@ class ResilientSource:
             )
         try:
             result = await self._with_retries(entity, keys, 0 if permit.trial else self.policy.retries)
+        except SourceRejected:
+            # The department answered and refused these keys: one request's bad input, which
+            # must not open the breaker for everyone (nor, as a trial, close it). No outcome.
+            self.breaker.released(permit)
+            raise
         except Exception as exc:
             self.breaker.failed(permit)
             self.last_error = _last_error(exc)

@@ -8,7 +8,11 @@ ends, and every caller gets its answers back in its own key order.
 The shared call runs in its own task, so a caller that is cancelled (its request went
 away) leaves it running for the others; only when no caller waits any more is it
 cancelled, so the department is not kept busy for nobody. Errors reach every caller
-of the call that failed. Nothing is kept after a call ends: this is not a cache.
+of the call that failed, with one exception: a refusal of the keys (`SourceRejected`)
+reaches only callers that asked for every key of the refused call; a caller that
+shared the call for some of its keys asks for those again in a call of its own, so one
+request's bad keys never fail another's. Nothing is kept after a call ends: this is
+not a cache.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import asyncio
 from collections.abc import Sequence
 
 from .base import Result, Source
-from .errors import BadSourceResponse
+from .errors import BadSourceResponse, SourceRejected
 
 __all__ = ["SingleFlight"]
 
@@ -64,16 +68,34 @@ class SingleFlight:
         flights = list(dict.fromkeys(f for f, _ in where))
         for f in flights:
             f.waiters += 1
+        asked = set(keys)
+        refused: set[_Flight] = set()  # others' calls refused for keys we did not ask for
         try:
             for f in flights:
-                await asyncio.shield(f.task)  # our cancellation must not cancel the shared call
+                try:
+                    await asyncio.shield(f.task)  # our cancellation must not cancel the shared call
+                except SourceRejected:
+                    # A refusal belongs to the keys of that call; if it also carried keys we
+                    # did not ask for, it may be another request's bad input, not ours.
+                    if asked.issuperset(f.keys):
+                        raise
+                    refused.add(f)
         finally:
             for f in flights:
                 f.waiters -= 1
                 if f.waiters == 0 and not f.task.done():
                     self._forget(entity, f)  # a later caller starts afresh, not on a dying call
                     f.task.cancel()
-        return [f.task.result()[i] for f, i in where]
+        if not refused:
+            return [f.task.result()[i] for f, i in where]
+        # Our keys from those calls, asked again in a call of our own (not shared: it is
+        # rare, and its refusal, if any, is then ours).
+        again = list(dict.fromkeys(k for k, (f, _) in zip(keys, where, strict=True) if f in refused))
+        answers = await self.inner.fetch_many(entity, again)
+        if len(answers) != len(again):
+            raise BadSourceResponse(self.name, entity, f"{len(answers)} results for {len(again)} keys")
+        own = dict(zip(again, answers, strict=True))
+        return [own[k] if f in refused else f.task.result()[i] for k, (f, i) in zip(keys, where, strict=True)]
 
     async def _call(self, entity: str, flight: _Flight) -> list[Result]:
         try:

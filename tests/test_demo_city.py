@@ -144,3 +144,12 @@ async def test_a_second_start_does_not_reseed(city: DemoStack) -> None:
         assert again.samples == city.samples
     finally:
         await again.stop()
+
+
+async def test_rest_departments_refuse_keys_their_database_cannot_take(city: DemoStack) -> None:
+    url = city.urls["education"]
+    async with httpx.AsyncClient(timeout=30) as client:
+        refused = await client.post(f"{url}/v1/schools:batchGet", json={"keys": ["3502\u0000"]})
+        one = await client.get(f"{url}/v1/schools/3502%00")
+        fine = await client.post(f"{url}/v1/schools:batchGet", json={"keys": ["nothing"]})
+    assert (refused.status_code, one.status_code, fine.status_code) == (422, 422, 200)

@@ -33,7 +33,7 @@ def test_graph_has_the_documented_roots() -> None:
         "person(id: ResidentId!)",
         "persons(ids: [ResidentId!]!)",
         "enterprise(creditCode: CreditCode!)",
-        "household(number: String!)",
-        "school(code: String!)",
+        "household(number: String! @maxLength(chars: 32))",
+        "school(code: String! @maxLength(chars: 16))",
     ):
         assert root in sdl

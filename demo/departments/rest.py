@@ -1,8 +1,9 @@
 """A department's REST service: aiohttp in front of the department's own database.
 
 Batch endpoints `POST /v1/{entity}:batchGet {"keys": [...]}` answer `{"items": [...]}`;
-single-key `GET /v1/{entity}/{key}` answer the record (or list) or 404. `latency`
-adds a fixed delay per request, as a real department's network and processing would.
+single-key `GET /v1/{entity}/{key}` answer the record (or list) or 404; keys the
+database refuses (a NUL byte, an unpaired surrogate) are 422. `latency` adds a fixed
+delay per request, as a real department's network and processing would.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def make_app(dsn: str, endpoints: Mapping[str, Endpoint], latency: float = 0.0) 
     async def fetch(name: str, keys: list[str], pool: asyncpg.Pool) -> bytes:
         if latency:
             await asyncio.sleep(latency)
-        payload: str = await pool.fetchval(statements[name], keys)
+        try:
+            payload: str = await pool.fetchval(statements[name], keys)
+        except asyncpg.DataError:  # keys the database cannot take (a NUL byte): the caller's fault
+            raise web.HTTPUnprocessableEntity(text="keys must be text without NUL") from None
         return payload.encode()
 
     async def batch_get(request: web.Request) -> web.Response:

@@ -12,7 +12,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from sources.base import EntitySpec, SourceSpec
-from sources.errors import BadSourceResponse, SourceConfigError, SourceTimeout, SourceUnavailable
+from sources.errors import (
+    BadSourceResponse,
+    SourceConfigError,
+    SourceRejected,
+    SourceTimeout,
+    SourceUnavailable,
+)
 from sources.http import HttpSource
 
 PEOPLE = {
@@ -142,6 +148,33 @@ async def test_failures_become_source_errors_without_department_text(
     finally:
         await src.aclose()
     assert "ORA-" not in str(caught.value)
+
+
+async def test_a_single_key_cannot_address_another_resource_of_the_department() -> None:
+    asked: list[str] = []
+
+    async def anything(request: web.Request) -> web.StreamResponse:
+        asked.append(request.raw_path)
+        return web.Response(status=404)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", anything)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    src = source(str(server.make_url("")).rstrip("/"))
+    try:
+        keys = ["../admin", "a/b", "?all=1", "#x", "%2e%2e"]
+        assert await src.fetch_many("person_one", keys) == [None] * len(keys)
+        assert len(asked) == len(keys)
+        for path in asked:  # each key stayed one segment under the entity's path
+            assert path.startswith("/v1/people/") and "/" not in path[len("/v1/people/") :], asked
+        for key in ("..", ".", ""):
+            with pytest.raises(SourceRejected):
+                await src.fetch_many("person_one", [key])
+        assert len(asked) == len(keys)
+    finally:
+        await src.aclose()
+        await server.close()
 
 
 async def test_refused_connection_is_unavailable() -> None:

@@ -14,6 +14,7 @@ from sources.errors import (
     BadSourceResponse,
     SourceCircuitOpen,
     SourceError,
+    SourceRejected,
     SourceTimeout,
     SourceUnavailable,
 )
@@ -273,6 +274,45 @@ async def test_a_cancelled_trial_lets_the_next_call_try() -> None:
         await trial
     assert state(src) == "half_open"
     inner.gate = None
+    await src.fetch_many("e", ["a"])
+    assert state(src) == "closed"
+
+
+def rejected() -> SourceRejected:
+    return SourceRejected("dept", "e", "HTTP 422")
+
+
+async def test_refused_keys_are_not_retried_and_never_open_the_breaker() -> None:
+    inner = Scripted(*[rejected()] * 10)
+    src = wrap(inner, retries=2)
+    for _ in range(10):
+        with pytest.raises(SourceRejected):
+            await src.fetch_many("e", ["a"])
+    assert inner.calls == 10 and src.retries == 0
+    assert state(src) == "closed" and src.breaker.failures == 0
+    assert src.last_error is None  # nothing for /readyz to report
+
+
+async def test_refusals_between_failures_neither_count_nor_reset_them() -> None:
+    inner = Scripted(down(), rejected(), down(), rejected(), down())
+    src = wrap(inner, retries=0)
+    for _ in range(5):
+        with pytest.raises(SourceError):
+            await src.fetch_many("e", ["a"])
+    assert state(src) == "open"
+    assert src.last_error is not None and src.last_error.code == "SOURCE_UNAVAILABLE"
+
+
+async def test_a_refused_trial_leaves_the_trial_to_the_next_call() -> None:
+    clock = Clock()
+    inner = Scripted()
+    src = wrap(inner, clock=clock, retries=0)
+    await fail(src, inner)
+    clock.now += 10
+    inner.steps = [rejected()]
+    with pytest.raises(SourceRejected):
+        await src.fetch_many("e", ["a"])
+    assert state(src) == "half_open"  # refused keys say nothing about the department
     await src.fetch_many("e", ["a"])
     assert state(src) == "closed"
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from sources.base import Result
-from sources.errors import BadSourceResponse, SourceUnavailable
+from sources.errors import BadSourceResponse, SourceRejected, SourceUnavailable
 from sources.singleflight import SingleFlight
 from sources.stats import CallStats, CountedSource
 
@@ -133,6 +133,25 @@ async def test_a_waiter_leaving_on_one_failure_leaves_its_other_call_to_the_rest
         await joined
     assert await holder == answers(["b"])
     assert dept.calls == [["b"], ["a"]] and dept.cancelled == 0
+    assert flight.in_flight() == 0
+
+
+async def test_a_refusal_reaches_only_callers_that_asked_for_every_key_of_the_call() -> None:
+    dept = Gated()
+    dept.error, dept.fail_keys = SourceRejected("dept", "person", "HTTP 422"), {"bad"}
+    flight = SingleFlight(dept)
+    sender = asyncio.create_task(flight.fetch_many("person", ["bad", "a"]))
+    await settle()
+    same = asyncio.create_task(flight.fetch_many("person", ["a", "bad"]))  # the identical call
+    other = asyncio.create_task(flight.fetch_many("person", ["a", "b"]))  # shares "a" only
+    await settle()
+    dept.gate.set()
+    for caller in (sender, same):
+        with pytest.raises(SourceRejected):
+            await caller
+    # The other request is not failed by keys it never sent: it asks for "a" on its own.
+    assert await other == answers(["a", "b"])
+    assert dept.calls == [["bad", "a"], ["b"], ["a"]]
     assert flight.in_flight() == 0
 
 
