@@ -80,7 +80,7 @@ class Authenticator:
             may_introspect=policy.purposes[purpose].introspection,
             persisted_only=client.persisted_only,
             operations=client.operations,
-            pins=policy.pinned(client.id, purpose),
+            pins=None if policy.purposes[purpose].introspection else policy.pinned(client.id, purpose),
             max_lookup_ids=client.max_lookup_ids,
             miss_budget=client.miss_budget,
             miss_window=client.miss_window,

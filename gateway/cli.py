@@ -170,14 +170,20 @@ def main(argv: list[str] | None = None) -> int:
 def _check_config(config: str) -> int:
     settings = load_settings(config)
     auth = load_auth(config)
-    policy = load_policy(auth.policy, build_schema().scopes)
+    schema = build_schema()
+    documents = Registry.load(Path(settings.documents), schema._schema) if settings.documents else None
+    # Checked as the gateway checks it at start-up: pins against the schema's verdicts,
+    # client operations against the registered documents.
+    policy = load_policy(
+        auth.policy,
+        schema.scopes,
+        pinnable=schema.surface.pinnable,
+        operations=None if documents is None else {d.name for d in documents},
+    )
     try:
         build_catalog(settings.sources).require(ENTITIES)  # adapters validate their own options
     except SourceConfigError as exc:
         raise ConfigError(f"{config}: {exc}") from exc
-    documents = (
-        Registry.load(Path(settings.documents), build_schema()._schema) if settings.documents else None
-    )
     print(
         f"ok: {len(settings.sources)} sources, {len(policy.purposes)} purposes, "
         f"{len(policy.clients)} clients, {len(policy.grants)} grants, "
@@ -188,7 +194,8 @@ def _check_config(config: str) -> int:
 
 def _token(config: str, client_id: str, purpose: str | None, ttl: int) -> int:
     auth = load_auth(config)
-    policy = load_policy(auth.policy, build_schema().scopes)
+    schema = build_schema()
+    policy = load_policy(auth.policy, schema.scopes, pinnable=schema.surface.pinnable)
     client = policy.clients.get(client_id)
     if client is None:
         print(

@@ -169,24 +169,32 @@ def attach_policy(schema: Any) -> PolicySurface:
             resolve = field.resolve or default_field_resolver
             origin = _origin(field.type)
             scope = _scope_of(field)
+            coordinate = f"{type_name}.{name}"
+            districts = origin is not None and hasattr(origin, "_districts")
+            rule = next((d.rule for d in _definition_directives(field) if isinstance(d, Mask)), None)
             if scope is not None:
                 scopes.add(scope)
-            subjects = "_subject" in getattr(origin, "__dataclass_fields__", {})
-            if root and scope is not None and subjects and _by_key(field):
-                named = get_named_type(field.type)
-                assert isinstance(named, GraphQLObjectType)
-                field.resolve = looked_up(resolve, scope, next(iter(field.args)), _id_scopes(named))
-                lookups.add(name)
-                continue
-            if origin is not None and hasattr(origin, "_districts"):
-                resolve = _jurisdiction(resolve)
-            coordinate = f"{type_name}.{name}"
+            if root and scope is not None and "_subject" in getattr(origin, "__dataclass_fields__", {}):
+                if _by_key(field):  # audited per id, budgeted, jurisdiction applied (lookups.py)
+                    named = get_named_type(field.type)
+                    assert isinstance(named, GraphQLObjectType)
+                    field.resolve = looked_up(resolve, scope, next(iter(field.args)), _id_scopes(named))
+                    lookups.add(name)
+                    continue
+                if districts:
+                    # Only a look-up answers "not yours" as it answers "not there".
+                    raise TypeError(
+                        f"{coordinate}: a root field of a district-checked type must look up by key"
+                    )
             if scope is not None and scope.endswith(PINNABLE_SUFFIXES) and field.args:
+                if rule is not None:
+                    raise TypeError(f"{coordinate}: a verdict or summary has nothing to mask")
                 pins[coordinate] = pinnable(scope, field)
-                field.resolve = concluded(resolve, scope, coordinate, field.args)
+                field.resolve = concluded(resolve, scope, coordinate, field.args)  # pinned (verdicts.py)
                 continue
+            if districts:
+                resolve = _jurisdiction(resolve)
             if scope is not None:
-                rule = next((d.rule for d in _definition_directives(field) if isinstance(d, Mask)), None)
                 resolve = _scoped(resolve, scope, None if rule is None else MASKS[rule])
             field.resolve = resolve
     return PolicySurface(frozenset(scopes), pins, frozenset(lookups))

@@ -8,11 +8,12 @@ so that guessing is visible in the log. Two limits make it slow:
 - a client whose grant does not show the identifier in full may ask at most
   `max_lookup_ids` ids in one HTTP request (aliases and batches included);
 - every client has a miss budget: look-ups that find nothing it may see, per window,
-  shared by every process through the tally store. Once it is spent, look-ups are
-  refused with LOOKUP_BUDGET_EXCEEDED before the department is asked: the whole
-  operation, with HTTP 429, when it was spent as the operation started (LookupGate),
-  else the look-up field. A request that starts within the budget may pass it by the
-  ids it asks, at most `max_lookup_ids` for a client that sees identifiers masked.
+  shared by every process through the tally store. A look-up is answered only while the
+  budget has room for every id it asks to miss (taken atomically before the department
+  is asked, what was found given back after), so the budget is never passed, however
+  many look-ups run at once. Otherwise LOOKUP_BUDGET_EXCEEDED: the whole operation, with
+  HTTP 429, when the budget was spent as the operation started (LookupGate), else the
+  look-up field.
 
 For a district-limited client an id registered elsewhere and an id that exists nowhere
 are answered alike: the same FORBIDDEN error, the same audit event, the same wait.
@@ -39,6 +40,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from resolvers.context import Context
+from sources.errors import SourceError
 
 from . import metrics
 from .policy import FULL
@@ -109,33 +111,41 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
             tally.lookup_ids += len(keys)
             if tally.lookup_ids > principal.max_lookup_ids:
                 raise refuse(_too_many(principal.max_lookup_ids, tally.lookup_ids), "max_lookup_ids")
-        store = tally.store
-        # One check per request suffices until this request itself misses.
-        if store is not None and not (tally.budget_checked and tally.misses == 0):
-            wait = await store.exhausted(budget_key(principal.client_id), principal.miss_budget)
+        # Room for every id asked to miss is taken before the department is asked, in one
+        # atomic step, so that concurrent look-ups (aliases, requests, processes) cannot
+        # together pass the budget; what was found is given back after.
+        store, budget = tally.store, budget_key(principal.client_id)
+        if store is not None:
+            wait = await store.reserve(budget, len(keys), principal.miss_budget, principal.miss_window)
             if wait > 0:
                 spent = budget_exceeded(
                     principal.client_id, principal.miss_budget, principal.miss_window, wait
                 )
                 raise refuse(spent, "lookup_budget")
+        misses = len(keys)
         try:
             value = resolve(source, info, **args)
             if isawaitable(value):
                 value = await value
-        except BaseException:
+            items = value if isinstance(value, list) else [value]
+            districts = principal.jurisdiction
+            outcomes = [_outcome(item, districts) for item in items]
+            misses = sum(o != "found" for o in outcomes)
+        except Exception as exc:
+            misses = 0  # nothing was answered, so nothing was learnt
+            # A department that failed is `failed`; a refusal of the request (too many keys) `forbidden`.
+            outcome = "failed" if isinstance(exc, SourceError) else "forbidden"
             for key in keys:
-                access.lookup(key, "failed")  # the department failed; the client did not miss
+                access.lookup(key, outcome)
+                metrics.LOOKUPS.labels(principal.client_id, outcome).inc()
             raise
-        items = value if isinstance(value, list) else [value]
-        districts = principal.jurisdiction
-        outcomes = [_outcome(item, districts) for item in items]
-        misses = sum(o != "found" for o in outcomes)
-        tally.misses += misses
-        if store is not None and misses:
-            await store.add(budget_key(principal.client_id), misses, principal.miss_window)
+        finally:
+            if store is not None and misses < len(keys):
+                await store.release(budget, len(keys) - misses)
         for key, item, outcome in zip(keys, items, outcomes, strict=False):
             access.lookup(key, outcome)
-            metrics.LOOKUPS.labels(principal.client_id, outcome).inc()
+            # Metrics and logs say "miss" for both kinds of miss: only the audit tells them apart.
+            metrics.LOOKUPS.labels(principal.client_id, "found" if outcome == "found" else "miss").inc()
             if outcome == "found":
                 access.read(item._subject, scope)
         if not districts:
@@ -183,8 +193,9 @@ class LookupGate(SchemaExtension):
         if store is not None and self._looks_up(ctx.graphql_document, ctx.operation_name):
             principal = context.principal
             wait = await store.exhausted(budget_key(principal.client_id), principal.miss_budget)
-            context.tally.budget_checked = wait == 0
             if wait > 0:
+                # On record too: guessing on after the budget is spent is what an auditor looks for.
+                context.access.deny("", "lookup_budget")
                 if context.response is not None and not context.tally.batch:  # a batch answers the rest
                     context.response.status_code = 429
                     context.response.headers["retry-after"] = str(max(1, round(wait)))

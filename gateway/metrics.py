@@ -77,8 +77,8 @@ _CODES = frozenset(
 LOOKUPS = Counter(
     "govgraph_lookups",
     "Ids looked up at the root (person, persons, enterprise, household ...), by what the look-up came"
-    " to: found, not_found, out_of_jurisdiction, forbidden or failed. Many misses from one client is"
-    " someone guessing ids.",
+    " to: found, miss (nothing the client may see: the audit log says which kind), forbidden or"
+    " failed. Many misses from one client is someone guessing ids.",
     ["client", "outcome"],
 )
 LOOKUP_BUDGET_EXCEEDED = Counter(

@@ -4,7 +4,8 @@ sets per client, subject and verdict). Kept in process memory, or in Redis when 
 limiter is (`[rate_limit] backend = "redis"`), so that adding processes does not multiply
 what a client may try.
 
-Both operations are atomic on one key (a Lua script in Redis). As with rate limits, Redis
+Every operation is atomic on one key (a Lua script in Redis), so concurrent requests, in
+one process or many, cannot together pass a limit that each checked. As with rate limits, Redis
 is an optimisation of reach, not a dependency: when it fails, each call falls back to the
 process's own tallies and a warning is logged, at most every `warn_every` seconds.
 """
@@ -36,9 +37,14 @@ class Tally(Protocol):
         """0.0 while counter `key` is below `limit`, else the seconds until its window ends."""
         ...
 
-    async def add(self, key: str, amount: int, window: float) -> None:
-        """Add `amount` to counter `key`. A counter starts at its first addition and is
-        forgotten `window` seconds later."""
+    async def reserve(self, key: str, amount: int, limit: int, window: float) -> float:
+        """Add `amount` to counter `key` unless the total would pass `limit`, atomically.
+        Returns 0.0 when added, otherwise the seconds until the counter's window ends. A
+        counter starts at its first addition and is forgotten `window` seconds later."""
+        ...
+
+    async def release(self, key: str, amount: int) -> None:
+        """Take back `amount` reserved but not used (never below zero)."""
         ...
 
     async def admit(self, key: str, member: str, limit: int, window: float) -> bool:
@@ -78,10 +84,19 @@ class MemoryTally:
             return 0.0
         return max(entry[1] - self._clock(), 1e-3)
 
-    async def add(self, key: str, amount: int, window: float) -> None:
-        count, ends = self._live(self._counters, key) or (0, self._clock() + window)
+    async def reserve(self, key: str, amount: int, limit: int, window: float) -> float:
+        now = self._clock()
+        count, ends = self._live(self._counters, key) or (0, now + window)
+        if count + amount > limit:
+            return max(ends - now, 1e-3)
         self._counters[key] = (count + amount, ends)
         self._bound(self._counters)  # type: ignore[arg-type]
+        return 0.0
+
+    async def release(self, key: str, amount: int) -> None:
+        entry = self._live(self._counters, key)
+        if entry is not None:
+            self._counters[key] = (max(0, entry[0] - amount), entry[1])
 
     async def admit(self, key: str, member: str, limit: int, window: float) -> bool:
         members, ends = self._live(self._sets, key) or (set(), self._clock() + window)
@@ -98,11 +113,27 @@ class MemoryTally:
         self._sets.clear()
 
 
-# KEYS[1] counter; ARGV amount, window ms.
-_ADD = """
+# KEYS[1] counter; ARGV amount, limit, window ms. Returns 0 when added, else ms left.
+_RESERVE = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then
+  local left = redis.call('PTTL', KEYS[1])
+  if left < 1 then left = 1 end
+  return left
+end
 redis.call('INCRBY', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 1
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 0
+"""
+
+# KEYS[1] counter; ARGV amount. Never below zero, never a key without its expiry.
+_RELEASE = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used == 0 then return 0 end
+local left = used - tonumber(ARGV[1])
+if left < 0 then left = 0 end
+redis.call('SET', KEYS[1], left, 'KEEPTTL')
+return left
 """
 
 # KEYS[1] set; ARGV member, limit, window ms. Returns 1 when the member is or became a member.
@@ -137,7 +168,8 @@ class RedisTally:
         self._client = Redis.from_url(
             url, protocol=2, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
-        self._add = self._client.register_script(_ADD)
+        self._reserve = self._client.register_script(_RESERVE)
+        self._release = self._client.register_script(_RELEASE)
         self._admit = self._client.register_script(_ADMIT)
         self._skip_until = -math.inf
         self._warned_at = -math.inf
@@ -174,14 +206,23 @@ class RedisTally:
                 self._failed(exc)
         return await self._fallback.exhausted(key, limit)
 
-    async def add(self, key: str, amount: int, window: float) -> None:
+    async def reserve(self, key: str, amount: int, limit: int, window: float) -> float:
         if self._usable():
             try:
-                await self._add(keys=[self._prefix + key], args=[amount, _ms(window)])
+                left = await self._reserve(keys=[self._prefix + key], args=[amount, limit, _ms(window)])
+                return int(left) / 1000
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+        return await self._fallback.reserve(key, amount, limit, window)
+
+    async def release(self, key: str, amount: int) -> None:
+        if self._usable():
+            try:
+                await self._release(keys=[self._prefix + key], args=[amount])
                 return
             except (RedisError, OSError) as exc:
                 self._failed(exc)
-        await self._fallback.add(key, amount, window)
+        await self._fallback.release(key, amount)
 
     async def admit(self, key: str, member: str, limit: int, window: float) -> bool:
         if self._usable():

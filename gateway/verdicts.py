@@ -15,6 +15,7 @@ was concluded about them, not only that a field was read.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Mapping
 from inspect import isawaitable
@@ -72,6 +73,39 @@ def _forbidden(info: Info, scope: str, message: str, **extensions: object) -> Gr
     return GraphQLError(message, extensions={"code": "FORBIDDEN", "scope": scope, **extensions})
 
 
+ONCE = "A verdict is evaluated once per subject and request."
+
+
+async def _admitted(context: Context, subject: str, coordinate: str, values: Mapping[str, Any]) -> str | None:
+    """Why this evaluation may not go ahead, or None: it must be the request's first for
+    (subject, field) or have the same arguments, and the client's window must have room
+    for its argument set. Later evaluations in the request wait for the first one's answer
+    from the window, so an alias cannot overtake it."""
+    tally, principal = context.tally, context.principal
+    key = (subject, coordinate)
+    entry = tally.verdicts.get(key)
+    if entry is not None:
+        first, admitted = entry
+        if first != values:
+            return "once"
+        return None if await admitted else "window"
+    admitted = asyncio.get_running_loop().create_future()
+    tally.verdicts[key] = (dict(values), admitted)
+    if tally.store is None:
+        admitted.set_result(True)
+        return None
+    member = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+    window = f"verdict:{principal.client_id}:{context.audit_subject(subject)}:{coordinate}"
+    try:
+        admitted.set_result(
+            await tally.store.admit(window, member, principal.verdict_variants, principal.verdict_window)
+        )
+    finally:
+        if not admitted.done():  # the store failed: nobody waiting on it is answered
+            admitted.set_result(False)
+    return None if admitted.result() else "window"
+
+
 def concluded(
     resolve: Resolver, scope: str, coordinate: str, arguments: Mapping[str, GraphQLArgument]
 ) -> Resolver:
@@ -83,33 +117,29 @@ def concluded(
         if scope not in principal.grants:
             raise _forbidden(info, scope, f"Not granted for this purpose: {scope}.")
         values = {name: _external(a, args.get(name)) for name, a in arguments.items()}
-        pinned = principal.pins.get(coordinate)
-        if pinned is not None and values != pinned:
-            raise _forbidden(
-                info,
-                scope,
-                f"This purpose may ask {coordinate} only with the arguments its grant pins.",
-                pinned=dict(pinned),
-            )
-        subject: str = source._subject
-        context.access.read(subject, scope)
-        tally = context.tally
-        first = tally.verdicts.setdefault((subject, coordinate), values)
-        if first != values:
-            raise _forbidden(info, scope, "A verdict is evaluated once per subject and request.")
-        if tally.store is not None and first is values:  # the first evaluation in this request
-            member = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
-            key = f"verdict:{principal.client_id}:{context.audit_subject(subject)}:{coordinate}"
-            if not await tally.store.admit(key, member, principal.verdict_variants, principal.verdict_window):
-                del tally.verdicts[subject, coordinate]
+        if principal.pins is not None:  # None: a purpose that explores (development)
+            pinned = principal.pins.get(coordinate)
+            if values != pinned:
                 raise _forbidden(
                     info,
                     scope,
-                    f"{coordinate} was already answered about this subject with other arguments within"
-                    f" {principal.verdict_window:g} s.",
-                    window=principal.verdict_window,
-                    variants=principal.verdict_variants,
+                    f"This purpose may ask {coordinate} only with the arguments its grant pins.",
+                    pinned=None if pinned is None else dict(pinned),
                 )
+        subject: str = source._subject
+        context.access.read(subject, scope)
+        refused = await _admitted(context, subject, coordinate, values)
+        if refused == "once":
+            raise _forbidden(info, scope, ONCE)
+        if refused == "window":
+            raise _forbidden(
+                info,
+                scope,
+                f"{coordinate} was already answered about this subject with other arguments within"
+                f" {principal.verdict_window:g} s.",
+                window=principal.verdict_window,
+                variants=principal.verdict_variants,
+            )
         value = resolve(source, info, **args)
         if isawaitable(value):
             value = await value

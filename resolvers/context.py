@@ -6,6 +6,7 @@ The gateway fills in who is asking (`principal`) and where accesses are recorded
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,8 +30,9 @@ class Principal:
     may_introspect: bool = False
     persisted_only: bool = False  # may run registered (trusted) documents only
     operations: frozenset[str] = frozenset()  # registered operations it may run by id; empty: any
-    # Arguments fixed by the grant for verdict and summary fields, by field coordinate.
-    pins: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # Arguments fixed by the grant for verdict and summary fields, by field coordinate; a
+    # field missing is not answered. None: any arguments (a purpose that explores).
+    pins: Mapping[str, Mapping[str, object]] | None = None
     max_lookup_ids: int = 10  # ids per request, when the grant masks the identifier
     miss_budget: int = 100  # look-ups finding nothing visible, per miss_window seconds
     miss_window: float = 86_400.0
@@ -73,10 +75,9 @@ class RequestTally:
 
     # Verdicts evaluated, by (subject, field coordinate): one argument set each, so aliases
     # and batches cannot sweep a verdict's arguments to rebuild the records behind it.
-    verdicts: dict[tuple[str, str], object] = field(default_factory=dict)
+    # The value: (arguments, whether the client's window admitted them, once known).
+    verdicts: dict[tuple[str, str], tuple[dict[str, Any], asyncio.Future[bool]]] = field(default_factory=dict)
     lookup_ids: int = 0  # ids looked up at the root by a client that sees them masked
-    misses: int = 0  # of those look-ups, the ones that found nothing the client may see
-    budget_checked: bool = False  # the miss budget was found open as the request began
     batch: bool = False  # the request is a batch of operations
     # The process's tallies (gateway/tally.py: miss budgets, verdict windows), shared by
     # every request; None where nothing counts across requests (pure graph tests).

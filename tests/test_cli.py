@@ -229,3 +229,19 @@ async def test_audit_needs_only_its_own_section(scratch_db: str) -> None:
     assert out.stdout.strip().endswith("0 chains, 0 events: intact")
     unset = govgraph("audit", "verify", env=env)
     assert unset.returncode == 2 and "GOVGRAPH_AUDIT_DSN" in unset.stderr
+
+
+def test_check_config_checks_pins_as_start_up_does(tmp_path: Path) -> None:
+    policy = (ROOT / "policy.toml").read_text(encoding="utf-8")
+    (tmp_path / "policy.toml").write_text(
+        policy.replace('"Enterprise.taxCreditAtLeast" = { grade = "B" }\n', "", 1), encoding="utf-8"
+    )
+    config = tmp_path / "govgraph.toml"
+    config.write_text(
+        '[auth]\npolicy = "policy.toml"\n'
+        '[sources.tax]\nkind = "memory"\n[sources.tax.entities.taxpayer]\nkey = "credit_code"\n'
+        '[audit]\nmode = "off"\n'
+    )
+    out = govgraph("check-config", "--config", str(config))
+    assert out.returncode == 2, out.stdout
+    assert "Enterprise.taxCreditAtLeast must be pinned" in out.stderr

@@ -5,6 +5,7 @@ district-limited client an id held elsewhere answers exactly as one that exists 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -190,10 +191,11 @@ async def test_misses_are_budgeted_and_the_budget_refuses_then_stops_the_client(
             )
 
         first = await ask([FATHER, *NOWHERE[16:20]])  # 4 misses of 5
-        found = await ask([FATHER, CHILD])  # finding costs nothing
-        second = await ask(NOWHERE[20:22])  # started within the budget: 6 misses now
+        found = await ask([FATHER])  # finding costs nothing
         calls = len(stats.recent)
         with caplog.at_level(logging.WARNING, logger="govgraph.lookups"):
+            second = await ask(NOWHERE[20:22])  # no room for 2 more misses: refused unasked
+            last = await ask(NOWHERE[22:23])  # room for 1: the fifth miss
             third = await ask([FATHER])  # spent: the whole operation is refused
             aliased = await client.post(  # a look-up beside other fields: that field is refused
                 "/graphql",
@@ -213,15 +215,32 @@ async def test_misses_are_budgeted_and_the_budget_refuses_then_stops_the_client(
     assert [p and p["name"] for p in first.json()["data"]["persons"]] == ["林**", None, None, None, None]
     assert codes(first.json()) == ["FORBIDDEN"] * 4  # the Jimei grid worker: not found is not hers
     assert "errors" not in found.json()
-    assert second.json()["data"] == {"persons": [None, None]}
+    assert second.status_code == 200 and codes(second.json()) == ["LOOKUP_BUDGET_EXCEEDED"]
+    assert codes(last.json()) == ["FORBIDDEN"]
     assert third.status_code == 429 and int(third.headers["retry-after"]) > 3600
     assert third.json().get("data") is None
     extensions = third.json()["errors"][0]["extensions"]
     assert extensions["code"] == "LOOKUP_BUDGET_EXCEEDED" and extensions["budget"] == 5
     assert aliased.status_code == 429 and codes(aliased.json()) == ["LOOKUP_BUDGET_EXCEEDED"]
-    assert calls_after == calls  # refused before any department was asked
-    assert metric("govgraph_lookup_budget_exceeded_total", client="grid-worker") == refused_before + 4
+    assert calls_after == calls + 1  # only `last` reached the department
+    assert metric("govgraph_lookup_budget_exceeded_total", client="grid-worker") == refused_before + 5
     assert any("miss budget exhausted: client=grid-worker" in r.getMessage() for r in caplog.records)
+
+
+async def test_concurrent_lookups_cannot_pass_the_budget_together(tmp_path: Path) -> None:
+    auth = AuthConfig(policy=policy_with(tmp_path, "grid-worker", miss_budget=30), hs256_secret=SECRET)
+    guesses = [rid("350211", "19910101", n) for n in range(101, 501)]
+    async with gateway(auth=auth) as client:
+
+        async def guess(ids: list[str]) -> dict[str, Any]:
+            body = {"query": PERSONS, "variables": {"ids": ids}}
+            answer: dict[str, Any] = (await client.post("/graphql", json=body, headers=GRID)).json()
+            return answer
+
+        answers = await asyncio.gather(*(guess(guesses[i : i + 10]) for i in range(0, 400, 10)))
+    answered = sum(len((a.get("data") or {}).get("persons") or []) for a in answers)
+    refused = sum(codes(a).count("LOOKUP_BUDGET_EXCEEDED") for a in answers)
+    assert answered == 30 and refused == 37  # 40 requests of 10 misses: room for three
 
 
 async def test_the_miss_budget_is_shared_by_processes_through_redis(tmp_path: Path, redis_url: str) -> None:

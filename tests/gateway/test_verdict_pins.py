@@ -6,6 +6,7 @@ audited with their values."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from gateway.app import create_app
 from gateway.audit import subject_report
 from gateway.policy import PolicyError, load_policy, parse_policy
-from gateway.settings import AuditSettings, AuthConfig
+from gateway.settings import AuditSettings, AuthConfig, RateSettings
 from sources.audit_store import AuditStore
 from sources.stats import CallStats
 from tests.resolvers import city
@@ -272,3 +273,44 @@ def test_the_shipped_policy_pins_every_verdict_it_grants() -> None:
         "Enterprise.taxCreditAtLeast": {"grade": "B", "year": None},
     }
     assert policy.pinned("developer", "development") == {}  # a development purpose explores
+
+
+async def test_an_alias_cannot_overtake_the_window_while_it_is_asked(tmp_path: Path, redis_url: str) -> None:
+    # Redis answers asynchronously: the second alias must wait for the first one's answer.
+    path = tmp_path / "policy.toml"
+    path.write_text(SHIPPED.replace("verdict_variants = 20", "verdict_variants = 1"), encoding="utf-8")
+    shared = RateSettings(backend="redis", redis_url=redis_url, namespace=f"test-{uuid.uuid4().hex}")
+    twice = (
+        "query($id: ResidentId!) { person(id: $id) { socialInsurance {"
+        " a: hasContributed(months: 2, within: 36) b: hasContributed(months: 2, within: 36) } } }"
+    )
+    app = create_app(settings(auth=AuthConfig(policy=str(path), hs256_secret=SECRET), rate_limit=shared))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client:
+            first = await client.post(
+                "/graphql",
+                json={"query": verdict("(months: 1, within: 36)"), "variables": {"id": FATHER}},
+                headers=DEVELOPER,
+            )
+            both = await client.post(
+                "/graphql", json={"query": twice, "variables": {"id": FATHER}}, headers=DEVELOPER
+            )
+    assert "errors" not in first.json()
+    assert both.json()["data"]["person"]["socialInsurance"] == {"a": None, "b": None}
+    assert [e["extensions"]["variants"] for e in both.json()["errors"]] == [1, 1]
+
+
+async def test_a_verdict_its_grant_does_not_pin_is_not_answered() -> None:
+    # A policy built without the schema's pinnable fields (so not checked for pins) still
+    # cannot open a verdict: enforcement fails closed.
+    unpinned = SHIPPED.replace('"Enterprise.taxCreditAtLeast" = { grade = "B" }\n', "", 1)
+    policy = parse_policy(unpinned, SCHEMA.scopes)
+    app = create_app(settings(), policy=policy)
+    document = "query($c: CreditCode!) { enterprise(creditCode: $c) { taxCreditAtLeast(grade: B) } }"
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client:
+            response = await client.post(
+                "/graphql", json={"query": document, "variables": {"c": EMPLOYER}}, headers=TALENT
+            )
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "FORBIDDEN", "scope": "tax.rating.verdict", "pinned": None}
