@@ -126,6 +126,7 @@ def create_app(
         issuer=auth.issuer if auth else None,
         hs256_secret=auth.hs256_secret if auth else None,
         public_keys=AuthSettings.key_files(dict(auth.public_keys)) if auth else (),
+        leeway=auth.leeway if auth else AuthSettings.leeway,
     )
     runtime = holder["runtime"] = Runtime(
         settings=settings,
@@ -206,9 +207,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", GatewayGraphQL(schema, runtime)),
-            Route("/healthz", healthz),
-            Route("/readyz", readiness.endpoint()),
-            *([Route("/metrics", metrics.metrics_endpoint(catalog))] if settings.metrics.enabled else []),
+            Route("/healthz", healthz),  # /readyz and /metrics: the operators' listener (gateway/ops.py)
             assets_route(),
         ],
         middleware=[

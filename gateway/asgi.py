@@ -2,6 +2,8 @@
 
 Each worker process builds its own app (sources, pools, audit writer) from the config
 named by GOVGRAPH_CONFIG; they share only Redis (cache, rate limits) and PostgreSQL.
+This serves the public app only: /metrics and /readyz (the operators' listener) and the
+edge's limits come with `govgraph serve` (gateway/edge.py, gateway/ops.py).
 """
 
 from __future__ import annotations

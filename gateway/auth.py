@@ -2,7 +2,8 @@
 
 Bearer JWTs (client-credentials style: `sub` is the client, `aud` this gateway, `exp`
 required, optional `scope` listing the purposes the token may be used for), verified
-with HS256 (demo) or RS256/ES256 public keys; or API keys, stored only as SHA-256
+with HS256 (demo) or RS256/ES256 public keys, `exp`, `nbf` and `iat` within `[auth]
+leeway` seconds of this host's clock; or API keys, stored only as SHA-256
 hashes in the policy. The purpose comes from `X-Purpose` and must be granted to the
 client (and to the token); `X-Case-Id` and `X-Operator-Id` are recorded in the audit.
 """
@@ -41,7 +42,7 @@ class AuthSettings:
     issuer: str | None = None
     hs256_secret: str | None = None  # demo and tests; production uses public keys
     public_keys: tuple[tuple[str, str], ...] = ()  # (algorithm, PEM text)
-    leeway: float = 30.0  # seconds of clock skew tolerated on exp/nbf
+    leeway: float = 30.0  # seconds of clock skew tolerated on exp, nbf and iat
 
     @staticmethod
     def key_files(paths: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -138,6 +139,8 @@ class Authenticator:
             raise problem or jwt.InvalidSignatureError()
         except jwt.ExpiredSignatureError as exc:
             raise AuthError(401, "UNAUTHENTICATED", "The token has expired.") from exc
+        except jwt.ImmatureSignatureError as exc:  # nbf or iat ahead of this host's clock
+            raise AuthError(401, "UNAUTHENTICATED", "The token is not valid yet.") from exc
         except jwt.InvalidAudienceError as exc:
             raise AuthError(401, "UNAUTHENTICATED", "The token is for another audience.") from exc
         except jwt.PyJWTError as exc:

@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -29,10 +28,19 @@ from .app import create_app
 from .audit import subject_report, verify
 from .auth import mint_token
 from .documents import MANIFEST, DocumentError, Registry, build_manifest
+from .edge import address, serve
 from .logs import configure_logging
 from .policy import Policy, PolicyError, load_policy
 from .schema import build_schema
-from .settings import ConfigError, Settings, load_audit, load_auth, load_documents_path, load_settings
+from .settings import (
+    ConfigError,
+    Settings,
+    load_audit,
+    load_auth,
+    load_documents_path,
+    load_settings,
+    parse_address,
+)
 from .workers import serve_workers
 
 __all__ = ["main"]
@@ -42,20 +50,12 @@ log = logging.getLogger("govgraph")
 DEFAULT_DATA_DIR = ".govgraph"
 
 
-class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGINT/SIGTERM once it has shut down; this one does not, so the
-    demo's departments and embedded PostgreSQL are stopped cleanly after the gateway."""
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        self._captured_signals.clear()
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govgraph", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     data_dir_help = "the demo's data directory (default %(default)s; $GOVGRAPH_DATA_DIR sets it)"
+    ops_help = "address of /metrics and /readyz (default: [gateway] ops_listen of the config)"
     demo = sub.add_parser(
         "demo",
         help="run the gateway over the synthetic demo city",
@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address the gateway listens on (default %(default)s)"
     )
     demo.add_argument("--port", type=int, default=8000, help="port of the gateway (default %(default)s)")
+    demo.add_argument("--ops-listen", type=_address, metavar="HOST:PORT", help=ops_help)
     demo.add_argument("--config", default="govgraph.toml", help="gateway configuration (default %(default)s)")
     demo.add_argument(
         "--data-dir",
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default %(default)s)")
     serve.add_argument("--workers", type=int, default=1, help="processes (share Redis and PostgreSQL)")
+    serve.add_argument("--ops-listen", type=_address, metavar="HOST:PORT", help=ops_help)
     serve.add_argument(
         "--allow-demo-keys",
         action="store_true",
@@ -106,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="mint a demo token and print the headers to send")
     token.add_argument("client", help="a client of the policy file, e.g. developer or enrollment")
     token.add_argument("--purpose", help="default: the client's first purpose")
-    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    token.add_argument(
+        "--ttl", type=_seconds, default=3600, help="seconds the token is valid, at least 1 (default 3600)"
+    )
     token.add_argument(
         "--config", default="govgraph.toml", help="gateway configuration (default %(default)s)"
     )
@@ -135,6 +139,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _address(text: str) -> tuple[str, int]:
+    try:
+        return parse_address(text)
+    except SourceConfigError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
+def _seconds(text: str) -> int:
+    """A positive whole number of seconds: a token valid for 0 s (or less) is refused on arrival."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -153,12 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "audit":
             return asyncio.run(_audit(args.config, args.action, args.subject))
         elif args.command == "serve":
-            configure_logging(load_settings(args.config).logging)
+            settings = load_settings(args.config)
+            configure_logging(settings.logging)
             _check_serve(args.config, args.allow_demo_keys)
+            ops = args.ops_listen or parse_address(settings.gateway.ops_listen)
             if args.workers > 1:
-                serve_workers(args.config, args.host, args.port, args.workers)
+                serve_workers(args.config, args.host, args.port, args.workers, ops)
             else:
-                _serving(_serve(args.config, args.host, args.port))
+                _serving(_serve(args.config, args.host, args.port, ops))
         elif args.command == "demo":
             _serving(_demo(args))
     except (ConfigError, SourceConfigError, PolicyError, DocumentError) as exc:
@@ -318,22 +342,9 @@ def _check_serve(config: str, allow_demo_keys: bool) -> None:
         )
 
 
-async def _serve(config: str, host: str, port: int) -> None:
-    app = create_app(load_settings(config), serving=True)
-    # No uvicorn log config: its records go to the root handler, in the configured format.
-    server = _Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            access_log=False,
-        )
-    )
-    await server.serve()
+async def _serve(config: str, host: str, port: int, ops: tuple[str, int]) -> None:
+    settings = load_settings(config)
+    await serve(create_app(settings, serving=True), settings, host, port, ops)
 
 
 async def _demo(args: argparse.Namespace) -> None:
@@ -356,36 +367,23 @@ async def _demo(args: argparse.Namespace) -> None:
             print(json.dumps({"seed_seconds": stack.seed_seconds, "persons": args.persons}))
             return
         app = create_app(settings, serving=True)
+        ops = args.ops_listen or parse_address(settings.gateway.ops_listen)
+        policy, seconds = app.state.runtime.policy, time.perf_counter() - started
+        _announce(stack, settings, policy, args.host, args.port, seconds, ops)
         if args.workers > 1:
-            _announce(
-                stack, settings, app.state.runtime.policy, args.host, args.port, time.perf_counter() - started
-            )
-            await _demo_workers(args)
+            await _demo_workers(args, ops)
             return
-        _announce(
-            stack, settings, app.state.runtime.policy, args.host, args.port, time.perf_counter() - started
-        )
-        # No access log: query strings of GET requests can carry resident ids.
-        server = _Server(
-            uvicorn.Config(
-                app,
-                host=args.host,
-                port=args.port,
-                log_level="info",
-                loop="uvloop",
-                http="httptools",
-                access_log=False,
-            )
-        )
-        await server.serve()
+        # uvicorn's own log format: the demo's reader knows it from uvicorn's documentation.
+        await serve(app, settings, args.host, args.port, ops, log_config=uvicorn.config.LOGGING_CONFIG)
     finally:
         await stack.stop()
 
 
-async def _demo_workers(args: argparse.Namespace) -> None:
+async def _demo_workers(args: argparse.Namespace, ops: tuple[str, int]) -> None:
     """Several gateway processes over this process's departments (they inherit the env)."""
     command = [sys.executable, "-m", "gateway", "serve", "--config", args.config, "--host", args.host]
     command += ["--port", str(args.port), "--workers", str(args.workers), "--allow-demo-keys"]
+    command += ["--ops-listen", address(*ops)]
     process = await asyncio.create_subprocess_exec(*command)
     try:
         await process.wait()
@@ -401,7 +399,13 @@ def _quoted(value: str) -> str:
 
 
 def _announce(
-    stack: object, settings: Settings, policy: Policy, host: str, port: int, seconds: float
+    stack: object,
+    settings: Settings,
+    policy: Policy,
+    host: str,
+    port: int,
+    seconds: float,
+    ops: tuple[str, int],
 ) -> None:
     from demo.stack import DemoStack
 
@@ -418,6 +422,8 @@ def _announce(
         if ids:
             lines.append(f"    {case}: {', '.join(map(str, ids[:3]))}")
     lines.append(f"  GraphiQL: http://{host}:{port}/graphql  (paste a client's headers into its Headers tab)")
+    where = address(*ops)
+    lines.append(f"  operators: http://{where}/metrics and http://{where}/readyz  (not on the public port)")
     if settings.audit.mode != "off":
         dsn = stack.gateway_env()["GOVGRAPH_AUDIT_DSN"]
         lines.append(f"  audit: export GOVGRAPH_AUDIT_DSN={_quoted(dsn)}  (for `govgraph audit`)")

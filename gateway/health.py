@@ -1,11 +1,11 @@
 """/healthz (the process is alive) and /readyz (this process should get traffic).
 
-/readyz answers 200 when the configuration is loaded and serving has started, the audit
-writer can take events (unless the audit log is off), no required source's circuit
-breaker is open, and the maintenance file does not exist; otherwise 503, with the same
-JSON body saying why. Each process answers for itself: with several workers behind one
-port, a load balancer's probe reaches one of them, and the maintenance file (one path
-for all of them) drains them all.
+/readyz answers 200 when the configuration is loaded and serving has started (and no
+stop signal has come), the audit writer can take events (unless the audit log is off),
+no required source's circuit breaker is open, and the maintenance file does not exist;
+otherwise 503, with the same JSON body saying why. It is served on the operators'
+listener only (gateway/ops.py); with `serve --workers` the supervisor asks each worker
+for this report and answers for the group.
 
 The checks are cheap: breaker states are in memory, the maintenance file is one stat,
 and the audit store is asked one indexed read at most once per `audit_check_interval`,

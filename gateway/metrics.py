@@ -1,11 +1,12 @@
-"""Prometheus metrics, served at GET /metrics.
+"""Prometheus metrics, served at GET /metrics on the operators' listener (gateway/ops.py).
 
 One process: the default registry. Several (`govgraph serve --workers N`, or any
 supervisor that sets PROMETHEUS_MULTIPROC_DIR before the processes start): every process
-writes its values to files in that directory and /metrics, answered by any of them,
-collects all the files, so counters and histograms are totals over the processes and
-gauges are summed over the live ones. prometheus-client picks its mode when it is first
-imported, from that environment variable, so this module reads it the same way.
+writes its values to files in that directory and /metrics (answered by the `--workers`
+supervisor, or by any one of the processes) collects all the files, so counters and
+histograms are totals over the processes and gauges are summed over the live ones.
+prometheus-client picks its mode when it is first imported, from that environment
+variable, so this module reads it the same way.
 
 Labels are bounded: operation names of trusted documents only ("anonymous", "other"
 otherwise), client ids and purposes from the policy, source and entity names from the
@@ -41,9 +42,11 @@ __all__ = [
     "AUDIT",
     "MULTIPROCESS_DIR",
     "SOURCES",
+    "exposition",
     "metrics_endpoint",
     "process_stopped",
     "record_exchange",
+    "refresh_breakers",
     "sources_started",
     "sources_stopped",
 ]
@@ -222,21 +225,26 @@ def process_stopped() -> None:
         multiprocess.mark_process_dead(os.getpid(), MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
 
 
-def _exposition() -> bytes:
-    if MULTIPROCESS_DIR is None:
+def refresh_breakers(catalog: Catalog) -> None:
+    """A breaker's cooldown ending is not an event: read the states now, before a scrape."""
+    for name, state in catalog.health().items():
+        SOURCES.breaker(name, state)
+
+
+def exposition(directory: str | None = MULTIPROCESS_DIR) -> bytes:
+    """The Prometheus text of this process, or of every process writing to `directory`."""
+    if directory is None:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+    multiprocess.MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
 
 
 def metrics_endpoint(catalog: Catalog) -> Callable[[Request], Awaitable[Response]]:
     async def metrics(request: Request) -> Response:
-        # A breaker's cooldown ending is not an event: read the states now.
-        for name, state in catalog.health().items():
-            SOURCES.breaker(name, state)
+        refresh_breakers(catalog)
         # Several processes: reading every process's file is disk I/O, kept off the loop.
-        body = _exposition() if MULTIPROCESS_DIR is None else await asyncio.to_thread(_exposition)
+        body = exposition() if MULTIPROCESS_DIR is None else await asyncio.to_thread(exposition)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -34,6 +34,7 @@ __all__ = [
     "load_auth",
     "load_documents_path",
     "load_settings",
+    "parse_address",
     "parse_settings",
 ]
 
@@ -70,6 +71,11 @@ class GatewaySettings:
     graphiql: bool = True
     batching: bool = True  # off only to measure a naive resolver's backend calls
     gc_young: int = 50_000  # allocations between young collections once serving; 0: Python's default
+    # The HTTP edge (gateway/edge.py): what one process holds for its clients.
+    ops_listen: str = "127.0.0.1:9000"  # /metrics, /readyz, /healthz: never on the public port
+    keepalive_timeout: int = 5  # seconds an idle keep-alive connection is kept
+    header_timeout: float = 10.0  # seconds from connecting (or keep-alive activity) to a complete head
+    max_connections: int = 1000  # per process; requests on connections beyond it get 503
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class AuthConfig:
     hs256_secret: str | None = None  # demo and tests only
     public_keys: tuple[tuple[str, str], ...] = ()  # (algorithm, PEM file path)
     policy_poll: float = 1.0  # seconds between checks of the policy file for changes; 0: SIGHUP only
+    leeway: float = 30.0  # seconds of clock skew tolerated on a token's exp, nbf and iat
 
 
 @dataclass(frozen=True)
@@ -223,14 +230,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
             "tracing",
         },
     )
-    gw = Options(
-        "gateway", _expand(top.mapping("gateway"), environ, "gateway"), {"graphiql", "batching", "gc_young"}
-    )
-    gateway = GatewaySettings(
-        graphiql=_switch(gw, "graphiql", True),
-        batching=_switch(gw, "batching", True),
-        gc_young=gw.integer("gc_young", GatewaySettings.gc_young, minimum=0),
-    )
+    gateway = _gateway(_expand(top.mapping("gateway"), environ, "gateway"))
     lim = Options(
         "limits", _expand(top.mapping("limits"), environ, "limits"), {f.name for f in fields(Limits)}
     )
@@ -279,6 +279,43 @@ def _switch(opts: Options, key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise SourceConfigError(opts.at(key), f"must be true or false, got {value!r}")
     return value
+
+
+def _gateway(table: Mapping[str, Any]) -> GatewaySettings:
+    opts = Options(
+        "gateway",
+        table,
+        {
+            "graphiql",
+            "batching",
+            "gc_young",
+            "ops_listen",
+            "keepalive_timeout",
+            "header_timeout",
+            "max_connections",
+        },
+    )
+    defaults = GatewaySettings()
+    ops_listen = opts.text("ops_listen", defaults.ops_listen)
+    parse_address(ops_listen, opts.at("ops_listen"))
+    return GatewaySettings(
+        graphiql=_switch(opts, "graphiql", True),
+        batching=_switch(opts, "batching", True),
+        gc_young=opts.integer("gc_young", defaults.gc_young, minimum=0),
+        ops_listen=ops_listen,
+        keepalive_timeout=opts.integer("keepalive_timeout", defaults.keepalive_timeout),
+        header_timeout=opts.number("header_timeout", defaults.header_timeout),
+        max_connections=opts.integer("max_connections", defaults.max_connections),
+    )
+
+
+def parse_address(text: str, where: str = "address") -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:9000` for IPv6) as (host, port); raises SourceConfigError."""
+    host, _, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SourceConfigError(where, f"must be HOST:PORT, e.g. 127.0.0.1:9000, got {text!r}")
+    return host, int(port)
 
 
 def _health(table: Mapping[str, Any], here: Path, sources: list[str]) -> HealthSettings:
@@ -334,7 +371,9 @@ def _tracing(table: Mapping[str, Any]) -> TracingSettings:
 
 def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:
     opts = Options(
-        "auth", table, {"policy", "audience", "issuer", "hs256_secret", "public_keys", "policy_poll"}
+        "auth",
+        table,
+        {"policy", "audience", "issuer", "hs256_secret", "public_keys", "policy_poll", "leeway"},
     )
     keys = opts.mapping("public_keys")
     for alg, key_path in keys.items():
@@ -347,6 +386,7 @@ def _auth(table: Mapping[str, Any], here: Path) -> AuthConfig:
         hs256_secret=opts.text("hs256_secret") if "hs256_secret" in table else None,
         public_keys=tuple((alg, str(here / p)) for alg, p in keys.items()),
         policy_poll=opts.seconds_or_off("policy_poll", AuthConfig.policy_poll),
+        leeway=opts.seconds_or_off("leeway", AuthConfig.leeway),
     )
 
 

@@ -14,7 +14,7 @@ import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
@@ -53,7 +53,40 @@ class RequestRefused(Exception):
 
     def response(self) -> Response:
         body = {"errors": [{"message": self.message, "extensions": {"code": self.code, **self.extensions}}]}
-        return Response(orjson.dumps(body), status_code=self.status, media_type="application/json")
+        # After a refused body the connection is closed rather than drained: what the client
+        # is still sending is not read, let alone kept.
+        headers = {"Connection": "close"} if self.status == 413 else None
+        return Response(
+            orjson.dumps(body), status_code=self.status, media_type="application/json", headers=headers
+        )
+
+
+def _too_large(limit: int, actual: int) -> RequestRefused:
+    return RequestRefused(
+        413,
+        "OPERATION_LIMIT",
+        "The request body is too large.",
+        limit="body_bytes",
+        max=limit,
+        actual=actual,
+    )
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """`receive` that counts the body as it arrives and refuses it once past `limit`, so a
+    chunked body (no Content-Length) costs at most `limit` bytes plus one chunk."""
+    received = 0
+
+    async def bounded() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _too_large(limit, received)
+        return message
+
+    return bounded
 
 
 def _json(text: str | bytes, key: str | None) -> Any:
@@ -116,8 +149,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive=receive)
+        limit = self.runtime.settings.limits.body_bytes
+        request = Request(scope, receive=_bounded(receive, limit))
         try:
+            declared = request.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise _too_large(limit, int(declared))  # refused before a byte of it is read
             response = await self.run(request)
         except RequestRefused as refused:
             response = refused.response()
@@ -149,16 +186,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type not in ("application/json", "application/graphql-response+json"):
             raise RequestRefused(415, "UNSUPPORTED_MEDIA_TYPE", "Send GraphQL requests as application/json.")
-        body = await request.get_body()
-        if len(body) > limits.body_bytes:
-            raise RequestRefused(
-                413,
-                "OPERATION_LIMIT",
-                "The request body is too large.",
-                limit="body_bytes",
-                max=limits.body_bytes,
-                actual=len(body),
-            )
+        body = await request.get_body()  # bounded while it is read: see _bounded
         data = _json(body, None)
         if isinstance(data, list):
             if not data:

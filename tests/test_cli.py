@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from demo.stack import DemoStack
@@ -45,7 +46,7 @@ def govgraph(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 @pytest.mark.slow
 def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
+    port, ops = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     data = tmp_path / "demo"
     proc = subprocess.Popen(
@@ -56,6 +57,8 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
             "demo",
             "--port",
             str(port),
+            "--ops-listen",
+            f"127.0.0.1:{ops}",
             "--persons",
             "400",
             "--data-dir",
@@ -92,11 +95,14 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
         assert response.json()["data"]["person"]["id"] == child
         graphiql = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}, timeout=5)
         assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
+        assert httpx.get(f"http://127.0.0.1:{ops}/readyz", timeout=5).json()["status"] == "ready"
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 404
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
     assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output and "family_child" in output
+    assert f"operators: http://127.0.0.1:{ops}/metrics and http://127.0.0.1:{ops}/readyz" in output
     assert f"(or: govgraph samples --data-dir {data})" in output
     assert "; event loop uvloop" in output
     assert "  audit: export GOVGRAPH_AUDIT_DSN='postgresql://gg_audit@" in output
@@ -116,7 +122,7 @@ def announcement(data_dir: Path, caplog: pytest.LogCaptureFixture) -> str:
     policy = load_policy(load_auth(ROOT / "govgraph.toml").policy, build_schema().scopes)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="govgraph"):
-        _announce(stack, settings, policy, "127.0.0.1", 8474, 1.0)
+        _announce(stack, settings, policy, "127.0.0.1", 8474, 1.0, ("127.0.0.1", 9474))
     return caplog.records[-1].getMessage()
 
 
@@ -126,6 +132,7 @@ def test_the_start_up_announcement_gives_ready_commands(
     default = announcement(Path(".govgraph"), caplog)
     assert "  sample ids: .govgraph/samples.json  (or: govgraph samples)\n" in default
     assert "  GraphiQL: http://127.0.0.1:8474/graphql" in default
+    assert "  operators: http://127.0.0.1:9474/metrics and http://127.0.0.1:9474/readyz" in default
     elsewhere = announcement(tmp_path / "a city", caplog)
     assert f"(or: govgraph samples --data-dir '{tmp_path / 'a city'}')\n" in elsewhere
     (line,) = [line for line in elsewhere.splitlines() if line.startswith("  audit: ")]
@@ -168,6 +175,23 @@ def test_help_describes_every_command_and_option(capsys: pytest.CaptureFixture[s
     assert "(default 8000)" in options and "(default 127.0.0.1)" in options
     assert "(default .govgraph;" in options or f"(default {os.environ['GOVGRAPH_DATA_DIR']};" in options
     assert "--data-dir DATA_DIR the demo's data directory" in " ".join(samples.split())
+
+
+@pytest.mark.parametrize("ttl", ["0", "-60"])
+def test_token_refuses_a_lifetime_under_one_second(ttl: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["token", "developer", "--ttl", ttl])
+    assert done.value.code == 2
+    captured = capsys.readouterr()
+    assert f"argument --ttl: must be at least 1 second, got {int(ttl)}" in captured.err
+    assert "Bearer" not in captured.out
+
+
+def test_token_prints_headers_for_a_positive_lifetime(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "developer", "--ttl", "60"]) == 0
+    authorization, purpose = capsys.readouterr().out.splitlines()
+    claims = jwt.decode(authorization.split()[-1], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 60 and purpose == "X-Purpose: development"
 
 
 def test_samples_without_a_city_says_what_to_do(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Metrics with several gateway processes: one PROMETHEUS_MULTIPROC_DIR, one total.
 
-Two `govgraph serve` processes share a directory and either one's /metrics reports both;
-`govgraph serve --workers 2` prepares the directory itself and drops a killed worker's
-live gauges while its counts stay in the totals."""
+Two `govgraph serve` processes share a directory and either one's /metrics (on its
+operators' listener) reports both; `govgraph serve --workers 2` prepares the directory
+itself, its supervisor's /metrics reports every worker, and a killed worker's live
+gauges are dropped while its counts stay in the totals."""
 
 from __future__ import annotations
 
@@ -36,10 +37,13 @@ def environment(demo_city: DemoStack, directory: Path) -> dict[str, str]:
     return {**os.environ, **demo_city.gateway_env(), "PROMETHEUS_MULTIPROC_DIR": str(directory)}
 
 
-def start(env: dict[str, str], port: int, *extra: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+def start(
+    env: dict[str, str], port: int, ops: int, *extra: str, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    command = ["serve", "--port", str(port), "--ops-listen", f"127.0.0.1:{ops}", "--allow-demo-keys"]
     with open(log or os.devnull, "wb") as stderr:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--allow-demo-keys", *extra],
+            [sys.executable, "-m", "gateway", *command, *extra],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -59,9 +63,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=30)
 
 
-async def sample(url: str, name: str, labels: dict[str, str]) -> float:
+async def sample(ops: str, name: str, labels: dict[str, str]) -> float:
     async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(f"{url}/metrics")).text
+        text = (await client.get(f"{ops}/metrics")).text
     for family in text_string_to_metric_families(text):
         for s in family.samples:
             if s.name == name and s.labels == labels:
@@ -69,10 +73,10 @@ async def sample(url: str, name: str, labels: dict[str, str]) -> float:
     return 0.0
 
 
-async def until(url: str, name: str, labels: dict[str, str], expected: float) -> None:
+async def until(ops: str, name: str, labels: dict[str, str], expected: float) -> None:
     """Wait (bounded) until a metric reaches a value; processes start and stop on their own time."""
     deadline = time.monotonic() + 60
-    while (value := await sample(url, name, labels)) != expected:
+    while (value := await sample(ops, name, labels)) != expected:
         assert time.monotonic() < deadline, f"{name}{labels} stayed {value}, expected {expected}"
         await asyncio.sleep(0.1)
 
@@ -86,35 +90,35 @@ async def ask(url: str, person: str, times: int) -> None:
             assert response.status_code == 200 and response.json()["data"]["person"]["name"]
 
 
+Gateways = tuple[list[tuple[str, str]], list[subprocess.Popen[bytes]]]
+
+
 @pytest.fixture
-def two_gateways(
-    demo_city: DemoStack, tmp_path: Path
-) -> Iterator[tuple[list[str], list[subprocess.Popen[bytes]]]]:
+def two_gateways(demo_city: DemoStack, tmp_path: Path) -> Iterator[Gateways]:
+    """Two processes: (public URL, operators' URL) of each, and the processes."""
     env = environment(demo_city, tmp_path)
-    ports = [free_port(), free_port()]
-    processes = [start(env, port) for port in ports]
+    ports = [(free_port(), free_port()), (free_port(), free_port())]
+    processes = [start(env, port, ops) for port, ops in ports]
     try:
-        yield [f"http://127.0.0.1:{p}" for p in ports], processes
+        yield [(f"http://127.0.0.1:{p}", f"http://127.0.0.1:{o}") for p, o in ports], processes
     finally:
         for process in processes:
             stop(process)
 
 
-async def test_two_processes_report_one_total(
-    two_gateways: tuple[list[str], list[subprocess.Popen[bytes]]], demo_city: DemoStack
-) -> None:
-    (first, second), processes = two_gateways
+async def test_two_processes_report_one_total(two_gateways: Gateways, demo_city: DemoStack) -> None:
+    ((first, first_ops), (second, second_ops)), processes = two_gateways
     for url in (first, second):
         await wait_ready(url)
     person = demo_city.samples["cases"]["family_child"][0]
     await ask(first, person, 2)
     await ask(second, person, 3)
-    for url in (first, second):  # either process answers for both
-        assert await sample(url, "govgraph_requests_total", OK) == 5
-        assert await sample(url, "govgraph_source_breaker", CLOSED) == 2  # two live processes
+    for ops in (first_ops, second_ops):  # either process answers for both
+        assert await sample(ops, "govgraph_requests_total", OK) == 5
+        assert await sample(ops, "govgraph_source_breaker", CLOSED) == 2  # two live processes
     stop(processes[1])  # shuts down cleanly: its gauges no longer count, its counts do
-    await until(first, "govgraph_source_breaker", CLOSED, 1)
-    assert await sample(first, "govgraph_requests_total", OK) == 5
+    await until(first_ops, "govgraph_source_breaker", CLOSED, 1)
+    assert await sample(first_ops, "govgraph_requests_total", OK) == 5
 
 
 def children(parent: int) -> set[int]:
@@ -138,15 +142,16 @@ async def test_serve_workers_share_a_fresh_directory_and_forget_dead_workers(
     directory.mkdir()
     (directory / "counter_999999.db").write_bytes(b"left by a previous run")
     url = f"http://127.0.0.1:{(port := free_port())}"
+    ops = f"http://127.0.0.1:{(ops_port := free_port())}"  # the supervisor's, for every worker
     log = tmp_path / "stderr.log"
-    supervisor = start(environment(demo_city, directory), port, "--workers", "2", log=log)
+    supervisor = start(environment(demo_city, directory), port, ops_port, "--workers", "2", log=log)
     try:
         await wait_ready(url)
-        await until(url, "govgraph_source_breaker", CLOSED, 2)  # both workers are serving
+        await until(ops, "govgraph_source_breaker", CLOSED, 2)  # both workers are serving
         assert not (directory / "counter_999999.db").exists()
         person = demo_city.samples["cases"]["family_child"][0]
         await ask(url, person, 4)
-        assert await sample(url, "govgraph_requests_total", OK) == 4
+        assert await sample(ops, "govgraph_requests_total", OK) == 4
 
         workers = children(supervisor.pid)
         assert len(workers) == 2
@@ -157,9 +162,9 @@ async def test_serve_workers_share_a_fresh_directory_and_forget_dead_workers(
         while (directory / f"gauge_livesum_{killed}.db").exists() or len(children(supervisor.pid)) != 2:
             assert time.monotonic() < deadline, "the killed worker was not replaced and marked dead"
             await asyncio.sleep(0.1)
-        await until(url, "govgraph_source_breaker", CLOSED, 2)  # the survivor and the replacement
+        await until(ops, "govgraph_source_breaker", CLOSED, 2)  # the survivor and the replacement
         assert (directory / f"counter_{killed}.db").exists()
-        assert await sample(url, "govgraph_requests_total", OK) == 4
+        assert await sample(ops, "govgraph_requests_total", OK) == 4
     finally:
         supervisor.send_signal(signal.SIGINT)
         supervisor.wait(timeout=60)

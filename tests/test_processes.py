@@ -47,9 +47,10 @@ def gateways(demo_city: DemoStack, department: tuple[Switch, str], redis_url: st
         "GOVGRAPH_BURST": "3",
     }
     ports = [free_port(), free_port()]
+    serve = [sys.executable, "-m", "gateway", "serve", "--allow-demo-keys"]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(p), "--allow-demo-keys"],
+            [*serve, "--port", str(p), "--ops-listen", f"127.0.0.1:{free_port()}"],  # each its own
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

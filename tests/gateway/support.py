@@ -13,6 +13,7 @@ import httpx
 import jwt
 
 from gateway.app import create_app
+from gateway.ops import ops_app
 from gateway.settings import AuthConfig, GatewaySettings, Settings
 from sources.stats import CallStats
 from tests.resolvers import city
@@ -47,3 +48,16 @@ async def gateway(stats: CallStats | None = None, **changes: Any) -> AsyncIterat
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             yield client
+
+
+@asynccontextmanager
+async def gateway_and_ops(
+    stats: CallStats | None = None, **changes: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients of the public app and of the operators' endpoints (/metrics, /readyz) over it."""
+    app = create_app(settings(**changes), stats=stats)
+    async with app.router.lifespan_context(app):
+        public = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+        ops = httpx.AsyncClient(transport=httpx.ASGITransport(app=ops_app(app)), base_url="http://ops")
+        async with public, ops:
+            yield public, ops

@@ -196,3 +196,43 @@ async def test_get_queries_need_credentials_too(client: httpx.AsyncClient) -> No
         "/graphql", params={"query": "{ __typename }"}, headers={"Accept": "text/html"}
     )
     refused(response, 401, "UNAUTHENTICATED")
+
+
+def now() -> int:
+    return int(time.time())
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        ({"exp": -10}, None),  # expired 10 s ago: within the 30 s leeway
+        ({"exp": -60}, "The token has expired."),
+        ({"nbf": 10}, None),  # valid from 10 s ahead: this host's clock may be behind
+        ({"nbf": 60}, "The token is not valid yet."),
+        ({"iat": 10}, None),
+        ({"iat": 60}, "The token is not valid yet."),
+    ],
+    ids=["exp-10s", "exp-60s", "nbf+10s", "nbf+60s", "iat+10s", "iat+60s"],
+)
+async def test_clock_skew_is_tolerated_up_to_the_leeway(
+    client: httpx.AsyncClient, claims: dict[str, int], message: str | None
+) -> None:
+    skewed = token(**{claim: now() + seconds for claim, seconds in claims.items()})
+    response = await post(client, {"Authorization": f"Bearer {skewed}", **DEV})
+    if message is None:
+        assert response.status_code == 200 and response.json()["data"]["person"]["name"] == "林小雨"
+    else:
+        refused(response, 401, "UNAUTHENTICATED")
+        assert response.json()["errors"][0]["message"] == message
+
+
+async def test_the_leeway_is_a_setting() -> None:
+    auth = AuthConfig(policy=POLICY, hs256_secret=SECRET, leeway=0)
+    app = create_app(Settings(gateway=GatewaySettings(), sources=tuple(city.specs()), auth=auth))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as strict:
+            late = await post(strict, {"Authorization": f"Bearer {token(exp=now() - 10)}", **DEV})
+            fresh = await post(strict, {"Authorization": f"Bearer {token()}", **DEV})
+    refused(late, 401, "UNAUTHENTICATED")
+    assert fresh.status_code == 200

@@ -1,5 +1,6 @@
-"""/readyz: 200 when this process should get traffic, 503 (saying why) while a required
-department's breaker is open, the audit store cannot take events, or maintenance is on."""
+"""/readyz (on the operators' endpoints): 200 when this process should get traffic, 503
+(saying why) while a required department's breaker is open, the audit store cannot take
+events, or maintenance is on."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest_asyncio
+from starlette.applications import Starlette
 
 from demo.departments import database_dsn
 from gateway.app import create_app
+from gateway.ops import ops_app
 from gateway.settings import AuditSettings, HealthSettings, Settings
 from sources.base import Resilience
 from tests.resolvers.city import CHILD
@@ -29,17 +32,28 @@ from .test_tracing import rest_social_insurance
 QUERY = "query($id: ResidentId!) { person(id: $id) { name socialInsurance { status } } }"
 
 
+class Gateway:
+    """Clients of a running gateway's public app and of its operators' endpoints."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.public = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+        self.ops = httpx.AsyncClient(transport=httpx.ASGITransport(app=ops_app(app)), base_url="http://ops")
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.public.post(url, **kwargs)
+
+
 @asynccontextmanager
-async def running(base: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def running(base: Settings) -> AsyncIterator[Gateway]:
     app = create_app(base)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
+        gateway = Gateway(app)
+        async with gateway.public, gateway.ops:
+            yield gateway
 
 
-async def ready(client: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
-    response = await client.get("/readyz")
+async def ready(gateway: Gateway) -> tuple[int, dict[str, Any]]:
+    response = await gateway.ops.get("/readyz")
     assert response.headers["cache-control"] == "no-store"
     body: dict[str, Any] = response.json()
     return response.status_code, body
@@ -73,7 +87,7 @@ async def test_a_department_down_makes_the_process_not_ready(switch: tuple[Switc
             "last_error": None,
         }
         assert body["audit"] == {"mode": "off"} and body["pid"] > 0
-        before = await scrape(client)
+        before = await scrape(client.ops)
 
         department.mode = "500"
         sick = await client.post(
@@ -93,7 +107,7 @@ async def test_a_department_down_makes_the_process_not_ready(switch: tuple[Switc
         refused = await client.post(
             "/graphql", json={"query": QUERY, "variables": {"id": CHILD}}, headers=DEVELOPER
         )  # fails fast: the department is not asked
-        after = await scrape(client)
+        after = await scrape(client.ops)
     assert refused.json()["errors"][0]["extensions"]["code"] == "SOURCE_CIRCUIT_OPEN"
     assert department.requests == 1
     where = {"source": "social_insurance", "entity": "insured_person"}
@@ -124,7 +138,7 @@ async def test_the_maintenance_file_drains_the_process(tmp_path: Path) -> None:
         switch_file.touch()
         status, body = await ready(client)
         assert status == 503 and body["status"] == "maintenance" and body["reasons"] == ["maintenance"]
-        alive = await client.get("/healthz")  # alive, only not taking new traffic
+        alive = await client.public.get("/healthz")  # alive, only not taking new traffic
         assert alive.status_code == 200
         served = await client.post("/graphql", json={"query": "{ __typename }"}, headers=DEVELOPER)
         assert served.status_code == 200  # requests that still arrive are answered
@@ -133,9 +147,9 @@ async def test_the_maintenance_file_drains_the_process(tmp_path: Path) -> None:
 
 
 async def test_not_ready_before_start_up() -> None:
-    app = create_app(settings())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
-        status, body = await ready(client)
+    gateway = Gateway(create_app(settings()))
+    async with gateway.public, gateway.ops:
+        status, body = await ready(gateway)
     assert status == 503 and body["reasons"] == ["not started"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -145,3 +146,49 @@ async def test_a_batch_within_the_limit_runs_each_operation() -> None:
             headers=DEVELOPER,
         )
     assert [r["data"]["person"]["name"] for r in response.json()] == ["林小雨", "林建国"]
+
+
+class Body:
+    """A request body sent in `chunk`-byte pieces, counting the pieces the gateway read."""
+
+    def __init__(self, size: int, chunk: int = 500) -> None:
+        self.size, self.chunk, self.read = size, chunk, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(0, self.size, self.chunk):
+            self.read += 1
+            yield b" " * self.chunk
+
+
+async def test_a_declared_body_over_the_limit_is_refused_before_it_is_read() -> None:
+    body = Body(1_000_000)
+    async with gateway(limits=SMALL) as client:
+        response = await client.post(
+            "/graphql",
+            content=body,
+            headers={**DEVELOPER, "Content-Type": "application/json", "Content-Length": "1000000"},
+        )
+    assert response.status_code == 413 and body.read == 0
+    assert limit_of(response.json()) == {
+        "code": "OPERATION_LIMIT",
+        "limit": "body_bytes",
+        "max": 2000,
+        "actual": 1_000_000,
+    }
+    assert response.headers["connection"] == "close"  # the rest of it is not waited for
+
+
+async def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
+    body = Body(1_000_000)
+    async with gateway(limits=SMALL) as client:
+        response = await client.post(
+            "/graphql", content=body, headers={**DEVELOPER, "Content-Type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert body.read == 5  # 2,500 bytes: the first piece past 2,000
+    assert limit_of(response.json()) == {
+        "code": "OPERATION_LIMIT",
+        "limit": "body_bytes",
+        "max": 2000,
+        "actual": 2500,
+    }

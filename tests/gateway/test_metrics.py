@@ -1,5 +1,5 @@
-"""GET /metrics after real requests through the in-process gateway: each counter moves by
-exactly what the requests did."""
+"""GET /metrics (on the operators' endpoints) after real requests through the in-process
+gateway: each counter moves by exactly what the requests did."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.settings import AuditSettings, MetricsSettings
 from tests.resolvers.city import BOSS, CHILD
 
-from .support import DEVELOPER, ROOT, gateway, headers
+from .support import DEVELOPER, ROOT, gateway_and_ops, headers
 from .test_audit_trail import AUDIT_KEY
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -23,8 +23,8 @@ FAMILY = (
 ENROLMENT = headers("enrollment", "enrollment_review")
 
 
-async def scrape(client: httpx.AsyncClient) -> Samples:
-    response = await client.get("/metrics")
+async def scrape(ops: httpx.AsyncClient) -> Samples:
+    response = await ops.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {
@@ -44,13 +44,13 @@ def count(errors: Iterable[dict[str, object]], scope: str) -> int:
 
 
 async def test_requests_source_calls_and_cache_lookups_are_counted() -> None:
-    async with gateway() as client:
-        before = await scrape(client)
+    async with gateway_and_ops() as (client, ops):
+        before = await scrape(ops)
         body = {"query": PERSON, "variables": {"id": CHILD}}
         first = await client.post("/graphql", json=body, headers=DEVELOPER)
         second = await client.post("/graphql", json=body, headers=DEVELOPER)  # from the record cache
         refused = await client.post("/graphql", json=body)
-        after = await scrape(client)
+        after = await scrape(ops)
     assert first.json()["extensions"]["sources"] == {"public_security": "ok"}
     assert second.json()["extensions"]["sources"] == {"public_security": "cached"}
     assert refused.status_code == 401
@@ -91,8 +91,8 @@ async def test_requests_source_calls_and_cache_lookups_are_counted() -> None:
 async def test_denied_fields_by_scope_and_operations_by_trusted_name() -> None:
     manifest = (ROOT / "documents" / "manifest.json").read_text()
     assert "EnrolmentReview" in manifest
-    async with gateway() as client:
-        before = await scrape(client)
+    async with gateway_and_ops() as (client, ops):
+        before = await scrape(ops)
         denied = (
             await client.post(
                 "/graphql", json={"query": FAMILY, "variables": {"id": CHILD}}, headers=ENROLMENT
@@ -113,7 +113,7 @@ async def test_denied_fields_by_scope_and_operations_by_trusted_name() -> None:
             "/graphql", json={"query": "query EnrolmentReview { __typename }"}, headers=ENROLMENT
         )
         unknown = await client.post("/graphql", json={"documentId": "sha256:" + "0" * 64}, headers=ENROLMENT)
-        after = await scrape(client)
+        after = await scrape(ops)
     status_denials = count(denied["errors"], "social_insurance.status")
     assert status_denials == 1 and len(denied["errors"]) == status_denials  # the guardian's status
     assert "errors" not in trusted and trusted["data"]["persons"][0]["id"] == CHILD
@@ -133,12 +133,12 @@ async def test_denied_fields_by_scope_and_operations_by_trusted_name() -> None:
 
 async def test_jurisdiction_refusals_count_without_a_scope() -> None:
     grid = headers("grid-worker", "household_survey")  # Jimei only; BOSS is registered in Siming
-    async with gateway() as client:
-        before = await scrape(client)
+    async with gateway_and_ops() as (client, ops):
+        before = await scrape(ops)
         body = (
             await client.post("/graphql", json={"query": PERSON, "variables": {"id": BOSS}}, headers=grid)
         ).json()
-        after = await scrape(client)
+        after = await scrape(ops)
     assert body["data"] == {"person": None}
     (refused,) = body["errors"]
     assert refused["extensions"] == {"code": "FORBIDDEN"} and refused["path"] == ["person"]
@@ -148,10 +148,10 @@ async def test_jurisdiction_refusals_count_without_a_scope() -> None:
 
 async def test_a_batch_counts_each_operation_and_times_the_request_once() -> None:
     batch = [{"query": PERSON, "variables": {"id": CHILD}}, {"query": "{ nope }"}]
-    async with gateway() as client:
-        before = await scrape(client)
+    async with gateway_and_ops() as (client, ops):
+        before = await scrape(ops)
         response = await client.post("/graphql", json=batch, headers=DEVELOPER)
-        after = await scrape(client)
+        after = await scrape(ops)
     assert [("errors" in r) for r in response.json()] == [False, True]
     developer = {"client": "developer", "purpose": "development"}
     assert (
@@ -167,25 +167,26 @@ async def test_a_batch_counts_each_operation_and_times_the_request_once() -> Non
 
 
 async def test_metrics_can_be_turned_off() -> None:
-    async with gateway(metrics=MetricsSettings(enabled=False)) as client:
-        response = await client.get("/metrics")
+    async with gateway_and_ops(metrics=MetricsSettings(enabled=False)) as (client, ops):
+        response = await ops.get("/metrics")
         answered = await client.post(
             "/graphql", json={"query": PERSON, "variables": {"id": CHILD}}, headers=DEVELOPER
         )
-    assert response.status_code == 404
+        ready = await ops.get("/readyz")
+    assert response.status_code == 404 and ready.status_code == 200
     assert answered.status_code == 200 and answered.headers["x-request-id"]
 
 
 async def test_audit_commits_and_queue_are_measured(scratch_db: str) -> None:
     audit = AuditSettings(mode="sync", dsn=scratch_db, subject_key=AUDIT_KEY, commit_timeout=2.0)
-    async with gateway(audit=audit) as client:
-        before = await scrape(client)
+    async with gateway_and_ops(audit=audit) as (client, ops):
+        before = await scrape(ops)
         for _ in range(3):
             response = await client.post(
                 "/graphql", json={"query": PERSON, "variables": {"id": CHILD}}, headers=DEVELOPER
             )
             assert response.json()["data"]["person"]["name"]
-        after = await scrape(client)
+        after = await scrape(ops)
     assert moved(before, after, "govgraph_audit_events_total", outcome="committed") == 3
     commits = moved(before, after, "govgraph_audit_commit_duration_seconds_count", outcome="ok")
     assert 1 <= commits <= 3  # sequential requests: usually one commit each

@@ -25,7 +25,7 @@ from sources.stats import CallStats
 from tests.resolvers import city
 from tests.resolvers.city import SCHOOL
 
-from .support import DEVELOPER, gateway, headers
+from .support import DEVELOPER, gateway_and_ops, headers
 
 REQUESTS = 1000
 WAVE = 50
@@ -95,12 +95,12 @@ async def test_a_thousand_refused_requests_leave_the_department_to_everyone_else
     bad = "query($code: String!) { school(code: $code) { name } }"
     good = {"query": f'{{ school(code: "{SCHOOL}") {{ name }} }}'}
     enrolment = headers("enrollment", "enrollment_review")
-    async with gateway(
+    async with gateway_and_ops(
         stats,
         sources=sources(url),
         cache=CacheSpec(backend="off"),  # every good answer comes from the department itself
         rate_limit=RateSettings(rate=100_000, burst=100_000),
-    ) as http:
+    ) as (http, ops):
         baseline = (await http.post("/graphql", json=good, headers=enrolment)).json()
         assert baseline["data"] == {"school": {"name": city.DATA["education"]["school"][SCHOOL]["name"]}}
 
@@ -118,7 +118,7 @@ async def test_a_thousand_refused_requests_leave_the_department_to_everyone_else
             )
             refusals.extend(responses)
             answers.append(answer.json())
-        ready = await http.get("/readyz")
+        ready = await ops.get("/readyz")
 
     assert answers == [baseline] * (REQUESTS // WAVE)
     for response in refusals:

@@ -117,3 +117,43 @@ def test_audit_mistakes_name_the_key(tmp_path: Path, audit: str, message: str) -
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings(tmp_path / "missing.toml", {})
+
+
+MEMORY = '[sources.a]\nkind = "memory"\n[sources.a.entities.e]\nkey = "id"\n[audit]\nmode = "off"\n'
+
+
+def test_edge_and_token_settings_have_defaults_and_can_be_set(tmp_path: Path) -> None:
+    defaults = load_settings(write(tmp_path, MEMORY), {})
+    assert defaults.gateway.ops_listen == "127.0.0.1:9000"
+    assert (defaults.gateway.keepalive_timeout, defaults.gateway.header_timeout) == (5, 10.0)
+    assert defaults.gateway.max_connections == 1000
+    text = (
+        '[gateway]\nops_listen = "${OPS}"\nkeepalive_timeout = 75\nheader_timeout = 2.5\n'
+        'max_connections = 50\n[auth]\npolicy = "policy.toml"\nleeway = 0\n' + MEMORY
+    )
+    chosen = load_settings(write(tmp_path, text), {"OPS": "[::1]:9100"})
+    assert chosen.gateway.ops_listen == "[::1]:9100"
+    assert (chosen.gateway.keepalive_timeout, chosen.gateway.header_timeout) == (75, 2.5)
+    assert chosen.gateway.max_connections == 50
+    assert chosen.auth is not None and chosen.auth.leeway == 0.0
+    unset = load_settings(write(tmp_path, '[auth]\npolicy = "p.toml"\n' + MEMORY), {}).auth
+    assert unset is not None and unset.leeway == 30.0
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            '[gateway]\nops_listen = "9000"',
+            r"gateway\.ops_listen: must be HOST:PORT, e\.g\. 127\.0\.0\.1:9000",
+        ),
+        ('[gateway]\nops_listen = "127.0.0.1:99999"', r"gateway\.ops_listen: must be HOST:PORT"),
+        ("[gateway]\nheader_timeout = 0", r"gateway\.header_timeout: must be positive"),
+        ("[gateway]\nkeepalive_timeout = 0", r"gateway\.keepalive_timeout: must be at least 1"),
+        ("[gateway]\nmax_connections = 0", r"gateway\.max_connections: must be at least 1"),
+        ('[auth]\npolicy = "p.toml"\nleeway = -1', r"auth\.leeway: must be 0 \(off\) or a number"),
+    ],
+)
+def test_edge_and_token_mistakes_name_the_key(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, f"{table}\n{MEMORY}"), {})
