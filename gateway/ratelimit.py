@@ -23,13 +23,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
+
+from .redislink import RedisLink
 
 __all__ = ["MemoryRateLimiter", "RateLimiter", "RedisRateLimiter", "build_rate_limiter"]
 
@@ -130,16 +127,6 @@ return '0'
 _SCRIPT_SHA = hashlib.sha1(_SCRIPT.encode()).hexdigest()
 
 
-def _redact(url: str) -> str:
-    """The URL without its password, for logs."""
-    parts = urlsplit(url)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at:
-        return url
-    user = userinfo.partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
-
-
 class RedisRateLimiter:
     """Buckets in Redis, shared by every gateway process, updated atomically by one script.
 
@@ -160,69 +147,48 @@ class RedisRateLimiter:
         clock: Clock = time.monotonic,
     ) -> None:
         self._prefix = prefix
-        self._url = _redact(url)
-        self._pause_after_error = pause_after_error
-        self._warn_every = warn_every
-        self._clock = clock
         self._fallback = MemoryRateLimiter(max_keys=max_keys, clock=clock)
-        self._client = Redis.from_url(
+        self._link = RedisLink(
             url,
-            protocol=2,  # RESP2 works on every server version; RESP3 needs Redis 6
+            log=log,
+            what="rate limiting falls back to per-process buckets",
+            shared="rate limiting is shared",
             socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            # One immediate retry on a broken connection (a pooled socket that died with a
-            # restarted server); never on a timeout, when the script may already have run.
-            retry=Retry(NoBackoff(), 1, (RedisConnectionError,)),
+            pause_after_error=pause_after_error,
+            warn_every=warn_every,
+            clock=clock,
         )
-        self._skip_until = -math.inf
-        self._warned_at = -math.inf
-        self._failures = 0  # since the last warning
-        self._degraded = False  # a warning was logged and recovery not yet
-        self.fallbacks = 0  # calls answered by the in-process buckets (for metrics and tests)
+
+    @property
+    def fallbacks(self) -> int:
+        """Calls answered by the in-process buckets (for metrics and tests)."""
+        return self._link.fallbacks
 
     async def acquire(self, key: str, rate: float, burst: int) -> float:
         _check(rate, burst)
-        if self._clock() >= self._skip_until:
+        if self._link.usable():
             try:
                 wait = float(await self._run(self._prefix + key, repr(float(rate)), str(burst)))
             except (RedisError, OSError) as exc:  # OSError: socket errors redis-py lets through
-                self._failed(exc)
+                self._link.failed(exc)
             else:
-                if self._degraded:
-                    self._degraded = False
-                    log.info("rate limiting is shared through Redis at %s again", self._url)
+                self._link.answered()
                 return wait
-        self.fallbacks += 1
+        self._link.fell_back()
         return await self._fallback.acquire(key, rate, burst)
 
     async def _run(self, key: str, rate: str, burst: str) -> bytes:
         args = (key, rate, burst, repr(_EPSILON))
+        client = self._link.client
         try:
-            reply: bytes = await self._client.evalsha(_SCRIPT_SHA, 1, *args)
+            reply: bytes = await client.evalsha(_SCRIPT_SHA, 1, *args)
         except NoScriptError:
             # A fresh or flushed server: EVAL runs the script and caches it for the next EVALSHA.
-            reply = await self._client.eval(_SCRIPT, 1, *args)
+            reply = await client.eval(_SCRIPT, 1, *args)
         return reply
 
-    def _failed(self, exc: Exception) -> None:
-        now = self._clock()
-        self._skip_until = now + self._pause_after_error
-        self._failures += 1
-        if now - self._warned_at >= self._warn_every:
-            log.warning(
-                "rate limiting falls back to per-process buckets: Redis at %s failed "
-                "(%s: %s; %d failure(s) since the last warning)",
-                self._url,
-                type(exc).__name__,
-                exc,
-                self._failures,
-            )
-            self._warned_at = now
-            self._failures = 0
-            self._degraded = True  # so recovery is logged once per warning, not once per flap
-
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._link.aclose()
         await self._fallback.aclose()
 
 

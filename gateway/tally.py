@@ -5,24 +5,21 @@ limiter is (`[rate_limit] backend = "redis"`), so that adding processes does not
 what a client may try.
 
 Every operation is atomic on one key (a Lua script in Redis), so concurrent requests, in
-one process or many, cannot together pass a limit that each checked. As with rate limits, Redis
-is an optimisation of reach, not a dependency: when it fails, each call falls back to the
-process's own tallies and a warning is logged, at most every `warn_every` seconds.
+one process or many, cannot together pass a limit that each checked. When Redis fails,
+each call falls back to the process's own tallies (gateway/redislink.py).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .ratelimit import _redact
+from .redislink import RedisLink
 
 __all__ = ["MemoryTally", "RedisTally", "Tally", "build_tally"]
 
@@ -160,80 +157,80 @@ class RedisTally:
         clock: Clock = time.monotonic,
     ) -> None:
         self._prefix = prefix
-        self._url = _redact(url)
-        self._pause_after_error = pause_after_error
-        self._warn_every = warn_every
-        self._clock = clock
         self._fallback = MemoryTally(clock=clock)
-        self._client = Redis.from_url(
-            url, protocol=2, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+        self._link = RedisLink(
+            url,
+            log=log,
+            what="look-up budgets and verdict windows fall back to per-process tallies",
+            shared="look-up budgets and verdict windows are shared",
+            socket_timeout=socket_timeout,
+            pause_after_error=pause_after_error,
+            warn_every=warn_every,
+            clock=clock,
         )
-        self._reserve = self._client.register_script(_RESERVE)
-        self._release = self._client.register_script(_RELEASE)
-        self._admit = self._client.register_script(_ADMIT)
-        self._skip_until = -math.inf
-        self._warned_at = -math.inf
-        self.fallbacks = 0  # calls answered by this process's own tallies
-
-    def _usable(self) -> bool:
-        return self._clock() >= self._skip_until
-
-    def _failed(self, exc: Exception) -> None:
-        now = self._clock()
-        self._skip_until = now + self._pause_after_error
-        self.fallbacks += 1
-        if now - self._warned_at >= self._warn_every:
-            self._warned_at = now
-            log.warning(
-                "look-up budgets and verdict windows fall back to per-process tallies: Redis at %s failed"
-                " (%s: %s)",
-                self._url,
-                type(exc).__name__,
-                exc,
-            )
+        client = self._link.client
+        self._reserve = client.register_script(_RESERVE)
+        self._release = client.register_script(_RELEASE)
+        self._admit = client.register_script(_ADMIT)
 
     async def exhausted(self, key: str, limit: int) -> float:
-        if self._usable():
+        if self._link.usable():
             try:
-                async with self._client.pipeline(transaction=True) as pipe:
+                async with self._link.client.pipeline(transaction=True) as pipe:
                     pipe.get(self._prefix + key)
                     pipe.pttl(self._prefix + key)
                     used, left = await pipe.execute()
-                if used is None or int(used) < limit:
-                    return 0.0
-                return max(int(left), 1) / 1000
             except (RedisError, OSError) as exc:
-                self._failed(exc)
+                self._link.failed(exc)
+            else:
+                self._link.answered()
+                return 0.0 if used is None or int(used) < limit else max(int(left), 1) / 1000
+        self._link.fell_back()
         return await self._fallback.exhausted(key, limit)
 
     async def reserve(self, key: str, amount: int, limit: int, window: float) -> float:
-        if self._usable():
+        if self._link.usable():
             try:
                 left = await self._reserve(keys=[self._prefix + key], args=[amount, limit, _ms(window)])
-                return int(left) / 1000
             except (RedisError, OSError) as exc:
-                self._failed(exc)
+                self._link.failed(exc)
+            else:
+                self._link.answered()
+                return int(left) / 1000
+        self._link.fell_back()
         return await self._fallback.reserve(key, amount, limit, window)
 
     async def release(self, key: str, amount: int) -> None:
-        if self._usable():
+        if self._link.usable():
             try:
                 await self._release(keys=[self._prefix + key], args=[amount])
-                return
             except (RedisError, OSError) as exc:
-                self._failed(exc)
+                self._link.failed(exc)
+            else:
+                self._link.answered()
+                return
+        self._link.fell_back()
         await self._fallback.release(key, amount)
 
     async def admit(self, key: str, member: str, limit: int, window: float) -> bool:
-        if self._usable():
+        if self._link.usable():
             try:
-                return bool(await self._admit(keys=[self._prefix + key], args=[member, limit, _ms(window)]))
+                admitted = await self._admit(keys=[self._prefix + key], args=[member, limit, _ms(window)])
             except (RedisError, OSError) as exc:
-                self._failed(exc)
+                self._link.failed(exc)
+            else:
+                self._link.answered()
+                return bool(admitted)
+        self._link.fell_back()
         return await self._fallback.admit(key, member, limit, window)
 
+    @property
+    def fallbacks(self) -> int:
+        """Calls answered by this process's own tallies (for tests)."""
+        return self._link.fallbacks
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._link.aclose()
         await self._fallback.aclose()
 
 
