@@ -122,7 +122,7 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
                     principal.client_id, principal.miss_budget, principal.miss_window, wait
                 )
                 raise refuse(spent, "lookup_budget")
-        misses = len(keys)
+        misses = 0  # until the look-up is answered: a look-up that fails or is cancelled teaches nothing
         try:
             value = resolve(source, info, **args)
             if isawaitable(value):
@@ -132,7 +132,6 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
             outcomes = [_outcome(item, districts) for item in items]
             misses = sum(o != "found" for o in outcomes)
         except Exception as exc:
-            misses = 0  # nothing was answered, so nothing was learnt
             # A department that failed is `failed`; a refusal of the request (too many keys) `forbidden`.
             outcome = "failed" if isinstance(exc, SourceError) else "forbidden"
             for key in keys:
