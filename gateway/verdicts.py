@@ -127,7 +127,6 @@ def concluded(
                     pinned=None if pinned is None else dict(pinned),
                 )
         subject: str = source._subject
-        context.access.read(subject, scope)
         refused = await _admitted(context, subject, coordinate, values)
         if refused == "once":
             raise _forbidden(info, scope, ONCE)
@@ -140,6 +139,7 @@ def concluded(
                 window=principal.verdict_window,
                 variants=principal.verdict_variants,
             )
+        context.access.read(subject, scope)
         value = resolve(source, info, **args)
         if isawaitable(value):
             value = await value
