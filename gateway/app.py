@@ -24,7 +24,7 @@ from sources.stats import CallStats
 
 from . import metrics
 from .admission import Admission
-from .audit import AuditWriter
+from .auditwriter import AuditWriter
 from .auth import Authenticator, AuthSettings
 from .budget import WorkBudget
 from .collector import tune_collector

@@ -25,7 +25,7 @@ from sources.errors import SourceConfigError
 from sources.registry import build_catalog
 
 from .app import create_app
-from .audit import subject_report, verify
+from .auditverify import subject_report, verify
 from .auth import mint_token
 from .documents import MANIFEST, DocumentError, Registry, build_manifest
 from .edge import address, serve

@@ -30,9 +30,11 @@ from graphql import (
 from resolvers.context import Context
 from resolvers.directives import Mask, MaskRule, Scope
 
-from .lookups import OUTSIDE, looked_up
+from .lookups import looked_up
 from .masking import MASKS
-from .policy import MASKED, Pinnable
+from .pins import Pinnable
+from .policy import MASKED
+from .refusals import OUTSIDE, forbidden, path_of
 from .verdicts import PINNABLE_SUFFIXES, concluded, pinnable
 
 __all__ = ["PolicySurface", "attach_policy"]
@@ -42,21 +44,13 @@ Info = GraphQLResolveInfo[Context]
 Resolver = Callable[..., Any]
 
 
-def _forbidden(message: str, **extensions: object) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "FORBIDDEN", **extensions})
-
-
-def _path(info: Info) -> str:
-    return ".".join(str(p) for p in info.path.as_list())
-
-
 def _scoped(resolve: Resolver, scope: str, mask: Callable[[Any], Any] | None) -> Resolver:
     def guarded(source: Any, info: Info, **args: Any) -> Any:
         context: Context = info.context
         level = context.principal.grants.get(scope)
         if level is None:
-            context.access.deny(_path(info), scope)
-            raise _forbidden(f"Not granted for this purpose: {scope}.", scope=scope)
+            context.access.deny(path_of(info), scope)
+            raise forbidden(f"Not granted for this purpose: {scope}.", scope=scope)
         subject = getattr(source, "_subject", None)
         if subject is not None:
             context.access.read(subject, scope)
@@ -80,8 +74,8 @@ def _within(value: Any, districts: frozenset[str], info: Info) -> Any:
         return [_within(item, districts, info) for item in value]
     if value is None or not districts.isdisjoint(value._districts()):
         return value
-    info.context.access.deny(_path(info), "jurisdiction")
-    return _forbidden(OUTSIDE)
+    info.context.access.deny(path_of(info), "jurisdiction")
+    return forbidden(OUTSIDE)
 
 
 def _jurisdiction(resolve: Resolver) -> Resolver:

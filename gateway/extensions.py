@@ -18,7 +18,8 @@ from strawberry.extensions import SchemaExtension
 
 from resolvers.context import Context
 
-from .audit import AccessRecord, AuditUnavailable, AuditWriter, canonical_hash
+from .audit import AccessRecord, AuditUnavailable, canonical_hash
+from .auditwriter import AuditWriter
 from .documents import Registry, document_id
 
 __all__ = ["AuditTrail", "IntrospectionGate", "SourceReport", "TrustedDocuments"]

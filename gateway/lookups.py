@@ -44,6 +44,7 @@ from sources.errors import SourceError
 
 from . import metrics
 from .policy import FULL
+from .refusals import OUTSIDE, forbidden, path_of
 
 __all__ = ["LookupGate", "budget_key", "looked_up"]
 
@@ -52,19 +53,9 @@ log = logging.getLogger("govgraph.lookups")
 Info = GraphQLResolveInfo[Context]
 Resolver = Callable[..., Any]
 
-OUTSIDE = "Outside this client's jurisdiction, or not found."
-
 
 def budget_key(client: str) -> str:
     return f"miss:{client}"
-
-
-def _path(info: Info) -> str:
-    return ".".join(str(p) for p in info.path.as_list())
-
-
-def _forbidden(message: str, **extensions: object) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "FORBIDDEN", **extensions})
 
 
 def budget_exceeded(client: str, budget: int, window: float, retry_after: float) -> GraphQLError:
@@ -102,11 +93,11 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
             for key in keys:
                 access.lookup(key, "forbidden")
                 metrics.LOOKUPS.labels(principal.client_id, "forbidden").inc()
-            access.deny(_path(info), denied)
+            access.deny(path_of(info), denied)
             return error
 
         if scope not in principal.grants:
-            raise refuse(_forbidden(f"Not granted for this purpose: {scope}.", scope=scope), scope)
+            raise refuse(forbidden(f"Not granted for this purpose: {scope}.", scope=scope), scope)
         if any(principal.grants.get(s) != FULL for s in id_scopes):
             tally.lookup_ids += len(keys)
             if tally.lookup_ids > principal.max_lookup_ids:
@@ -150,9 +141,9 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
         if not districts:
             return value
         # Not found and not yours look the same, to the client and in the log's shape.
-        refused = [None if o == "found" else _forbidden(OUTSIDE) for o in outcomes]
+        refused = [None if o == "found" else forbidden(OUTSIDE) for o in outcomes]
         if any(refused):
-            access.deny(_path(info), "jurisdiction")
+            access.deny(path_of(info), "jurisdiction")
         if not isinstance(value, list):
             if refused[0] is not None:
                 raise refused[0]

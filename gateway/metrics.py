@@ -184,7 +184,7 @@ class SourceMetrics:
 
 
 class AuditMetrics:
-    """The audit writer's observer (gateway.audit.WriterObserver)."""
+    """The audit writer's observer (gateway.auditwriter.WriterObserver)."""
 
     def queued(self, depth: int) -> None:
         AUDIT_QUEUE.set(depth)

@@ -22,7 +22,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from .policy import Pinnable, Policy, PolicyError, parse_policy, read_policy
+from .pins import Pinnable
+from .policy import Policy, PolicyError, parse_policy, read_policy
 
 __all__ = ["POLL_INTERVAL", "PolicyHolder", "PolicyReloader", "describe_changes"]
 

@@ -27,7 +27,8 @@ from graphql.pyutils import Undefined
 
 from resolvers.context import Context
 
-from .policy import REQUIRED, Pinnable
+from .pins import REQUIRED, Pinnable
+from .refusals import forbidden, path_of
 
 __all__ = ["PINNABLE_SUFFIXES", "concluded", "pinnable"]
 
@@ -69,8 +70,9 @@ def _no_default(argument: GraphQLArgument) -> bool:
 
 
 def _forbidden(info: Info, scope: str, message: str, **extensions: object) -> GraphQLError:
-    info.context.access.deny(".".join(str(p) for p in info.path.as_list()), scope)
-    return GraphQLError(message, extensions={"code": "FORBIDDEN", "scope": scope, **extensions})
+    """A verdict refused, on record."""
+    info.context.access.deny(path_of(info), scope)
+    return forbidden(message, scope=scope, **extensions)
 
 
 ONCE = "A verdict is evaluated once per subject and request."

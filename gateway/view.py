@@ -26,7 +26,7 @@ from .audit import AccessRecord, subject_key
 from .graphiql import CSP, graphiql_page
 from .limits import limit_error
 from .schema import GatewaySchema
-from .textinput import unpaired_surrogate
+from .textcheck import unpaired_surrogate
 
 if TYPE_CHECKING:
     from .app import Runtime

@@ -3,7 +3,7 @@
 A batch of events (a group commit) is one statement: the events, their subject index
 rows and the writer's new chain head go in as one JSON document, so a batch costs one
 round trip and is atomic without an explicit transaction. Every driver failure becomes
-AuditStoreError; hashing and chaining live in gateway/audit.py.
+AuditStoreError; hashing and chaining live in gateway/audit.py and gateway/auditwriter.py.
 """
 
 from __future__ import annotations

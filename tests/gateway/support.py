@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,12 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 
 from gateway.app import create_app
 from gateway.ops import ops_app
-from gateway.settings import AuthConfig, GatewaySettings, Settings
+from gateway.settings import AuditSettings, AuthConfig, GatewaySettings, Settings
+from sources.base import EntitySpec, SourceSpec
 from sources.stats import CallStats
 from tests.resolvers import city
 
@@ -29,6 +32,33 @@ def headers(client: str, purpose: str, **extra: str) -> dict[str, str]:
 
 
 DEVELOPER = headers("developer", "development")
+
+
+AUDIT_KEY = "test-audit-subject-key-0123456789"
+
+
+def audited(dsn: str) -> dict[str, Any]:
+    """Settings changes for a sync audit log in `dsn`, with the auditor's access_log over it."""
+    log = SourceSpec(
+        "audit",
+        "postgres",
+        {"access_log": EntitySpec("access_log", "subject", many=True, options={"table": "access_log"})},
+        {"dsn": dsn, "pool_size": 2},
+    )
+    return {
+        "sources": (*(s for s in city.specs() if s.name != "audit"), log),
+        "audit": AuditSettings(mode="sync", dsn=dsn, subject_key=AUDIT_KEY, commit_timeout=1.0),
+    }
+
+
+async def audit_events(dsn: str) -> list[dict[str, Any]]:
+    """Every event of the audit log in `dsn`, oldest first, its JSON columns decoded."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        return [dict(r) for r in await conn.fetch("SELECT * FROM audit_event ORDER BY seq")]
+    finally:
+        await conn.close()
 
 
 def settings(**changes: Any) -> Settings:

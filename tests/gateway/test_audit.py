@@ -17,14 +17,13 @@ from gateway.audit import (
     GENESIS,
     AccessRecord,
     AuditUnavailable,
-    AuditWriter,
     _hashed_fields,
     canonical_hash,
     event_hash,
     subject_key,
-    subject_report,
-    verify,
 )
+from gateway.auditverify import subject_report, verify
+from gateway.auditwriter import AuditWriter
 from sources.audit_store import AuditStore, AuditStoreError, ChainHead, EventRow
 
 SECRET = b"test-audit-secret-0123456789abcdef"

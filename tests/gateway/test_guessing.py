@@ -8,28 +8,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from gateway.app import create_app
 from gateway.audit import subject_key
-from gateway.settings import AuditSettings, AuthConfig, RateSettings
+from gateway.settings import AuthConfig, RateSettings
 from sources.base import CacheSpec, EntitySpec, SourceSpec
 from sources.cache import entity_ttls
 from sources.stats import CallStats
 from tests.resolvers import city
 from tests.resolvers.city import BOSS, CHILD, FATHER, rid
 
-from .support import ROOT, SECRET, headers, settings
+from .support import AUDIT_KEY, ROOT, SECRET, audit_events, audited, gateway, headers
 
-AUDIT_KEY = "test-audit-subject-key-0123456789"
 GRID = headers("grid-worker", "household_survey")
 # Valid ids (checksums right) that the city does not hold.
 NOWHERE = [rid("350211", "19900101", n) for n in range(101, 131)]
@@ -47,39 +42,6 @@ def policy_with(tmp_path: Path, client: str, **keys: object) -> str:
     return str(path)
 
 
-@asynccontextmanager
-async def gateway(
-    stats: CallStats | None = None, audit_dsn: str | None = None, **changes: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    base = settings(**changes)
-    if audit_dsn is not None:
-        source = SourceSpec(
-            "audit",
-            "postgres",
-            {"access_log": EntitySpec("access_log", "subject", many=True, options={"table": "access_log"})},
-            {"dsn": audit_dsn, "pool_size": 2},
-        )
-        base = settings(
-            sources=(*(s for s in city.specs() if s.name != "audit"), source),
-            audit=AuditSettings(mode="sync", dsn=audit_dsn, subject_key=AUDIT_KEY, commit_timeout=1.0),
-            **changes,
-        )
-    app = create_app(base, stats=stats)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
-
-
-async def audit_events(dsn: str) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.set_type_codec("jsonb", encoder=str, decoder=__import__("json").loads, schema="pg_catalog")
-        return [dict(r) for r in await conn.fetch("SELECT * FROM audit_event ORDER BY seq")]
-    finally:
-        await conn.close()
-
-
 def lookups(event: dict[str, Any]) -> dict[str, str]:
     return {s["subject"]: s["lookup"] for s in event["subjects"] if "lookup" in s}
 
@@ -95,7 +57,7 @@ def metric(name: str, **labels: str) -> float:
 async def test_every_id_asked_is_audited_with_what_it_came_to(scratch_db: str) -> None:
     developer = headers("developer", "development")
     ids = [FATHER, NOWHERE[0], BOSS]
-    async with gateway(audit_dsn=scratch_db) as client:
+    async with gateway(**audited(scratch_db)) as client:
         found = await client.post(
             "/graphql", json={"query": PERSONS, "variables": {"ids": ids}}, headers=developer
         )
@@ -121,7 +83,7 @@ async def test_every_id_asked_is_audited_with_what_it_came_to(scratch_db: str) -
 
 async def test_a_lookup_that_was_never_made_is_audited_too(scratch_db: str) -> None:
     # The auditor may not look persons up at all: the attempt is on record as forbidden.
-    async with gateway(audit_dsn=scratch_db) as client:
+    async with gateway(**audited(scratch_db)) as client:
         body = {"query": PERSON, "variables": {"id": NOWHERE[1]}}
         response = await client.post("/graphql", json=body, headers=headers("auditor", "audit"))
         events = await audit_events(scratch_db)
@@ -270,7 +232,7 @@ def shape(response: httpx.Response) -> tuple[int, str, dict[str, str]]:
 @pytest.mark.parametrize("repeat", [1, 2])  # the second time, the person elsewhere is in the cache
 async def test_held_elsewhere_and_held_nowhere_answer_alike(scratch_db: str, repeat: int) -> None:
     stats = CallStats()
-    async with gateway(stats, audit_dsn=scratch_db) as client:
+    async with gateway(stats, **audited(scratch_db)) as client:
         answers = []
         for _ in range(repeat):
             for who in (BOSS, NOWHERE[26]):

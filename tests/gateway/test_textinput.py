@@ -10,7 +10,8 @@ import strawberry
 from graphql import parse
 from strawberry.extensions import ValidationCache
 
-from gateway.textinput import TextInput, TextRules, text_problem, unpaired_surrogate
+from gateway.textcheck import text_problem, unpaired_surrogate
+from gateway.textinput import TextInput, TextRules
 from resolvers.directives import MaxLength, max_length
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +14,16 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.audit import subject_report
+from gateway.auditverify import subject_report
 from gateway.policy import PolicyError, load_policy, parse_policy
-from gateway.settings import AuditSettings, AuthConfig, RateSettings
+from gateway.settings import AuthConfig, RateSettings
 from sources.audit_store import AuditStore
 from sources.stats import CallStats
 from tests.resolvers import city
 from tests.resolvers.city import EMPLOYER, FATHER
 
-from .support import ROOT, SECRET, headers, settings
+from .support import AUDIT_KEY, ROOT, SECRET, audited, gateway, headers, settings
 
-AUDIT_KEY = "test-audit-subject-key-0123456789"
 TALENT = headers("talent-policy", "talent_subsidy")
 ENROLMENT = headers("enrollment", "enrollment_review")
 DEVELOPER = headers("developer", "development")
@@ -40,22 +37,8 @@ def verdict(arguments: str, alias: str = "v") -> str:
     )
 
 
-@asynccontextmanager
-async def gateway(
-    stats: CallStats | None = None, *, policy: str | None = None, audit_dsn: str | None = None
-) -> AsyncIterator[httpx.AsyncClient]:
-    changes: dict[str, Any] = {}
-    if policy is not None:
-        changes["auth"] = AuthConfig(policy=policy, hs256_secret=SECRET)
-    if audit_dsn is not None:
-        changes["audit"] = AuditSettings(
-            mode="sync", dsn=audit_dsn, subject_key=AUDIT_KEY, commit_timeout=1.0
-        )
-    app = create_app(settings(**changes), stats=stats)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
+def with_policy(path: Path) -> AuthConfig:
+    return AuthConfig(policy=str(path), hs256_secret=SECRET)
 
 
 def codes(body: dict[str, Any]) -> list[str]:
@@ -183,7 +166,7 @@ async def test_distinct_arguments_per_subject_are_limited_over_a_window(tmp_path
         with_developer().replace("verdict_variants = 20", "verdict_variants = 2"), encoding="utf-8"
     )
     stats = CallStats()
-    async with gateway(stats, policy=str(path)) as client:
+    async with gateway(stats, auth=with_policy(path)) as client:
 
         async def ask(months: int) -> dict[str, Any]:
             body = {"query": verdict(f"(months: {months}, within: 36)"), "variables": {"id": FATHER}}
@@ -206,7 +189,7 @@ async def test_distinct_arguments_per_subject_are_limited_over_a_window(tmp_path
 
 
 async def test_the_subject_report_shows_what_was_concluded(scratch_db: str) -> None:
-    async with gateway(audit_dsn=scratch_db) as client:
+    async with gateway(**audited(scratch_db)) as client:
         body = {"query": verdict("(months: 24, within: 36)"), "variables": {"id": FATHER}}
         response = await client.post("/graphql", json=body, headers=TALENT)
     assert response.json()["data"]["person"]["socialInsurance"] == {"v": False}
