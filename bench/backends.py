@@ -19,7 +19,7 @@ import aiohttp
 import asyncpg
 import orjson
 
-from gateway.settings import load_settings
+from gateway.config.settings import load_settings
 from sources.base import EntitySpec, Record, Result, SourceSpec, align
 
 __all__ = ["CONFIG", "DEPARTMENT_SOURCES", "Departments", "department_specs"]

@@ -28,10 +28,10 @@ import asyncpg
 import httpx
 import jwt
 
-import gateway.policy
+import gateway.policy.model
 from demo.stack import DemoStack
 from demo.synth import CityConfig
-from gateway.settings import load_auth
+from gateway.config.settings import load_auth
 from resolvers.identifiers import resident_id_check
 
 ROOT = Path(__file__).parents[1]
@@ -74,7 +74,7 @@ def config_with_room(directory: Path) -> Path:
     """govgraph.toml and policy.toml as shipped, but with a rate and a miss budget the run
     cannot spend (gateways before the budget existed had only the rate)."""
     room = "rate = 100000\nburst = 100000\n"
-    if hasattr(gateway.policy, "MISS_BUDGET"):
+    if hasattr(gateway.policy.model, "MISS_BUDGET"):
         room += "miss_budget = 1000000\n"
     policy = (ROOT / "policy.toml").read_text(encoding="utf-8")
     policy = policy.replace("[clients.grid-worker]\n", f"[clients.grid-worker]\n{room}", 1)

@@ -40,8 +40,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from gateway.app import create_app
-from gateway.schema import build_schema
-from gateway.settings import RateSettings, Settings, load_settings
+from gateway.config.settings import RateSettings, Settings, load_settings
+from gateway.execution.schema import build_schema
 from resolvers.context import Context
 from resolvers.graph import ENTITIES
 from resolvers.loaders import Loaders

@@ -15,35 +15,34 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from gateway.access.admission import Admission
+from gateway.access.auth import Authenticator, AuthSettings
+from gateway.access.lookups import LookupGate
+from gateway.access.ratelimit import RateLimiter, build_rate_limiter
+from gateway.access.tally import Tally, build_tally
+from gateway.audit.store import AuditStore
+from gateway.audit.writer import AuditWriter
+from gateway.config.settings import ConfigError, Settings
+from gateway.execution.budget import WorkBudget
+from gateway.execution.documents import Registry
+from gateway.execution.extensions import AuditTrail, IntrospectionGate, SourceReport, TrustedDocuments
+from gateway.execution.limits import OperationLimits
+from gateway.execution.schema import build_schema
+from gateway.http.graphiql import assets_route
+from gateway.http.health import Readiness, healthz
+from gateway.http.view import GatewayGraphQL
+from gateway.observability import metrics
+from gateway.observability.exchange import OperationNames, OperationObserver
+from gateway.observability.requestlog import RequestLog
+from gateway.observability.tracing import OperationSpan, Tracing
+from gateway.policy.model import Policy, load_policy
+from gateway.policy.reload import PolicyReloader
+from gateway.server.collector import tune_collector
 from resolvers.graph import ENTITIES
-from sources.audit_store import AuditStore
 from sources.base import Source
 from sources.errors import SourceConfigError
 from sources.registry import Catalog, build_catalog
 from sources.stats import CallStats
-
-from . import metrics
-from .admission import Admission
-from .auditwriter import AuditWriter
-from .auth import Authenticator, AuthSettings
-from .budget import WorkBudget
-from .collector import tune_collector
-from .documents import Registry
-from .exchange import OperationNames, OperationObserver
-from .extensions import AuditTrail, IntrospectionGate, SourceReport, TrustedDocuments
-from .graphiql import assets_route
-from .health import Readiness, healthz
-from .limits import OperationLimits
-from .lookups import LookupGate
-from .policy import Policy, load_policy
-from .ratelimit import RateLimiter, build_rate_limiter
-from .reload import PolicyReloader
-from .requestlog import RequestLog
-from .schema import build_schema
-from .settings import ConfigError, Settings
-from .tally import Tally, build_tally
-from .tracing import OperationSpan, Tracing
-from .view import GatewayGraphQL
 
 __all__ = ["Runtime", "create_app"]
 
@@ -207,7 +206,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", GatewayGraphQL(schema, runtime)),
-            Route("/healthz", healthz),  # /readyz and /metrics: the operators' listener (gateway/ops.py)
+            Route("/healthz", healthz),  # /readyz and /metrics: the operators' listener (gateway/http/ops.py)
             assets_route(),
         ],
         middleware=[

@@ -79,7 +79,7 @@ class RequestTally:
     verdicts: dict[tuple[str, str], tuple[dict[str, Any], asyncio.Future[bool]]] = field(default_factory=dict)
     lookup_ids: int = 0  # ids looked up at the root by a client that sees them masked
     batch: bool = False  # the request is a batch of operations
-    # The process's tallies (gateway/tally.py: miss budgets, verdict windows), shared by
+    # The process's tallies (gateway/access/tally.py: miss budgets, verdict windows), shared by
     # every request; None where nothing counts across requests (pure graph tests).
     store: Any = None
 

@@ -1,7 +1,7 @@
 """Schema directives that declare, on each field, the data scope it belongs to and how a
 masked grant shows it, and on each text argument the longest value it accepts. The
 gateway reads them when the schema is built (enforcement) and when a document is first
-seen (the text checks of gateway/textinput.py); they are visible in schema.graphql so a
+seen (the text checks of gateway/execution/textinput.py); they are visible in schema.graphql so a
 reviewer sees the policy and input surface."""
 
 from __future__ import annotations

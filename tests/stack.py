@@ -11,9 +11,9 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
+from gateway.access.auth import mint_token
 from gateway.app import create_app
-from gateway.auth import mint_token
-from gateway.settings import Settings, load_settings
+from gateway.config.settings import Settings, load_settings
 from sources.stats import CallStats
 
 CONFIG = Path(__file__).parents[1] / "govgraph.toml"

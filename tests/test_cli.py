@@ -17,11 +17,11 @@ import jwt
 import pytest
 
 from demo.stack import DemoStack
-from gateway.cli import _announce, main
-from gateway.policy import load_policy
-from gateway.schema import build_schema
-from gateway.settings import load_auth, load_settings
-from sources.audit_store import AuditStore
+from gateway.audit.store import AuditStore
+from gateway.cli.main import _announce, main
+from gateway.config.settings import load_auth, load_settings
+from gateway.execution.schema import build_schema
+from gateway.policy.model import load_policy
 
 ROOT = Path(__file__).parents[1]
 

@@ -22,9 +22,9 @@ from aiohttp import web
 
 from demo.stack import DemoStack
 from gateway.app import create_app
-from gateway.documents import MANIFEST, build_manifest
-from gateway.schema import build_schema
-from gateway.settings import load_settings, parse_settings
+from gateway.config.settings import load_settings, parse_settings
+from gateway.execution.documents import MANIFEST, build_manifest
+from gateway.execution.schema import build_schema
 from resolvers.graph import ENTITIES
 from sources.errors import SourceConfigError
 from sources.options import Options
@@ -37,7 +37,7 @@ ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
 CONFIG = ROOT / "govgraph.toml"
 PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md", ROOT / "examples" / "README.md"]
-CODE = [p for package in ("gateway", "resolvers", "sources") for p in sorted((ROOT / package).glob("*.py"))]
+CODE = [p for package in ("gateway", "resolvers", "sources") for p in sorted((ROOT / package).rglob("*.py"))]
 
 _CODE_NAME = re.compile(r"[A-Z]+(?:_[A-Z]+)*")
 _ENV_READERS = ("os.environ.get", "os.getenv")

@@ -15,8 +15,8 @@ import httpx
 import jwt
 
 from gateway.app import create_app
-from gateway.ops import ops_app
-from gateway.settings import AuditSettings, AuthConfig, GatewaySettings, Settings
+from gateway.config.settings import AuditSettings, AuthConfig, GatewaySettings, Settings
+from gateway.http.ops import ops_app
 from sources.base import EntitySpec, SourceSpec
 from sources.stats import CallStats
 from tests.resolvers import city

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from demo.departments import database_dsn
-from gateway.audit import (
+from gateway.audit.record import (
     GENESIS,
     AccessRecord,
     AuditUnavailable,
@@ -22,9 +22,9 @@ from gateway.audit import (
     event_hash,
     subject_key,
 )
-from gateway.auditverify import subject_report, verify
-from gateway.auditwriter import AuditWriter
-from sources.audit_store import AuditStore, AuditStoreError, ChainHead, EventRow
+from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
+from gateway.audit.verify import subject_report, verify
+from gateway.audit.writer import AuditWriter
 
 SECRET = b"test-audit-secret-0123456789abcdef"
 CHILD = "350203201503071234"

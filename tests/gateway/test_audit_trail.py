@@ -19,8 +19,8 @@ import pytest
 import pytest_asyncio
 
 from gateway.app import create_app
-from gateway.audit import canonical_hash, subject_key
-from gateway.settings import AuditSettings, AuthConfig, GatewaySettings, Settings
+from gateway.audit.record import canonical_hash, subject_key
+from gateway.config.settings import AuditSettings, AuthConfig, GatewaySettings, Settings
 from sources.base import EntitySpec, SourceSpec
 from tests.resolvers import city
 from tests.resolvers.city import CHILD, FATHER

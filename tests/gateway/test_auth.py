@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.app import create_app
-from gateway.settings import AuthConfig, GatewaySettings, Settings
+from gateway.config.settings import AuthConfig, GatewaySettings, Settings
 from tests.resolvers import city
 
 POLICY = str(Path(__file__).parents[2] / "policy.toml")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from gateway.collector import tune_collector
+from gateway.server.collector import tune_collector
 
 
 def test_tuning_is_undone_by_what_it_returns() -> None:

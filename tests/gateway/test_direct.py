@@ -6,8 +6,8 @@ import pytest
 from graphql import GraphQLObjectType
 from strawberry.types.field import StrawberryField
 
-import gateway.schema
-from gateway.schema import GatewaySchema, build_schema
+import gateway.execution.schema
+from gateway.execution.schema import GatewaySchema, build_schema
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from tests.resolvers import city
@@ -39,7 +39,7 @@ async def _answers(schema: GatewaySchema, cases: tuple[tuple[str, dict[str, str]
 
 async def test_direct_resolvers_answer_as_strawberry_does(monkeypatch: pytest.MonkeyPatch) -> None:
     direct = build_schema(enforce=False)
-    monkeypatch.setattr(gateway.schema, "install_direct_resolvers", lambda schema: 0)
+    monkeypatch.setattr(gateway.execution.schema, "install_direct_resolvers", lambda schema: 0)
     strawberry_only = build_schema(enforce=False)
     answers = await _answers(direct)
     assert all(data is not None and not errors for data, errors in answers), answers
@@ -58,7 +58,7 @@ def test_every_field_with_scalar_or_enum_arguments_is_direct() -> None:
         for name, field in gtype.fields.items():
             definition = field.extensions.get("strawberry-definition")
             if isinstance(definition, StrawberryField) and definition.base_resolver is not None:
-                if getattr(field.resolve, "__module__", "") == "gateway.direct":
+                if getattr(field.resolve, "__module__", "") == "gateway.execution.direct":
                     direct += 1
                 else:
                     kept.append(f"{type_name}.{name}")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.documents import MANIFEST, DocumentError, Registry, build_manifest, document_id
-from gateway.policy import PolicyError, parse_policy
-from gateway.schema import build_schema
+from gateway.execution.documents import MANIFEST, DocumentError, Registry, build_manifest, document_id
+from gateway.execution.schema import build_schema
+from gateway.policy.model import PolicyError, parse_policy
 from sources.stats import CallStats
 from tests.resolvers.city import EMPLOYER, FATHER
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType
 
-from gateway.policy import FULL, MASKED, with_families
+from gateway.policy.model import FULL, MASKED, with_families
 from resolvers.context import Principal
 from sources.stats import CallStats
 from tests.resolvers import city

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.graphiql import ASSETS, DEMO_API_KEY
-from gateway.policy import Policy, parse_policy
-from gateway.settings import AuthConfig, GatewaySettings, Settings
+from gateway.config.settings import AuthConfig, GatewaySettings, Settings
+from gateway.http.graphiql import ASSETS, DEMO_API_KEY
+from gateway.policy.model import Policy, parse_policy
 from tests.resolvers import city
 
 ROOT = Path(__file__).parents[2]

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from gateway.audit import subject_key
-from gateway.settings import AuthConfig, RateSettings
+from gateway.audit.record import subject_key
+from gateway.config.settings import AuthConfig, RateSettings
 from sources.base import CacheSpec, EntitySpec, SourceSpec
 from sources.cache import entity_ttls
 from sources.stats import CallStats

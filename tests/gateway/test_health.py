@@ -18,8 +18,8 @@ from starlette.applications import Starlette
 
 from demo.departments import database_dsn
 from gateway.app import create_app
-from gateway.ops import ops_app
-from gateway.settings import AuditSettings, HealthSettings, Settings
+from gateway.config.settings import AuditSettings, HealthSettings, Settings
+from gateway.http.ops import ops_app
 from sources.base import Resilience
 from tests.resolvers.city import CHILD
 

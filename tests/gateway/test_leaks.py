@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from gateway.app import create_app
-from gateway.settings import AuthConfig, GatewaySettings, Settings
+from gateway.config.settings import AuthConfig, GatewaySettings, Settings
 from sources.stats import CallStats
 from tests.resolvers import city
 from tests.resolvers.city import CHILD, FATHER
@@ -203,7 +203,7 @@ async def test_enterprise_data_does_not_open_a_persons_social_insurance(client: 
     body = {"query": document, "variables": {"id": FATHER}}
     response = await client.post("/graphql", json=body, headers=desk)
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["PERSISTED_QUERY_NOT_FOUND"]
-    from gateway.policy import load_policy, with_families
+    from gateway.policy.model import load_policy, with_families
 
     policy = load_policy(POLICY, city.SCHEMA.scopes)
     assert "social_insurance.*" not in with_families(policy.grant("enterprise-desk", "enterprise_service"))

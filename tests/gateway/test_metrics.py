@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.settings import AuditSettings, MetricsSettings
+from gateway.config.settings import AuditSettings, MetricsSettings
 from tests.resolvers.city import BOSS, CHILD
 
 from .support import DEVELOPER, ROOT, gateway_and_ops, headers

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import (
+from gateway.config.settings import (
     ConfigError,
     HealthSettings,
     LogSettings,

@@ -8,8 +8,8 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.ops import fleet_readiness
-from gateway.settings import HealthSettings
+from gateway.config.settings import HealthSettings
+from gateway.http.ops import fleet_readiness
 
 from .support import DEVELOPER, gateway_and_ops, settings
 
@@ -33,7 +33,7 @@ async def test_metrics_and_readiness_are_served_to_operators_only() -> None:
 
 
 def worker(status: int, *reasons: str) -> dict[str, Any]:
-    """A worker's answer, as gateway.ops.answer_supervisor gives it."""
+    """A worker's answer, as gateway.http.ops.answer_supervisor gives it."""
     body = {"status": "ready" if status == 200 else "not_ready", "reasons": list(reasons), "pid": 0}
     return {"status": status, "body": body}
 

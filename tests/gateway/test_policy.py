@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.policy import FULL, MASKED, PolicyError, load_policy, parse_policy
+from gateway.policy.model import FULL, MASKED, PolicyError, load_policy, parse_policy
 from tests.resolvers.city import SCHEMA
 
 SHIPPED = Path(__file__).parents[2] / "policy.toml"

@@ -19,11 +19,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway import reload
 from gateway.app import create_app
-from gateway.policy import Policy, parse_policy, read_policy
-from gateway.reload import PolicyReloader, describe_changes
-from gateway.settings import AuthConfig
+from gateway.config.settings import AuthConfig
+from gateway.policy import reload
+from gateway.policy.model import Policy, parse_policy, read_policy
+from gateway.policy.reload import PolicyReloader, describe_changes
 from sources.base import Result, Source
 from sources.memory import MemorySource
 from tests.gateway.support import ROOT, SECRET, headers, settings
@@ -283,7 +283,7 @@ SERVER = """\
 import logging, sys
 import uvicorn
 from gateway.app import create_app
-from gateway.settings import AuthConfig
+from gateway.config.settings import AuthConfig
 from tests.gateway.support import SECRET, settings
 
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
+from gateway.access.ratelimit import RedisRateLimiter
 from gateway.app import create_app
-from gateway.ratelimit import RedisRateLimiter
-from gateway.settings import RateSettings
+from gateway.config.settings import RateSettings
 from tests.redis_server import unique_prefix
 from tests.resolvers.city import CHILD
 

@@ -17,8 +17,14 @@ import redis
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway import ratelimit
-from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, _take, build_rate_limiter
+from gateway.access import ratelimit
+from gateway.access.ratelimit import (
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    _take,
+    build_rate_limiter,
+)
 from tests.redis_server import RedisServer, unique_prefix
 
 

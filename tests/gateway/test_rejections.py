@@ -19,7 +19,7 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.settings import RateSettings
+from gateway.config.settings import RateSettings
 from sources.base import CacheSpec, EntitySpec, Resilience, SourceSpec
 from sources.stats import CallStats
 from tests.resolvers import city

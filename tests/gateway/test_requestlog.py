@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from gateway.logs import JsonFormatter, TextFormatter
-from gateway.settings import LogSettings, MetricsSettings
+from gateway.config.settings import LogSettings, MetricsSettings
+from gateway.observability.logs import JsonFormatter, TextFormatter
 from sources.stats import CallStats
 from tests.resolvers.city import CHILD, FATHER
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import ConfigError, load_settings
+from gateway.config.settings import ConfigError, load_settings
 
 ENV = {
     "GOVGRAPH_PUBLIC_SECURITY_DSN": "postgresql://ps@db/ps",

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from gateway.tally import MemoryTally, RedisTally, Tally, build_tally
+from gateway.access.tally import MemoryTally, RedisTally, Tally, build_tally
 from tests.redis_server import redis_url_or_skip, unique_prefix
 
 from .test_ratelimit import closed_port

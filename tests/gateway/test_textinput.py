@@ -1,4 +1,4 @@
-"""gateway/textinput.py on a schema with what the graph does not have yet: text in lists
+"""gateway/execution/textinput.py on a schema with what the graph does not have yet: text in lists
 and in input objects, with maxima declared on input fields."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import strawberry
 from graphql import parse
 from strawberry.extensions import ValidationCache
 
-from gateway.textcheck import text_problem, unpaired_surrogate
-from gateway.textinput import TextInput, TextRules
+from gateway.execution.textcheck import text_problem, unpaired_surrogate
+from gateway.execution.textinput import TextInput, TextRules
 from resolvers.directives import MaxLength, max_length
 
 

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from gateway.app import create_app
-from gateway.settings import TracingSettings
+from gateway.config.settings import TracingSettings
 from sources.base import EntitySpec, SourceSpec
 from tests.resolvers.city import CHILD
 

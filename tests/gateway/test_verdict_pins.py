@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.auditverify import subject_report
-from gateway.policy import PolicyError, load_policy, parse_policy
-from gateway.settings import AuthConfig, RateSettings
-from sources.audit_store import AuditStore
+from gateway.audit.store import AuditStore
+from gateway.audit.verify import subject_report
+from gateway.config.settings import AuthConfig, RateSettings
+from gateway.policy.model import PolicyError, load_policy, parse_policy
 from sources.stats import CallStats
 from tests.resolvers import city
 from tests.resolvers.city import EMPLOYER, FATHER

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from gateway.schema import build_schema
+from gateway.execution.schema import build_schema
 from resolvers.context import AccessLog, Context, Principal
 from resolvers.identifiers import credit_code_check, org_code_check, resident_id_check
 from resolvers.loaders import Loaders

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from sources.audit_store import AuditStore, AuditStoreError, ChainHead, EventRow
+from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
 
 WRITER = "host-1-abcd"
 T0 = dt.datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=dt.UTC)

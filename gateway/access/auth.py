@@ -1,0 +1,169 @@
+"""Credentials and purpose → Principal, before any GraphQL work is done.
+
+Bearer JWTs (client-credentials style: `sub` is the client, `aud` this gateway, `exp`
+required, optional `scope` listing the purposes the token may be used for), verified
+with HS256 (demo) or RS256/ES256 public keys, `exp`, `nbf` and `iat` within `[auth]
+leeway` seconds of this host's clock; or API keys, stored only as SHA-256
+hashes in the policy. The purpose comes from `X-Purpose` and must be granted to the
+client (and to the token); `X-Case-Id` and `X-Operator-Id` are recorded in the audit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+from gateway.policy.model import Client, Policy
+from resolvers.context import Principal
+
+__all__ = ["AuthError", "AuthSettings", "Authenticator", "mint_token"]
+
+_HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,127}")  # printable ASCII, at most 128
+
+
+class AuthError(Exception):
+    """A refused request: `status` and `code` as the client will see them."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after  # seconds, for 429
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    audience: str = "govgraph"
+    issuer: str | None = None
+    hs256_secret: str | None = None  # demo and tests; production uses public keys
+    public_keys: tuple[tuple[str, str], ...] = ()  # (algorithm, PEM text)
+    leeway: float = 30.0  # seconds of clock skew tolerated on exp, nbf and iat
+
+    @staticmethod
+    def key_files(paths: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+        return tuple((alg, Path(p).read_text(encoding="ascii")) for alg, p in paths.items())
+
+
+class Authenticator:
+    """`policy` is read per request so a reloaded policy takes effect at once."""
+
+    def __init__(self, settings: AuthSettings, policy: Callable[[], Policy]) -> None:
+        self._settings = settings
+        self._policy = policy
+        self._keys: dict[str, list[str]] = {}
+        for alg, pem in settings.public_keys:
+            self._keys.setdefault(alg, []).append(pem)
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy()
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        policy = self._policy()
+        client, token_purposes = self._client(headers, policy)
+        purpose = headers.get("x-purpose", "").strip()
+        if not purpose:
+            raise AuthError(403, "PURPOSE_REQUIRED", "Declare the purpose of this request in X-Purpose.")
+        if purpose not in client.purposes or (token_purposes is not None and purpose not in token_purposes):
+            raise AuthError(
+                403, "PURPOSE_NOT_ALLOWED", f"Purpose {purpose[:64]!r} is not granted to this client."
+            )
+        return Principal(
+            client_id=client.id,
+            purpose=purpose,
+            grants=policy.grant(client.id, purpose),
+            jurisdiction=client.jurisdiction,
+            may_introspect=policy.purposes[purpose].introspection,
+            persisted_only=client.persisted_only,
+            operations=client.operations,
+            pins=None if policy.purposes[purpose].introspection else policy.pinned(client.id, purpose),
+            max_lookup_ids=client.max_lookup_ids,
+            miss_budget=client.miss_budget,
+            miss_window=client.miss_window,
+            verdict_window=client.verdict_window,
+            verdict_variants=client.verdict_variants,
+            case_id=_optional(headers, "x-case-id"),
+            operator_id=_optional(headers, "x-operator-id"),
+        )
+
+    def _client(self, headers: Mapping[str, str], policy: Policy) -> tuple[Client, frozenset[str] | None]:
+        authorization = headers.get("authorization", "")
+        api_key = headers.get("x-api-key")
+        if authorization[:7].lower() == "bearer ":
+            claims = self._verify(authorization[7:].strip())
+            client = policy.client_by_subject(str(claims.get("sub", "")))
+            if client is None:
+                raise AuthError(401, "UNAUTHENTICATED", "The token's client is not known to this gateway.")
+            scope = claims.get("scope")
+            return client, None if scope is None else frozenset(str(scope).split())
+        if api_key:
+            found = policy.client_by_key_hash(hashlib.sha256(api_key.encode()).hexdigest())
+            if found is None:
+                raise AuthError(401, "UNAUTHENTICATED", "The API key is not known to this gateway.")
+            return found, None
+        if authorization:
+            raise AuthError(401, "UNAUTHENTICATED", "Use 'Authorization: Bearer <token>' or 'X-API-Key'.")
+        raise AuthError(401, "UNAUTHENTICATED", "Credentials are required: a bearer token or an API key.")
+
+    def _verify(self, token: str) -> dict[str, object]:
+        try:
+            alg = jwt.get_unverified_header(token).get("alg")
+            if alg == "HS256" and self._settings.hs256_secret:
+                keys: list[str] = [self._settings.hs256_secret]
+            else:
+                keys = self._keys.get(str(alg), [])
+            if not keys:
+                raise AuthError(
+                    401, "UNAUTHENTICATED", f"Tokens signed with {str(alg)[:10]!r} are not accepted."
+                )
+            problem: jwt.PyJWTError | None = None
+            for key in keys:
+                try:
+                    claims: dict[str, object] = jwt.decode(
+                        token,
+                        key,
+                        algorithms=[str(alg)],  # only the algorithm of this key: no confusion
+                        audience=self._settings.audience,
+                        issuer=self._settings.issuer,
+                        leeway=self._settings.leeway,
+                        options={"require": ["exp", "sub", "aud"]},
+                    )
+                    return claims
+                except jwt.InvalidSignatureError as exc:
+                    problem = exc
+            raise problem or jwt.InvalidSignatureError()
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError(401, "UNAUTHENTICATED", "The token has expired.") from exc
+        except jwt.ImmatureSignatureError as exc:  # nbf or iat ahead of this host's clock
+            raise AuthError(401, "UNAUTHENTICATED", "The token is not valid yet.") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise AuthError(401, "UNAUTHENTICATED", "The token is for another audience.") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError(
+                401, "UNAUTHENTICATED", "The token is malformed or its signature is invalid."
+            ) from exc
+
+
+def _optional(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None or value == "":
+        return None
+    if not _HEADER_VALUE.fullmatch(value):
+        raise AuthError(400, "BAD_USER_INPUT", f"{name} must be printable ASCII, at most 128 characters.")
+    return value
+
+
+def mint_token(secret: str, client: Client, audience: str, ttl: int, purposes: list[str], now: int) -> str:
+    """A demo HS256 token for `client`, allowed the given purposes."""
+    claims = {
+        "sub": client.jwt_subject,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl,
+        "scope": " ".join(purposes),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,223 @@
+"""Root look-ups by id (`person`, `persons`, `enterprise`, `household` ...): the one place a
+client names a subject it has not been shown, hence the place guessing happens.
+
+Every id asked is audited with what the look-up came to (`found`, `not_found`,
+`out_of_jurisdiction`, `forbidden`, or `failed` when the department could not answer),
+so that guessing is visible in the log. Two limits make it slow:
+
+- a client whose grant does not show the identifier in full may ask at most
+  `max_lookup_ids` ids in one HTTP request (aliases and batches included);
+- every client has a miss budget: look-ups that find nothing it may see, per window,
+  shared by every process through the tally store. A look-up is answered only while the
+  budget has room for every id it asks to miss (taken atomically before the department
+  is asked, what was found given back after), so the budget is never passed, however
+  many look-ups run at once. Otherwise LOOKUP_BUDGET_EXCEEDED: the whole operation, with
+  HTTP 429, when the budget was spent as the operation started (LookupGate), else the
+  look-up field.
+
+For a district-limited client an id registered elsewhere and an id that exists nowhere
+are answered alike: the same FORBIDDEN error, the same audit event, the same wait.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from inspect import isawaitable
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionNode,
+)
+from strawberry.extensions import SchemaExtension
+
+from gateway.observability import metrics
+from gateway.policy.model import FULL
+from gateway.policy.refusals import OUTSIDE, forbidden, path_of
+from resolvers.context import Context
+from sources.errors import SourceError
+
+__all__ = ["LookupGate", "budget_key", "looked_up"]
+
+log = logging.getLogger("govgraph.lookups")
+
+Info = GraphQLResolveInfo[Context]
+Resolver = Callable[..., Any]
+
+
+def budget_key(client: str) -> str:
+    return f"miss:{client}"
+
+
+def budget_exceeded(client: str, budget: int, window: float, retry_after: float) -> GraphQLError:
+    metrics.LOOKUP_BUDGET_EXCEEDED.labels(client).inc()
+    log.warning(
+        "look-up miss budget exhausted: client=%s budget=%d window=%ds retry_after=%ds",
+        client,
+        budget,
+        window,
+        retry_after,
+    )
+    return GraphQLError(
+        f"This client's look-ups found nothing {budget} times within {window:g} s; wait before"
+        " looking up more ids.",
+        extensions={
+            "code": "LOOKUP_BUDGET_EXCEEDED",
+            "budget": budget,
+            "window": window,
+            "retryAfter": max(1, round(retry_after)),
+        },
+    )
+
+
+def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collection[str]) -> Resolver:
+    """Wrap a root look-up whose `argument` holds the id or ids; `id_scopes` are the scopes
+    that show the identifier of the type it returns."""
+
+    async def lookup(source: Any, info: Info, **args: Any) -> Any:
+        context = info.context
+        access, principal, tally = context.access, context.principal, context.tally
+        asked = args[argument]
+        keys = [str(k).strip() for k in (asked if isinstance(asked, list) else [asked])]
+
+        def refuse(error: GraphQLError, denied: str) -> GraphQLError:
+            for key in keys:
+                access.lookup(key, "forbidden")
+                metrics.LOOKUPS.labels(principal.client_id, "forbidden").inc()
+            access.deny(path_of(info), denied)
+            return error
+
+        if scope not in principal.grants:
+            raise refuse(forbidden(f"Not granted for this purpose: {scope}.", scope=scope), scope)
+        if any(principal.grants.get(s) != FULL for s in id_scopes):
+            tally.lookup_ids += len(keys)
+            if tally.lookup_ids > principal.max_lookup_ids:
+                raise refuse(_too_many(principal.max_lookup_ids, tally.lookup_ids), "max_lookup_ids")
+        # Room for every id asked to miss is taken before the department is asked, in one
+        # atomic step, so that concurrent look-ups (aliases, requests, processes) cannot
+        # together pass the budget; what was found is given back after.
+        store, budget = tally.store, budget_key(principal.client_id)
+        if store is not None:
+            wait = await store.reserve(budget, len(keys), principal.miss_budget, principal.miss_window)
+            if wait > 0:
+                spent = budget_exceeded(
+                    principal.client_id, principal.miss_budget, principal.miss_window, wait
+                )
+                raise refuse(spent, "lookup_budget")
+        misses = 0  # until the look-up is answered: a look-up that fails or is cancelled teaches nothing
+        try:
+            value = resolve(source, info, **args)
+            if isawaitable(value):
+                value = await value
+            items = value if isinstance(value, list) else [value]
+            districts = principal.jurisdiction
+            outcomes = [_outcome(item, districts) for item in items]
+            misses = sum(o != "found" for o in outcomes)
+        except Exception as exc:
+            # A department that failed is `failed`; a refusal of the request (too many keys) `forbidden`.
+            outcome = "failed" if isinstance(exc, SourceError) else "forbidden"
+            for key in keys:
+                access.lookup(key, outcome)
+                metrics.LOOKUPS.labels(principal.client_id, outcome).inc()
+            raise
+        finally:
+            if store is not None and misses < len(keys):
+                await store.release(budget, len(keys) - misses)
+        for key, item, outcome in zip(keys, items, outcomes, strict=False):
+            access.lookup(key, outcome)
+            # Metrics and logs say "miss" for both kinds of miss: only the audit tells them apart.
+            metrics.LOOKUPS.labels(principal.client_id, "found" if outcome == "found" else "miss").inc()
+            if outcome == "found":
+                access.read(item._subject, scope)
+        if not districts:
+            return value
+        # Not found and not yours look the same, to the client and in the log's shape.
+        refused = [None if o == "found" else forbidden(OUTSIDE) for o in outcomes]
+        if any(refused):
+            access.deny(path_of(info), "jurisdiction")
+        if not isinstance(value, list):
+            if refused[0] is not None:
+                raise refused[0]
+            return value
+        return [error or item for error, item in zip(refused, items, strict=True)]
+
+    return lookup
+
+
+def _outcome(item: Any, districts: frozenset[str]) -> str:
+    if item is None:
+        return "not_found"
+    if districts and districts.isdisjoint(item._districts()):
+        return "out_of_jurisdiction"
+    return "found"
+
+
+def _too_many(maximum: int, actual: int) -> GraphQLError:
+    return GraphQLError(
+        f"A client that sees identifiers masked may look up at most {maximum} ids in one request,"
+        f" got {actual}.",
+        extensions={"code": "OPERATION_LIMIT", "limit": "max_lookup_ids", "max": maximum, "actual": actual},
+    )
+
+
+class LookupGate(SchemaExtension):
+    """Refuses an operation that would look ids up once the client's miss budget is spent:
+    the whole operation, before any department is asked, with HTTP 429 and Retry-After."""
+
+    def __init__(self, roots: Collection[str]) -> None:
+        self._roots = roots  # the root fields that look subjects up by id
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        context = ctx.context
+        store = context.tally.store if isinstance(context, Context) else None
+        if store is not None and self._looks_up(ctx.graphql_document, ctx.operation_name):
+            principal = context.principal
+            wait = await store.exhausted(budget_key(principal.client_id), principal.miss_budget)
+            if wait > 0:
+                # On record too: guessing on after the budget is spent is what an auditor looks for.
+                context.access.deny("", "lookup_budget")
+                if context.response is not None and not context.tally.batch:  # a batch answers the rest
+                    context.response.status_code = 429
+                    context.response.headers["retry-after"] = str(max(1, round(wait)))
+                raise budget_exceeded(principal.client_id, principal.miss_budget, principal.miss_window, wait)
+        yield
+
+    def _looks_up(self, document: DocumentNode | None, operation_name: str | None) -> bool:
+        if document is None:
+            return False
+        for definition in document.definitions:
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            name = definition.name.value if definition.name else None
+            if operation_name is not None and name != operation_name:
+                continue
+            for selection in _root_fields(definition.selection_set.selections, document):
+                if isinstance(selection, FieldNode) and selection.name.value in self._roots:
+                    return True
+        return False
+
+
+def _root_fields(selections: Sequence[SelectionNode], document: DocumentNode) -> Iterator[SelectionNode]:
+    """The operation's root selections, through fragments."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    stack, seen = list(selections), set()
+    while stack:
+        selection = stack.pop()
+        if isinstance(selection, InlineFragmentNode):
+            stack.extend(selection.selection_set.selections)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name not in seen and name in fragments:
+                seen.add(name)
+                stack.extend(fragments[name].selection_set.selections)
+        else:
+            yield selection

@@ -1,0 +1,151 @@
+"""The audit log's events: what a request records while it executes (AccessRecord) and
+how an event is hashed into its chain.
+
+A request fills an AccessRecord while it executes; before its response is released the
+gateway awaits `AuditWriter.record` (auditwriter.py), which returns only once the event
+is committed (or raises AuditUnavailable, which the gateway answers with
+AUDIT_UNAVAILABLE, HTTP 503). Each event's hash covers its content and the previous
+event's hash, so an altered, removed or reordered event breaks the chain; `verify`
+(auditverify.py) finds the first break of every chain. Subjects are stored as keyed
+HMACs, so the log does not become a copy of the register. SQL lives in
+gateway/audit/store.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import orjson
+
+from gateway.audit.store import EventRow
+
+__all__ = [
+    "GENESIS",
+    "LOOKUPS",
+    "OUTCOMES",
+    "AccessRecord",
+    "AuditUnavailable",
+    "canonical_hash",
+    "event_hash",
+    "subject_entries",
+    "subject_key",
+]
+
+log = logging.getLogger("govgraph.audit")
+
+GENESIS = "0" * 64
+OUTCOMES = frozenset({"ok", "partial", "denied", "error"})
+# What a root look-up by id came to, as the audit records it for the id asked.
+LOOKUPS = ("found", "not_found", "out_of_jurisdiction", "forbidden", "failed")
+MIN_SECRET_BYTES = 16  # a short key would let anyone enumerate the id space against the log
+_HASHED = tuple(f.name for f in fields(EventRow) if f.name not in ("prev_hash", "hash"))
+
+
+def subject_key(secret: bytes, identifier: str) -> str:
+    """The keyed HMAC that stands for a person or enterprise id in the log."""
+    return hmac.new(secret, identifier.encode(), hashlib.sha256).hexdigest()
+
+
+def canonical_hash(value: object) -> str:
+    """sha256 of the canonical JSON of `value` (sorted keys), e.g. of a response."""
+    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def event_hash(prev_hash: str, row_without_hashes: Mapping[str, Any]) -> str:
+    """One chain link: sha256(prev_hash + canonical JSON of the event's other columns)."""
+    body = orjson.dumps(dict(row_without_hashes), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
+def _hashed_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns an event's hash covers (all but prev_hash and hash), as they are hashed."""
+    hashed = {name: values[name] for name in _HASHED}
+    # One spelling of the instant, whatever tzinfo object the driver hands back.
+    hashed["time"] = hashed["time"].astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return hashed
+
+
+def _text(value: str) -> str:
+    # Request-supplied text PostgreSQL cannot store (NUL, lone surrogates) would fail the
+    # whole batch, i.e. every concurrent request: replace it before it is hashed.
+    if "\x00" in value or not value.isascii():
+        value = value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+@dataclass
+class AccessRecord:
+    """What one request read and was refused; filled in by the gateway while it executes."""
+
+    request_id: str
+    client: str
+    purpose: str
+    case_id: str | None
+    operator: str | None
+    operation: str | None
+    document_hash: str
+    subjects: dict[str, set[str]] = field(default_factory=dict)  # raw identifier -> scopes read
+    denied: list[tuple[str, str]] = field(default_factory=list)  # (path, scope)
+    lookups: dict[str, str] = field(default_factory=dict)  # raw identifier asked at the root -> outcome
+    # raw identifier -> verdicts and summaries concluded about it: field, arguments, value
+    conclusions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def read(self, subject: str, scope: str) -> None:
+        scopes = self.subjects.get(subject)
+        if scopes is None:
+            self.subjects[subject] = {scope}
+        else:
+            scopes.add(scope)
+
+    def deny(self, path: str, scope: str) -> None:
+        self.denied.append((path, scope))
+
+    def lookup(self, subject: str, outcome: str) -> None:
+        if outcome not in LOOKUPS:
+            raise ValueError(f"look-up outcome {outcome!r} is not one of {LOOKUPS}")
+        if self.lookups.get(subject) != "found":  # asked twice: found once is what it came to
+            self.lookups[subject] = outcome
+
+    def conclude(self, subject: str, field: str, arguments: Mapping[str, Any], value: Any) -> None:
+        entry = {"field": field, "arguments": dict(arguments), "value": value}
+        concluded = self.conclusions.setdefault(subject, [])
+        if entry not in concluded:
+            concluded.append(entry)
+
+    @property
+    def touched(self) -> bool:
+        """Only a request that looked a subject up, read one, or was refused a field writes
+        an event: so every guess at an id is on record, found or not."""
+        return bool(self.subjects or self.denied or self.lookups)
+
+
+class AuditUnavailable(Exception):
+    """The event could not be committed: the response must not be released (AUDIT_UNAVAILABLE)."""
+
+
+def subject_entries(secret: bytes, access: AccessRecord) -> list[dict[str, Any]]:
+    """One entry per subject the request touched, by keyed hash: the scopes read, and where
+    they apply, what a root look-up of its id came to and the verdicts concluded about it."""
+    identifiers = set(access.subjects) | set(access.lookups) | set(access.conclusions)
+    entries = []
+    for ident in identifiers:
+        entry: dict[str, Any] = {
+            "subject": subject_key(secret, ident),
+            "scopes": sorted(access.subjects.get(ident, ())),
+        }
+        if ident in access.lookups:
+            entry["lookup"] = access.lookups[ident]
+        if ident in access.conclusions:
+            entry["verdicts"] = access.conclusions[ident]
+        entries.append(entry)
+    return sorted(entries, key=lambda e: str(e["subject"]))

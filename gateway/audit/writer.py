@@ -1,0 +1,267 @@
+"""Group commit of audit events into this process's hash chain: events of concurrent
+requests share one commit, and a request's answer waits for its event's (audit.py says
+what an event holds and how it is hashed)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import uuid4
+
+from gateway.audit.record import (
+    GENESIS,
+    MIN_SECRET_BYTES,
+    OUTCOMES,
+    AccessRecord,
+    AuditUnavailable,
+    _hashed_fields,
+    _optional_text,
+    _text,
+    event_hash,
+    subject_entries,
+)
+from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
+
+__all__ = ["RECENT_FAILURE", "AuditWriter", "WriterObserver", "WriterStats"]
+
+log = logging.getLogger("govgraph.audit")
+
+
+@dataclass
+class WriterStats:
+    events: int = 0  # events committed
+    batches: int = 0  # group commits that succeeded
+    failures: int = 0  # group commits that failed
+    abandoned: int = 0  # events dropped because their request stopped waiting before the commit
+
+
+class WriterObserver(Protocol):
+    """Told of the writer's queue and commits as they happen (e.g. to export metrics)."""
+
+    def queued(self, depth: int) -> None: ...
+
+    def committed(self, events: int, seconds: float) -> None: ...
+
+    def failed(self, events: int, seconds: float) -> None: ...
+
+    def abandoned(self, events: int) -> None: ...
+
+
+# A commit that failed this recently (seconds), with none succeeding since, makes the
+# writer unhealthy; after it the process is offered traffic again, so it can recover.
+RECENT_FAILURE = 10.0
+
+
+@dataclass
+class _Draft:
+    """An event before it has a place in the chain (no writer, seq or hashes yet)."""
+
+    fields: dict[str, Any]
+    done: asyncio.Future[None]
+
+
+class AuditWriter:
+    """Group commit of audit events into this process's hash chain.
+
+    One commit is in flight at a time: the chain is a sequence, and a failed batch must
+    not be followed by one that links to it.
+    """
+
+    def __init__(
+        self,
+        store: AuditStore,
+        secret: bytes,
+        *,
+        writer_id: str | None = None,
+        max_batch: int = 256,
+        max_wait: float = 0.002,
+        commit_timeout: float = 2.0,
+    ) -> None:
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"the audit secret must be at least {MIN_SECRET_BYTES} bytes")
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self.writer_id = writer_id or f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:8]}"
+        self.stats = WriterStats()
+        self.observer: WriterObserver | None = None
+        self._failed_at: float | None = None  # monotonic time of the last failed commit, if none since
+        self._store = store
+        self._secret = secret
+        self._max_batch = max_batch
+        self._max_wait = max_wait
+        self._commit_timeout = commit_timeout
+        self._pending: collections.deque[_Draft] = collections.deque()
+        self._nonempty = asyncio.Event()
+        self._full = asyncio.Event()
+        self._head = ChainHead(self.writer_id, 0, GENESIS)
+        # Read the head from the store before the first commit (a writer_id may be reused) and
+        # after a failure (a commit that timed out on our side may have landed on the server's).
+        self._head_known = False
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def queue_depth(self) -> int:
+        """Events waiting for a commit (not counting the batch in flight)."""
+        return len(self._pending)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._closing = False
+            self._task = asyncio.create_task(self._run(), name=f"audit-writer-{self.writer_id}")
+
+    async def record(self, access: AccessRecord, outcome: str, response_hash: str) -> None:
+        """Return once the event of `access` is committed; raise AuditUnavailable otherwise."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome {outcome!r} is not one of {sorted(OUTCOMES)}")
+        if self._task is None or self._closing:
+            raise AuditUnavailable("the audit writer is not running")
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append(_Draft(self._draft(access, outcome, response_hash), done))
+        if self.observer is not None:
+            self.observer.queued(len(self._pending))
+        self._nonempty.set()
+        if len(self._pending) >= self._max_batch:
+            self._full.set()
+        try:
+            # On timeout or cancellation wait_for cancels `done`, and the loop then drops the
+            # event unless its batch is already in flight: a request that was not answered
+            # may still be logged, an answered one is never missing.
+            await asyncio.wait_for(done, self._commit_timeout)
+        except TimeoutError as exc:
+            raise AuditUnavailable(f"audit commit did not finish within {self._commit_timeout}s") from exc
+
+    def _draft(self, access: AccessRecord, outcome: str, response_hash: str) -> dict[str, Any]:
+        return {
+            "time": dt.datetime.now(dt.UTC),
+            "request_id": _text(access.request_id),
+            "client": _text(access.client),
+            "purpose": _text(access.purpose),
+            "case_id": _optional_text(access.case_id),
+            "operator": _optional_text(access.operator),
+            "operation": _optional_text(access.operation),
+            "document_hash": access.document_hash,
+            "subjects": subject_entries(self._secret, access),
+            "denied": [{"path": path, "scope": scope} for path, scope in access.denied],
+            "outcome": outcome,
+            "response_hash": response_hash,
+        }
+
+    async def _run(self) -> None:
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._nonempty.clear()
+                await self._nonempty.wait()
+                continue
+            if not self._closing and len(self._pending) < self._max_batch and self._max_wait > 0:
+                # Give concurrent requests max_wait to join this commit, unless it is already full.
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._max_wait):
+                        await self._full.wait()
+            batch = [self._pending.popleft() for _ in range(min(len(self._pending), self._max_batch))]
+            live = [d for d in batch if not d.done.done()]
+            self.stats.abandoned += len(batch) - len(live)
+            if self.observer is not None:
+                self.observer.queued(len(self._pending))
+                if len(live) < len(batch):
+                    self.observer.abandoned(len(batch) - len(live))
+            if live:
+                await self._commit(live)
+
+    async def _commit(self, batch: list[_Draft]) -> None:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._commit_timeout):
+                if not self._head_known:
+                    stored = await self._store.head(self.writer_id)
+                    self._head = stored or ChainHead(self.writer_id, 0, GENESIS)
+                    self._head_known = True
+                rows, head = self._link(batch)
+                await self._store.append(rows, head)
+        except asyncio.CancelledError:
+            self._head_known = False
+            _fail(batch, "the audit writer stopped")
+            raise
+        except Exception as exc:  # the loop must outlive any batch
+            self.stats.failures += 1
+            self._failed_at = time.monotonic()
+            if self.observer is not None:
+                self.observer.failed(len(batch), time.perf_counter() - started)
+            self._head_known = False  # the head does not advance; re-read it before the next batch
+            if isinstance(exc, (AuditStoreError, TimeoutError)):
+                log.warning("audit commit of %d events failed: %s", len(batch), exc)
+            else:
+                log.exception("audit commit of %d events failed unexpectedly", len(batch))
+            _fail(batch, "the audit store did not take the event")
+            return
+        self._head = head
+        self.stats.batches += 1
+        self.stats.events += len(rows)
+        self._failed_at = None
+        if self.observer is not None:
+            self.observer.committed(len(rows), time.perf_counter() - started)
+        for draft in batch:
+            if not draft.done.done():
+                draft.done.set_result(None)
+
+    def _link(self, batch: list[_Draft]) -> tuple[list[EventRow], ChainHead]:
+        """Give each draft its seq and hashes, in order, after the current head."""
+        seq, prev = self._head.last_seq, self._head.last_hash
+        rows = []
+        for draft in batch:
+            seq += 1
+            values = {**draft.fields, "writer_id": self.writer_id, "seq": seq, "prev_hash": prev}
+            prev = values["hash"] = event_hash(prev, _hashed_fields(values))
+            rows.append(EventRow(**values))
+        return rows, ChainHead(self.writer_id, seq, prev)
+
+    async def check(self, within: float = 1.0) -> str | None:
+        """Why this writer cannot take events now, or None: it must be running, its last
+        commit must not have failed recently, and the store must answer a read of this
+        writer's chain head (one indexed row) within `within` seconds."""
+        if self._task is None or self._closing:
+            return "the audit writer is not running"
+        if self._failed_at is not None and time.monotonic() - self._failed_at < RECENT_FAILURE:
+            return "the last audit commit failed"
+        try:
+            async with asyncio.timeout(within):
+                await self._store.head(self.writer_id)
+        except Exception as exc:  # whatever the driver raises, the store cannot take events now
+            log.warning("audit store check failed: %s: %s", type(exc).__name__, exc)
+            return "the audit store does not answer"
+        return None
+
+    async def aclose(self) -> None:
+        """Commit what is queued (best effort, bounded by a few commit timeouts), then stop."""
+        if self._task is None:
+            return
+        self._closing = True
+        self._nonempty.set()
+        self._full.set()
+        task, self._task = self._task, None
+        try:
+            await asyncio.wait_for(task, 3 * self._commit_timeout)
+        except TimeoutError:
+            log.warning("audit writer stopped with %d events not committed", len(self._pending))
+        finally:
+            _fail(list(self._pending), "the audit writer stopped")
+            self._pending.clear()
+            if self.observer is not None:
+                self.observer.queued(0)
+
+
+def _fail(batch: list[_Draft], reason: str) -> None:
+    for draft in batch:
+        if not draft.done.done():
+            draft.done.set_exception(AuditUnavailable(reason))

@@ -1,0 +1,169 @@
+"""`govgraph serve --workers N`: uvicorn's supervisor, plus what the workers' metrics and
+the operators' listener need.
+
+Workers write their metrics to files in one directory (prometheus-client's multiprocess
+mode, gateway/observability/metrics.py), which must be set before they start and must not hold a
+previous run's files: PROMETHEUS_MULTIPROC_DIR when the operator sets it (emptied at
+start), else a fresh temporary directory removed at exit. When a worker dies and is
+replaced, its live gauges (breaker states, audit queue) are dropped, so /metrics counts
+live processes only; its counters stay in the totals.
+
+The supervisor serves the operators' listener (`[gateway] ops_listen`: /metrics, /readyz,
+/healthz) from a thread of its own, for all the workers (gateway/http/ops.py); each worker
+answers it on a Unix socket in a private directory made at start and removed at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+from prometheus_client import multiprocess
+from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
+
+from gateway.app import create_app
+from gateway.config.settings import Settings, load_settings
+from gateway.http.ops import answer_supervisor, supervisor_app
+from gateway.observability.logs import configure_logging
+from gateway.server.edge import QuietServer, address, edge_config, listen
+
+__all__ = ["app", "control_directory", "metrics_directory", "serve_workers"]
+
+log = logging.getLogger("govgraph")
+
+_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_CONTROL = "GOVGRAPH_CONTROL_DIR"  # set by the supervisor for its workers only
+
+
+def app() -> Starlette:
+    """The factory each worker process runs: its logging, then its own app (sources,
+    pools, audit writer) from the config named by GOVGRAPH_CONFIG."""
+    settings = load_settings(os.environ.get("GOVGRAPH_CONFIG", "govgraph.toml"))
+    configure_logging(settings.logging)
+    gateway = create_app(settings, serving=True)
+    control = os.environ.get(_CONTROL)
+    if control:
+        answer_supervisor(gateway, Path(control))
+    return gateway
+
+
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[Path]:
+    """The directory the workers share, in the environment they inherit."""
+    configured = os.environ.get(_ENV)
+    if configured:
+        path = Path(configured)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        yield path
+        return
+    path = Path(tempfile.mkdtemp(prefix="govgraph-metrics-"))
+    os.environ[_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        del os.environ[_ENV]
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def control_directory() -> Iterator[Path]:
+    """Where the workers' sockets for the supervisor go: private to this user (mode 0700)
+    and short enough for a socket path."""
+    path = Path(tempfile.mkdtemp(prefix="govgraph-ctl-"))
+    os.environ[_CONTROL] = str(path)
+    try:
+        yield path
+    finally:
+        del os.environ[_CONTROL]
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class _Supervisor(Multiprocess):
+    """Serves the operators' listener for its workers, and marks each worker that is gone
+    (died, or replaced on SIGHUP) dead for the metrics."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        sockets: list[socket.socket],
+        directory: Path,
+        control: Path,
+        settings: Settings,
+        ops: socket.socket,
+    ) -> None:
+        super().__init__(config, sockets)
+        self._directory = directory
+        self._control = control
+        self._settings = settings
+        self._ops = ops
+
+    def _pids(self) -> set[int]:
+        return {p.pid for p in list(self.processes) if p.pid is not None}
+
+    def run(self) -> None:
+        app = supervisor_app(
+            self._settings,
+            lambda: sorted(self._pids()),
+            self._control,
+            self._directory,
+            self.should_exit.is_set,
+        )
+        operators = QuietServer(edge_config(app, self._settings.gateway, lifespan="off"))
+        # A thread with its own event loop: the supervisor's own loop is a blocking one.
+        thread = threading.Thread(
+            target=asyncio.run, args=(operators.serve(sockets=[self._ops]),), name="govgraph-ops"
+        )
+        thread.start()
+        host, port = self._ops.getsockname()[:2]
+        log.info("operators' endpoints (/metrics, /readyz, /healthz) on http://%s", address(host, port))
+        try:
+            super().run()
+        finally:
+            operators.should_exit = True
+            thread.join()
+
+    def _reap(self, before: set[int]) -> None:
+        for pid in before - self._pids():
+            multiprocess.mark_process_dead(pid, str(self._directory))  # type: ignore[no-untyped-call]
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._reap(before)
+
+    def restart_all(self) -> None:
+        before = self._pids()
+        super().restart_all()
+        self._reap(before)
+
+
+def serve_workers(config: str, host: str, port: int, workers: int, ops: tuple[str, int]) -> None:
+    settings = load_settings(config)
+    ops_socket = listen(*ops, "gateway.ops_listen (or --ops-listen)")  # before any worker starts
+    # Workers are started from the import string; they read the config path here.
+    os.environ["GOVGRAPH_CONFIG"] = str(Path(config).resolve())
+    with metrics_directory() as directory, control_directory() as control:
+        server_config = edge_config(
+            "gateway.server.workers:app",
+            settings.gateway,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            _Supervisor(
+                server_config, [server_config.bind_socket()], directory, control, settings, ops_socket
+            ).run()
