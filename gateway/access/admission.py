@@ -8,17 +8,19 @@ sends carry the headers set in its Headers tab like any other client's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import orjson
 from starlette._utils import get_route_path
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.access.auth import Authenticator, AuthError
-from gateway.access.ratelimit import RateLimiter
-from gateway.config.settings import RateSettings
+from gateway.access.auth import AuthError
+from gateway.http import paths
 from resolvers.context import Principal
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
 
 __all__ = ["Admission"]
 
@@ -37,15 +39,11 @@ class Admission:
     def __init__(
         self,
         app: ASGIApp,
-        authenticator: Callable[[], Authenticator],
-        limiter: Callable[[], RateLimiter],
-        default_rate: RateSettings,
-        path: str = "/graphql",
+        runtime: Runtime,
+        path: str = paths.GRAPHQL,
     ) -> None:
         self.app = app
-        self._authenticator = authenticator
-        self._limiter = limiter
-        self._default = default_rate
+        self._runtime = runtime  # its authenticator and limiter are read per request: reloads swap them
         self._path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,7 +61,7 @@ class Admission:
             await self.app(scope, receive, send)
             return
         try:
-            principal = state["principal"] = self._authenticator().authenticate(headers)
+            principal = state["principal"] = self._runtime.authenticator.authenticate(headers)
             await self._within_rate(principal)
         except AuthError as exc:
             await _refuse(send, exc)
@@ -71,10 +69,10 @@ class Admission:
         await self.app(scope, receive, send)
 
     async def _within_rate(self, principal: Principal) -> None:
-        client = self._authenticator().policy.clients[principal.client_id]
-        rate = client.rate or self._default.rate
-        burst = client.burst or self._default.burst
-        wait = await self._limiter().acquire(principal.client_id, rate, burst)
+        client = self._runtime.authenticator.policy.clients[principal.client_id]
+        rate = client.rate or self._runtime.settings.rate_limit.rate
+        burst = client.burst or self._runtime.settings.rate_limit.burst
+        wait = await self._runtime.limiter.acquire(principal.client_id, rate, burst)
         if wait > 0:
             message = f"Over {rate:g} requests per second; retry later."
             raise AuthError(429, "RATE_LIMITED", message, retry_after=math.ceil(wait))

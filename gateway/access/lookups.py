@@ -37,8 +37,8 @@ from graphql import (
     OperationDefinitionNode,
     SelectionNode,
 )
-from strawberry.extensions import SchemaExtension
 
+from gateway.execution.step import Step
 from gateway.observability import metrics
 from gateway.policy.model import FULL
 from gateway.policy.refusals import OUTSIDE, forbidden, path_of
@@ -168,12 +168,9 @@ def _too_many(maximum: int, actual: int) -> GraphQLError:
     )
 
 
-class LookupGate(SchemaExtension):
+class LookupGate(Step):
     """Refuses an operation that would look ids up once the client's miss budget is spent:
     the whole operation, before any department is asked, with HTTP 429 and Retry-After."""
-
-    def __init__(self, roots: Collection[str]) -> None:
-        self._roots = roots  # the root fields that look subjects up by id
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
@@ -192,6 +189,7 @@ class LookupGate(SchemaExtension):
         yield
 
     def _looks_up(self, document: DocumentNode | None, operation_name: str | None) -> bool:
+        roots = self.runtime.schema.surface.lookups  # the root fields that look subjects up by id
         if document is None:
             return False
         for definition in document.definitions:
@@ -201,7 +199,7 @@ class LookupGate(SchemaExtension):
             if operation_name is not None and name != operation_name:
                 continue
             for selection in _root_fields(definition.selection_set.selections, document):
-                if isinstance(selection, FieldNode) and selection.name.value in self._roots:
+                if isinstance(selection, FieldNode) and selection.name.value in roots:
                     return True
         return False
 

@@ -12,7 +12,7 @@ operation executes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +32,8 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
-from strawberry.extensions import SchemaExtension
 
-from gateway.execution.budget import WorkBudget
-
-__all__ = ["Limits", "OperationLimits", "limit_error"]
+__all__ = ["Limits", "limit_error", "measure"]
 
 
 @dataclass(frozen=True)
@@ -152,41 +149,3 @@ def measure(
         if root is not None:
             cost = walk.selections(operation.selection_set, root, 1)
     return walk.depth, walk.aliases, cost
-
-
-class OperationLimits(SchemaExtension):
-    def __init__(self, limits: Limits, budget: WorkBudget | None = None) -> None:
-        self._limits = limits
-        self._budget = budget
-        self._cost = 0
-
-    def on_operation(self) -> Iterator[None]:
-        self.execution_context.parse_options["max_tokens"] = self._limits.tokens
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        ctx = self.execution_context
-        if ctx.pre_execution_errors or ctx.graphql_document is None:
-            return  # invalid documents are refused by validation with their own errors
-        depth, aliases, cost = measure(
-            ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables or {}
-        )
-        for limit, maximum, actual in (
-            ("depth", self._limits.depth, depth),
-            ("aliases", self._limits.aliases, aliases),
-            ("cost", self._limits.cost, cost),
-        ):
-            if actual > maximum:
-                raise limit_error(limit, maximum, actual)
-        self._cost = cost
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        if self._budget is None:
-            yield
-            return
-        held = await self._budget.acquire(self._cost)
-        try:
-            yield
-        finally:
-            self._budget.release(held)

@@ -1,51 +1,36 @@
 """Assembles the strawberry schema: the graph, its scalars, the field policy and the
-gateway's per-operation extensions."""
+steps every operation goes through (gateway/app.py names them in order)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.errors import translate
 from gateway.execution.limits import Limits
+from gateway.execution.parse_cache import ParsedOnce
 from gateway.execution.textinput import TextInput, TextRules
+from gateway.execution.validation_cache import ValidatedOnce
 from gateway.policy.enforcement import PolicySurface, attach_policy
 from resolvers.graph import SCALARS, Query
 
-__all__ = ["GatewaySchema", "build_schema"]
+__all__ = ["CORE", "GatewaySchema", "build_schema"]
 
-
-class _ParserCache(ParserCache):
-    """Leaves a document already parsed (a trusted document's, parsed at start-up) alone."""
-
-    def on_parse(self) -> Iterator[None]:
-        if self.execution_context.graphql_document is not None:
-            yield
-            return
-        yield from super().on_parse()
-
-
-class _ValidationCache(ValidationCache):
-    """Hands each operation its own copy of the cached error list: process_errors rewrites
-    a result's errors for the client that asked (hints only for developers), which must
-    not change what the next client with the same document is told."""
-
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        errors = self.cached_validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
-        ctx.pre_execution_errors = list(errors)
-        yield
+# What every schema does, the gateway's or a test's: parse and validate once per
+# document, then check text input against the schema's rules (after validation's verdict).
+CORE: tuple[Callable[[], SchemaExtension], ...] = (ParsedOnce, ValidatedOnce, TextInput)
 
 
 class GatewaySchema(strawberry.Schema):
     surface: PolicySurface = PolicySurface(frozenset(), {}, frozenset())
+    text_rules: TextRules | None = None  # read by the TextInput step
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -63,27 +48,23 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    extensions: Sequence[Callable[[], SchemaExtension]] = (),
+    extensions: Sequence[Callable[[], SchemaExtension]] = CORE,
     *,
     enforce: bool = True,
     text_chars: int = Limits.text_chars,
     **kwargs: Any,
 ) -> GatewaySchema:
-    """`enforce=False` leaves the field policy off: only benchmarks measuring its cost use it.
+    """`extensions` are the steps of an operation, in order (CORE when not given).
+    `enforce=False` leaves the field policy off: only benchmarks measuring its cost use it.
     `text_chars` is the longest String argument accepted where the argument declares no
     `@maxLength` (`[limits] text_chars`)."""
-    text = TextRules(text_chars)
     schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True),
-        extensions=[
-            lambda: _ParserCache(maxsize=512),
-            lambda: _ValidationCache(maxsize=512),
-            lambda: TextInput(text),  # after validation's cache: it reads its verdict
-            *extensions,
-        ],
+        extensions=list(extensions),
         **kwargs,
     )
+    schema.text_rules = TextRules(text_chars)
     install_direct_resolvers(schema)
     if enforce:
         schema.surface = attach_policy(schema)

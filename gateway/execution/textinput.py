@@ -273,18 +273,18 @@ class TextRules:
 class TextInput(SchemaExtension):
     """Runs after the validation cache: a document that does not validate keeps its
     validation errors; one that does, but holds refused text, gets these instead, and
-    execution never starts."""
+    execution never starts. Its rules are the schema's (`text_rules`, set when the gateway
+    builds it) unless given."""
 
-    def __init__(self, rules: TextRules) -> None:
+    def __init__(self, rules: TextRules | None = None) -> None:
         self._rules = rules
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         document = ctx.graphql_document
-        if document is not None and not ctx.pre_execution_errors:
-            errors = self._rules.check(
-                ctx.schema._schema, ctx.query, document, ctx.operation_name, ctx.variables
-            )
+        rules = self._rules or getattr(ctx.schema, "text_rules", None)
+        if rules is not None and document is not None and not ctx.pre_execution_errors:
+            errors = rules.check(ctx.schema._schema, ctx.query, document, ctx.operation_name, ctx.variables)
             if errors:
                 # Set before validation runs, so strawberry refuses the operation with them.
                 ctx.pre_execution_errors = errors

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.config.settings import HealthSettings
 
 if TYPE_CHECKING:
-    from gateway.app import Runtime
+    from gateway.runtime import Runtime
 
 __all__ = ["Readiness", "healthz"]
 

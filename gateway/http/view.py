@@ -22,13 +22,14 @@ from strawberry.http import GraphQLRequestData
 from gateway.audit.record import AccessRecord, subject_key
 from gateway.execution.limits import limit_error
 from gateway.execution.schema import GatewaySchema
+from gateway.execution.step import RequestContext
 from gateway.execution.textcheck import unpaired_surrogate
 from gateway.http.graphiql import CSP, graphiql_page
 from resolvers.context import Context, Principal, RequestTally
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
-    from gateway.app import Runtime
+    from gateway.runtime import Runtime
 
 __all__ = ["GatewayGraphQL", "RequestRefused"]
 
@@ -249,7 +250,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         tally = state.get("tally")
         if tally is None:
             tally = state["tally"] = RequestTally(store=runtime.tally)
-        return Context(
+        return RequestContext(
+            runtime=runtime,
             loaders=Loaders(runtime.catalog, batching=runtime.settings.gateway.batching),
             principal=principal,
             access=access,

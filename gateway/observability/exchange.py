@@ -15,14 +15,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from gateway.execution.documents import Registry
+from gateway.execution.step import Step
 from resolvers.context import Context, Principal
 from sources.stats import CallTally
+
+if TYPE_CHECKING:
+    from gateway.config.settings import Settings
 
 __all__ = ["Exchange", "OperationNames", "OperationObserver", "OperationRecord", "operation_outcome"]
 
@@ -167,12 +170,12 @@ def _denied_scope(error: GraphQLError, scopes: Container[str]) -> str:
     return scope if scope in scopes else "other"
 
 
-class OperationObserver(SchemaExtension):
+class OperationObserver(Step):
     """Adds each operation's record to its request's Exchange (if the request has one)."""
 
-    def __init__(self, names: OperationNames, scopes: Container[str]) -> None:
-        self._names = names
-        self._scopes = scopes
+    @classmethod
+    def wanted(cls, settings: Settings) -> bool:
+        return settings.metrics.enabled or settings.logging.requests
 
     def get_results(self) -> dict[str, Any]:
         ctx = self.execution_context
@@ -192,11 +195,11 @@ class OperationObserver(SchemaExtension):
             code = str((error.extensions or {}).get("code", "INTERNAL_SERVER_ERROR"))
             codes[code] = codes.get(code, 0) + 1
             if code == "FORBIDDEN":
-                scope = _denied_scope(error, self._scopes)
+                scope = _denied_scope(error, self.runtime.schema.scopes)
                 denied[scope] = denied.get(scope, 0) + 1
         exchange.operations.append(
             OperationRecord(
-                operation=self._names.label(ctx.operation_name, ctx.query),
+                operation=self.runtime.names.label(ctx.operation_name, ctx.query),
                 outcome=operation_outcome(errors, has_data),
                 errors=codes,
                 denied=denied,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access.admission import for_graphql
+from gateway.http import paths
 from gateway.observability.exchange import Exchange
 from sources.stats import tally_calls
 
@@ -33,7 +34,7 @@ class RequestLog:
         *,
         log_requests: bool = True,
         record: Callable[[Exchange], None] | None = None,
-        path: str = "/graphql",
+        path: str = paths.GRAPHQL,
     ) -> None:
         self.app = app
         self._log = log_requests

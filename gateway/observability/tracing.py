@@ -29,10 +29,10 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from strawberry.extensions import SchemaExtension
 
-from gateway.config.settings import TracingSettings
-from gateway.observability.exchange import OperationNames, operation_outcome
+from gateway.config.settings import Settings, TracingSettings
+from gateway.execution.step import Step
+from gateway.observability.exchange import operation_outcome
 from resolvers.context import Context
 
 __all__ = ["OperationSpan", "Tracing"]
@@ -81,20 +81,22 @@ class Tracing:
         self.provider.shutdown()
 
 
-class OperationSpan(SchemaExtension):
-    """A span around each operation; registered first, so every other extension's work
-    and every backend call of the operation is inside it."""
+class OperationSpan(Step):
+    """A span around each operation; it opens before every other step's `on_operation`,
+    so their work and every backend call of the operation is inside it."""
 
-    def __init__(self, tracer: Tracer, names: OperationNames) -> None:
-        self._tracer = tracer
-        self._names = names
+    @classmethod
+    def wanted(cls, settings: Settings) -> bool:
+        return settings.tracing.enabled
 
     def on_operation(self) -> Iterator[None]:
         ctx = self.execution_context
         context = ctx.context
         request = getattr(context, "request", None)
         parent = _PROPAGATOR.extract(request.headers) if request is not None else None
-        with self._tracer.start_as_current_span(
+        tracing = self.runtime.tracing
+        assert tracing is not None  # wanted only when tracing is on
+        with tracing.tracer.start_as_current_span(
             "graphql operation",
             context=parent,
             kind=SpanKind.SERVER,
@@ -111,7 +113,7 @@ class OperationSpan(SchemaExtension):
                 outcome = operation_outcome([exc], False)
                 raise
             finally:
-                label = self._names.label(ctx.operation_name, ctx.query)
+                label = self.runtime.names.label(ctx.operation_name, ctx.query)
                 span.update_name(f"graphql {label}")
                 span.set_attribute("graphql.operation.name", label)
                 span.set_attribute("govgraph.outcome", outcome)

@@ -1,0 +1,25 @@
+"""Validation, once per document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strawberry.extensions import ValidationCache
+
+__all__ = ["ValidatedOnce"]
+
+
+class ValidatedOnce(ValidationCache):
+    """Strawberry's validation cache, handing each operation its own copy of the cached
+    error list: the schema's process_errors rewrites a result's errors for the client that
+    asked (hints only for developers), which must not change what the next client with the
+    same document is told."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=512)
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        errors = self.cached_validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+        ctx.pre_execution_errors = list(errors)
+        yield

@@ -1,0 +1,97 @@
+"""A gateway process's start and stop: what opens, in order, and closes in reverse.
+
+Each part's clean-up is registered before the next part starts, so a failure half-way
+through start-up closes what was opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from gateway.audit.store import AuditStore
+from gateway.audit.writer import AuditWriter
+from gateway.http.health import Readiness
+from gateway.observability import metrics
+from gateway.policy.reload import PolicyReloader
+from gateway.runtime import Runtime
+from gateway.server.collector import tune_collector
+
+__all__ = ["lifespan"]
+
+log = logging.getLogger("govgraph")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(
+    app: Starlette, runtime: Runtime, readiness: Readiness, serving: bool
+) -> AsyncIterator[None]:
+    """`serving`: this app is what the process serves, so process-wide settings (the
+    garbage collector) are its to tune."""
+    settings, catalog, tracing = runtime.settings, runtime.catalog, runtime.tracing
+    async with contextlib.AsyncExitStack() as parts:
+        if settings.metrics.enabled:
+            parts.callback(metrics.process_stopped)
+            parts.callback(metrics.sources_stopped, catalog)
+        if tracing is not None:
+            parts.callback(tracing.shutdown)
+            parts.callback(setattr, catalog.stats, "tracer", None)
+        parts.push_async_callback(runtime.limiter.aclose)
+        parts.push_async_callback(runtime.tally.aclose)
+        parts.push_async_callback(catalog.aclose)
+        if settings.audit.mode != "off" and settings.audit.dsn:
+            runtime.writer = await _audit_writer(runtime, parts)
+        # Observers are attached here, in the process that serves: `serve --workers` also
+        # builds the app in its supervisor, which must not show up as a live process.
+        if settings.metrics.enabled:
+            metrics.sources_started(catalog)
+            if runtime.writer is not None:
+                runtime.writer.observer = metrics.AUDIT
+        if tracing is not None:
+            tracing.start()
+            catalog.stats.tracer = tracing.tracer
+        reloader = app.state.reloader = PolicyReloader(
+            runtime,
+            runtime.schema.scopes,
+            interval=settings.auth.policy_poll if settings.auth else None,
+            pinnable=runtime.schema.surface.pinnable,
+            operations=runtime.operations,
+        )
+        parts.push_async_callback(reloader.aclose)
+        reloader.start()
+        if serving:
+            parts.callback(tune_collector(settings.gateway.gc_young))
+        readiness.started = True
+        parts.callback(setattr, readiness, "started", False)
+        log.info(
+            "serving %d sources (%s), %d trusted documents; audit %s; event loop %s",
+            len(catalog.sources),
+            ", ".join(catalog.sources),
+            len(runtime.documents),
+            settings.audit.mode,
+            type(asyncio.get_running_loop()).__module__.split(".")[0],  # uvloop or asyncio
+        )
+        yield
+
+
+async def _audit_writer(runtime: Runtime, parts: contextlib.AsyncExitStack) -> AuditWriter:
+    audit = runtime.settings.audit
+    assert audit.dsn is not None
+    store = AuditStore(audit.dsn)
+    parts.push_async_callback(store.aclose)
+    await store.open()
+    await store.install()
+    writer = AuditWriter(
+        store,
+        runtime.audit_key,
+        max_batch=audit.max_batch,
+        max_wait=audit.max_wait,
+        commit_timeout=audit.commit_timeout,
+    )
+    await writer.start()
+    parts.push_async_callback(writer.aclose)
+    return writer

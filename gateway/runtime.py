@@ -1,0 +1,110 @@
+"""What lives as long as a gateway process: its sources, policy, documents, limiters and
+audit writer, built once from the settings and the schema (`build_runtime`).
+
+Every request reaches it through its context (`gateway/execution/step.py`): the
+pipeline's steps read the policy, documents and writer in force now, so a reload that
+replaces one is seen by the next operation without rebuilding anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from gateway.access.auth import Authenticator, AuthSettings
+from gateway.access.ratelimit import RateLimiter, build_rate_limiter
+from gateway.access.tally import Tally, build_tally
+from gateway.audit.writer import AuditWriter
+from gateway.config.settings import AuthConfig, ConfigError, Settings
+from gateway.execution.budget import WorkBudget
+from gateway.execution.documents import Registry
+from gateway.execution.schema import GatewaySchema
+from gateway.observability.exchange import OperationNames
+from gateway.observability.tracing import Tracing
+from gateway.policy.model import Policy, load_policy
+from resolvers.graph import ENTITIES
+from sources.base import Source
+from sources.errors import SourceConfigError
+from sources.registry import Catalog, build_catalog
+from sources.stats import CallStats
+
+__all__ = ["Runtime", "build_runtime"]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    schema: GatewaySchema
+    catalog: Catalog
+    policy: Policy
+    authenticator: Authenticator
+    audit_key: bytes
+    documents: Registry
+    operations: frozenset[str] | None  # registered operation names, when documents are configured
+    limiter: RateLimiter
+    tally: Tally  # miss budgets and verdict windows, shared like the rate limits
+    budget: WorkBudget  # cost executing at once in this process, shared by every request
+    names: OperationNames = field(init=False)  # operation labels for logs, metrics and spans
+    tracing: Tracing | None = None
+    writer: AuditWriter | None = None  # started by the lifespan when the audit is on
+
+    def __post_init__(self) -> None:
+        self.names = OperationNames(lambda: self.documents)
+
+
+def build_runtime(
+    settings: Settings,
+    schema: GatewaySchema,
+    *,
+    stats: CallStats | None = None,
+    instances: dict[str, Source] | None = None,
+    policy: Policy | None = None,
+    span_exporter: SpanExporter | None = None,
+) -> Runtime:
+    """Everything but what the lifespan starts (the audit writer, reloads, tracing export).
+    `stats`, `instances`, `policy` and `span_exporter` are the tests' ways in."""
+    catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
+    try:
+        catalog.require(ENTITIES)
+    except SourceConfigError as exc:
+        raise ConfigError(f"{settings.path}: {exc}") from exc
+    documents = (
+        Registry.load(Path(settings.documents), schema._schema) if settings.documents else Registry.empty()
+    )
+    operations = frozenset(d.name for d in documents) if settings.documents else None
+    if policy is None:
+        if settings.auth is None:
+            raise ConfigError(f"{settings.path}: auth: the [auth] section (with policy = ...) is required")
+        policy = load_policy(
+            settings.auth.policy, schema.scopes, pinnable=schema.surface.pinnable, operations=operations
+        )
+    shared = settings.rate_limit
+    runtime = Runtime(
+        settings=settings,
+        schema=schema,
+        catalog=catalog,
+        policy=policy,
+        authenticator=Authenticator(_auth_settings(settings.auth), lambda: runtime.policy),
+        audit_key=settings.audit.subject_key.encode(),
+        documents=documents,
+        operations=operations,
+        limiter=build_rate_limiter(shared.backend, shared.redis_url, f"{shared.namespace}:rl:"),
+        tally=build_tally(shared.backend, shared.redis_url, f"{shared.namespace}:tally:"),
+        budget=WorkBudget(settings.limits.concurrent_cost),
+        tracing=Tracing(settings.tracing, span_exporter) if settings.tracing.enabled else None,
+    )
+    return runtime
+
+
+def _auth_settings(auth: AuthConfig | None) -> AuthSettings:
+    if auth is None:
+        return AuthSettings()
+    return AuthSettings(
+        audience=auth.audience,
+        issuer=auth.issuer,
+        hs256_secret=auth.hs256_secret,
+        public_keys=AuthSettings.key_files(dict(auth.public_keys)),
+        leeway=auth.leeway,
+    )
