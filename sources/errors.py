@@ -1,6 +1,19 @@
-"""The one exception tree that crosses the source boundary.
+"""The project's exception tree, and the part of it that crosses the source boundary.
 
-Adapters translate driver exceptions (asyncpg, aiohttp, OSError) into these, with
+Every exception govgraph raises on purpose derives from `GovgraphError`, which carries
+the code a client or operator sees. It is rooted here, in the bottom layer, so that
+gateway, resolvers and sources share it without importing upwards:
+
+    GovgraphError
+    ├── ConfigError          a file or setting is wrong; start-up stops (gateway/config)
+    │   ├── SourceConfigError   a source's table (here)
+    │   ├── PolicyError         the policy file (gateway/policy/model.py)
+    │   └── DocumentError       a trusted document (gateway/execution/documents.py)
+    ├── SourceError          a department could not answer (here; SOURCE_* codes)
+    ├── Refusal              a request refused with an HTTP status (gateway/http/refusal.py)
+    └── AuditError           the audit log (gateway/audit/record.py; AUDIT_UNAVAILABLE)
+
+Adapters translate driver exceptions (asyncpg, aiohttp, OSError) into SourceErrors, with
 `raise ... from exc`, so the gateway maps outcomes to codes without knowing drivers.
 """
 
@@ -8,6 +21,8 @@ from __future__ import annotations
 
 __all__ = [
     "BadSourceResponse",
+    "ConfigError",
+    "GovgraphError",
     "SourceCircuitOpen",
     "SourceConfigError",
     "SourceError",
@@ -17,7 +32,17 @@ __all__ = [
 ]
 
 
-class SourceError(Exception):
+class GovgraphError(Exception):
+    """The root of every error govgraph raises on purpose; `code` is what a client sees."""
+
+    code = "INTERNAL_SERVER_ERROR"
+
+
+class ConfigError(GovgraphError):
+    """A configuration file is wrong; the message says which file and key."""
+
+
+class SourceError(GovgraphError):
     """A department could not answer. `code` is the GraphQL error code it maps to."""
 
     code = "SOURCE_UNAVAILABLE"
@@ -58,7 +83,7 @@ class BadSourceResponse(SourceError):
     """The department answered, but not in the shape its contract promises."""
 
 
-class SourceConfigError(Exception):
+class SourceConfigError(ConfigError):
     """A source's configuration is wrong; the message names the source and the key."""
 
     def __init__(self, where: str, problem: str) -> None:

@@ -158,7 +158,7 @@ def test_every_environment_variable_is_documented() -> None:
 
 def error_codes() -> set[str]:
     """The codes the code can put in `extensions.code`: values of a `"code"` key, the `code`
-    attribute of source errors, codes given with an HTTP status (`AuthError(401, "…")`)
+    attribute of source errors, codes given with an HTTP status (`Refusal(401, "…")`)
     and codes mapped from HTTP statuses (`{404: "NOT_FOUND"}`)."""
 
     def code(node: ast.expr | None) -> str | None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import orjson
 from starlette._utils import get_route_path
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.access.auth import AuthError
 from gateway.http import paths
+from gateway.http.refusal import Refusal
 from resolvers.context import Principal
 
 if TYPE_CHECKING:
@@ -29,10 +28,6 @@ def for_graphql(scope: Scope, path: str) -> bool:
     """An HTTP request for the GraphQL route. Matched on the path the router routes on
     (root_path removed), or a mounted gateway would let requests past without credentials."""
     return scope["type"] == "http" and get_route_path(scope).rstrip("/") == path
-
-
-def error_body(code: str, message: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
 class Admission:
@@ -63,8 +58,8 @@ class Admission:
         try:
             principal = state["principal"] = self._runtime.authenticator.authenticate(headers)
             await self._within_rate(principal)
-        except AuthError as exc:
-            await _refuse(send, exc)
+        except Refusal as refused:
+            await refused.response()(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -75,18 +70,4 @@ class Admission:
         wait = await self._runtime.limiter.acquire(principal.client_id, rate, burst)
         if wait > 0:
             message = f"Over {rate:g} requests per second; retry later."
-            raise AuthError(429, "RATE_LIMITED", message, retry_after=math.ceil(wait))
-
-
-async def _refuse(send: Send, exc: AuthError) -> None:
-    body = error_body(exc.code, exc.message)
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    if exc.status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="govgraph"'))
-    if exc.retry_after is not None:
-        headers.append((b"retry-after", str(exc.retry_after).encode()))
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+            raise Refusal(429, "RATE_LIMITED", message, retry_after=math.ceil(wait))

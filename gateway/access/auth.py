@@ -18,21 +18,13 @@ from pathlib import Path
 
 import jwt
 
+from gateway.http.refusal import Refusal
 from gateway.policy.model import Client, Policy
 from resolvers.context import Principal
 
-__all__ = ["AuthError", "AuthSettings", "Authenticator", "mint_token"]
+__all__ = ["AuthSettings", "Authenticator", "mint_token"]
 
 _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,127}")  # printable ASCII, at most 128
-
-
-class AuthError(Exception):
-    """A refused request: `status` and `code` as the client will see them."""
-
-    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.retry_after = retry_after  # seconds, for 429
 
 
 @dataclass(frozen=True)
@@ -67,9 +59,9 @@ class Authenticator:
         client, token_purposes = self._client(headers, policy)
         purpose = headers.get("x-purpose", "").strip()
         if not purpose:
-            raise AuthError(403, "PURPOSE_REQUIRED", "Declare the purpose of this request in X-Purpose.")
+            raise Refusal(403, "PURPOSE_REQUIRED", "Declare the purpose of this request in X-Purpose.")
         if purpose not in client.purposes or (token_purposes is not None and purpose not in token_purposes):
-            raise AuthError(
+            raise Refusal(
                 403, "PURPOSE_NOT_ALLOWED", f"Purpose {purpose[:64]!r} is not granted to this client."
             )
         return Principal(
@@ -97,17 +89,17 @@ class Authenticator:
             claims = self._verify(authorization[7:].strip())
             client = policy.client_by_subject(str(claims.get("sub", "")))
             if client is None:
-                raise AuthError(401, "UNAUTHENTICATED", "The token's client is not known to this gateway.")
+                raise Refusal(401, "UNAUTHENTICATED", "The token's client is not known to this gateway.")
             scope = claims.get("scope")
             return client, None if scope is None else frozenset(str(scope).split())
         if api_key:
             found = policy.client_by_key_hash(hashlib.sha256(api_key.encode()).hexdigest())
             if found is None:
-                raise AuthError(401, "UNAUTHENTICATED", "The API key is not known to this gateway.")
+                raise Refusal(401, "UNAUTHENTICATED", "The API key is not known to this gateway.")
             return found, None
         if authorization:
-            raise AuthError(401, "UNAUTHENTICATED", "Use 'Authorization: Bearer <token>' or 'X-API-Key'.")
-        raise AuthError(401, "UNAUTHENTICATED", "Credentials are required: a bearer token or an API key.")
+            raise Refusal(401, "UNAUTHENTICATED", "Use 'Authorization: Bearer <token>' or 'X-API-Key'.")
+        raise Refusal(401, "UNAUTHENTICATED", "Credentials are required: a bearer token or an API key.")
 
     def _verify(self, token: str) -> dict[str, object]:
         try:
@@ -117,7 +109,7 @@ class Authenticator:
             else:
                 keys = self._keys.get(str(alg), [])
             if not keys:
-                raise AuthError(
+                raise Refusal(
                     401, "UNAUTHENTICATED", f"Tokens signed with {str(alg)[:10]!r} are not accepted."
                 )
             problem: jwt.PyJWTError | None = None
@@ -137,13 +129,13 @@ class Authenticator:
                     problem = exc
             raise problem or jwt.InvalidSignatureError()
         except jwt.ExpiredSignatureError as exc:
-            raise AuthError(401, "UNAUTHENTICATED", "The token has expired.") from exc
+            raise Refusal(401, "UNAUTHENTICATED", "The token has expired.") from exc
         except jwt.ImmatureSignatureError as exc:  # nbf or iat ahead of this host's clock
-            raise AuthError(401, "UNAUTHENTICATED", "The token is not valid yet.") from exc
+            raise Refusal(401, "UNAUTHENTICATED", "The token is not valid yet.") from exc
         except jwt.InvalidAudienceError as exc:
-            raise AuthError(401, "UNAUTHENTICATED", "The token is for another audience.") from exc
+            raise Refusal(401, "UNAUTHENTICATED", "The token is for another audience.") from exc
         except jwt.PyJWTError as exc:
-            raise AuthError(
+            raise Refusal(
                 401, "UNAUTHENTICATED", "The token is malformed or its signature is invalid."
             ) from exc
 
@@ -153,7 +145,7 @@ def _optional(headers: Mapping[str, str], name: str) -> str | None:
     if value is None or value == "":
         return None
     if not _HEADER_VALUE.fullmatch(value):
-        raise AuthError(400, "BAD_USER_INPUT", f"{name} must be printable ASCII, at most 128 characters.")
+        raise Refusal(400, "BAD_USER_INPUT", f"{name} must be printable ASCII, at most 128 characters.")
     return value
 
 

@@ -23,7 +23,9 @@ from typing import Any
 
 import orjson
 
+from gateway.audit.errors import AuditUnavailable
 from gateway.audit.store import EventRow
+from gateway.execution.outcome import Outcome
 
 __all__ = [
     "GENESIS",
@@ -40,7 +42,8 @@ __all__ = [
 log = logging.getLogger("govgraph.audit")
 
 GENESIS = "0" * 64
-OUTCOMES = frozenset({"ok", "partial", "denied", "error"})
+# What an event may record (gateway/execution/outcome.py `audited`).
+OUTCOMES = frozenset({Outcome.OK, Outcome.PARTIAL, Outcome.DENIED, Outcome.ERROR})
 # What a root look-up by id came to, as the audit records it for the id asked.
 LOOKUPS = ("found", "not_found", "out_of_jurisdiction", "forbidden", "failed")
 MIN_SECRET_BYTES = 16  # a short key would let anyone enumerate the id space against the log
@@ -127,10 +130,6 @@ class AccessRecord:
         """Only a request that looked a subject up, read one, or was refused a field writes
         an event: so every guess at an id is on record, found or not."""
         return bool(self.subjects or self.denied or self.lookups)
-
-
-class AuditUnavailable(Exception):
-    """The event could not be committed: the response must not be released (AUDIT_UNAVAILABLE)."""
 
 
 def subject_entries(secret: bytes, access: AccessRecord) -> list[dict[str, Any]]:

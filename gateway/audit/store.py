@@ -19,14 +19,12 @@ from typing import Any
 import asyncpg
 import orjson
 
+from gateway.audit.errors import AuditStoreError
+
 __all__ = ["AuditStore", "AuditStoreError", "ChainHead", "EventRow"]
 
 TABLES = ("audit_event", "audit_subject", "audit_writer", "access_log")
 _INSTALL_LOCK = 0x676F76617564  # advisory lock id: concurrent installs take turns
-
-
-class AuditStoreError(Exception):
-    """The audit store could not take or give events (down, timed out, refused the batch)."""
 
 
 @dataclass(frozen=True)

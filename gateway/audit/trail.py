@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError
 
 from gateway.audit.record import AccessRecord, AuditUnavailable, canonical_hash
+from gateway.execution.outcome import audited
 from gateway.execution.step import Step
 from resolvers.context import Context
 
@@ -21,14 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["AuditTrail"]
 
 log = logging.getLogger("govgraph.audit")
-
-
-def _outcome(data: object, errors: list[dict[str, Any]], read_any: bool) -> str:
-    if not errors:
-        return "ok"
-    if all(e.get("extensions", {}).get("code") == "FORBIDDEN" for e in errors) and not read_any:
-        return "denied"
-    return "partial" if data is not None else "error"
 
 
 class AuditTrail(Step):
@@ -53,7 +46,8 @@ class AuditTrail(Step):
         errors = [e.formatted for e in (getattr(result, "errors", None) or [])]
         access.operation = self.execution_context.operation_name
         access.document_hash = hashlib.sha256((self.execution_context.query or "").encode()).hexdigest()
-        outcome = _outcome(data, errors, bool(access.subjects))
+        codes = [e.get("extensions", {}).get("code") for e in errors]
+        outcome = audited(codes, data is not None, released=bool(access.subjects))
         response_hash = canonical_hash({"data": data, "errors": errors})
         writer = self.runtime.writer
         if writer is None:

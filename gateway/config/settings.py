@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from gateway.execution.limits import Limits
 from sources.base import CacheSpec, EntitySpec, Resilience, SourceSpec
-from sources.errors import SourceConfigError
+from sources.errors import ConfigError, SourceConfigError
 from sources.options import Options
 
 __all__ = [
@@ -59,10 +59,6 @@ _SOURCE_KEYS = {
 _ENTITY_KEYS = {"key", "many", "cache", "cache_ttl"}
 
 T = TypeVar("T")
-
-
-class ConfigError(Exception):
-    """A configuration file is wrong; the message says which file and key."""
 
 
 @dataclass(frozen=True)

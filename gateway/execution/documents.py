@@ -17,13 +17,15 @@ from pathlib import Path
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse, validate
 from graphql import GraphQLSchema as CoreSchema
 
+from sources.errors import ConfigError
+
 __all__ = ["MANIFEST", "Document", "DocumentError", "Registry", "build_manifest", "document_id"]
 
 MANIFEST = "manifest.json"
 FORMAT = "govgraph-trusted-documents/1"
 
 
-class DocumentError(Exception):
+class DocumentError(ConfigError):
     """A registered document is missing, altered, or invalid; names the file."""
 
 

@@ -25,13 +25,14 @@ from gateway.execution.schema import GatewaySchema
 from gateway.execution.step import RequestContext
 from gateway.execution.textcheck import unpaired_surrogate
 from gateway.http.graphiql import CSP, graphiql_page
+from gateway.http.refusal import Refusal
 from resolvers.context import Context, Principal, RequestTally
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
 
-__all__ = ["GatewayGraphQL", "RequestRefused"]
+__all__ = ["GatewayGraphQL"]
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _CODES = {
@@ -44,25 +45,8 @@ _CODES = {
 _NO_QUERY = "A request needs a `query` or a `documentId`."
 
 
-class RequestRefused(Exception):
-    """A request that cannot be executed; becomes a coded JSON error with `status`."""
-
-    def __init__(self, status: int, code: str, message: str, **extensions: object) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.extensions = status, code, message, extensions
-
-    def response(self) -> Response:
-        body = {"errors": [{"message": self.message, "extensions": {"code": self.code, **self.extensions}}]}
-        # After a refused body the connection is closed rather than drained: what the client
-        # is still sending is not read, let alone kept.
-        headers = {"Connection": "close"} if self.status == 413 else None
-        return Response(
-            orjson.dumps(body), status_code=self.status, media_type="application/json", headers=headers
-        )
-
-
-def _too_large(limit: int, actual: int) -> RequestRefused:
-    return RequestRefused(
+def _too_large(limit: int, actual: int) -> Refusal:
+    return Refusal(
         413,
         "OPERATION_LIMIT",
         "The request body is too large.",
@@ -99,33 +83,33 @@ def _json(text: str | bytes, key: str | None) -> Any:
         found = unpaired_surrogate(text, key or "") if "surrogate" in str(exc) else None
     if found is not None:
         where, point = found
-        raise RequestRefused(
+        raise Refusal(
             400, "BAD_USER_INPUT", f"An unpaired surrogate (U+{point:04X}) in {where} is not Unicode text."
         )
     what = "The request body" if key is None else f"`{key}`"
-    raise RequestRefused(400, "BAD_USER_INPUT", f"{what} is not valid JSON.")
+    raise Refusal(400, "BAD_USER_INPUT", f"{what} is not valid JSON.")
 
 
 def _item(data: Any) -> GraphQLRequestData:
     if not isinstance(data, dict):
-        raise RequestRefused(400, "BAD_USER_INPUT", "A GraphQL request is a JSON object.")
+        raise Refusal(400, "BAD_USER_INPUT", "A GraphQL request is a JSON object.")
     query, variables, extensions = data.get("query"), data.get("variables"), data.get("extensions")
     document = data.get("documentId")
     if query is not None and not isinstance(query, str):
-        raise RequestRefused(400, "BAD_USER_INPUT", "`query` must be a string.")
+        raise Refusal(400, "BAD_USER_INPUT", "`query` must be a string.")
     if variables is not None and not isinstance(variables, dict):
-        raise RequestRefused(400, "BAD_USER_INPUT", "`variables` must be an object.")
+        raise Refusal(400, "BAD_USER_INPUT", "`variables` must be an object.")
     if extensions is not None and not isinstance(extensions, dict):
-        raise RequestRefused(400, "BAD_USER_INPUT", "`extensions` must be an object.")
+        raise Refusal(400, "BAD_USER_INPUT", "`extensions` must be an object.")
     if document is not None and not isinstance(document, str):
-        raise RequestRefused(400, "BAD_USER_INPUT", "`documentId` must be a string.")
+        raise Refusal(400, "BAD_USER_INPUT", "`documentId` must be a string.")
     operation = data.get("operationName")
     if operation is not None and not isinstance(operation, str):
-        raise RequestRefused(400, "BAD_USER_INPUT", "`operationName` must be a string.")
+        raise Refusal(400, "BAD_USER_INPUT", "`operationName` must be a string.")
     if document is not None:
         extensions = {**(extensions or {}), "documentId": document}
     if query is None and not (extensions and ("documentId" in extensions or "persistedQuery" in extensions)):
-        raise RequestRefused(400, "BAD_USER_INPUT", _NO_QUERY)
+        raise Refusal(400, "BAD_USER_INPUT", _NO_QUERY)
     return GraphQLRequestData(
         query=query, variables=variables, operation_name=operation, extensions=extensions
     )
@@ -156,14 +140,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise _too_large(limit, int(declared))  # refused before a byte of it is read
             response = await self.run(request)
-        except RequestRefused as refused:
+        except Refusal as refused:
             response = refused.response()
         except HTTPException as exc:
-            response = RequestRefused(
+            response = Refusal(
                 exc.status_code, _CODES.get(exc.status_code, "BAD_USER_INPUT"), exc.reason
             ).response()
         except MissingQueryError:
-            response = RequestRefused(
+            response = Refusal(
                 400, "BAD_USER_INPUT", "A request needs a `query` or a `documentId`."
             ).response()
         await response(scope, receive, send)
@@ -185,15 +169,15 @@ class GatewayGraphQL(GraphQL[Context, None]):
             return _item(params)
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type not in ("application/json", "application/graphql-response+json"):
-            raise RequestRefused(415, "UNSUPPORTED_MEDIA_TYPE", "Send GraphQL requests as application/json.")
+            raise Refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Send GraphQL requests as application/json.")
         body = await request.get_body()  # bounded while it is read: see _bounded
         data = _json(body, None)
         if isinstance(data, list):
             if not data:
-                raise RequestRefused(400, "BAD_USER_INPUT", "An empty batch.")
+                raise Refusal(400, "BAD_USER_INPUT", "An empty batch.")
             if len(data) > limits.batch:
                 error = limit_error("batch", limits.batch, len(data))
-                raise RequestRefused(
+                raise Refusal(
                     400, "OPERATION_LIMIT", error.message, limit="batch", max=limits.batch, actual=len(data)
                 )
             return [_item(d) for d in data]
@@ -234,7 +218,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         principal: Principal | None = state.get("principal")
         if principal is None:
             if not state.get("ide"):  # only the static GraphiQL page goes without credentials
-                raise RequestRefused(401, "UNAUTHENTICATED", "Credentials are required.")
+                raise Refusal(401, "UNAUTHENTICATED", "Credentials are required.")
             principal = Principal()
         access = AccessRecord(
             request_id=state.get("request_id", ""),

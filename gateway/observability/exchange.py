@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError
 
 from gateway.execution.documents import Registry
+from gateway.execution.outcome import Outcome, classify, refused, worst
 from gateway.execution.step import Step
 from resolvers.context import Context, Principal
 from sources.stats import CallTally
@@ -27,29 +28,7 @@ from sources.stats import CallTally
 if TYPE_CHECKING:
     from gateway.config.settings import Settings
 
-__all__ = ["Exchange", "OperationNames", "OperationObserver", "OperationRecord", "operation_outcome"]
-
-# Worst last: a batch reports its worst operation.
-SEVERITY = ("ok", "denied", "partial", "rejected", "error", "audit_unavailable")
-# Codes of refusals decided before anything is fetched.
-_REFUSALS = frozenset({"BAD_USER_INPUT", "OPERATION_LIMIT", "PERSISTED_QUERY_NOT_FOUND", "FORBIDDEN"})
-# Requests refused before any operation ran, by HTTP status.
-_REFUSED = {401: "unauthenticated", 403: "forbidden", 429: "rate_limited"}
-
-
-def operation_outcome(errors: list[GraphQLError], has_data: bool) -> str:
-    """ok; denied (answered, some fields refused by policy, nothing else wrong); partial
-    (answered with other errors, e.g. a department down); rejected (refused before
-    execution: bad document, limits, unknown trusted document, introspection); error;
-    audit_unavailable."""
-    if not errors:
-        return "ok"
-    codes = {(e.extensions or {}).get("code") for e in errors}
-    if "AUDIT_UNAVAILABLE" in codes:
-        return "audit_unavailable"
-    if not has_data:
-        return "rejected" if codes <= _REFUSALS else "error"
-    return "denied" if codes == {"FORBIDDEN"} else "partial"
+__all__ = ["Exchange", "OperationNames", "OperationObserver", "OperationRecord"]
 
 
 class OperationNames:
@@ -74,7 +53,7 @@ class OperationNames:
 @dataclass
 class OperationRecord:
     operation: str  # label
-    outcome: str
+    outcome: Outcome
     errors: dict[str, int]  # code -> count
     denied: dict[str, int]  # scope -> fields refused
     sources: dict[str, str]  # source -> ok | cached | failed
@@ -113,12 +92,9 @@ class Exchange:
         if principal is not None:
             self.client, self.purpose = principal.client_id, principal.purpose
         if self.operations:
-            worst = max((o.outcome for o in self.operations), key=SEVERITY.index)
-            self.outcome = "error" if status >= 500 and worst != "audit_unavailable" else worst
-        elif status < 400:
-            self.outcome = "ok"
+            self.outcome = worst([o.outcome for o in self.operations], status)
         else:
-            self.outcome = _REFUSED.get(status, "rejected" if status < 500 else "error")
+            self.outcome = refused(status)
 
     def log_fields(self) -> dict[str, Any]:
         """The request's log line: no variables, ids or query text."""
@@ -200,7 +176,7 @@ class OperationObserver(Step):
         exchange.operations.append(
             OperationRecord(
                 operation=self.runtime.names.label(ctx.operation_name, ctx.query),
-                outcome=operation_outcome(errors, has_data),
+                outcome=classify(codes, has_data),
                 errors=codes,
                 denied=denied,
                 sources=context.loaders.consulted() if isinstance(context, Context) else {},

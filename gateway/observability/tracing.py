@@ -31,8 +31,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from gateway.config.settings import Settings, TracingSettings
+from gateway.execution.outcome import Outcome, classify
 from gateway.execution.step import Step
-from gateway.observability.exchange import operation_outcome
 from resolvers.context import Context
 
 __all__ = ["OperationSpan", "Tracing"]
@@ -103,14 +103,14 @@ class OperationSpan(Step):
             record_exception=False,  # messages may quote the document
             set_status_on_exception=False,
         ) as span:
-            outcome = "error"
+            outcome = Outcome.ERROR
             try:
                 yield
                 errors = list(ctx.pre_execution_errors or [])
                 has_data = getattr(ctx.result, "data", None) is not None and all(e.path for e in errors)
-                outcome = operation_outcome(errors, has_data)
+                outcome = classify([(e.extensions or {}).get("code") for e in errors], has_data)
             except GraphQLError as exc:  # raised by a later extension (e.g. AUDIT_UNAVAILABLE)
-                outcome = operation_outcome([exc], False)
+                outcome = classify([(exc.extensions or {}).get("code")], False)
                 raise
             finally:
                 label = self.runtime.names.label(ctx.operation_name, ctx.query)

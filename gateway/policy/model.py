@@ -16,6 +16,7 @@ from typing import Any
 from gateway.policy.grants import FULL, MASKED, parse_grants, with_families
 from gateway.policy.pins import Pinnable, Pins
 from gateway.policy.tomllines import Lines, count, known, positive, strings, tables, text
+from sources.errors import ConfigError
 
 __all__ = [
     "FULL",
@@ -42,7 +43,7 @@ VERDICT_WINDOW = 86_400.0  # seconds over which distinct verdict arguments per s
 VERDICT_VARIANTS = 1  # distinct argument sets per (subject, verdict) within the window
 
 
-class PolicyError(Exception):
+class PolicyError(ConfigError):
     """A mistake in the policy file; `line` is 1-based (0 when unknown)."""
 
     def __init__(self, path: str, line: int, where: str, problem: str) -> None:

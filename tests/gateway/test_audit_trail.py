@@ -158,7 +158,7 @@ async def test_audit_database_down_means_no_data_then_recovery(tmp_path: Path) -
                 assert "林" not in down.text
                 server = get_server(tmp_path / "auditpg", cleanup_mode="stop")  # it returns
                 statuses = []
-                for _ in range(20):  # the pool replaces its dead connections as they fail
+                for _ in range(75):  # the pool replaces its dead connections as they fail
                     statuses.append((await http.post("/graphql", json=query, headers=sent)).status_code)
                     if statuses[-1] == 200:
                         break
