@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import strawberry
 import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -41,9 +42,11 @@ from strawberry.asgi import GraphQL
 
 from gateway.app import create_app
 from gateway.config.settings import RateSettings, Settings, load_settings
-from gateway.execution.schema import build_schema
+from gateway.execution.direct import install_direct_resolvers
+from gateway.execution.schema import CORE
 from resolvers.context import Context
-from resolvers.graph import ENTITIES
+from resolvers.graph import CONFIG as GRAPH_CONFIG
+from resolvers.graph import ENTITIES, Query
 from resolvers.loaders import Loaders
 from sources.base import CacheSpec
 from sources.registry import Catalog, build_catalog
@@ -65,7 +68,11 @@ def bare_app() -> Starlette:
         async def get_context(self, request: Any, response: Any) -> Context:
             return Context(loaders=Loaders(catalog), max_list_keys=settings.limits.list_keys)
 
-    app = Starlette(routes=[Route("/graphql", Bare(build_schema(enforce=False), graphql_ide=None))])
+    # The graph as plain Strawberry with the gateway's parse, validation and text steps and
+    # direct resolvers: everything but the field policy, audit and observability.
+    schema = strawberry.Schema(query=Query, config=GRAPH_CONFIG, extensions=CORE)
+    install_direct_resolvers(schema)
+    app = Starlette(routes=[Route("/graphql", Bare(schema, graphql_ide=None))])
     app.state.catalog = catalog
     return app
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from strawberry.schema.config import StrawberryConfig
+
 from .query import Query
 from .scalars import SCALARS
 
-__all__ = ["ENTITIES", "SCALARS", "Query"]
+__all__ = ["CONFIG", "ENTITIES", "SCALARS", "Query"]
+
+# How Strawberry builds the graph: the project's scalars, camelCase field names.
+CONFIG = StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True)
 
 # The entities resolvers load; start-up fails naming any that no configured source serves.
 ENTITIES = frozenset(

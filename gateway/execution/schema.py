@@ -9,7 +9,6 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.execution.direct import install_direct_resolvers
@@ -19,7 +18,7 @@ from gateway.execution.parse_cache import ParsedOnce
 from gateway.execution.textinput import TextInput, TextRules
 from gateway.execution.validation_cache import ValidatedOnce
 from gateway.policy.enforcement import PolicySurface, attach_policy
-from resolvers.graph import SCALARS, Query
+from resolvers.graph import CONFIG, Query
 
 __all__ = ["CORE", "GatewaySchema", "build_schema"]
 
@@ -50,22 +49,19 @@ class GatewaySchema(strawberry.Schema):
 def build_schema(
     extensions: Sequence[Callable[[], SchemaExtension]] = CORE,
     *,
-    enforce: bool = True,
     text_chars: int = Limits.text_chars,
     **kwargs: Any,
 ) -> GatewaySchema:
     """`extensions` are the steps of an operation, in order (CORE when not given).
-    `enforce=False` leaves the field policy off: only benchmarks measuring its cost use it.
     `text_chars` is the longest String argument accepted where the argument declares no
     `@maxLength` (`[limits] text_chars`)."""
     schema = GatewaySchema(
         query=Query,
-        config=StrawberryConfig(scalar_map=SCALARS, auto_camel_case=True),
+        config=CONFIG,
         extensions=list(extensions),
         **kwargs,
     )
     schema.text_rules = TextRules(text_chars)
     install_direct_resolvers(schema)
-    if enforce:
-        schema.surface = attach_policy(schema)
+    schema.surface = attach_policy(schema)
     return schema
