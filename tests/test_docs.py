@@ -192,6 +192,26 @@ def test_every_error_code_is_documented() -> None:
     assert table - codes == set(), "docs/errors.md lists codes the code never returns"
 
 
+def test_every_code_leads_to_the_module_that_raises_it() -> None:
+    """docs/errors.md's "Where each code comes from": each code listed, each module named
+    for it exists and holds the code, and no code is left out."""
+    page = (DOCS / "errors.md").read_text(encoding="utf-8")
+    section = page.split("## Where each code comes from", 1)[1].split("\n## ", 1)[0]
+    listed: set[str] = set()
+    for row in section.splitlines():
+        if not row.startswith("| `"):
+            continue
+        codes_cell, where = row.split("|")[1:3]
+        codes = re.findall(r"`([A-Z_]+)`", codes_cell)
+        modules = re.findall(r"`((?:gateway|resolvers|sources)/[\w/]+\.py)`", where)
+        assert codes and modules, row
+        for module in modules:
+            text = (ROOT / module).read_text(encoding="utf-8")
+            assert any(f'"{code}"' in text for code in codes), f"{module} holds none of {codes}"
+        listed.update(codes)
+    assert listed == error_codes(), sorted(listed ^ error_codes())
+
+
 # Links and paths -----------------------------------------------------------------------------
 
 
