@@ -3,7 +3,7 @@ gateway's per-operation extensions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import strawberry
@@ -45,11 +45,11 @@ class _ValidationCache(ValidationCache):
 
 
 class GatewaySchema(strawberry.Schema):
-    surface: PolicySurface = PolicySurface(frozenset(), {}, frozenset())
+    surface: PolicySurface = PolicySurface({}, {}, frozenset())
 
     @property
-    def scopes(self) -> frozenset[str]:
-        """Every scope the fields declare."""
+    def scopes(self) -> Mapping[str, frozenset[str]]:
+        """Every scope the fields declare, with the link scopes a grant of it opens."""
         return self.surface.scopes
 
     def process_errors(
@@ -85,6 +85,5 @@ def build_schema(
         **kwargs,
     )
     install_direct_resolvers(schema)
-    if enforce:
-        schema.surface = attach_policy(schema)
+    schema.surface = attach_policy(schema, wrap=enforce)  # refuses a field declaring no @scope or @public
     return schema
