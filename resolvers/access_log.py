@@ -12,6 +12,7 @@ from sources.base import Record
 from .context import Info
 from .directives import scope
 from .identifiers import credit_code_problem, resident_id_problem
+from .subjects import Subject
 from .values import as_datetime
 
 __all__ = ["AccessEvent", "access_log"]
@@ -20,7 +21,7 @@ _A = "audit.read"
 
 
 @strawberry.type(description="One operation that read a subject's data.")
-class AccessEvent:
+class AccessEvent(Subject):
     time: dt.datetime | None = strawberry.field(directives=scope(_A))
     client: str = strawberry.field(directives=scope(_A))
     purpose: str = strawberry.field(directives=scope(_A))
@@ -32,7 +33,7 @@ class AccessEvent:
     )
     outcome: str = strawberry.field(directives=scope(_A))
     request_id: str = strawberry.field(directives=scope(_A))
-    _subject: strawberry.Private[str]
+    subject_id: strawberry.Private[str]
 
     @classmethod
     def of(cls, r: Record, subject: str) -> AccessEvent:
@@ -46,7 +47,7 @@ class AccessEvent:
             scopes=list(r.get("scopes") or []),
             outcome=r["outcome"],
             request_id=r["request_id"],
-            _subject=subject,
+            subject_id=subject,
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from .directives import public
+
 __all__ = ["District", "district"]
 
 # Xiamen's current districts and the historical codes still found in resident ids.
@@ -23,10 +25,14 @@ _NAMES = {
 
 @strawberry.type(description="An administrative division by its six-digit GB/T 2260 code.")
 class District:
-    code: str
-    name: str | None = strawberry.field(description="Known for Xiamen's codes; null elsewhere.")
+    # Public: the national table of divisions, the same for everyone. Whose district it is
+    # is the linking field's data, under that field's scope (Person.hukouDistrict).
+    code: str = strawberry.field(directives=public())
+    name: str | None = strawberry.field(
+        description="Known for Xiamen's codes; null elsewhere.", directives=public()
+    )
 
-    @strawberry.field(description="True for a district of Xiamen (3502xx).")
+    @strawberry.field(description="True for a district of Xiamen (3502xx).", directives=public())
     def in_xiamen(self) -> bool:
         return self.code.startswith("3502")
 

@@ -14,6 +14,7 @@ from .directives import MaskRule, scope
 from .district import District, district
 from .person import Person
 from .scalars import Month, month_of
+from .subjects import Subject
 from .values import as_datetime
 
 __all__ = ["EnrollmentApplication", "School", "SchoolLevel", "StudentStatus"]
@@ -59,7 +60,7 @@ async def school_of(info: Info, code: str | None) -> School | None:
 
 
 @strawberry.type(description="Student status (学籍) in the national student register.")
-class StudentStatus:
+class StudentStatus(Subject):
     student_number: str = strawberry.field(
         directives=scope("person.identity", MaskRule.STUDENT_NUMBER),
         description="学籍号: G + resident id, hence under the identity scope and masked like it.",
@@ -79,7 +80,7 @@ class StudentStatus:
         description="随迁子女: child of a family without local hukou.",
     )
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> StudentStatus:
@@ -94,7 +95,7 @@ class StudentStatus:
             enrolment_mode=r.get("enrol_mode"),
             migrant_child=r.get("migrant_child"),
             _record=r,
-            _subject=r["person_id"],
+            subject_id=r["person_id"],
         )
 
     @strawberry.field(directives=scope("education.student_status"))
@@ -103,7 +104,7 @@ class StudentStatus:
 
 
 @strawberry.type(description="An application for a first-year school place (入学报名).")
-class EnrollmentApplication:
+class EnrollmentApplication(Subject):
     number: str = strawberry.field(directives=scope("education.enrollment"))
     year: int = strawberry.field(directives=scope("education.enrollment"))
     stage: str | None = strawberry.field(
@@ -115,7 +116,7 @@ class EnrollmentApplication:
         description="已提交, 审核中, 已录取, 未录取 or 重复报名 (duplicate).",
     )
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> EnrollmentApplication:
@@ -126,7 +127,7 @@ class EnrollmentApplication:
             submitted_at=as_datetime(r.get("submitted_at")),
             status=r.get("status"),
             _record=r,
-            _subject=r["person_id"],
+            subject_id=r["person_id"],
         )
 
     @strawberry.field(directives=scope("education.enrollment"))

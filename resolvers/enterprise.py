@@ -12,10 +12,11 @@ import strawberry
 from sources.base import Record
 
 from .context import Info
-from .directives import scope
+from .directives import list_size, scope, verdict
 from .district import District, district
 from .person import Person
 from .scalars import CreditCode, Month, month_key
+from .subjects import Subject
 from .tax import TaxArrear, TaxCreditGrade, TaxCreditRating, TaxPayment, TaxRegistration
 from .values import as_date, as_decimal
 
@@ -50,18 +51,18 @@ class EnterpriseStatus(enum.Enum):
 
 
 @strawberry.type(description="Annual report (企业年度报告).")
-class AnnualReport:
+class AnnualReport(Subject):
     year: int = strawberry.field(directives=scope("enterprise.registration"))
     submitted_on: dt.date | None = strawberry.field(directives=scope("enterprise.registration"))
     employees: int | None = strawberry.field(directives=scope("enterprise.registration"))
     status: str | None = strawberry.field(
         directives=scope("enterprise.registration"), description="已公示 (published) or 未公示."
     )
-    _subject: strawberry.Private[str]
+    subject_id: strawberry.Private[str]
 
 
 @strawberry.type(description="An enterprise as the market-regulation legal-person register keeps it.")
-class Enterprise:
+class Enterprise(Subject):
     credit_code: CreditCode = strawberry.field(directives=scope("enterprise.registration"))
     name: str | None = strawberry.field(directives=scope("enterprise.registration"))
     type: str | None = strawberry.field(
@@ -77,7 +78,7 @@ class Enterprise:
     address: str | None = strawberry.field(directives=scope("enterprise.registration"))
     business_scope: str | None = strawberry.field(directives=scope("enterprise.registration"))
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> Enterprise:
@@ -93,7 +94,7 @@ class Enterprise:
             address=r.get("address"),
             business_scope=r.get("business_scope"),
             _record=r,
-            _subject=r["credit_code"],
+            subject_id=r["credit_code"],
         )
 
     @strawberry.field(directives=scope("enterprise.registration"))
@@ -108,7 +109,7 @@ class Enterprise:
         r = await info.context.loaders.one("person", self._record.get("legal_rep_id"))
         return None if r is None else Person.of(r)
 
-    @strawberry.field(directives=scope("enterprise.registration"))
+    @strawberry.field(directives=[*scope("enterprise.registration"), list_size(5)])
     async def annual_reports(self, info: Info) -> list[AnnualReport] | None:
         rows = await info.context.loaders.many("annual_reports", self.credit_code)
         return [
@@ -117,7 +118,7 @@ class Enterprise:
                 submitted_on=as_date(r.get("submitted_on")),
                 employees=r.get("employees"),
                 status=r.get("status"),
-                _subject=self.credit_code,
+                subject_id=self.credit_code,
             )
             for r in sorted(rows, key=_year)
         ]
@@ -138,7 +139,7 @@ class Enterprise:
 
     @strawberry.field(
         description="Verdict: is the rating for `year` (or the latest) at least `grade` (A > B > M > C > D)?",
-        directives=scope("tax.rating.verdict"),
+        directives=verdict("tax.rating.verdict"),
     )
     async def tax_credit_at_least(
         self, info: Info, grade: TaxCreditGrade, year: int | None = None
@@ -149,7 +150,8 @@ class Enterprise:
         return _RANK.index(rating.grade) <= _RANK.index(grade)
 
     @strawberry.field(
-        description="Every published tax credit rating, oldest first.", directives=scope("tax.rating")
+        description="Every published tax credit rating, oldest first.",
+        directives=[*scope("tax.rating"), list_size(5)],
     )
     async def tax_credit_ratings(self, info: Info) -> list[TaxCreditRating] | None:
         rows = await info.context.loaders.many("credit_ratings", self.credit_code)
@@ -157,7 +159,7 @@ class Enterprise:
 
     @strawberry.field(
         description="Tax payments, oldest first, optionally within [from, to].",
-        directives=scope("tax.payments"),
+        directives=[*scope("tax.payments"), list_size(50)],
     )
     async def tax_payments(
         self,
@@ -171,7 +173,8 @@ class Enterprise:
         return [TaxPayment.of(r) for r in sorted(rows, key=_period) if first <= r["period"] <= last]
 
     @strawberry.field(
-        description="Unpaid tax (欠税); empty when there is none.", directives=scope("tax.payments")
+        description="Unpaid tax (欠税); empty when there is none.",
+        directives=[*scope("tax.payments"), list_size(3)],
     )
     async def tax_arrears(self, info: Info) -> list[TaxArrear] | None:
         return [TaxArrear.of(r) for r in await info.context.loaders.many("arrears", self.credit_code)]

@@ -9,26 +9,27 @@ import strawberry
 from sources.base import Record
 
 from .context import Info
-from .directives import MaskRule, scope
+from .directives import MaskRule, list_size, scope
 from .district import District, district
 from .person import Person
+from .subjects import Located, Subject
 from .values import as_date
 
 __all__ = ["Household", "HouseholdMember", "ResidencePermit"]
 
 
 @strawberry.type(description="One line of the household register page.")
-class HouseholdMember:
+class HouseholdMember(Subject):
     relation: str | None = strawberry.field(
         directives=scope("household.register"),
         description="Relation to the head: 户主, 配偶, 子, 女, 父亲 ...",
     )
     person: Person | None = strawberry.field(directives=scope("household.register"))
-    _subject: strawberry.Private[str]
+    subject_id: strawberry.Private[str]
 
 
 @strawberry.type(description="A household (户) on the local register.")
-class Household:
+class Household(Located):
     number: str = strawberry.field(
         directives=scope("household.register", MaskRule.IDENTIFIER), description="户号"
     )
@@ -38,7 +39,7 @@ class Household:
     )
     registered_on: dt.date | None = strawberry.field(directives=scope("household.register"))
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> Household:
@@ -48,10 +49,10 @@ class Household:
             kind=r.get("kind"),
             registered_on=as_date(r.get("registered_on")),
             _record=r,
-            _subject=r["number"],
+            subject_id=r["number"],
         )
 
-    def _districts(self) -> tuple[str | None, ...]:
+    def districts(self) -> tuple[str | None, ...]:
         return (self._record.get("district"),)
 
     @strawberry.field(directives=scope("household.register"))
@@ -63,7 +64,9 @@ class Household:
         r = await info.context.loaders.one("person", self._record.get("head_id"))
         return None if r is None else Person.of(r)
 
-    @strawberry.field(description="Members in register order.", directives=scope("household.register"))
+    @strawberry.field(
+        description="Members in register order.", directives=[*scope("household.register"), list_size(5)]
+    )
     async def members(self, info: Info) -> list[HouseholdMember] | None:
         rows = await info.context.loaders.many("household_members", self.number)
         people = await info.context.loaders.each("person", [r["person_id"] for r in rows])
@@ -71,14 +74,14 @@ class Household:
             HouseholdMember(
                 relation=row.get("relation"),
                 person=None if p is None else Person.of(p),
-                _subject=row["person_id"],
+                subject_id=row["person_id"],
             )
             for row, p in zip(rows, people, strict=True)
         ]
 
 
 @strawberry.type(description="Residence permit (居住证).")
-class ResidencePermit:
+class ResidencePermit(Subject):
     number: str = strawberry.field(directives=scope("person.residence_permit", MaskRule.IDENTIFIER))
     address: str | None = strawberry.field(directives=scope("person.residence_permit", MaskRule.ADDRESS))
     issued_on: dt.date | None = strawberry.field(directives=scope("person.residence_permit"))
@@ -88,7 +91,7 @@ class ResidencePermit:
         description="有效 (valid) or 过期 (expired), as registered.",
     )
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> ResidencePermit:
@@ -99,7 +102,7 @@ class ResidencePermit:
             valid_until=as_date(r.get("valid_until")),
             status=r.get("status"),
             _record=r,
-            _subject=r["person_id"],
+            subject_id=r["person_id"],
         )
 
     @strawberry.field(directives=scope("person.residence_permit"))

@@ -14,8 +14,6 @@ __all__ = [
     "birth_date_of",
     "credit_code_check",
     "credit_code_problem",
-    "is_credit_code",
-    "is_resident_id",
     "org_code_check",
     "resident_id_check",
     "resident_id_problem",
@@ -55,10 +53,6 @@ def resident_id_problem(value: str) -> str | None:
     return None
 
 
-def is_resident_id(value: str) -> bool:
-    return resident_id_problem(value) is None
-
-
 def birth_date_of(resident_id: str) -> dt.date:
     return dt.datetime.strptime(resident_id[6:14], "%Y%m%d").date()
 
@@ -88,7 +82,3 @@ def credit_code_problem(value: str) -> str | None:
     if credit_code_check(value[:17]) != value[17]:
         return "has a wrong check character"
     return None
-
-
-def is_credit_code(value: str) -> bool:
-    return credit_code_problem(value) is None

@@ -11,9 +11,10 @@ import strawberry
 from sources.base import Record
 
 from .context import Info
-from .directives import MaskRule, max_length, scope
+from .directives import MaskRule, list_size, max_length, scope, verdict
 from .district import District, district
 from .scalars import ResidentId
+from .subjects import Located, Subject
 from .values import as_date
 
 if TYPE_CHECKING:
@@ -33,10 +34,10 @@ class Gender(enum.Enum):
 
 
 @strawberry.type(description="A reference into the photo store; the image itself never passes the gateway.")
-class PortraitRef:
+class PortraitRef(Subject):
     ref: str = strawberry.field(directives=scope("person.portrait"))
     captured_on: dt.date | None = strawberry.field(directives=scope("person.portrait"))
-    _subject: strawberry.Private[str]
+    subject_id: strawberry.Private[str]
 
 
 def age_on(birth: dt.date, today: dt.date) -> int:
@@ -44,7 +45,7 @@ def age_on(birth: dt.date, today: dt.date) -> int:
 
 
 @strawberry.type(description="A person as the population register (公安人口库) keeps them.")
-class Person:
+class Person(Located):
     id: ResidentId = strawberry.field(directives=scope("person.identity", MaskRule.RESIDENT_ID))
     name: str | None = strawberry.field(directives=scope("person.identity", MaskRule.NAME))
     gender: Gender | None = strawberry.field(directives=scope("person.identity"))
@@ -63,7 +64,7 @@ class Person:
         directives=scope("person.identity"), description="正常, 迁出 (moved out) or 死亡."
     )
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> Person:
@@ -78,10 +79,10 @@ class Person:
             residence_address=r.get("residence_address"),
             registration_status=r.get("status"),
             _record=r,
-            _subject=r["id"],
+            subject_id=r["id"],
         )
 
-    def _districts(self) -> tuple[str | None, ...]:
+    def districts(self) -> tuple[str | None, ...]:
         """Where the person is registered or lives: what a district-limited grant checks."""
         return (self._record.get("hukou_district"), self._record.get("residence_district"))
 
@@ -110,7 +111,7 @@ class Person:
 
     @strawberry.field(
         description="Verdict: is the hukou registered in this district (six-digit code)?",
-        directives=scope("person.hukou.verdict"),
+        directives=verdict("person.hukou.verdict"),
     )
     def has_hukou_in(self, district: Annotated[str, max_length(6)]) -> bool | None:
         return self._record.get("household_no") is not None and self._record.get("hukou_district") == district
@@ -143,16 +144,19 @@ class Person:
         return (
             None
             if r is None
-            else PortraitRef(ref=r["ref"], captured_on=as_date(r.get("captured_on")), _subject=self.id)
+            else PortraitRef(ref=r["ref"], captured_on=as_date(r.get("captured_on")), subject_id=self.id)
         )
 
-    @strawberry.field(description="Guardians (监护人) of a minor.", directives=scope("person.family"))
+    @strawberry.field(
+        description="Guardians (监护人) of a minor.", directives=[*scope("person.family"), list_size(2)]
+    )
     async def guardians(self, info: Info) -> list[Person] | None:
         links = await info.context.loaders.many("guardians", self.id)
         return await persons_of(info, [link["guardian_id"] for link in links])
 
     @strawberry.field(
-        description="Persons this person is the guardian of.", directives=scope("person.family")
+        description="Persons this person is the guardian of.",
+        directives=[*scope("person.family"), list_size(3)],
     )
     async def children(self, info: Info) -> list[Person] | None:
         links = await info.context.loaders.many("wards", self.id)
@@ -172,7 +176,7 @@ class Person:
 
     @strawberry.field(
         description="School enrolment applications (入学报名), optionally for one year.",
-        directives=scope("education.enrollment"),
+        directives=[*scope("education.enrollment"), list_size(2)],
     )
     async def enrollment_applications(
         self, info: Info, year: int | None = None
@@ -185,7 +189,7 @@ class Person:
     @strawberry.field(
         description="The social-insurance record (人社); null when never insured. Reachable with any"
         " social_insurance scope: a verdict-only grant reads the verdict, not the record.",
-        directives=scope("social_insurance.*"),
+        directives=scope("social_insurance.*", opened_by=["social_insurance"]),
     )
     async def social_insurance(
         self, info: Info
@@ -208,7 +212,7 @@ class Person:
 
     @strawberry.field(
         description="Enterprises this person is the legal representative (法定代表人) of.",
-        directives=scope("enterprise.legal_representative"),
+        directives=[*scope("enterprise.legal_representative"), list_size(2)],
     )
     async def legal_representative_of(
         self, info: Info

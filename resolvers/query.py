@@ -9,7 +9,7 @@ from graphql import GraphQLError
 
 from .access_log import AccessEvent, access_log
 from .context import Info
-from .directives import max_length, scope
+from .directives import list_size, max_length, scope
 from .education import School, school_of
 from .enterprise import Enterprise
 from .household import Household
@@ -17,6 +17,20 @@ from .person import Person
 from .scalars import CreditCode, ResidentId
 
 __all__ = ["Query"]
+
+# The root look-ups' link scopes, opened by a grant of any scope about the same kind of
+# subject (that scope or one below it), so that a client reaches the fields it was granted;
+# an enterprise's insured headcount does not open persons. tax.income is about a person,
+# the other tax scopes about an enterprise.
+_PERSON_DATA = (
+    "person",
+    "household",
+    "education.student_status",
+    "education.enrollment",
+    "social_insurance",
+    "tax.income",
+)
+_ENTERPRISE_DATA = ("enterprise", "tax.registration", "tax.rating", "tax.payments")
 
 
 def _bounded(info: Info, keys: list[str], argument: str) -> None:
@@ -38,7 +52,7 @@ def _bounded(info: Info, keys: list[str], argument: str) -> None:
 class Query:
     @strawberry.field(
         description="A person by resident id; null when the register has no such person.",
-        directives=scope("person.*"),
+        directives=scope("person.*", opened_by=_PERSON_DATA),
     )
     async def person(self, info: Info, id: ResidentId) -> Person | None:
         r = await info.context.loaders.one("person", id)
@@ -46,7 +60,7 @@ class Query:
 
     @strawberry.field(
         description="Persons by resident id, in the order asked; null for unknown ids.",
-        directives=scope("person.*"),
+        directives=[*scope("person.*", opened_by=_PERSON_DATA), list_size(sized_by="ids")],
     )
     async def persons(self, info: Info, ids: list[ResidentId]) -> list[Person | None]:
         _bounded(info, list(ids), "ids")
@@ -54,7 +68,8 @@ class Query:
         return [None if r is None else Person.of(r) for r in records]
 
     @strawberry.field(
-        description="An enterprise by unified social credit code.", directives=scope("enterprise.*")
+        description="An enterprise by unified social credit code.",
+        directives=scope("enterprise.*", opened_by=_ENTERPRISE_DATA),
     )
     async def enterprise(self, info: Info, credit_code: CreditCode) -> Enterprise | None:
         r = await info.context.loaders.one("enterprise", credit_code)
@@ -62,7 +77,7 @@ class Query:
 
     @strawberry.field(
         description="Enterprises by credit code, in the order asked; null for unknown codes.",
-        directives=scope("enterprise.*"),
+        directives=[*scope("enterprise.*", opened_by=_ENTERPRISE_DATA), list_size(sized_by="creditCodes")],
     )
     async def enterprises(self, info: Info, credit_codes: list[CreditCode]) -> list[Enterprise | None]:
         _bounded(info, list(credit_codes), "creditCodes")
@@ -76,7 +91,7 @@ class Query:
 
     @strawberry.field(
         description="Audit: who accessed this person or enterprise (by resident id or credit code).",
-        directives=scope("audit.read"),
+        directives=[*scope("audit.read"), list_size(100)],
     )
     async def access_log(self, info: Info, subject: Annotated[str, max_length(32)]) -> list[AccessEvent]:
         return await access_log(info, subject)

@@ -16,8 +16,9 @@ from graphql import GraphQLError
 from sources.base import Record
 
 from .context import Info
-from .directives import MaskRule, scope
+from .directives import MaskRule, list_size, scope, summary, verdict
 from .scalars import Month, month_key, month_of
+from .subjects import Subject
 from .values import as_decimal
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ async def _enterprise(info: Info, code: str | None) -> Enterprise | None:
 
 
 @strawberry.type(description="One month of one insurance type.")
-class Contribution:
+class Contribution(Subject):
     period: Month = strawberry.field(
         directives=scope("social_insurance.records"), description="AAE003: the month the contribution is for."
     )
@@ -62,7 +63,7 @@ class Contribution:
         directives=scope("social_insurance.records"), description="AAE180 contribution base, CNY."
     )
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> Contribution:
@@ -73,7 +74,7 @@ class Contribution:
             type=InsuranceType(kind) if kind in _TYPES else None,
             base=as_decimal(r.get("base")),
             _record=r,
-            _subject=r["person_id"],
+            subject_id=r["person_id"],
         )
 
     @strawberry.field(
@@ -111,7 +112,7 @@ def months_counted(rows: list[Record], first: str, last: str, kind: str, on_time
 
 
 @strawberry.type(description="A person's record with the social-insurance department.")
-class SocialInsurance:
+class SocialInsurance(Subject):
     number: str = strawberry.field(
         directives=scope("social_insurance.status", MaskRule.IDENTIFIER),
         description="AAC001 personal social-insurance number.",
@@ -119,7 +120,7 @@ class SocialInsurance:
     status: InsuranceStatus | None = strawberry.field(directives=scope("social_insurance.status"))
     first_insured_month: Month | None = strawberry.field(directives=scope("social_insurance.status"))
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> SocialInsurance:
@@ -129,7 +130,7 @@ class SocialInsurance:
             status=InsuranceStatus(status) if status in ("1", "2", "3") else None,
             first_insured_month=None if first is None else month_of(first),
             _record=r,
-            _subject=r["person_id"],
+            subject_id=r["person_id"],
         )
 
     async def _rows(self, info: Info) -> list[Record]:
@@ -146,7 +147,7 @@ class SocialInsurance:
 
     @strawberry.field(
         description="Contribution records, oldest first, optionally filtered.",
-        directives=scope("social_insurance.records"),
+        directives=[*scope("social_insurance.records"), list_size(100)],
     )
     async def contributions(
         self,
@@ -165,7 +166,7 @@ class SocialInsurance:
 
     @strawberry.field(
         description="Summary: months with a contribution of `type` since `since` (inclusive).",
-        directives=scope("social_insurance.summary"),
+        directives=summary("social_insurance.summary"),
     )
     async def months_contributed(
         self,
@@ -179,7 +180,7 @@ class SocialInsurance:
 
     @strawberry.field(
         description="Verdict: at least `months` pension months within the `within` months before this one.",
-        directives=scope("social_insurance.verdict"),
+        directives=verdict("social_insurance.verdict"),
     )
     async def has_contributed(
         self, info: Info, months: int, within: int, on_time_only: bool = True

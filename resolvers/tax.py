@@ -14,6 +14,7 @@ from sources.base import Record
 from .context import Info
 from .directives import scope
 from .scalars import Month, month_of
+from .subjects import Subject
 from .values import as_date, as_decimal
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class TaxCreditGrade(enum.Enum):
 
 
 @strawberry.type
-class TaxRegistration:
+class TaxRegistration(Subject):
     taxpayer_number: str = strawberry.field(directives=scope("tax.registration"))
     kind: str | None = strawberry.field(
         directives=scope("tax.registration"),
@@ -50,7 +51,7 @@ class TaxRegistration:
     status: str | None = strawberry.field(
         directives=scope("tax.registration"), description="正常, 非正常 (abnormal) or 注销."
     )
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> TaxRegistration:
@@ -60,19 +61,19 @@ class TaxRegistration:
             tax_authority=r.get("tax_authority"),
             registered_on=as_date(r.get("registered_on")),
             status=r.get("status"),
-            _subject=r["credit_code"],
+            subject_id=r["credit_code"],
         )
 
 
 @strawberry.type
-class TaxCreditRating:
+class TaxCreditRating(Subject):
     year: int = strawberry.field(directives=scope("tax.rating"))
     grade: TaxCreditGrade = strawberry.field(directives=scope("tax.rating"))
     score: int | None = strawberry.field(
         directives=scope("tax.rating"), description="Null for grades assigned directly."
     )
     published_on: dt.date | None = strawberry.field(directives=scope("tax.rating"))
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> TaxCreditRating:
@@ -81,17 +82,17 @@ class TaxCreditRating:
             grade=TaxCreditGrade(r["grade"]),
             score=r.get("score"),
             published_on=as_date(r.get("published_on")),
-            _subject=r["credit_code"],
+            subject_id=r["credit_code"],
         )
 
 
 @strawberry.type
-class TaxPayment:
+class TaxPayment(Subject):
     period: Month = strawberry.field(directives=scope("tax.payments"))
     tax_type: str = strawberry.field(directives=scope("tax.payments"))
     amount: decimal.Decimal | None = strawberry.field(directives=scope("tax.payments"))
     paid_on: dt.date | None = strawberry.field(directives=scope("tax.payments"))
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> TaxPayment:
@@ -100,16 +101,16 @@ class TaxPayment:
             tax_type=r["tax_type"],
             amount=as_decimal(r.get("amount")),
             paid_on=as_date(r.get("paid_on")),
-            _subject=r["credit_code"],
+            subject_id=r["credit_code"],
         )
 
 
 @strawberry.type(description="Unpaid tax (欠税).")
-class TaxArrear:
+class TaxArrear(Subject):
     tax_type: str = strawberry.field(directives=scope("tax.payments"))
     amount: decimal.Decimal | None = strawberry.field(directives=scope("tax.payments"))
     since: Month | None = strawberry.field(directives=scope("tax.payments"))
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> TaxArrear:
@@ -118,17 +119,17 @@ class TaxArrear:
             tax_type=r["tax_type"],
             amount=as_decimal(r.get("amount")),
             since=None if since is None else month_of(since),
-            _subject=r["credit_code"],
+            subject_id=r["credit_code"],
         )
 
 
 @strawberry.type(description="Individual income tax for one year (个人所得税年度汇总).")
-class IncomeTaxSummary:
+class IncomeTaxSummary(Subject):
     year: int = strawberry.field(directives=scope("tax.income"))
     income: decimal.Decimal | None = strawberry.field(directives=scope("tax.income"))
     tax_paid: decimal.Decimal | None = strawberry.field(directives=scope("tax.income"))
     _record: strawberry.Private[Record]
-    _subject: strawberry.Private[str]  # whose data this is, for the audit
+    subject_id: strawberry.Private[str]  # whose data this is, for the audit
 
     @classmethod
     def of(cls, r: Record) -> IncomeTaxSummary:
@@ -137,7 +138,7 @@ class IncomeTaxSummary:
             income=as_decimal(r.get("income")),
             tax_paid=as_decimal(r.get("tax_paid")),
             _record=r,
-            _subject=r["person_id"],
+            subject_id=r["person_id"],
         )
 
     @strawberry.field(description="The main withholding employer.", directives=scope("tax.income"))

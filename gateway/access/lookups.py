@@ -78,9 +78,12 @@ def budget_exceeded(client: str, budget: int, window: float, retry_after: float)
     )
 
 
-def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collection[str]) -> Resolver:
-    """Wrap a root look-up whose `argument` holds the id or ids; `id_scopes` are the scopes
-    that show the identifier of the type it returns."""
+def looked_up(
+    resolve: Resolver, scope: str, argument: str, id_scopes: Collection[str], located: bool
+) -> Resolver:
+    """Wrap a root look-up of a Subject whose `argument` holds the id or ids; `id_scopes`
+    are the scopes that show the identifier of the type it returns; `located`: the type is
+    Located, so a district-limited client sees only those in its districts."""
 
     async def lookup(source: Any, info: Info, **args: Any) -> Any:
         context = info.context
@@ -118,7 +121,7 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
             if isawaitable(value):
                 value = await value
             items = value if isinstance(value, list) else [value]
-            districts = principal.jurisdiction
+            districts = principal.jurisdiction if located else frozenset()
             outcomes = [_outcome(item, districts) for item in items]
             misses = sum(o != "found" for o in outcomes)
         except Exception as exc:
@@ -136,7 +139,7 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
             # Metrics and logs say "miss" for both kinds of miss: only the audit tells them apart.
             metrics.LOOKUPS.labels(principal.client_id, "found" if outcome == "found" else "miss").inc()
             if outcome == "found":
-                access.read(item._subject, scope)
+                access.read(item.subject_id, scope)
         if not districts:
             return value
         # Not found and not yours look the same, to the client and in the log's shape.
@@ -153,9 +156,10 @@ def looked_up(resolve: Resolver, scope: str, argument: str, id_scopes: Collectio
 
 
 def _outcome(item: Any, districts: frozenset[str]) -> str:
+    """What a look-up came to; `districts` is empty unless the item is Located."""
     if item is None:
         return "not_found"
-    if districts and districts.isdisjoint(item._districts()):
+    if districts and districts.isdisjoint(item.districts()):
         return "out_of_jurisdiction"
     return "found"
 

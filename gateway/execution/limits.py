@@ -21,6 +21,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -33,6 +34,8 @@ from graphql import (
     is_list_type,
 )
 
+from resolvers.directives import ListSize, declared
+
 __all__ = ["Limits", "limit_error", "measure"]
 
 
@@ -41,7 +44,7 @@ class Limits:
     depth: int = 12  # nested selections, fragments followed
     aliases: int = 30
     tokens: int = 3000
-    cost: int = 20_000  # estimated fields resolved (see LIST_SIZES)
+    cost: int = 20_000  # estimated fields resolved (lists as their @listSize declares)
     list_keys: int = 100  # keys in persons(ids:) / enterprises(creditCodes:)
     batch: int = 10  # operations in one batched request
     body_bytes: int = 200_000  # request body
@@ -51,23 +54,7 @@ class Limits:
     )
 
 
-# How many items a list field is assumed to return when estimating cost; list
-# arguments (persons(ids:)) count their actual keys.
-LIST_SIZES: Mapping[str, int] = {
-    "Person.guardians": 2,
-    "Person.children": 3,
-    "Person.enrollmentApplications": 2,
-    "Person.legalRepresentativeOf": 2,
-    "Household.members": 5,
-    "SocialInsurance.contributions": 100,
-    "Enterprise.annualReports": 5,
-    "Enterprise.taxCreditRatings": 5,
-    "Enterprise.taxPayments": 50,
-    "Enterprise.taxArrears": 3,
-    "Query.accessLog": 100,
-}
-_KEYED_LISTS = {"persons": "ids", "enterprises": "creditCodes"}
-_DEFAULT_LIST = 10
+_DEFAULT_LIST = 10  # items of a list field that declares no @listSize
 
 
 def limit_error(limit: str, maximum: int, actual: int) -> GraphQLError:
@@ -120,19 +107,23 @@ class _Walk:
         )
         if not is_list_type(get_nullable_type(definition.type)):
             return 1 + inner
-        return 1 + self.list_size(parent.name, node) * inner
+        return 1 + self.list_size(definition, node) * inner
 
-    def list_size(self, parent: str, node: FieldNode) -> int:
-        argument = _KEYED_LISTS.get(node.name.value) if parent == "Query" else None
+    def list_size(self, definition: GraphQLField, node: FieldNode) -> int:
+        """The items a list field is taken to return: as many as the keys its `sizedBy`
+        argument is given (persons(ids:)), else its `assumed` size."""
+        size = declared(definition, ListSize)
+        if size is None:
+            return _DEFAULT_LIST
         for arg in node.arguments or ():
-            if arg.name.value == argument:
+            if size.sized_by and arg.name.value == size.sized_by:
                 if isinstance(arg.value, ListValueNode):
                     return max(len(arg.value.values), 1)
                 if isinstance(arg.value, VariableNode):
                     value = self.variables.get(arg.value.name.value)
                     return max(len(value), 1) if isinstance(value, list) else 1
                 return 1
-        return LIST_SIZES.get(f"{parent}.{node.name.value}", _DEFAULT_LIST)
+        return size.assumed or _DEFAULT_LIST
 
 
 def measure(

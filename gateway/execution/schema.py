@@ -3,7 +3,7 @@ steps every operation goes through (gateway/app.py names them in order)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import strawberry
@@ -28,12 +28,12 @@ CORE: tuple[Callable[[], SchemaExtension], ...] = (ParsedOnce, ValidatedOnce, Te
 
 
 class GatewaySchema(strawberry.Schema):
-    surface: PolicySurface = PolicySurface(frozenset(), {}, frozenset())
+    surface: PolicySurface = PolicySurface({}, {}, frozenset())
     text_rules: TextRules | None = None  # read by the TextInput step
 
     @property
-    def scopes(self) -> frozenset[str]:
-        """Every scope the fields declare."""
+    def scopes(self) -> Mapping[str, frozenset[str]]:
+        """Every scope the fields declare, with the link scopes a grant of it opens."""
         return self.surface.scopes
 
     def process_errors(
@@ -63,5 +63,5 @@ def build_schema(
     )
     schema.text_rules = TextRules(text_chars)
     install_direct_resolvers(schema)
-    schema.surface = attach_policy(schema)
+    schema.surface = attach_policy(schema)  # refuses a field declaring no @scope or @public
     return schema

@@ -1,13 +1,15 @@
 """The one place field policy is applied: resolvers are wrapped when the schema is built.
 
-For every field with a `@scope` directive the wrapper, before anything is fetched,
+Every field declares `@scope` or `@public` (declarations.py; the schema does not build
+otherwise). For every field with a `@scope` the wrapper, before anything is fetched,
 looks the scope up in the principal's grants (resolved once per request, so the check
 is one dict lookup): not granted → `null` with FORBIDDEN and the resolver, hence its
 loader, never runs; granted `masked` → the value is masked by the field's `@mask` rule.
-Fields returning a type that knows its districts (Person, Household) are checked
-against the principal's jurisdiction after they resolve. Root look-ups by id are wrapped
-by lookups.py (audited per id asked, budgeted), verdict and summary fields by verdicts.py
-(pinned arguments, once per subject). Resolvers never check permissions themselves.
+Fields returning a `Located` type (resolvers/subjects.py) are checked against the
+principal's jurisdiction after they resolve. Root look-ups of a `Subject` by key are
+wrapped by lookups.py (audited per id asked, budgeted), `@verdict` and `@summary`
+fields by verdicts.py (pinned arguments, once per subject). Resolvers never
+check permissions themselves.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from graphql import (
 )
 
 from gateway.access.lookups import looked_up
+from gateway.policy.declarations import FieldPolicy, object_types, read_declarations
 from gateway.policy.masking import MASKS
 from gateway.policy.model import MASKED
 from gateway.policy.pins import Pinnable
 from gateway.policy.refusals import OUTSIDE, forbidden, path_of
-from gateway.policy.verdicts import PINNABLE_SUFFIXES, concluded, pinnable
+from gateway.policy.verdicts import concluded, pinnable
 from resolvers.context import Context
-from resolvers.directives import Mask, MaskRule, Scope
+from resolvers.directives import MaskRule
+from resolvers.subjects import Located, Subject
 
 __all__ = ["PolicySurface", "attach_policy"]
 
@@ -43,16 +47,19 @@ Info = GraphQLResolveInfo[Context]
 Resolver = Callable[..., Any]
 
 
-def _scoped(resolve: Resolver, scope: str, mask: Callable[[Any], Any] | None) -> Resolver:
+def _scoped(
+    resolve: Resolver, scope: str, mask: Callable[[Any], Any] | None, about_subject: bool
+) -> Resolver:
+    """`about_subject`: the field is on a Subject, whose reads are recorded for the audit."""
+
     def guarded(source: Any, info: Info, **args: Any) -> Any:
         context: Context = info.context
         level = context.principal.grants.get(scope)
         if level is None:
             context.access.deny(path_of(info), scope)
             raise forbidden(f"Not granted for this purpose: {scope}.", scope=scope)
-        subject = getattr(source, "_subject", None)
-        if subject is not None:
-            context.access.read(subject, scope)
+        if about_subject:
+            context.access.read(source.subject_id, scope)
         value = resolve(source, info, **args)
         if mask is None or level != MASKED:
             return value
@@ -71,14 +78,14 @@ async def _masked_later(value: Awaitable[Any], mask: Callable[[Any], Any]) -> An
 def _within(value: Any, districts: frozenset[str], info: Info) -> Any:
     if isinstance(value, list):
         return [_within(item, districts, info) for item in value]
-    if value is None or not districts.isdisjoint(value._districts()):
+    if value is None or not districts.isdisjoint(value.districts()):
         return value
     info.context.access.deny(path_of(info), "jurisdiction")
     return forbidden(OUTSIDE)
 
 
 def _jurisdiction(resolve: Resolver) -> Resolver:
-    """Links to persons and households (root look-ups are lookups.py's)."""
+    """Links to Located subjects (root look-ups are lookups.py's)."""
 
     def checked(source: Any, info: Info, **args: Any) -> Any:
         districts = info.context.principal.jurisdiction
@@ -104,40 +111,33 @@ def _raise_single(value: Any) -> Any:
     return value
 
 
-def _definition_directives(field: Any) -> list[object]:
-    definition = field.extensions.get("strawberry-definition") if field.extensions else None
-    return list(getattr(definition, "directives", None) or [])
-
-
 @dataclass(frozen=True)
 class PolicySurface:
     """What the policy can name in a schema, found while its resolvers are wrapped."""
 
-    scopes: frozenset[str]  # every scope the fields declare
+    # Every scope the fields declare -> the link scopes a grant of it opens.
+    scopes: Mapping[str, frozenset[str]]
     pinnable: Mapping[str, Pinnable]  # verdict and summary fields with arguments, by coordinate
     lookups: frozenset[str]  # root fields that look a subject up by id
 
 
-def _origin(gtype: Any) -> Any:
+def _origin(gtype: Any) -> type | None:
+    """The Python class a schema type was declared by."""
     named = get_named_type(gtype)
     definition = named.extensions.get("strawberry-definition") if named.extensions else None
-    return getattr(definition, "origin", None)
+    origin = getattr(definition, "origin", None)
+    return origin if isinstance(origin, type) else None
 
 
-def _scope_of(field: Any) -> str | None:
-    return next((d.name for d in _definition_directives(field) if isinstance(d, Scope)), None)
+def _is(origin: type | None, declared: type) -> bool:
+    return origin is not None and issubclass(origin, declared)
 
 
-def _id_scopes(gtype: GraphQLObjectType) -> frozenset[str]:
+def _id_scopes(gtype: GraphQLObjectType, fields: Mapping[str, FieldPolicy]) -> frozenset[str]:
     """The scopes of the fields that show a type's identifiers (masked as ids are)."""
-    found = set()
-    for field in gtype.fields.values():
-        directives = _definition_directives(field)
-        rule = next((d.rule for d in directives if isinstance(d, Mask)), None)
-        scope = _scope_of(field)
-        if scope is not None and rule in (MaskRule.RESIDENT_ID, MaskRule.IDENTIFIER):
-            found.add(scope)
-    return frozenset(found)
+    ids = (MaskRule.RESIDENT_ID, MaskRule.IDENTIFIER)
+    declared = (fields[f"{gtype.name}.{name}"] for name in gtype.fields)
+    return frozenset(f.scope for f in declared if f.scope is not None and f.mask in ids)
 
 
 def _by_key(field: Any) -> bool:
@@ -149,45 +149,46 @@ def _by_key(field: Any) -> bool:
 
 
 def attach_policy(schema: Any) -> PolicySurface:
-    """Wrap the resolvers of `schema` (a strawberry.Schema); returns what policy may name."""
+    """Wrap the resolvers of `schema` (a strawberry.Schema); returns what policy may name.
+    Raises TypeError naming a field whose declarations are missing or inconsistent."""
     core = schema._schema
-    scopes: set[str] = set()
+    declarations = read_declarations(core)
     pins: dict[str, Pinnable] = {}
     lookups: set[str] = set()
-    for type_name, gtype in core.type_map.items():
-        if not isinstance(gtype, GraphQLObjectType) or type_name.startswith("__"):
-            continue
+    for type_name, gtype in object_types(core):
         root = gtype is core.query_type
+        about_subject = _is(_origin(gtype), Subject)
         for name, field in gtype.fields.items():
-            resolve = field.resolve or default_field_resolver
-            origin = _origin(field.type)
-            scope = _scope_of(field)
             coordinate = f"{type_name}.{name}"
-            districts = origin is not None and hasattr(origin, "_districts")
-            rule = next((d.rule for d in _definition_directives(field) if isinstance(d, Mask)), None)
-            if scope is not None:
-                scopes.add(scope)
-            if root and scope is not None and "_subject" in getattr(origin, "__dataclass_fields__", {}):
-                if _by_key(field):  # audited per id, budgeted, jurisdiction applied (lookups.py)
-                    named = get_named_type(field.type)
-                    assert isinstance(named, GraphQLObjectType)
-                    field.resolve = looked_up(resolve, scope, next(iter(field.args)), _id_scopes(named))
-                    lookups.add(name)
-                    continue
-                if districts:
-                    # Only a look-up answers "not yours" as it answers "not there".
-                    raise TypeError(
-                        f"{coordinate}: a root field of a district-checked type must look up by key"
-                    )
-            if scope is not None and scope.endswith(PINNABLE_SUFFIXES) and field.args:
+            declared = declarations.fields[coordinate]
+            scope, rule = declared.scope, declared.mask
+            resolve = field.resolve or default_field_resolver
+            returns = _origin(field.type)
+            located = _is(returns, Located)
+            keyed = root and scope is not None and _is(returns, Subject) and _by_key(field)
+            if root and scope is not None and located and not keyed:
+                # Only a look-up answers "not yours" as it answers "not there".
+                raise TypeError(f"{coordinate}: a root field of a Located type must look up by key")
+            if keyed:  # audited per id, budgeted, jurisdiction applied (lookups.py)
+                assert scope is not None
+                named = get_named_type(field.type)
+                assert isinstance(named, GraphQLObjectType)
+                id_scopes = _id_scopes(named, declarations.fields)
+                resolve = looked_up(resolve, scope, next(iter(field.args)), id_scopes, located)
+                lookups.add(name)
+            elif declared.conclusion is not None and field.args:
+                assert scope is not None  # @verdict and @summary come with a @scope
                 if rule is not None:
                     raise TypeError(f"{coordinate}: a verdict or summary has nothing to mask")
+                if not about_subject:
+                    raise TypeError(f"{coordinate}: a verdict or summary must be on a Subject type")
                 pins[coordinate] = pinnable(scope, field)
-                field.resolve = concluded(resolve, scope, coordinate, field.args)  # pinned (verdicts.py)
-                continue
-            if districts:
-                resolve = _jurisdiction(resolve)
-            if scope is not None:
-                resolve = _scoped(resolve, scope, None if rule is None else MASKS[rule])
+                resolve = concluded(resolve, scope, coordinate, field.args)  # pinned (verdicts.py)
+            else:
+                if located:
+                    resolve = _jurisdiction(resolve)
+                if scope is not None:
+                    mask = None if rule is None else MASKS[rule]
+                    resolve = _scoped(resolve, scope, mask, about_subject)
             field.resolve = resolve
-    return PolicySurface(frozenset(scopes), pins, frozenset(lookups))
+    return PolicySurface(declarations.opens, pins, frozenset(lookups))

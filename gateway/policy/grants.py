@@ -1,9 +1,10 @@
 """What a grant in the policy file says: the scopes it gives, each `full` or `masked`,
-the link scopes those open (`with_families`), and its pinned verdict arguments."""
+the link scopes those open (`with_families`, as the links declare with `@openedBy`),
+and its pinned verdict arguments."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gateway.policy.pins import Pinnable, Pins, parse_pins
@@ -22,7 +23,7 @@ def parse_grants(
     raw: Any,
     clients: Mapping[str, Client],
     purposes: Mapping[str, Purpose],
-    scopes: frozenset[str],
+    scopes: Mapping[str, Collection[str]],
     pinnable: Mapping[str, Pinnable] | None,
     fail: Any,
 ) -> tuple[dict[tuple[str, str], Mapping[str, str]], dict[tuple[str, str], Pins]]:
@@ -49,34 +50,19 @@ def parse_grants(
                 if scope in levels:
                     raise fail(f"scope {scope!r} granted twice", *where, level)
                 levels[scope] = level
-        grants[client.id, purpose] = with_families(levels)
+        grants[client.id, purpose] = with_families(levels, scopes)
         pins[client.id, purpose] = parse_pins(
             grant.get("pins", {}), levels, purposes[purpose].introspection, pinnable, fail, *where
         )
     return grants, pins
 
 
-# The link scopes a granted scope opens: the root look-ups (`person.*`, `enterprise.*`) and
-# links such as Person.socialInsurance (`social_insurance.*`), so that a verdict-only
-# grant reaches its verdict. Only data about the same kind of subject opens a link:
-# an enterprise's insured headcount does not open a person's social insurance.
-_OPENS: Mapping[str, tuple[str, ...]] = {
-    "person": ("person.*",),
-    "household": ("person.*",),
-    "education.student_status": ("person.*",),
-    "education.enrollment": ("person.*",),
-    "social_insurance": ("person.*", "social_insurance.*"),
-    "tax.income": ("person.*",),
-    "enterprise": ("enterprise.*",),
-    "tax": ("enterprise.*",),
-}
-
-
-def with_families(levels: Mapping[str, str]) -> dict[str, str]:
-    """`levels` plus the link scopes they open (see _OPENS)."""
+def with_families(levels: Mapping[str, str], opens: Mapping[str, Collection[str]]) -> dict[str, str]:
+    """`levels` plus the link scopes they open, in full: the root look-ups and links such as
+    Person.socialInsurance, so that a verdict-only grant reaches its verdict. `opens` maps
+    each scope to the link scopes a grant of it opens (the schema's declarations)."""
     expanded = dict(levels)
     for scope in levels:
-        family = scope.split(".")[0]
-        for opened in _OPENS.get(scope) or _OPENS.get(family, ()):
+        for opened in opens.get(scope, ()):
             expanded.setdefault(opened, FULL)
     return expanded

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,16 +110,15 @@ class Policy:
 
 def load_policy(
     path: str | Path,
-    scopes: Iterable[str],
+    scopes: Mapping[str, Collection[str]],
     *,
     pinnable: Mapping[str, Pinnable] | None = None,
     operations: Collection[str] | None = None,
 ) -> Policy:
-    """Read and validate a policy file against the scopes the schema declares (and, when
-    given, its pinnable fields and the registered operations' names)."""
-    return parse_policy(
-        read_policy(path), frozenset(scopes), str(path), pinnable=pinnable, operations=operations
-    )
+    """Read and validate a policy file against the scopes the schema declares, each with the
+    link scopes a grant of it opens (and, when given, its pinnable fields and the
+    registered operations' names)."""
+    return parse_policy(read_policy(path), scopes, str(path), pinnable=pinnable, operations=operations)
 
 
 def read_policy(path: str | Path) -> str:
@@ -134,7 +133,7 @@ def read_policy(path: str | Path) -> str:
 
 def parse_policy(
     text: str,
-    scopes: frozenset[str],
+    scopes: Mapping[str, Collection[str]],
     path: str = "<memory>",
     *,
     pinnable: Mapping[str, Pinnable] | None = None,

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,14 +52,14 @@ class PolicyReloader:
     def __init__(
         self,
         holder: PolicyHolder,
-        scopes: Iterable[str],
+        scopes: Mapping[str, Collection[str]],
         interval: float | None = None,
         *,
         pinnable: Mapping[str, Pinnable] | None = None,
         operations: Collection[str] | None = None,
     ) -> None:
         self._holder = holder
-        self._scopes = frozenset(scopes)
+        self._scopes = scopes  # each with the link scopes a grant of it opens
         self._pinnable, self._operations = pinnable, operations
         self.interval = POLL_INTERVAL if interval is None else interval
         path = holder.policy.path

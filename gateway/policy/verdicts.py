@@ -1,6 +1,6 @@
-"""Verdict and summary fields (`hasContributed`, `taxCreditAtLeast`, `monthsContributed`
-...): the answer without the records behind it, so long as the arguments cannot be swept
-to rebuild those records. Three rules hold that line:
+"""Verdict and summary fields (declared `@verdict` or `@summary`): the answer
+without the records behind it, so long as the arguments cannot be swept to rebuild those
+records. Three rules hold that line:
 
 - a grant pins the arguments (policy `pins`): any other argument is FORBIDDEN, with the
   pinned values in `extensions.pinned`;
@@ -29,13 +29,10 @@ from gateway.policy.pins import REQUIRED, Pinnable
 from gateway.policy.refusals import forbidden, path_of
 from resolvers.context import Context
 
-__all__ = ["PINNABLE_SUFFIXES", "concluded", "pinnable"]
+__all__ = ["concluded", "pinnable"]
 
 Info = GraphQLResolveInfo[Context]
 Resolver = Callable[..., Any]
-
-# Scopes whose fields answer about records rather than return them.
-PINNABLE_SUFFIXES = (".verdict", ".summary")
 
 
 def _external(argument: GraphQLArgument, value: Any) -> Any:
@@ -127,7 +124,7 @@ def concluded(
                     f"This purpose may ask {coordinate} only with the arguments its grant pins.",
                     pinned=None if pinned is None else dict(pinned),
                 )
-        subject: str = source._subject
+        subject: str = source.subject_id  # a verdict is declared on a Subject (enforcement.py)
         refused = await _admitted(context, subject, coordinate, values)
         if refused == "once":
             raise _forbidden(info, scope, ONCE)

@@ -206,7 +206,8 @@ async def test_enterprise_data_does_not_open_a_persons_social_insurance(client: 
     from gateway.policy.model import load_policy, with_families
 
     policy = load_policy(POLICY, city.SCHEMA.scopes)
-    assert "social_insurance.*" not in with_families(policy.grant("enterprise-desk", "enterprise_service"))
+    desk = policy.grant("enterprise-desk", "enterprise_service")
+    assert "social_insurance.*" not in with_families(desk, city.SCHEMA.scopes)
 
 
 async def test_no_credentials_behind_a_root_path_is_refused() -> None:
