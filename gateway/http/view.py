@@ -23,7 +23,7 @@ from gateway.audit.record import AccessRecord, subject_key
 from gateway.execution.limits import limit_error
 from gateway.execution.schema import GatewaySchema
 from gateway.execution.textcheck import unpaired_surrogate
-from gateway.http.graphiql import CSP, graphiql_page
+from gateway.http.graphiql import CSP, graphiql_page, load_presets
 from resolvers.context import Context, Principal, RequestTally
 from resolvers.loaders import Loaders
 
@@ -132,8 +132,10 @@ def _item(data: Any) -> GraphQLRequestData:
 
 class GatewayGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: GatewaySchema, runtime: Runtime) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if runtime.settings.gateway.graphiql else None)
+        gateway = runtime.settings.gateway
+        super().__init__(schema, graphql_ide="graphiql" if gateway.graphiql else None)
         self.runtime = runtime
+        self._presets = load_presets(gateway.graphiql_presets) if gateway.graphiql_presets else None
         self._ide: tuple[object, object, str] | None = None  # (policy, documents, page)
 
     # orjson rather than the standard library's json: a 50-child enrolment review's
@@ -171,7 +173,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         # Built on the first visit, again after the policy or the documents are reloaded.
         policy, documents = self.runtime.policy, self.runtime.documents
         if self._ide is None or self._ide[0] is not policy or self._ide[1] is not documents:
-            self._ide = (policy, documents, graphiql_page(documents, policy))
+            self._ide = (policy, documents, graphiql_page(documents, policy, self._presets))
         return HTMLResponse(self._ide[2], headers={"Content-Security-Policy": CSP})
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
