@@ -135,7 +135,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         gateway = runtime.settings.gateway
         super().__init__(schema, graphql_ide="graphiql" if gateway.graphiql else None)
         self.runtime = runtime
-        self._presets = load_presets(gateway.graphiql_presets) if gateway.graphiql_presets else None
+        presets = gateway.graphiql_presets if gateway.graphiql else None  # read once, at start-up
+        self._presets = load_presets(presets) if presets else None
         self._ide: tuple[object, object, str] | None = None  # (policy, documents, page)
 
     # orjson rather than the standard library's json: a 50-child enrolment review's
