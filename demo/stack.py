@@ -2,8 +2,8 @@
 
 `DemoStack.start()` makes every department's database (embedded PostgreSQL through
 pgserver, or the server at DATABASE_URL), seeds the synthetic city on first run only,
-and starts the REST departments on loopback. `gateway_env()` gives the variables
-`govgraph.toml` reads to find them.
+starts the REST departments on loopback, and writes GraphiQL's presets for the city.
+`gateway_env()` gives the variables `govgraph.toml` reads to find them.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from aiohttp import web
 from . import synth
 from .departments import DEPARTMENTS, REST_DEPARTMENTS, SQL_DIR, database_dsn, database_of, role_of
 from .departments.rest import ENDPOINTS, make_app
+from .graphiql import write_presets
 
-__all__ = ["DemoStack", "department_dsn"]
+__all__ = ["DemoError", "DemoStack", "department_dsn"]
 
 log = logging.getLogger("govgraph.demo")
 
@@ -35,6 +36,10 @@ CREATE TABLE IF NOT EXISTS seed_info (
     seed int NOT NULL, persons int NOT NULL, as_of date NOT NULL,
     seeded_at timestamptz NOT NULL DEFAULT now(), samples jsonb NOT NULL
 )"""
+
+
+class DemoError(Exception):
+    """The demo cannot start; the message says what to do."""
 
 
 def department_dsn(admin_dsn: str, department: str) -> str:
@@ -57,6 +62,7 @@ class DemoStack:
     samples: dict[str, Any] = field(default_factory=dict)
     audit_dsn: str = ""
     seed_seconds: float | None = None  # set when this start seeded the city
+    graphiql_presets: Path | None = None  # written by start()
     _runners: dict[str, web.AppRunner] = field(default_factory=dict)
     _pg: Any = None
 
@@ -71,6 +77,7 @@ class DemoStack:
         self.audit_dsn = department_dsn(admin, "audit")
         await self._ensure_city(admin)
         await self._ensure_audit_database(admin)
+        self.graphiql_presets = write_presets(self.data_dir, self.samples)
         for department in REST_DEPARTMENTS:
             app = make_app(self.dsns[department], ENDPOINTS[department], self.rest_latency)
             runner = web.AppRunner(app, access_log=None)
@@ -82,7 +89,13 @@ class DemoStack:
             self.urls[department] = f"http://{self.rest_host}:{port}"
 
     def _embedded(self) -> str:
-        from pgserver.postgres_server import get_server  # only the embedded mode needs it
+        try:  # only the embedded mode needs it
+            from pgserver.postgres_server import get_server
+        except ModuleNotFoundError as exc:
+            raise DemoError(
+                "the embedded PostgreSQL needs the demo extra: pip install 'govgraph[demo]' "
+                "(or set DATABASE_URL to a PostgreSQL server's admin DSN)"
+            ) from exc
 
         self._pg = get_server(self.data_dir / "pg", cleanup_mode="stop")
         uri: str = self._pg.get_uri()
@@ -169,6 +182,8 @@ class DemoStack:
         env = {f"GOVGRAPH_{d.upper()}_DSN": dsn for d, dsn in self.dsns.items() if d not in self.urls}
         env |= {f"GOVGRAPH_{d.upper()}_URL": url for d, url in self.urls.items()}
         env["GOVGRAPH_AUDIT_DSN"] = self.audit_dsn
+        if self.graphiql_presets is not None:
+            env["GOVGRAPH_GRAPHIQL_PRESETS"] = str(self.graphiql_presets.resolve())
         return env
 
     def describe(self) -> Mapping[str, str]:

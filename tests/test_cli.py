@@ -16,9 +16,10 @@ import httpx
 import jwt
 import pytest
 
+from demo.cli import _announce
 from demo.stack import DemoStack
 from gateway.audit.store import AuditStore
-from gateway.cli.main import _announce, main
+from gateway.cli.main import main
 from gateway.config.settings import load_auth, load_settings
 from gateway.execution.schema import build_schema
 from gateway.policy.model import load_policy

@@ -37,7 +37,12 @@ ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
 CONFIG = ROOT / "govgraph.toml"
 PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md", ROOT / "examples" / "README.md"]
-CODE = [p for package in ("gateway", "resolvers", "sources") for p in sorted((ROOT / package).rglob("*.py"))]
+# The demo reads variables of its own (DATABASE_URL), documented beside the gateway's.
+CODE = [
+    p
+    for package in ("gateway", "resolvers", "sources", "demo")
+    for p in sorted((ROOT / package).rglob("*.py"))
+]
 
 _CODE_NAME = re.compile(r"[A-Z]+(?:_[A-Z]+)*")
 _ENV_READERS = ("os.environ.get", "os.getenv")

@@ -64,6 +64,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class GatewaySettings:
     graphiql: bool = True
+    graphiql_presets: str | None = None  # JSON file: headers and example variables GraphiQL opens with
     batching: bool = True  # off only to measure a naive resolver's backend calls
     gc_young: int = 50_000  # allocations between young collections once serving; 0: Python's default
     # The HTTP edge (gateway/server/edge.py): what one process holds for its clients.
@@ -225,7 +226,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str
             "tracing",
         },
     )
-    gateway = _gateway(_expand(top.mapping("gateway"), environ, "gateway"))
+    gateway = _gateway(_expand(top.mapping("gateway"), environ, "gateway"), Path(path).parent)
     lim = Options(
         "limits", _expand(top.mapping("limits"), environ, "limits"), {f.name for f in fields(Limits)}
     )
@@ -276,12 +277,13 @@ def _switch(opts: Options, key: str, default: bool) -> bool:
     return value
 
 
-def _gateway(table: Mapping[str, Any]) -> GatewaySettings:
+def _gateway(table: Mapping[str, Any], here: Path) -> GatewaySettings:
     opts = Options(
         "gateway",
         table,
         {
             "graphiql",
+            "graphiql_presets",
             "batching",
             "gc_young",
             "ops_listen",
@@ -295,6 +297,8 @@ def _gateway(table: Mapping[str, Any]) -> GatewaySettings:
     parse_address(ops_listen, opts.at("ops_listen"))
     return GatewaySettings(
         graphiql=_switch(opts, "graphiql", True),
+        # Relative to the config file; "" (an unset ${VAR:-}) is none.
+        graphiql_presets=str(here / opts.text("graphiql_presets")) if opts.raw("graphiql_presets") else None,
         batching=_switch(opts, "batching", True),
         gc_young=opts.integer("gc_young", defaults.gc_young, minimum=0),
         ops_listen=ops_listen,

@@ -2,19 +2,24 @@
 
 The page is ours: it loads GraphiQL 3.8.3, React and the explorer plugin from
 `static/graphiql` (with integrity hashes), and `govgraph-graphiql.js` opens one tab per
-registered operation with example variables and request headers. Only a gateway that
-accepts the demo's published developer key pre-fills that key and real sample ids;
-any other gets empty header and variable templates. A Content-Security-Policy keeps the
-browser from loading or sending anything to another origin.
+registered operation with variables and request headers. These are templates to fill in,
+unless `[gateway] graphiql_presets` names a JSON file of headers and example variables
+(the demo writes one for its city):
+
+    {"headers": {"X-API-Key": "...", "X-Purpose": "..."},
+     "variables": {"OperationName": {"id": "..."}}}
+
+A Content-Security-Policy keeps the browser from loading or sending anything to another
+origin.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from base64 import b64encode
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -22,14 +27,14 @@ from graphql import OperationDefinitionNode, value_from_ast_untyped
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from gateway.config.settings import ConfigError
 from gateway.execution.documents import Document
 from gateway.policy.model import Policy
 
-__all__ = ["ASSETS", "CSP", "DEMO_API_KEY", "PREFIX", "assets_route", "graphiql_page"]
+__all__ = ["ASSETS", "CSP", "PREFIX", "Presets", "assets_route", "graphiql_page", "load_presets"]
 
 ASSETS = Path(__file__).parent / "static" / "graphiql"
 PREFIX = "/graphiql-assets"
-DEMO_API_KEY = "demo-only-developer-api-key"  # published in policy.toml; never valid in production
 
 _STYLES = ("graphiql.min.css", "plugin-explorer.css")
 _SCRIPTS = (
@@ -58,6 +63,8 @@ _HELP = """\
 # re-fetch the schema (the circular arrow on the left). Ctrl-Enter runs a query.
 """
 
+_HEADERS = {"Authorization": "Bearer ", "X-Purpose": ""}  # to fill in, without presets
+
 _TEMPLATE = """<!doctype html>
 <html lang="en">
 <head>
@@ -75,50 +82,56 @@ _TEMPLATE = """<!doctype html>
 </html>
 """
 
-Cases = Mapping[str, Sequence[str]]
 
-# Sample ids of the default demo city (seed 20261126, 20,000 persons), for a demo with no
-# samples file to read; `govgraph samples` lists the current city's.
-_DEFAULT_CASES: Cases = {
-    "family_child": ["350203201408264925", "350206201110079486", "350205201311023474"],
-    "changed_employer": ["350203197812054285"],
-    "enterprise_with_arrears": ["91350211MAUQEMC596"],
-    "jimei_household": ["350211004775577"],
-}
+@dataclass(frozen=True)
+class Presets:
+    """What GraphiQL opens with (`[gateway] graphiql_presets`, a JSON file): request
+    headers, and example variables by operation name."""
 
-# Example variables for the demo's registered operations, from the city's sample cases.
-_EXAMPLES: dict[str, Callable[[Cases], dict[str, object]]] = {
-    "EnrolmentReview": lambda c: {"ids": list(c["family_child"][:3])},
-    "EnterpriseProfile": lambda c: {"creditCode": c["enterprise_with_arrears"][0]},
-    "HouseholdPrefill": lambda c: {"number": c["jimei_household"][0]},
-    "SubjectAccess": lambda c: {"subject": c["family_child"][0]},
-    "TalentCheck": lambda c: {"id": c["changed_employer"][0], "months": 24, "within": 36},
-}
+    headers: Mapping[str, str]
+    variables: Mapping[str, Mapping[str, object]]
+
+
+def load_presets(path: str) -> Presets:
+    """Read once at start-up, so a missing or malformed file stops it, naming the file."""
+    where = f"gateway.graphiql_presets ({path})"
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read ({exc.strerror})") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not JSON ({exc})") from exc
+    if not isinstance(raw, dict) or not set(raw) <= {"headers", "variables"}:
+        raise ConfigError(f'{where}: must be an object with "headers" and/or "variables"')
+    headers, variables = raw.get("headers", {}), raw.get("variables", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise ConfigError(f'{where}: "headers" must map header names to strings')
+    if not isinstance(variables, dict) or not all(isinstance(v, dict) for v in variables.values()):
+        raise ConfigError(f'{where}: "variables" must map operation names to objects')
+    return Presets(headers=headers, variables=variables)
 
 
 def assets_route() -> Mount:
     return Mount(PREFIX, app=StaticFiles(directory=ASSETS), name="graphiql-assets")
 
 
-def graphiql_page(documents: Iterable[Document], policy: Policy) -> str:
+def graphiql_page(documents: Iterable[Document], policy: Policy, presets: Presets | None = None) -> str:
     """The GraphiQL page: a tab per registered operation, headers to start from."""
-    demo = policy.client_by_key_hash(hashlib.sha256(DEMO_API_KEY.encode()).hexdigest())
-    if demo is not None:
-        headers: dict[str, str] = {"X-API-Key": DEMO_API_KEY, "X-Purpose": sorted(demo.purposes)[0]}
-        cases = _demo_cases()
-    else:
-        headers = {"Authorization": "Bearer ", "X-Purpose": ""}
-        cases = None
+    applied = presets if presets is not None and _accepted(presets, policy) else None
+    ready = applied is not None and bool(applied.headers)  # a tab runs as it opens
+    headers = applied.headers if applied is not None and ready else _HEADERS
+    examples = applied.variables if applied is not None else {}
     header_text = json.dumps(headers, indent=2)
     tabs = [
-        {"query": d.text, "variables": _json(_variables(d, cases)), "headers": header_text} for d in documents
+        {"query": d.text, "variables": _json(_variables(d, examples)), "headers": header_text}
+        for d in documents
     ]
     config = {
         "tabs": tabs,
         "headers": header_text,
         "defaultQuery": _HELP,
-        # With demo keys the headers are ready; otherwise they are the first thing to fill in.
-        "editorTools": "variables" if demo is not None else "headers",
+        # With preset headers a tab is ready to run; otherwise they are the first thing to fill in.
+        "editorTools": "variables" if ready else "headers",
     }
     return _TEMPLATE.format(
         styles="\n".join(_tag(name) for name in _STYLES),
@@ -127,25 +140,18 @@ def graphiql_page(documents: Iterable[Document], policy: Policy) -> str:
     )
 
 
-def _demo_cases() -> Cases:
-    """The demo city's sample ids: the file `govgraph samples` prints when there is one
-    (same place: GOVGRAPH_DATA_DIR or .govgraph), else the default city's."""
-    path = Path(os.environ.get("GOVGRAPH_DATA_DIR", ".govgraph")) / "samples.json"
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))["cases"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return _DEFAULT_CASES
-    if not isinstance(found, dict):
-        return _DEFAULT_CASES
-    # A case the file leaves empty falls back as a whole, so no list mixes two cities.
-    return {**_DEFAULT_CASES, **{k: v for k, v in found.items() if isinstance(v, list) and v}}
+def _accepted(presets: Presets, policy: Policy) -> bool:
+    """Presets that carry an API key apply while the policy accepts it: the page never offers
+    a key the gateway would refuse, and a policy reloaded without it gets plain templates."""
+    keys = [v for k, v in presets.headers.items() if k.lower() == "x-api-key"]
+    return all(policy.client_by_key_hash(hashlib.sha256(k.encode()).hexdigest()) is not None for k in keys)
 
 
-def _variables(document: Document, cases: Cases | None) -> dict[str, object]:
-    example = _EXAMPLES.get(document.name)
-    if cases is not None and example is not None:
-        return example(cases)
-    # Elsewhere: every variable, with its default or null, for the user to fill in.
+def _variables(document: Document, examples: Mapping[str, Mapping[str, object]]) -> Mapping[str, object]:
+    example = examples.get(document.name)
+    if example is not None:
+        return example
+    # Otherwise every variable, with its default or null, for the user to fill in.
     operation = next(d for d in document.node.definitions if isinstance(d, OperationDefinitionNode))
     return {
         v.variable.name.value: None if v.default_value is None else value_from_ast_untyped(v.default_value)

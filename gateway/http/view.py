@@ -24,7 +24,7 @@ from gateway.execution.limits import limit_error
 from gateway.execution.schema import GatewaySchema
 from gateway.execution.step import RequestContext
 from gateway.execution.textcheck import unpaired_surrogate
-from gateway.http.graphiql import CSP, graphiql_page
+from gateway.http.graphiql import CSP, graphiql_page, load_presets
 from gateway.http.refusal import Refusal
 from resolvers.context import Context, Principal, RequestTally
 from resolvers.loaders import Loaders
@@ -117,8 +117,11 @@ def _item(data: Any) -> GraphQLRequestData:
 
 class GatewayGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: GatewaySchema, runtime: Runtime) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if runtime.settings.gateway.graphiql else None)
+        gateway = runtime.settings.gateway
+        super().__init__(schema, graphql_ide="graphiql" if gateway.graphiql else None)
         self.runtime = runtime
+        presets = gateway.graphiql_presets if gateway.graphiql else None  # read once, at start-up
+        self._presets = load_presets(presets) if presets else None
         self._ide: tuple[object, object, str] | None = None  # (policy, documents, page)
 
     # orjson rather than the standard library's json: a 50-child enrolment review's
@@ -156,7 +159,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         # Built on the first visit, again after the policy or the documents are reloaded.
         policy, documents = self.runtime.policy, self.runtime.documents
         if self._ide is None or self._ide[0] is not policy or self._ide[1] is not documents:
-            self._ide = (policy, documents, graphiql_page(documents, policy))
+            self._ide = (policy, documents, graphiql_page(documents, policy, self._presets))
         return HTMLResponse(self._ide[2], headers={"Content-Security-Policy": CSP})
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:

@@ -17,7 +17,6 @@ import os
 from collections.abc import Iterator
 
 from graphql import GraphQLError
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -34,6 +33,7 @@ from gateway.config.settings import Settings, TracingSettings
 from gateway.execution.outcome import Outcome, classify
 from gateway.execution.step import Step
 from resolvers.context import Context
+from sources.errors import ConfigError
 
 __all__ = ["OperationSpan", "Tracing"]
 
@@ -48,6 +48,13 @@ def _one_line(span: ReadableSpan) -> str:
 def _exporter(name: str) -> SpanExporter:
     if name == "console":
         return ConsoleSpanExporter(formatter=_one_line)
+    try:  # an optional package: the `otel` extra
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:
+        raise ConfigError(
+            'tracing.exporter: "otlp" needs the OTLP exporter, which is not installed: '
+            "pip install 'govgraph[otel]' (opentelemetry-exporter-otlp-proto-http)"
+        ) from exc
     # Endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables.
     return OTLPSpanExporter()
 

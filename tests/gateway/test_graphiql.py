@@ -1,5 +1,8 @@
 """GraphiQL: served with every asset from the gateway itself, opening on the registered
-operations, with the demo's headers only where the demo's key is accepted."""
+operations, with the demo's headers only where the demo's key is accepted.
+
+The demo's headers and examples reach the page as the demo gives them: a presets file
+(demo/graphiql.py) named by `[gateway] graphiql_presets`."""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from demo.graphiql import write_presets
+from demo.keys import DEMO_API_KEY
 from gateway.app import create_app
-from gateway.config.settings import AuthConfig, GatewaySettings, Settings
-from gateway.http.graphiql import ASSETS, DEMO_API_KEY
+from gateway.config.settings import AuthConfig, ConfigError, GatewaySettings, Settings, parse_settings
+from gateway.http.graphiql import ASSETS
 from gateway.policy.model import Policy, parse_policy
 from tests.resolvers import city
 
@@ -25,9 +30,13 @@ DEMO_HEADERS = {"X-API-Key": DEMO_API_KEY, "X-Purpose": "development"}
 OPERATIONS = ["EnrolmentReview", "EnterpriseProfile", "HouseholdPrefill", "SubjectAccess", "TalentCheck"]
 
 
-def settings(graphiql: bool = True, secret: str = "test-secret-for-graphiql") -> Settings:
+def settings(
+    graphiql: bool = True, secret: str = "test-secret-for-graphiql", presets: Path | None = None
+) -> Settings:
     return Settings(
-        gateway=GatewaySettings(graphiql=graphiql),
+        gateway=GatewaySettings(
+            graphiql=graphiql, graphiql_presets=None if presets is None else str(presets)
+        ),
         sources=tuple(city.specs()),
         auth=AuthConfig(policy=str(ROOT / "policy.toml"), hs256_secret=secret),
         documents=str(ROOT / "documents"),
@@ -93,11 +102,9 @@ async def test_the_page_needs_no_credentials_but_queries_do() -> None:
     assert query.status_code == 401
 
 
-async def test_with_the_demo_key_the_tabs_are_ready_to_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("GOVGRAPH_DATA_DIR", str(tmp_path))  # no samples file there
-    config = page_config(await get_page(create_app(settings())))
+async def test_with_the_demo_key_the_tabs_are_ready_to_run(tmp_path: Path) -> None:
+    presets = write_presets(tmp_path, {})  # a city with no samples
+    config = page_config(await get_page(create_app(settings(presets=presets))))
     tabs = config["tabs"]
     assert [operation(t) for t in tabs] == OPERATIONS
     assert all(json.loads(t["headers"]) == DEMO_HEADERS for t in tabs)
@@ -108,24 +115,21 @@ async def test_with_the_demo_key_the_tabs_are_ready_to_run(
     assert variables["TalentCheck"] == {"id": "350203197812054285", "months": 24, "within": 36}
 
 
-async def test_the_examples_use_the_current_demo_citys_samples(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_examples_use_the_current_demo_citys_samples(tmp_path: Path) -> None:
     cases = {"family_child": ["350211201901280873", "350211202006164125"], "jimei_household": []}
-    (tmp_path / "samples.json").write_text(json.dumps({"cases": cases}), encoding="utf-8")
-    monkeypatch.setenv("GOVGRAPH_DATA_DIR", str(tmp_path))
-    tabs = page_config(await get_page(create_app(settings())))["tabs"]
+    presets = write_presets(tmp_path, {"cases": cases})
+    tabs = page_config(await get_page(create_app(settings(presets=presets))))["tabs"]
     variables = {name: json.loads(t["variables"]) for name, t in zip(OPERATIONS, tabs, strict=True)}
     assert variables["EnrolmentReview"] == {"ids": cases["family_child"]}
     assert variables["SubjectAccess"] == {"subject": "350211201901280873"}
     assert variables["HouseholdPrefill"] == {"number": "350211004775577"}  # an empty case: the default
 
 
-async def test_without_the_demo_key_the_headers_are_a_template() -> None:
+async def test_without_the_demo_key_the_headers_are_a_template(tmp_path: Path) -> None:
     policy = (ROOT / "policy.toml").read_text(encoding="utf-8")
     without_key = re.sub(r"api_key_sha256 = \[[^]]*\]\n", "", policy)
     assert without_key != policy
-    app = create_app(settings())
+    app = create_app(settings(presets=write_presets(tmp_path, {})))
     assert "demo-only" in (await get_page(app)).text
     # A policy reloaded without the demo's key: the page is rebuilt without it.
     app.state.runtime.policy = parse_policy(without_key, app.state.schema.scopes)
@@ -145,3 +149,81 @@ async def test_graphiql_can_be_switched_off() -> None:
     )
     page = await get_page(app)
     assert page.status_code == 404
+
+
+# [gateway] graphiql_presets: any deployment's, not only the demo's ------------------------
+
+TEMPLATE = {"Authorization": "Bearer ", "X-Purpose": ""}
+
+
+def presets_file(tmp_path: Path, presets: object) -> Path:
+    path = tmp_path / "presets.json"
+    path.write_text(json.dumps(presets), encoding="utf-8")
+    return path
+
+
+async def test_a_presets_file_is_what_the_page_opens_with(tmp_path: Path) -> None:
+    headers = {"Authorization": "Bearer a-token-of-ours", "X-Purpose": "enrolment-review"}
+    talent = {"id": "350203197812054285", "months": 12, "within": 24}
+    path = presets_file(tmp_path, {"headers": headers, "variables": {"TalentCheck": talent}})
+    config = page_config(await get_page(create_app(settings(presets=path))))
+    tabs = {operation(t): t for t in config["tabs"]}
+    assert json.loads(config["headers"]) == headers
+    assert all(json.loads(t["headers"]) == headers for t in tabs.values())
+    assert json.loads(tabs["TalentCheck"]["variables"]) == talent
+    # An operation the presets say nothing of: its variables to fill in.
+    assert json.loads(tabs["EnrolmentReview"]["variables"]) == {"ids": None, "year": None}
+    assert config["editorTools"] == "variables"
+
+
+async def test_without_presets_the_page_is_plain_though_the_demo_key_is_accepted() -> None:
+    page = await get_page(create_app(settings()))  # policy.toml accepts the demo's key
+    config = page_config(page)
+    assert "demo-only" not in page.text
+    assert json.loads(config["headers"]) == TEMPLATE and config["editorTools"] == "headers"
+    tabs = {operation(t): t for t in config["tabs"]}
+    assert json.loads(tabs["TalentCheck"]["variables"]) == {"id": None, "months": None, "within": None}
+
+
+async def test_presets_with_a_key_the_policy_refuses_are_not_offered(tmp_path: Path) -> None:
+    headers = {"x-api-key": "a-key-no-client-has", "X-Purpose": "development"}
+    path = presets_file(tmp_path, {"headers": headers, "variables": {"TalentCheck": {"id": "x"}}})
+    page = await get_page(create_app(settings(presets=path)))
+    config = page_config(page)
+    assert "a-key-no-client-has" not in page.text
+    assert json.loads(config["headers"]) == TEMPLATE
+    tabs = {operation(t): t for t in config["tabs"]}
+    assert json.loads(tabs["TalentCheck"]["variables"]) == {"id": None, "months": None, "within": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (None, "cannot read"),
+        ("{", "not JSON"),
+        ('{"tabs": []}', 'must be an object with "headers" and/or "variables"'),
+        ('{"headers": {"X-Purpose": 1}}', '"headers" must map header names to strings'),
+        ('{"variables": {"TalentCheck": [1]}}', '"variables" must map operation names to objects'),
+    ],
+)
+def test_a_bad_presets_file_stops_start_up_naming_it(tmp_path: Path, text: str | None, problem: str) -> None:
+    path = tmp_path / "presets.json"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        create_app(settings(presets=path))
+    assert str(refused.value).startswith(f"gateway.graphiql_presets ({path}): {problem}")
+
+
+def test_the_presets_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    def presets(value: str, environ: dict[str, str]) -> str | None:
+        raw = {
+            "gateway": {"graphiql_presets": value},
+            "sources": {"tax": {"kind": "memory", "entities": {"taxpayer": {"key": "credit_code"}}}},
+            "audit": {"mode": "off"},
+        }
+        return parse_settings(raw, environ, str(tmp_path / "govgraph.toml")).gateway.graphiql_presets
+
+    assert presets("city/presets.json", {}) == str(tmp_path / "city" / "presets.json")
+    assert presets("${PRESETS:-}", {"PRESETS": "/srv/presets.json"}) == "/srv/presets.json"
+    assert presets("${PRESETS:-}", {}) is None  # unset: a plain page

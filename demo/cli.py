@@ -1,0 +1,174 @@
+"""`govgraph demo`: the gateway over the synthetic city, with its departments.
+
+Registered with the `govgraph` command through the entry point `govgraph.commands`
+(pyproject.toml), so the gateway finds it without naming the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import uvicorn
+
+from gateway.access.auth import mint_token
+from gateway.app import create_app
+from gateway.cli.common import (
+    DATA_DIR_HELP,
+    DEFAULT_DATA_DIR,
+    OPS_HELP,
+    Subparsers,
+    add_config,
+    address,
+    data_dir_default,
+    run_on_uvloop,
+)
+from gateway.config.settings import Settings, load_settings, parse_address
+from gateway.observability.logs import configure_logging
+from gateway.policy.model import Policy
+from gateway.server.edge import address as listen_address
+from gateway.server.edge import serve
+
+from .stack import DemoError, DemoStack
+from .synth import CityConfig
+
+__all__ = ["register", "run"]
+
+log = logging.getLogger("govgraph")
+
+# The sample cases the start-up announcement shows ids of.
+_ANNOUNCED = ("family_child", "migrant_child", "duplicate_application", "d_rated_enterprise", "household")
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the gateway over the synthetic demo city",
+        description="Start PostgreSQL (embedded, or the server at $DATABASE_URL) and the simulated "
+        "departments, seed the demo city on the first run, and serve the gateway with GraphiQL. "
+        "Ctrl-C stops every part.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address the gateway listens on (default %(default)s)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port of the gateway (default %(default)s)")
+    parser.add_argument("--ops-listen", type=address, metavar="HOST:PORT", help=OPS_HELP)
+    add_config(parser)
+    parser.add_argument(
+        "--data-dir",
+        default=data_dir_default(),
+        help=DATA_DIR_HELP + ": the embedded PostgreSQL, the city, samples.json",
+    )
+    parser.add_argument("--persons", type=int, default=20_000, help="size of the city (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=20261126, help="seed of the city (default %(default)s)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay added by each REST department (default 0)"
+    )
+    parser.add_argument("--seed-only", action="store_true", help="build the city, print timings, and exit")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="gateway processes (with Redis for cache and limits)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its start-up chatter hides the demo's log
+    try:
+        run_on_uvloop(_demo(args))
+    except DemoError as exc:
+        print(f"govgraph: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    stack = DemoStack(
+        data_dir=Path(args.data_dir),
+        database_url=os.environ.get("DATABASE_URL"),
+        city=CityConfig(seed=args.seed, persons=args.persons),
+        rest_latency=args.latency_ms / 1000,
+    )
+    await stack.start()
+    try:
+        os.environ.update(stack.gateway_env())
+        settings = load_settings(args.config)
+        configure_logging(dataclasses.replace(settings.logging, format="text"))  # a person reads it
+        if args.seed_only:
+            print(json.dumps({"seed_seconds": stack.seed_seconds, "persons": args.persons}))
+            return
+        app = create_app(settings, serving=True)
+        ops = args.ops_listen or parse_address(settings.gateway.ops_listen)
+        policy, seconds = app.state.runtime.policy, time.perf_counter() - started
+        _announce(stack, settings, policy, args.host, args.port, seconds, ops)
+        if args.workers > 1:
+            await _workers(args, ops)
+            return
+        # uvicorn's own log format: the demo's reader knows it from uvicorn's documentation.
+        await serve(app, settings, args.host, args.port, ops, log_config=uvicorn.config.LOGGING_CONFIG)
+    finally:
+        await stack.stop()
+
+
+async def _workers(args: argparse.Namespace, ops: tuple[str, int]) -> None:
+    """Several gateway processes over this process's departments (they inherit the env)."""
+    command = [sys.executable, "-m", "gateway", "serve", "--config", args.config, "--host", args.host]
+    command += ["--port", str(args.port), "--workers", str(args.workers), "--allow-demo-keys"]
+    command += ["--ops-listen", listen_address(*ops)]
+    process = await asyncio.create_subprocess_exec(*command)
+    try:
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+
+
+def _quoted(value: str) -> str:
+    """`value` in single quotes for a POSIX shell, always (a DSN holds `?` and `&`)."""
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def _announce(
+    stack: DemoStack,
+    settings: Settings,
+    policy: Policy,
+    host: str,
+    port: int,
+    seconds: float,
+    ops: tuple[str, int],
+) -> None:
+    cases = stack.samples.get("cases", {})
+    lines = [f"demo city ready in {seconds:.1f}s (data in {stack.data_dir})"]
+    lines += [f"  department {name}: {where}" for name, where in stack.describe().items()]
+    samples = "govgraph samples"
+    if stack.data_dir != Path(DEFAULT_DATA_DIR):  # elsewhere, `samples` must be told where
+        samples += f" --data-dir {shlex.quote(str(stack.data_dir))}"
+    lines.append(f"  sample ids: {stack.samples_path}  (or: {samples})")
+    for case in _ANNOUNCED:
+        ids = cases.get(case) or []
+        if ids:
+            lines.append(f"    {case}: {', '.join(map(str, ids[:3]))}")
+    lines.append(f"  GraphiQL: http://{host}:{port}/graphql  (paste a client's headers into its Headers tab)")
+    where = listen_address(*ops)
+    lines.append(f"  operators: http://{where}/metrics and http://{where}/readyz  (not on the public port)")
+    if settings.audit.mode != "off":
+        dsn = stack.gateway_env()["GOVGRAPH_AUDIT_DSN"]
+        lines.append(f"  audit: export GOVGRAPH_AUDIT_DSN={_quoted(dsn)}  (for `govgraph audit`)")
+    secret = settings.auth.hs256_secret if settings.auth else None
+    if secret and settings.auth:
+        lines.append("  demo clients (tokens valid 12 hours; `govgraph token CLIENT` mints more):")
+        for client in policy.clients.values():
+            purpose = sorted(client.purposes)[0]
+            token = mint_token(secret, client, settings.auth.audience, 12 * 3600, [purpose], int(time.time()))
+            headers = json.dumps({"Authorization": f"Bearer {token}", "X-Purpose": purpose})
+            lines.append(f"    {client.id}: {headers}")
+    log.info("\n".join(lines))
