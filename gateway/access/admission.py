@@ -11,12 +11,12 @@ import math
 from collections.abc import Callable
 
 import orjson
-from starlette._utils import get_route_path
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.access.auth import Authenticator, AuthError
 from gateway.access.ratelimit import RateLimiter
+from gateway.compat import route_path
 from gateway.config.settings import RateSettings
 from resolvers.context import Principal
 
@@ -26,7 +26,7 @@ __all__ = ["Admission"]
 def for_graphql(scope: Scope, path: str) -> bool:
     """An HTTP request for the GraphQL route. Matched on the path the router routes on
     (root_path removed), or a mounted gateway would let requests past without credentials."""
-    return scope["type"] == "http" and get_route_path(scope).rstrip("/") == path
+    return scope["type"] == "http" and route_path(scope).rstrip("/") == path
 
 
 def error_body(code: str, message: str) -> bytes:

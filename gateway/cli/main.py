@@ -23,6 +23,7 @@ from gateway.access.auth import mint_token
 from gateway.app import create_app
 from gateway.audit.store import AuditStore, AuditStoreError
 from gateway.audit.verify import subject_report, verify
+from gateway.compat import graphql_schema
 from gateway.config.settings import (
     ConfigError,
     Settings,
@@ -194,7 +195,8 @@ def _check_config(config: str) -> int:
     settings = load_settings(config)
     auth = load_auth(config)
     schema = build_schema()
-    documents = Registry.load(Path(settings.documents), schema._schema) if settings.documents else None
+    core = graphql_schema(schema)
+    documents = Registry.load(Path(settings.documents), core) if settings.documents else None
     # Checked as the gateway checks it at start-up: pins against the schema's verdicts,
     # client operations against the registered documents.
     policy = load_policy(
@@ -246,7 +248,7 @@ def _documents(config: str, action: str) -> int:
     if directory is None:
         print(f"govgraph: {config} has no [documents] path", file=sys.stderr)
         return 2
-    schema = build_schema()._schema
+    schema = graphql_schema(build_schema())
     if action == "manifest":
         manifest = build_manifest(Path(directory), schema)
         (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -34,6 +34,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from gateway.compat import graphql_schema
 from gateway.execution.budget import WorkBudget
 
 __all__ = ["Limits", "OperationLimits", "limit_error"]
@@ -170,7 +171,7 @@ class OperationLimits(SchemaExtension):
         if ctx.pre_execution_errors or ctx.graphql_document is None:
             return  # invalid documents are refused by validation with their own errors
         depth, aliases, cost = measure(
-            ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables or {}
+            graphql_schema(ctx.schema), ctx.graphql_document, ctx.operation_name, ctx.variables or {}
         )
         for limit, maximum, actual in (
             ("depth", self._limits.depth, depth),

@@ -28,6 +28,7 @@ from graphql import (
 )
 
 from gateway.access.lookups import looked_up
+from gateway.compat import graphql_schema, strawberry_definition
 from gateway.policy.masking import MASKS
 from gateway.policy.model import MASKED
 from gateway.policy.pins import Pinnable
@@ -105,8 +106,7 @@ def _raise_single(value: Any) -> Any:
 
 
 def _definition_directives(field: Any) -> list[object]:
-    definition = field.extensions.get("strawberry-definition") if field.extensions else None
-    return list(getattr(definition, "directives", None) or [])
+    return list(getattr(strawberry_definition(field), "directives", None) or [])
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,7 @@ class PolicySurface:
 
 
 def _origin(gtype: Any) -> Any:
-    named = get_named_type(gtype)
-    definition = named.extensions.get("strawberry-definition") if named.extensions else None
-    return getattr(definition, "origin", None)
+    return getattr(strawberry_definition(get_named_type(gtype)), "origin", None)
 
 
 def _scope_of(field: Any) -> str | None:
@@ -150,7 +148,7 @@ def _by_key(field: Any) -> bool:
 
 def attach_policy(schema: Any) -> PolicySurface:
     """Wrap the resolvers of `schema` (a strawberry.Schema); returns what policy may name."""
-    core = schema._schema
+    core = graphql_schema(schema)
     scopes: set[str] = set()
     pins: dict[str, Pinnable] = {}
     lookups: set[str] = set()

@@ -7,6 +7,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType
 
+from gateway.compat import graphql_schema, strawberry_definition
 from gateway.policy.model import FULL, MASKED, with_families
 from resolvers.context import Principal
 from sources.stats import CallStats
@@ -51,11 +52,11 @@ def codes(result: Any) -> list[tuple[str, str]]:
 
 def test_every_data_field_declares_a_scope() -> None:
     missing = []
-    for name, gtype in SCHEMA._schema.type_map.items():
+    for name, gtype in graphql_schema(SCHEMA).type_map.items():
         if not isinstance(gtype, GraphQLObjectType) or name.startswith("__") or name in UNSCOPED_TYPES:
             continue
         for field_name, field in gtype.fields.items():
-            definition = field.extensions["strawberry-definition"]
+            definition = strawberry_definition(field)
             if not any(type(d).__name__ == "Scope" for d in definition.directives):
                 missing.append(f"{name}.{field_name}")
     assert missing == []
