@@ -17,6 +17,7 @@ from gateway.access.auth import Authenticator, AuthSettings
 from gateway.access.ratelimit import RateLimiter, build_rate_limiter
 from gateway.access.tally import Tally, build_tally
 from gateway.audit.writer import AuditWriter
+from gateway.compat import graphql_schema
 from gateway.config.settings import AuthConfig, ConfigError, Settings
 from gateway.execution.budget import WorkBudget
 from gateway.execution.documents import Registry
@@ -71,7 +72,9 @@ def build_runtime(
     except SourceConfigError as exc:
         raise ConfigError(f"{settings.path}: {exc}") from exc
     documents = (
-        Registry.load(Path(settings.documents), schema._schema) if settings.documents else Registry.empty()
+        Registry.load(Path(settings.documents), graphql_schema(schema))
+        if settings.documents
+        else Registry.empty()
     )
     operations = frozenset(d.name for d in documents) if settings.documents else None
     if policy is None:

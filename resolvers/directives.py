@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLField
 from strawberry.schema_directive import Location
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "Scope",
     "Summary",
     "Verdict",
-    "declared",
     "list_size",
     "max_length",
     "public",
@@ -164,9 +162,3 @@ class MaxLength:
 def max_length(chars: int) -> Any:
     """An argument's declaration: `number: Annotated[str, max_length(32)]`."""
     return strawberry.argument(directives=[MaxLength(chars=chars)])
-
-
-def declared(field: GraphQLField, directive: type[T]) -> T | None:
-    """The `directive` a field of the built schema declares, or None."""
-    definition = field.extensions.get("strawberry-definition") if field.extensions else None
-    return next((d for d in getattr(definition, "directives", None) or () if isinstance(d, directive)), None)

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from demo.stack import DemoStack
 from gateway.app import create_app
+from gateway.compat import graphql_schema
 from gateway.config.settings import load_settings, parse_settings
 from gateway.execution.documents import MANIFEST, build_manifest
 from gateway.execution.schema import build_schema
@@ -368,7 +369,7 @@ def test_the_registered_operation_has_the_id_the_page_shows(tmp_path: Path) -> N
     file = re.findall(r"`(\w+\.graphql)`", page[: fence.start()])[-1:]  # the last file named before it
     assert file == ["guardian_check.graphql"], "the page no longer names the file before its text"
     (tmp_path / file[0]).write_text(block, encoding="utf-8")
-    manifest = build_manifest(tmp_path, build_schema()._schema)
+    manifest = build_manifest(tmp_path, graphql_schema(build_schema()))
     (entry,) = manifest["documents"]  # type: ignore[misc]
     assert entry == {"id": entry["id"], "name": "GuardianCheck", "file": file[0]}
     (shown,) = re.findall(r"^ *ok ([0-9a-f]{64}) GuardianCheck \(" + re.escape(file[0]) + r"\)$", page, re.M)

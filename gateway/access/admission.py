@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from starlette._utils import get_route_path
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.compat import route_path
 from gateway.http import paths
 from gateway.http.refusal import Refusal
 from resolvers.context import Principal
@@ -27,7 +27,7 @@ __all__ = ["Admission"]
 def for_graphql(scope: Scope, path: str) -> bool:
     """An HTTP request for the GraphQL route. Matched on the path the router routes on
     (root_path removed), or a mounted gateway would let requests past without credentials."""
-    return scope["type"] == "http" and get_route_path(scope).rstrip("/") == path
+    return scope["type"] == "http" and route_path(scope).rstrip("/") == path
 
 
 class Admission:

@@ -168,10 +168,6 @@ class RedisTally:
             warn_every=warn_every,
             clock=clock,
         )
-        client = self._link.client
-        self._reserve = client.register_script(_RESERVE)
-        self._release = client.register_script(_RELEASE)
-        self._admit = client.register_script(_ADMIT)
 
     async def exhausted(self, key: str, limit: int) -> float:
         if self._link.usable():
@@ -191,7 +187,8 @@ class RedisTally:
     async def reserve(self, key: str, amount: int, limit: int, window: float) -> float:
         if self._link.usable():
             try:
-                left = await self._reserve(keys=[self._prefix + key], args=[amount, limit, _ms(window)])
+                reserve = self._link.script(_RESERVE)
+                left = await reserve(keys=[self._prefix + key], args=[amount, limit, _ms(window)])
             except (RedisError, OSError) as exc:
                 self._link.failed(exc)
             else:
@@ -203,7 +200,7 @@ class RedisTally:
     async def release(self, key: str, amount: int) -> None:
         if self._link.usable():
             try:
-                await self._release(keys=[self._prefix + key], args=[amount])
+                await self._link.script(_RELEASE)(keys=[self._prefix + key], args=[amount])
             except (RedisError, OSError) as exc:
                 self._link.failed(exc)
             else:
@@ -215,7 +212,8 @@ class RedisTally:
     async def admit(self, key: str, member: str, limit: int, window: float) -> bool:
         if self._link.usable():
             try:
-                admitted = await self._admit(keys=[self._prefix + key], args=[member, limit, _ms(window)])
+                admit = self._link.script(_ADMIT)
+                admitted = await admit(keys=[self._prefix + key], args=[member, limit, _ms(window)])
             except (RedisError, OSError) as exc:
                 self._link.failed(exc)
             else:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gateway.cli.common import Subparsers, add_config
+from gateway.compat import graphql_schema
 from gateway.config.settings import ConfigError, load_auth, load_settings
 from gateway.execution.documents import Registry
 from gateway.execution.schema import build_schema
@@ -29,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(config)
     auth = load_auth(config)
     schema = build_schema()
-    documents = Registry.load(Path(settings.documents), schema._schema) if settings.documents else None
+    documents = (
+        Registry.load(Path(settings.documents), graphql_schema(schema)) if settings.documents else None
+    )
     # Checked as the gateway checks it at start-up: pins against the schema's verdicts,
     # client operations against the registered documents.
     policy = load_policy(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from gateway.cli.common import Subparsers, add_config
+from gateway.compat import graphql_schema
 from gateway.config.settings import load_documents_path
 from gateway.execution.documents import MANIFEST, Registry, build_manifest
 from gateway.execution.schema import build_schema
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if directory is None:
         print(f"govgraph: {args.config} has no [documents] path", file=sys.stderr)
         return 2
-    schema = build_schema()._schema
+    schema = graphql_schema(build_schema())
     if args.action == "manifest":
         manifest = build_manifest(Path(directory), schema)
         (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -28,7 +28,16 @@ from graphql import (
     GraphQLScalarType,
     get_nullable_type,
 )
-from strawberry.types.field import StrawberryField
+from strawberry import Schema
+
+from gateway.compat import (
+    StrawberryField,
+    field_definition,
+    graphql_schema,
+    info_maker,
+    python_enum,
+    resolver_shape,
+)
 
 __all__ = ["install_direct_resolvers"]
 
@@ -55,8 +64,7 @@ def _converter(argument: GraphQLArgument) -> Convert | bool | None:
         return _copy if listed else None
     if not isinstance(item, GraphQLEnumType):
         return False
-    definition = item.extensions.get("strawberry-definition") if item.extensions else None
-    enum = getattr(definition, "wrapped_cls", None)
+    enum = python_enum(item)
     if enum is None:
         return False
     if listed:
@@ -65,20 +73,18 @@ def _converter(argument: GraphQLArgument) -> Convert | bool | None:
 
 
 def _direct(
-    field: StrawberryField, names: dict[str, str], converts: dict[str, Convert], Info: type[Any]
+    schema: Schema, field: StrawberryField, names: dict[str, str], converts: dict[str, Convert]
 ) -> Resolver | None:
-    resolver = field.base_resolver
-    if resolver is None or field.extensions:
+    shape = resolver_shape(field)
+    if shape is None or field.extensions:
         return None
-    function: Resolver = resolver.wrapped_func  # type: ignore[assignment]  # descriptors are bound by now
-    takes_self = resolver.self_parameter is not None
-    source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
-    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+    function, takes_self, source_names, info_name = shape
+    make_info = info_maker(schema, field)
 
     if not names and not source_names and info_name is not None and takes_self:
         # The common shape, `def field(self, info)`, without the general bookkeeping.
         def self_and_info(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
-            return function(source, **{info_name: Info(_raw_info=info, _field=field)})
+            return function(source, **{info_name: make_info(info)})
 
         return self_and_info
 
@@ -90,25 +96,25 @@ def _direct(
         for name in source_names:
             arguments[name] = source
         if info_name is not None:
-            arguments[info_name] = Info(_raw_info=info, _field=field)
+            arguments[info_name] = make_info(info)
         return function(source, **arguments) if takes_self else function(**arguments)
 
     return general
 
 
-def install_direct_resolvers(schema: Any) -> int:
-    """Replace Strawberry's resolvers in `schema` (a strawberry.Schema) where a direct
-    one gives the same result; returns how many fields were replaced."""
-    if schema.schema_converter.exception_handlers:
+def install_direct_resolvers(schema: Schema) -> int:
+    """Replace Strawberry's resolvers in `schema` where a direct one gives the same result;
+    returns how many fields were replaced."""
+    if schema.exception_handlers:
         return 0  # handlers wrap each resolver call; Strawberry's wrapper applies them
     converter = schema.config.name_converter
     replaced = 0
-    for type_name, gtype in schema._schema.type_map.items():
+    for type_name, gtype in graphql_schema(schema).type_map.items():
         if not isinstance(gtype, GraphQLObjectType) or type_name.startswith("__"):
             continue
         for gfield in gtype.fields.values():
-            field = gfield.extensions.get("strawberry-definition") if gfield.extensions else None
-            if not isinstance(field, StrawberryField) or any(a.is_maybe for a in field.arguments):
+            field = field_definition(gfield)
+            if field is None or any(a.is_maybe for a in field.arguments):
                 continue  # Maybe[...] arguments arrive wrapped in Some: Strawberry's conversion
             found = {name: _converter(argument) for name, argument in gfield.args.items()}
             if any(c is False for c in found.values()):
@@ -117,7 +123,7 @@ def install_direct_resolvers(schema: Any) -> int:
             names = {converter.from_argument(a): a.python_name for a in field.arguments}
             if set(names) != set(gfield.args):
                 continue
-            direct = _direct(field, names, converts, schema.config.info_class)
+            direct = _direct(schema, field, names, converts)
             if direct is not None:
                 gfield.resolve = direct
                 replaced += 1

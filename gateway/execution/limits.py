@@ -34,7 +34,8 @@ from graphql import (
     is_list_type,
 )
 
-from resolvers.directives import ListSize, declared
+from gateway.compat import declared
+from resolvers.directives import ListSize
 
 __all__ = ["Limits", "limit_error", "measure"]
 

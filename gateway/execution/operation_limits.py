@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+from gateway.compat import graphql_schema
 from gateway.execution.limits import limit_error, measure
 from gateway.execution.step import Step
 
@@ -28,7 +29,7 @@ class OperationLimits(Step):
         if ctx.pre_execution_errors or ctx.graphql_document is None:
             return  # invalid documents are refused by validation with their own errors
         depth, aliases, cost = measure(
-            ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables or {}
+            graphql_schema(ctx.schema), ctx.graphql_document, ctx.operation_name, ctx.variables or {}
         )
         for limit, maximum, actual in (
             ("depth", limits.depth, depth),

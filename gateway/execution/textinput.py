@@ -61,15 +61,14 @@ from graphql import (
     visit,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from gateway.compat import graphql_schema, strawberry_definition
 from gateway.execution.textcheck import text_problem
 from resolvers.directives import MaxLength
 
 __all__ = ["TextInput", "TextRules"]
 
 _TEXT = frozenset({"String", "ID"})
-_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 
 
 def _is_text(type_: object) -> bool:
@@ -177,8 +176,7 @@ class TextRules:
 
     def limit(self, definition: GraphQLArgument | GraphQLInputField) -> int:
         """The declared `@maxLength` of an argument or input field, or the default."""
-        owner = (definition.extensions or {}).get(_BACKREF)
-        for directive in getattr(owner, "directives", None) or ():
+        for directive in getattr(strawberry_definition(definition), "directives", None) or ():
             if isinstance(directive, MaxLength):
                 return directive.chars
         return self.default_chars
@@ -284,7 +282,9 @@ class TextInput(SchemaExtension):
         document = ctx.graphql_document
         rules = self._rules or getattr(ctx.schema, "text_rules", None)
         if rules is not None and document is not None and not ctx.pre_execution_errors:
-            errors = rules.check(ctx.schema._schema, ctx.query, document, ctx.operation_name, ctx.variables)
+            errors = rules.check(
+                graphql_schema(ctx.schema), ctx.query, document, ctx.operation_name, ctx.variables
+            )
             if errors:
                 # Set before validation runs, so strawberry refuses the operation with them.
                 ctx.pre_execution_errors = errors

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 from strawberry.extensions import ValidationCache
 
+from gateway.compat import cached_validation
+
 __all__ = ["ValidatedOnce"]
 
 
@@ -19,7 +21,6 @@ class ValidatedOnce(ValidationCache):
         super().__init__(maxsize=512)
 
     def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        errors = self.cached_validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
-        ctx.pre_execution_errors = list(errors)
+        # A copy: the list the cache keeps must not change.
+        self.execution_context.pre_execution_errors = list(cached_validation(self))
         yield

@@ -15,11 +15,11 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
 
 from gateway.audit.record import AccessRecord, subject_key
+from gateway.compat import Execute, GraphQLView
 from gateway.execution.limits import limit_error
 from gateway.execution.schema import GatewaySchema
 from gateway.execution.step import RequestContext
@@ -115,7 +115,7 @@ def _item(data: Any) -> GraphQLRequestData:
     )
 
 
-class GatewayGraphQL(GraphQL[Context, None]):
+class GatewayGraphQL(GraphQLView[Context]):
     def __init__(self, schema: GatewaySchema, runtime: Runtime) -> None:
         gateway = runtime.settings.gateway
         super().__init__(schema, graphql_ide="graphiql" if gateway.graphiql else None)
@@ -142,7 +142,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             declared = request.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise _too_large(limit, int(declared))  # refused before a byte of it is read
-            response = await self.run(request)
+            response = await self.respond(request)
         except Refusal as refused:
             response = refused.response()
         except HTTPException as exc:
@@ -162,7 +162,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             self._ide = (policy, documents, graphiql_page(documents, policy, self._presets))
         return HTMLResponse(self._ide[2], headers={"Content-Security-Policy": CSP})
 
-    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+    async def read_operations(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         limits = self.runtime.settings.limits
         if request.method == "GET":
             params = dict(request.query_params)
@@ -186,31 +186,21 @@ class GatewayGraphQL(GraphQL[Context, None]):
             return [_item(d) for d in data]
         return _item(data)
 
-    async def execute_operation(
-        self,
-        request: Any,
-        request_adapter: Any,
-        request_data: Any,
-        context: Any,
-        root_value: Any,
-        sub_response: Any,
+    async def execute_operations(
+        self, request: Any, sub_response: Any, data: Any, context: Context, execute: Execute
     ) -> Any:
-        if not isinstance(request_data, list):
+        if not isinstance(data, list):
             try:
-                return await super().execute_operation(
-                    request, request_adapter, request_data, context, root_value, sub_response
-                )
+                return await execute(context, data)
             finally:
                 context.loaders.release()
         # Each operation of a batch gets its own context: its own audit event and loaders.
         context.tally.batch = True  # shared by the operations' contexts
         results = []
-        for data in request_data:
+        for item in data:
             own = await self.get_context(request, sub_response)
             try:
-                results.append(
-                    await self.execute_single(request, request_adapter, sub_response, own, root_value, data)
-                )
+                results.append(await execute(own, item))
             finally:
                 own.loaders.release()
         return results
@@ -249,8 +239,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response=response,
         )
 
-    def create_response(self, response_data: Any, sub_response: Any) -> Response:
-        response = super().create_response(response_data, sub_response)
+    def finish_response(self, response: Response, response_data: Any, sub_response: Any) -> Response:
         if GRAPHQL_RESPONSE in getattr(sub_response, "gg_accept", ""):
             response.headers["content-type"] = GRAPHQL_RESPONSE
             # A request that never reached execution (no data at all) is a client error.

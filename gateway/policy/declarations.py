@@ -19,7 +19,8 @@ from typing import TypeVar
 
 from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema
 
-from resolvers.directives import Conclusion, Mask, MaskRule, OpenedBy, Public, Scope, declared
+from gateway.compat import declared
+from resolvers.directives import Conclusion, Mask, MaskRule, OpenedBy, Public, Scope
 
 __all__ = ["Declarations", "FieldPolicy", "object_types", "read_declarations"]
 

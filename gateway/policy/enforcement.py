@@ -30,6 +30,7 @@ from graphql import (
 )
 
 from gateway.access.lookups import looked_up
+from gateway.compat import graphql_schema, strawberry_definition
 from gateway.policy.declarations import FieldPolicy, object_types, read_declarations
 from gateway.policy.masking import MASKS
 from gateway.policy.model import MASKED
@@ -123,9 +124,7 @@ class PolicySurface:
 
 def _origin(gtype: Any) -> type | None:
     """The Python class a schema type was declared by."""
-    named = get_named_type(gtype)
-    definition = named.extensions.get("strawberry-definition") if named.extensions else None
-    origin = getattr(definition, "origin", None)
+    origin = getattr(strawberry_definition(get_named_type(gtype)), "origin", None)
     return origin if isinstance(origin, type) else None
 
 
@@ -151,7 +150,7 @@ def _by_key(field: Any) -> bool:
 def attach_policy(schema: Any) -> PolicySurface:
     """Wrap the resolvers of `schema` (a strawberry.Schema); returns what policy may name.
     Raises TypeError naming a field whose declarations are missing or inconsistent."""
-    core = schema._schema
+    core = graphql_schema(schema)
     declarations = read_declarations(core)
     pins: dict[str, Pinnable] = {}
     lookups: set[str] = set()

@@ -17,23 +17,22 @@ process hold:
 - request bodies are counted while they are read, and refused past `[limits]
   body_bytes` (gateway/http/view.py); the rest of a refused body is read and dropped for
   LINGER seconds at most, then the connection is closed.
+
+What this takes from uvicorn beyond its public API (its protocol's request moments, its
+servers' signal handling) is in gateway/compat/uvicorn.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator
-from types import FrameType
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
-from uvicorn.server import ServerState
 
+from gateway.compat import HttpProtocol, QuietServer, SignalServer
 from gateway.config.settings import ConfigError, GatewaySettings, Settings
 from gateway.http.ops import ops_app
 
@@ -42,15 +41,15 @@ __all__ = [
     "LINGER",
     "EdgeConfig",
     "EdgeProtocol",
-    "GatewayServer",
-    "QuietServer",
     "address",
     "edge_config",
     "listen",
+    "operators_server",
     "serve",
 ]
 
 log = logging.getLogger("govgraph")
+uvicorn_log = logging.getLogger("uvicorn.error")  # where uvicorn logs what its protocol refuses
 
 HEAD_BYTES = 64 * 1024  # request line and headers; a bearer token and a few headers need a few kB
 LINGER = 5.0  # seconds a refused body is read and dropped, so its client gets the answer
@@ -65,8 +64,9 @@ class EdgeConfig(uvicorn.Config):
 
 
 def edge_config(app: Any, gateway: GatewaySettings, **options: Any) -> EdgeConfig:
-    """The uvicorn configuration every listener of `serve`, `serve --workers` and `demo` uses;
-    `options` add to it or override it (host, port, workers, lifespan...)."""
+    """The one uvicorn configuration of every listener: the public one of `serve`, of each
+    `serve --workers` worker and of `demo`, and the operators' one; `options` add to it
+    or override it (host, port, workers, lifespan...)."""
     settings: dict[str, Any] = {
         "http": EdgeProtocol,
         "loop": "uvloop",
@@ -79,6 +79,14 @@ def edge_config(app: Any, gateway: GatewaySettings, **options: Any) -> EdgeConfi
         "limit_concurrency": gateway.max_connections + 1,
     }
     return EdgeConfig(app, header_timeout=gateway.header_timeout, **{**settings, **options})
+
+
+def operators_server(app: Starlette, gateway: GatewaySettings, sock: socket.socket) -> QuietServer:
+    """The server of the operators' listener on `sock` (bound by `listen`): no lifespan of
+    its own, signals left to the process's public server or to the supervisor."""
+    host, port = sock.getsockname()[:2]
+    log.info("operators' endpoints (/metrics, /readyz, /healthz) on http://%s", address(host, port))
+    return QuietServer(edge_config(app, gateway, lifespan="off"))
 
 
 def listen(host: str, port: int, where: str) -> socket.socket:
@@ -95,18 +103,13 @@ def listen(host: str, port: int, where: str) -> socket.socket:
     return sock
 
 
-class EdgeProtocol(HttpToolsProtocol):
+class EdgeProtocol(HttpProtocol):
     """uvicorn's httptools protocol with a deadline and a size limit for request heads."""
 
-    def __init__(
-        self,
-        config: uvicorn.Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
         self._head_timeout: float = getattr(config, "header_timeout", 10.0)
+        self._wire: asyncio.Transport | None = None  # the connection, once made
         self._head_timer: asyncio.TimerHandle | None = None
         self._in_head = False  # between a request's first byte (or the connection) and its last header
         self._head_bytes = 0
@@ -114,6 +117,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._wire = transport
         self._head_began()  # a connection that never sends a request is timed like a slow one
 
     def data_received(self, data: bytes) -> None:
@@ -122,36 +126,34 @@ class EdgeProtocol(HttpToolsProtocol):
         if self._in_head:
             self._head_bytes += len(data)
         super().data_received(data)
-        if self._in_head and self._head_bytes > HEAD_BYTES and not self.transport.is_closing():
-            self.logger.warning("Request head over %d bytes refused.", HEAD_BYTES)
-            self._refuse(431, b"Request header fields too large.")
+        wire = self._wire
+        if self._in_head and self._head_bytes > HEAD_BYTES and wire is not None and not wire.is_closing():
+            uvicorn_log.warning("Request head over %d bytes refused.", HEAD_BYTES)
+            self.refuse(431, b"Request header fields too large.")
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
+    def request_begun(self) -> None:
         if not self._in_head:
             self._head_began()
 
-    def on_headers_complete(self) -> None:
+    def head_received(self) -> None:
         self._in_head = False
         self._cancel_head_timer()
-        super().on_headers_complete()
-        if self.cycle is not None and self.cycle.scope is self.scope:
-            self.cycle.transport = _Lingering(self, self.cycle)
 
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        if self._linger_timer is not None:  # the refused body has all arrived: close now
-            self.transport.close()
+    def request_received(self) -> None:
+        if self._linger_timer is not None and self._wire is not None:
+            self._wire.close()  # the refused body has all arrived: close now
 
-    def _close_after_body(self, cycle: RequestResponseCycle) -> None:
+    def response_closes(self, body_unread: bool) -> None:
         """Close at once, unless the client is still sending a body it was answered
         before (413): closing a socket with unread data sends a reset, and the client
         would lose the answer. Its bytes are read and dropped until the body ends, for
         LINGER seconds at most, as nginx's lingering close does."""
-        if not cycle.more_body or self.transport.is_closing():
-            self.transport.close()
+        if self._wire is None:
+            return
+        if not body_unread:
+            self._wire.close()
         elif self._linger_timer is None:
-            self._linger_timer = self.loop.call_later(LINGER, self.transport.close)
+            self._linger_timer = asyncio.get_running_loop().call_later(LINGER, self._wire.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -162,7 +164,7 @@ class EdgeProtocol(HttpToolsProtocol):
     def _head_began(self) -> None:
         self._in_head, self._head_bytes = True, 0
         self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(self._head_timeout, self._head_timed_out)
+        self._head_timer = asyncio.get_running_loop().call_later(self._head_timeout, self._head_timed_out)
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -171,60 +173,10 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self.cycle is not None and not self.cycle.response_complete:
-            self.cycle.keep_alive = False  # a pipelined head is late: close after the answer in progress
-        elif not self.transport.is_closing():
-            self.transport.close()  # as nginx does: no response to a client that never asked
-
-    def _refuse(self, status: int, message: bytes) -> None:
-        self.transport.write(
-            STATUS_LINE[status]
-            + b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
-            + b"content-length: %d\r\n\r\n%s" % (len(message), message)
-        )
-        self.transport.close()
-
-
-class _Lingering(asyncio.Transport):
-    """The connection as a request's cycle sees it: closing it goes through the protocol,
-    which waits for a refused body to end (EdgeProtocol._close_after_body)."""
-
-    def __init__(self, protocol: EdgeProtocol, cycle: RequestResponseCycle) -> None:
-        super().__init__()
-        self._protocol, self._cycle = protocol, cycle
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._protocol.transport.write(data)
-
-    def is_closing(self) -> bool:
-        return self._protocol.transport.is_closing()
-
-    def close(self) -> None:
-        self._protocol._close_after_body(self._cycle)
-
-
-class GatewayServer(uvicorn.Server):
-    """The public server of a process. uvicorn re-raises SIGINT/SIGTERM once it has shut
-    down; this one does not, so what runs after it (the operators' listener, the demo's
-    departments and embedded PostgreSQL) stops cleanly. `on_exit` runs at the signal,
-    before the requests in flight have finished."""
-
-    on_exit: Callable[[], None] | None = None
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        self._captured_signals.clear()
-        if self.on_exit is not None:
-            self.on_exit()
-
-
-class QuietServer(uvicorn.Server):
-    """A server that leaves signals to another (the process's public server, or the
-    `--workers` supervisor) and is stopped by setting `should_exit`."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+        if self.responding():
+            self.close_after_response()  # a pipelined head is late: close after the answer in progress
+        elif self._wire is not None and not self._wire.is_closing():
+            self._wire.close()  # as nginx does: no response to a client that never asked
 
 
 async def serve(
@@ -234,12 +186,11 @@ async def serve(
     until SIGINT or SIGTERM. From the signal on /readyz answers 503 while the requests in
     flight finish; the operators' listener stops last."""
     ops_socket = listen(*ops, "gateway.ops_listen (or --ops-listen)")
-    public = GatewayServer(edge_config(app, settings.gateway, host=host, port=port, **options))
+    public = SignalServer(edge_config(app, settings.gateway, host=host, port=port, **options))
     readiness = app.state.readiness
     public.on_exit = lambda: setattr(readiness, "started", False)
-    operators = QuietServer(edge_config(ops_app(app), settings.gateway, lifespan="off"))
+    operators = operators_server(ops_app(app), settings.gateway, ops_socket)
     listening = asyncio.create_task(operators.serve(sockets=[ops_socket]))
-    log.info("operators' endpoints (/metrics, /readyz, /healthz) on http://%s", address(*ops))
     try:
         await public.serve()
     finally:

@@ -29,13 +29,13 @@ from pathlib import Path
 import uvicorn
 from prometheus_client import multiprocess
 from starlette.applications import Starlette
-from uvicorn.supervisors import Multiprocess
 
 from gateway.app import create_app
+from gateway.compat import Supervisor, bind
 from gateway.config.settings import Settings, load_settings
 from gateway.http.ops import answer_supervisor, supervisor_app
 from gateway.observability.logs import configure_logging
-from gateway.server.edge import QuietServer, address, edge_config, listen
+from gateway.server.edge import edge_config, listen, operators_server
 
 __all__ = ["app", "control_directory", "metrics_directory", "serve_workers"]
 
@@ -90,9 +90,9 @@ def control_directory() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-class _Supervisor(Multiprocess):
+class _Supervisor(Supervisor):
     """Serves the operators' listener for its workers, and marks each worker that is gone
-    (died, or replaced on SIGHUP) dead for the metrics."""
+    (died, replaced on SIGHUP, retired on SIGTTOU) dead for the metrics."""
 
     def __init__(
         self,
@@ -109,44 +109,25 @@ class _Supervisor(Multiprocess):
         self._settings = settings
         self._ops = ops
 
-    def _pids(self) -> set[int]:
-        return {p.pid for p in list(self.processes) if p.pid is not None}
-
     def run(self) -> None:
         app = supervisor_app(
-            self._settings,
-            lambda: sorted(self._pids()),
-            self._control,
-            self._directory,
-            self.should_exit.is_set,
+            self._settings, lambda: sorted(self.worker_pids()), self._control, self._directory, self.stopping
         )
-        operators = QuietServer(edge_config(app, self._settings.gateway, lifespan="off"))
+        operators = operators_server(app, self._settings.gateway, self._ops)
         # A thread with its own event loop: the supervisor's own loop is a blocking one.
         thread = threading.Thread(
             target=asyncio.run, args=(operators.serve(sockets=[self._ops]),), name="govgraph-ops"
         )
         thread.start()
-        host, port = self._ops.getsockname()[:2]
-        log.info("operators' endpoints (/metrics, /readyz, /healthz) on http://%s", address(host, port))
         try:
             super().run()
         finally:
             operators.should_exit = True
             thread.join()
 
-    def _reap(self, before: set[int]) -> None:
-        for pid in before - self._pids():
+    def workers_gone(self, pids: set[int]) -> None:
+        for pid in pids:
             multiprocess.mark_process_dead(pid, str(self._directory))  # type: ignore[no-untyped-call]
-
-    def keep_subprocess_alive(self) -> None:
-        before = self._pids()
-        super().keep_subprocess_alive()
-        self._reap(before)
-
-    def restart_all(self) -> None:
-        before = self._pids()
-        super().restart_all()
-        self._reap(before)
 
 
 def serve_workers(config: str, host: str, port: int, workers: int, ops: tuple[str, int]) -> None:
@@ -164,6 +145,4 @@ def serve_workers(config: str, host: str, port: int, workers: int, ops: tuple[st
             workers=workers,
         )
         with contextlib.suppress(KeyboardInterrupt):
-            _Supervisor(
-                server_config, [server_config.bind_socket()], directory, control, settings, ops_socket
-            ).run()
+            _Supervisor(server_config, [bind(server_config)], directory, control, settings, ops_socket).run()

@@ -9,23 +9,24 @@ import pytest
 import strawberry
 from graphql import get_nullable_type, is_list_type, parse
 
+from gateway.compat import declared, graphql_schema
 from gateway.execution.limits import measure
 from gateway.policy.declarations import object_types, read_declarations
 from gateway.policy.enforcement import attach_policy
-from resolvers.directives import ListSize, declared, list_size, public, scope, verdict
+from resolvers.directives import ListSize, list_size, public, scope, verdict
 from resolvers.subjects import Located, Subject
 from tests.resolvers.city import SCHEMA
 
 
 def test_every_field_of_the_graph_declares_a_scope_or_public() -> None:
     # The graph builds, so nothing is undeclared; what is public is this and nothing more.
-    fields = read_declarations(SCHEMA._schema).fields
+    fields = read_declarations(graphql_schema(SCHEMA)).fields
     assert {c for c, f in fields.items() if f.scope is None} == {
         "District.code",
         "District.name",
         "District.inXiamen",
     }
-    query = SCHEMA._schema.query_type
+    query = graphql_schema(SCHEMA).query_type
     assert query is not None
     assert all(fields[f"Query.{name}"].scope is not None for name in query.fields)
     assert fields["Query.accessLog"].scope == "audit.read"
@@ -185,7 +186,7 @@ def test_verdicts_and_summaries_are_the_declared_ones() -> None:
 
 def test_list_sizes_are_declared_on_lists_and_sized_by_list_arguments() -> None:
     declared_on = []
-    for type_name, gtype in object_types(SCHEMA._schema):
+    for type_name, gtype in object_types(graphql_schema(SCHEMA)):
         for name, field in gtype.fields.items():
             size = declared(field, ListSize)
             if size is None:
@@ -226,4 +227,4 @@ def test_the_cost_estimate_reads_list_sizes_from_the_declarations(
     document: str, variables: dict[str, Any], cost: int
 ) -> None:
     schema = strawberry.Schema(query=Sized)
-    assert measure(schema._schema, parse(document), None, variables)[2] == cost
+    assert measure(graphql_schema(schema), parse(document), None, variables)[2] == cost

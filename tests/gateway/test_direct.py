@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLObjectType
-from strawberry.types.field import StrawberryField
 
+from gateway.compat import field_definition, graphql_schema, resolver_shape
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.schema import CORE
 from resolvers.context import Context
@@ -63,12 +63,12 @@ async def test_direct_resolvers_answer_as_strawberry_does() -> None:
 def test_every_field_with_scalar_or_enum_arguments_is_direct() -> None:
     schema = _graph(direct=True)
     kept, direct = [], 0
-    for type_name, gtype in schema._schema.type_map.items():
+    for type_name, gtype in graphql_schema(schema).type_map.items():
         if not isinstance(gtype, GraphQLObjectType) or type_name.startswith("__"):
             continue
         for name, field in gtype.fields.items():
-            definition = field.extensions.get("strawberry-definition")
-            if isinstance(definition, StrawberryField) and definition.base_resolver is not None:
+            definition = field_definition(field)
+            if definition is not None and resolver_shape(definition) is not None:
                 if getattr(field.resolve, "__module__", "") == "gateway.execution.direct":
                     direct += 1
                 else:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.compat import graphql_schema
 from gateway.execution.documents import MANIFEST, DocumentError, Registry, build_manifest, document_id
 from gateway.execution.schema import build_schema
 from gateway.policy.model import PolicyError, parse_policy
@@ -24,7 +25,7 @@ DESK = headers("enterprise-desk", "enterprise_service")
 
 def test_shipped_manifest_lists_every_document_with_its_hash() -> None:
     manifest = json.loads((DOCUMENTS / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest == build_manifest(DOCUMENTS, build_schema()._schema)
+    assert manifest == build_manifest(DOCUMENTS, graphql_schema(build_schema()))
     assert {d["file"] for d in manifest["documents"]} == {p.name for p in DOCUMENTS.glob("*.graphql")}
 
 
@@ -87,14 +88,14 @@ def test_an_altered_document_stops_start_up_naming_the_file(tmp_path: Path) -> N
     target = tmp_path / "documents" / "talent_check.graphql"
     target.write_text(target.read_text(encoding="utf-8") + "# edited after registration\n", encoding="utf-8")
     with pytest.raises(DocumentError, match=r"talent_check\.graphql: content does not match id"):
-        Registry.load(tmp_path / "documents", build_schema()._schema)
+        Registry.load(tmp_path / "documents", graphql_schema(build_schema()))
 
 
 def test_an_invalid_document_is_refused_naming_the_file(tmp_path: Path) -> None:
     document = 'query Bad { person(id: "' + FATHER + '") { nickname } }'
     (tmp_path / "bad.graphql").write_text(document, encoding="utf-8")
     with pytest.raises(DocumentError, match=r"bad\.graphql: Cannot query field 'nickname'"):
-        build_manifest(tmp_path, build_schema()._schema)
+        build_manifest(tmp_path, graphql_schema(build_schema()))
 
 
 async def test_a_persisted_only_client_runs_only_the_operations_its_policy_names() -> None:
@@ -125,7 +126,7 @@ async def test_a_persisted_only_client_runs_only_the_operations_its_policy_names
 
 
 SHIPPED = (ROOT / "policy.toml").read_text(encoding="utf-8")
-NAMES = {d.name for d in Registry.load(DOCUMENTS, build_schema()._schema)}
+NAMES = {d.name for d in Registry.load(DOCUMENTS, graphql_schema(build_schema()))}
 
 
 @pytest.mark.parametrize(

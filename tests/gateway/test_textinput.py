@@ -10,6 +10,7 @@ import strawberry
 from graphql import parse
 from strawberry.extensions import ValidationCache
 
+from gateway.compat import graphql_schema
 from gateway.execution.textcheck import text_problem, unpaired_surrogate
 from gateway.execution.textinput import TextInput, TextRules
 from resolvers.directives import MaxLength, max_length
@@ -101,7 +102,7 @@ def test_unpaired_surrogates_are_found_with_their_path() -> None:
 
 def test_a_documents_plan_is_kept_and_each_check_builds_its_own_errors() -> None:
     rules = TextRules(10, maxsize=2)
-    schema = NESTED._schema
+    schema = graphql_schema(NESTED)
     query = '{ names(names: ["12345678"]) }'
     document = parse(query)
     first = rules.check(schema, query, document, None, None)

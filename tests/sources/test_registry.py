@@ -8,10 +8,11 @@ import dataclasses
 import pytest
 
 from sources.base import CacheSpec, EntitySpec, SourceSpec
-from sources.cache import CachedSource, MemoryStore
+from sources.cache import CachedSource
 from sources.delay import DelayedSource
 from sources.errors import SourceConfigError
 from sources.memory import MemorySource
+from sources.recordstores import MemoryStore
 from sources.registry import KINDS, build_catalog
 from sources.resilience import ResilientSource
 from sources.singleflight import SingleFlight

@@ -1,0 +1,46 @@
+"""Every use the gateway makes of an undocumented or private part of strawberry-graphql,
+graphql-core, Starlette or uvicorn goes through this package, so that upgrading one of
+them means checking one place: the module named after it here, and its tests in
+tests/gateway/test_compat.py, which fail when an upgrade changes what a name relies on.
+
+Where a library's public API does the job it is used directly instead (for example
+`strawberry.Schema.exception_handlers`, `StrawberryConfig.name_converter`).
+"""
+
+from gateway.compat.starlette import route_path
+from gateway.compat.strawberry import (
+    Execute,
+    GraphQLView,
+    ResolverShape,
+    StrawberryField,
+    cached_validation,
+    declared,
+    field_definition,
+    graphql_schema,
+    info_maker,
+    python_enum,
+    resolver_shape,
+    strawberry_definition,
+)
+from gateway.compat.uvicorn import HttpProtocol, QuietServer, SignalServer, Supervisor, bind
+
+__all__ = [
+    "Execute",
+    "GraphQLView",
+    "HttpProtocol",
+    "QuietServer",
+    "ResolverShape",
+    "SignalServer",
+    "StrawberryField",
+    "Supervisor",
+    "bind",
+    "cached_validation",
+    "declared",
+    "field_definition",
+    "graphql_schema",
+    "info_maker",
+    "python_enum",
+    "resolver_shape",
+    "route_path",
+    "strawberry_definition",
+]
