@@ -40,8 +40,8 @@ from graphql import (
 
 from gateway.execution.step import Step
 from gateway.observability import metrics
+from gateway.policy.forbidden import OUTSIDE, forbidden, path_of
 from gateway.policy.model import FULL
-from gateway.policy.refusals import OUTSIDE, forbidden, path_of
 from resolvers.context import Context
 from sources.errors import SourceError
 

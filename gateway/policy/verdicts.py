@@ -25,8 +25,8 @@ import orjson
 from graphql import GraphQLArgument, GraphQLError, GraphQLField, GraphQLResolveInfo, get_nullable_type
 from graphql.pyutils import Undefined
 
+from gateway.policy.forbidden import forbidden, path_of
 from gateway.policy.pins import REQUIRED, Pinnable
-from gateway.policy.refusals import forbidden, path_of
 from resolvers.context import Context
 
 __all__ = ["concluded", "pinnable"]
