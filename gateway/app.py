@@ -120,12 +120,16 @@ def create_app(
             settings.auth.policy, schema.scopes, pinnable=schema.surface.pinnable, operations=operations
         )
     auth = settings.auth
-    auth_settings = AuthSettings(
-        audience=auth.audience if auth else "govgraph",
-        issuer=auth.issuer if auth else None,
-        hs256_secret=auth.hs256_secret if auth else None,
-        public_keys=AuthSettings.key_files(dict(auth.public_keys)) if auth else (),
-        leeway=auth.leeway if auth else AuthSettings.leeway,
+    auth_settings = (
+        AuthSettings(
+            audience=auth.audience,
+            issuer=auth.issuer,
+            hs256_secret=auth.hs256_secret,
+            public_keys=AuthSettings.key_files(dict(auth.public_keys)),
+            leeway=auth.leeway,
+        )
+        if auth
+        else AuthSettings()
     )
     runtime = holder["runtime"] = Runtime(
         settings=settings,
