@@ -22,6 +22,7 @@ from gateway.access.ratelimit import RateLimiter, build_rate_limiter
 from gateway.access.tally import Tally, build_tally
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
+from gateway.config.load import config_error
 from gateway.config.settings import ConfigError, Settings
 from gateway.execution.budget import WorkBudget
 from gateway.execution.documents import Registry
@@ -77,11 +78,11 @@ def create_app(
     sources and policies, `span_exporter` receive the spans when tracing is on; `serving`
     says this app is what the process serves (it then tunes the process's garbage
     collector). Everything else comes from `settings`."""
-    catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
-    try:
+    try:  # adapters check their own keys here: their mistakes name the file and line too
+        catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
         catalog.require(ENTITIES)
     except SourceConfigError as exc:
-        raise ConfigError(f"{settings.path}: {exc}") from exc
+        raise config_error(settings.path, exc) from exc
     holder: dict[str, Runtime] = {}
     audited = settings.audit.mode != "off"
     observed = settings.metrics.enabled or settings.logging.requests  # per-request records wanted

@@ -63,7 +63,7 @@ class ConfigFile(Table):
     logging: LogSettings = Field(default_factory=LogSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     auth: AuthConfig | None = None
-    audit: AuditSettings = NO_AUDIT
+    audit: AuditSettings = Field(default_factory=lambda: NO_AUDIT)  # absent: no audit
     sources: dict[SourceName, SourceTable] = Field(
         default_factory=dict,
         validate_default=True,

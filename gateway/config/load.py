@@ -25,6 +25,7 @@ from sources.errors import SourceConfigError
 __all__ = [
     "ConfigError",
     "Problems",
+    "config_error",
     "load_audit",
     "load_auth",
     "load_documents_path",
@@ -64,6 +65,16 @@ def located(path: str | Path, text: str | None, found: Sequence[tuple[str, str]]
             for where, problem in ordered
         )
     )
+
+
+def config_error(path: str | Path, exc: SourceConfigError) -> ConfigError:
+    """A mistake found after loading (an adapter's own keys, an entity served twice), with
+    its line when the file can still be read."""
+    try:
+        text: str | None = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        text = None
+    return located(path, text, _found(exc))
 
 
 def _read(path: Path) -> tuple[str, dict[str, Any]]:

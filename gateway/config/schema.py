@@ -64,6 +64,8 @@ def _shape(node: Any, defs: dict[str, Any]) -> Any:
         # flag a name the pattern refuses.
         ((pattern, table),) = out.pop("patternProperties").items()
         out["additionalProperties"], out["propertyNames"] = table, {"pattern": pattern}
+    if "default" in out and out["default"] is None:
+        del out["default"]  # TOML has no null: an optional key is simply left out
     if out.get("type") == "object" and out.get("default") == []:
         out["default"] = {}  # public_keys: pairs in code, a table in the file
     return _or_env(_without_null(out))
@@ -74,7 +76,7 @@ def _without_null(node: dict[str, Any]) -> dict[str, Any]:
     if options is None:
         return node
     rest = [o for o in options if o != {"type": "null"}]
-    node = {k: v for k, v in node.items() if k != "anyOf" and not (k == "default" and v is None)}
+    node = {k: v for k, v in node.items() if k != "anyOf"}
     return {**rest[0], **node} if len(rest) == 1 else {**node, "anyOf": rest}
 
 

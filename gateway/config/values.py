@@ -115,8 +115,14 @@ Ratio = Annotated[
     float, Strict(), Field(ge=0, le=1), _number(float), worded("must be between 0 and 1, got {got}")
 ]
 Text = Annotated[str, Strict(), Field(min_length=1)]
+
+
 # An empty value means "not set": what `${REDIS_URL:-}` gives when the variable is absent.
-OptionalText = Annotated[Text | None, BeforeValidator(lambda v: None if v == "" else v)]
+def _empty_is_unset(value: Any) -> Any:
+    return None if value == "" else value
+
+
+OptionalText = Annotated[Text | None, BeforeValidator(_empty_is_unset, json_schema_input_type=str)]
 _NAME = r"^[a-z][a-z0-9_]*$"
 SourceName = Annotated[
     str, Field(pattern=_NAME), worded("source names are lower-case letters, digits and underscores")
@@ -145,7 +151,7 @@ def _beside_the_file(value: str, info: ValidationInfo) -> str:
 
 
 RelativePath = Annotated[Text, AfterValidator(_beside_the_file)]
-OptionalPath = Annotated[RelativePath | None, BeforeValidator(lambda v: None if v == "" else v)]
+OptionalPath = Annotated[RelativePath | None, BeforeValidator(_empty_is_unset, json_schema_input_type=str)]
 
 
 def parse_address(text: str, where: str = "address") -> tuple[str, int]:

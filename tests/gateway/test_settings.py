@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.app import create_app
 from gateway.config.load import Problems
 from gateway.config.settings import (
     AuditSettings,
@@ -279,3 +280,15 @@ def test_sections_are_checked_however_they_are_built() -> None:
     gateway = GatewaySettings(graphiql=False)
     assert replace(gateway, max_connections=7) == GatewaySettings(graphiql=False, max_connections=7)
     assert GatewaySettings().graphiql_presets is None
+
+
+def test_an_adapters_own_mistake_names_the_line_too(tmp_path: Path) -> None:
+    """A department's own keys are checked by its adapter when the app is built."""
+    text = (
+        '[sources.a]\nkind = "http"\nbase_url = "http://127.0.0.1:9"\ncolour = "red"\n'
+        '[sources.a.entities.e]\nkey = "id"\npath = "/e:batchGet"\n'
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        create_app(load_settings(path, {}))
+    assert str(caught.value).startswith(f"{path}:4: sources.a.colour: unknown key")
