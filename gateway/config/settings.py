@@ -1,6 +1,6 @@
 """The configuration's public names: the settings the gateway runs with and their readers.
 
-The models live beside this module (sections.py, document.py), reading the file in
+The models live beside this module (sections.py, tables.py, document.py), reading the file in
 load.py, the editor schema in schema.py; other packages import from here.
 """
 
