@@ -18,6 +18,7 @@ from gateway.access.ratelimit import RateLimiter, build_rate_limiter
 from gateway.access.tally import Tally, build_tally
 from gateway.audit.writer import AuditWriter
 from gateway.compat import graphql_schema
+from gateway.config.load import config_error
 from gateway.config.settings import AuthConfig, ConfigError, Settings
 from gateway.execution.budget import WorkBudget
 from gateway.execution.documents import Registry
@@ -66,11 +67,11 @@ def build_runtime(
 ) -> Runtime:
     """Everything but what the lifespan starts (the audit writer, reloads, tracing export).
     `stats`, `instances`, `policy` and `span_exporter` are the tests' ways in."""
-    catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
-    try:
+    try:  # adapters check their own keys here: their mistakes name the file and line too
+        catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
         catalog.require(ENTITIES)
     except SourceConfigError as exc:
-        raise ConfigError(f"{settings.path}: {exc}") from exc
+        raise config_error(settings.path, exc) from exc
     documents = (
         Registry.load(Path(settings.documents), graphql_schema(schema))
         if settings.documents

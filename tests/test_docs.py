@@ -23,6 +23,7 @@ from aiohttp import web
 from demo.stack import DemoStack
 from gateway.app import create_app
 from gateway.compat import graphql_schema
+from gateway.config.schema import section_keys
 from gateway.config.settings import load_settings, parse_settings
 from gateway.execution.documents import MANIFEST, build_manifest
 from gateway.execution.schema import build_schema
@@ -66,10 +67,10 @@ def _section(where: str) -> str:
 
 def accepted_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
     """Every key the configuration accepts, by section (`[sources.NAME] kind=http` for an
-    adapter's own keys), as the code validates them: each table is read through an
-    `Options` view made with the keys it may hold. Recorded while `govgraph.toml` is
-    parsed and an adapter is built for each of its sources."""
-    seen: dict[str, set[str]] = {}
+    adapter's own keys), as the code validates them: the settings models' keys, and the
+    keys of each `Options` view an adapter reads its own table through, recorded while an
+    adapter is built for each source of `govgraph.toml`."""
+    seen: dict[str, set[str]] = section_keys()
     kind: list[str] = []
     original = Options.__init__
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jwt
 
+from gateway.config.sections import AuthConfig
 from gateway.http.refusal import Refusal
 from gateway.policy.model import Client, Policy
 from resolvers.context import Principal
@@ -29,11 +30,11 @@ _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,127}")  # printable ASCII,
 
 @dataclass(frozen=True)
 class AuthSettings:
-    audience: str = "govgraph"
+    audience: str = AuthConfig.audience
     issuer: str | None = None
     hs256_secret: str | None = None  # demo and tests; production uses public keys
     public_keys: tuple[tuple[str, str], ...] = ()  # (algorithm, PEM text)
-    leeway: float = 30.0  # seconds of clock skew tolerated on exp, nbf and iat
+    leeway: float = AuthConfig.leeway  # seconds of clock skew tolerated on exp, nbf and iat
 
     @staticmethod
     def key_files(paths: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -27,6 +27,7 @@ from typing import Protocol
 from redis.exceptions import NoScriptError, RedisError
 
 from gateway.access.redislink import RedisLink
+from gateway.config.sections import RateSettings
 
 __all__ = ["MemoryRateLimiter", "RateLimiter", "RedisRateLimiter", "build_rate_limiter"]
 
@@ -139,7 +140,7 @@ class RedisRateLimiter:
         self,
         url: str,
         *,
-        prefix: str = "govgraph:rl:",
+        prefix: str = f"{RateSettings.namespace}:rl:",
         socket_timeout: float = 0.2,
         pause_after_error: float = 1.0,
         warn_every: float = 30.0,
@@ -192,7 +193,9 @@ class RedisRateLimiter:
         await self._fallback.aclose()
 
 
-def build_rate_limiter(backend: str, redis_url: str | None, prefix: str = "govgraph:rl:") -> RateLimiter:
+def build_rate_limiter(
+    backend: str, redis_url: str | None, prefix: str = f"{RateSettings.namespace}:rl:"
+) -> RateLimiter:
     """The limiter a configuration names: backend "memory" or "redis" (which needs redis_url)."""
     if backend == "memory":
         return MemoryRateLimiter()

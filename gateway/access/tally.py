@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 from redis.exceptions import RedisError
 
 from gateway.access.redislink import RedisLink
+from gateway.config.sections import RateSettings
 
 __all__ = ["MemoryTally", "RedisTally", "Tally", "build_tally"]
 
@@ -150,7 +151,7 @@ class RedisTally:
         self,
         url: str,
         *,
-        prefix: str = "govgraph:tally:",
+        prefix: str = f"{RateSettings.namespace}:tally:",
         socket_timeout: float = 0.2,
         pause_after_error: float = 1.0,
         warn_every: float = 30.0,

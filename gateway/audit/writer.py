@@ -29,6 +29,7 @@ from gateway.audit.record import (
     subject_entries,
 )
 from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
+from gateway.config.sections import AuditSettings
 
 __all__ = ["RECENT_FAILURE", "AuditWriter", "WriterObserver", "WriterStats"]
 
@@ -81,9 +82,9 @@ class AuditWriter:
         secret: bytes,
         *,
         writer_id: str | None = None,
-        max_batch: int = 256,
-        max_wait: float = 0.002,
-        commit_timeout: float = 2.0,
+        max_batch: int = AuditSettings.max_batch,
+        max_wait: float = AuditSettings.max_wait,
+        commit_timeout: float = AuditSettings.commit_timeout,
     ) -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise ValueError(f"the audit secret must be at least {MIN_SECRET_BYTES} bytes")

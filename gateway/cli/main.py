@@ -7,18 +7,17 @@ import logging
 import sys
 from types import ModuleType
 
-from gateway.cli import audit, check_config, documents, export_schema, samples, serve, token
+from gateway.cli import audit, check_config, config, documents, export_schema, samples, serve, token
 from gateway.cli.plugins import command_registrars
-from gateway.config.settings import ConfigError
-from gateway.execution.documents import DocumentError
-from gateway.policy.model import PolicyError
-from sources.errors import SourceConfigError
+from sources.errors import ConfigError
 
 __all__ = ["main"]
 
 # The gateway's own commands, in the order `--help` lists them. Each module has
 # `register(subparsers)`, which adds its parser with `func=run`, and `run(args) -> int`.
-COMMANDS: tuple[ModuleType, ...] = (serve, export_schema, check_config, token, documents, audit, samples)
+COMMANDS: tuple[ModuleType, ...] = (
+    serve, export_schema, check_config, config, token, documents, audit, samples
+)  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         code: int = args.func(args)
-    except (ConfigError, SourceConfigError, PolicyError, DocumentError) as exc:
+    except ConfigError as exc:  # the policy's, a source's and a document's mistakes included
         print(f"govgraph: configuration error: {exc}", file=sys.stderr)
         return 2
     return code

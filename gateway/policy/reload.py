@@ -22,13 +22,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.config.sections import AuthConfig
 from gateway.policy.model import Policy, PolicyError, parse_policy, read_policy
 from gateway.policy.pins import Pinnable
 
 __all__ = ["POLL_INTERVAL", "PolicyHolder", "PolicyReloader", "describe_changes"]
 
 # Seconds between reads of the policy file; 0 turns polling off (SIGHUP still reloads).
-POLL_INTERVAL = 1.0
+POLL_INTERVAL = AuthConfig.policy_poll
 
 log = logging.getLogger("govgraph.policy")
 

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from gateway.config.settings import ConfigError, load_settings
+from gateway.app import create_app
+from gateway.config.load import Problems
+from gateway.config.settings import (
+    AuditSettings,
+    ConfigError,
+    GatewaySettings,
+    load_audit,
+    load_auth,
+    load_documents_path,
+    load_settings,
+    parse_settings,
+)
+from sources.errors import SourceConfigError
 
 ENV = {
     "GOVGRAPH_PUBLIC_SECURITY_DSN": "postgresql://ps@db/ps",
@@ -157,3 +170,125 @@ def test_edge_and_token_settings_have_defaults_and_can_be_set(tmp_path: Path) ->
 def test_edge_and_token_mistakes_name_the_key(tmp_path: Path, table: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, f"{table}\n{MEMORY}"), {})
+
+
+# Lines, suggestions, every mistake at once --------------------------------------------
+
+
+def test_a_mistake_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, MEMORY + '[gateway]\ngraphiql = true\n\nheader_timeout = "soon"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, {})
+    assert str(caught.value) == f"{path}:10: gateway.header_timeout: must be float, got 'soon'"
+
+
+def test_an_unknown_key_gets_the_nearest_known_one(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"gateway\.max_conections: unknown key; did you mean 'max_connections'\?"
+    ):
+        load_settings(write(tmp_path, "[gateway]\nmax_conections = 5\n" + MEMORY), {})
+    with pytest.raises(ConfigError, match=r":1: gatway: unknown key; did you mean 'gateway'\?"):
+        load_settings(write(tmp_path, "gatway = 1\n" + MEMORY), {})
+    with pytest.raises(ConfigError) as far:
+        load_settings(write(tmp_path, "[limits]\nzzz = 1\n" + MEMORY), {})
+    assert "did you mean" not in str(far.value) and "expected one of: aliases, batch" in str(far.value)
+
+
+def test_every_mistake_is_reported_in_the_order_of_the_file(tmp_path: Path) -> None:
+    text = (
+        '[sources.a]\nkind = "memory"\nretries = -1\n[sources.a.entities.e]\nkey = "id"\n'
+        '[audit]\nmode = "off"\n[gateway]\ngc_young = 5.5\ngraphiql = 1\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), {})
+    found = [line.split(": ", 1)[1] for line in str(caught.value).splitlines()]
+    assert found == [
+        "sources.a.retries: must be at least 0, got -1",
+        "gateway.gc_young: must be int, got 5.5",
+        "gateway.graphiql: must be true or false, got 1",
+    ]
+
+
+def test_numbers_and_switches_are_not_guessed(tmp_path: Path) -> None:
+    """Text is read as a number or switch (what ${VAR} gives), but nothing else is coerced."""
+    text = (
+        '[gateway]\nbatching = "FALSE"\nmax_connections = " 7 "\n[limits]\ndepth = "${D}"\n'
+        '[logging]\nlevel = "Warning"\n[tracing]\nsample_ratio = "0.5"\n' + MEMORY
+    )
+    chosen = load_settings(write(tmp_path, text), {"D": "3"})
+    assert (chosen.gateway.batching, chosen.gateway.max_connections, chosen.limits.depth) == (False, 7, 3)
+    assert (chosen.logging.level, chosen.tracing.sample_ratio) == ("WARNING", 0.5)
+    for table, message in [
+        ("[gateway]\nbatching = 0", r"gateway\.batching: must be true or false, got 0"),
+        ('[gateway]\nbatching = "yes"', r"gateway\.batching: must be true or false, got 'yes'"),
+        ("[limits]\ndepth = 2.0", r"limits\.depth: must be int, got 2\.0"),
+        ("[limits]\ndepth = true", r"limits\.depth: must be int, got True"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            load_settings(write(tmp_path, f"{table}\n{MEMORY}"), {})
+
+
+def test_audit_off_reads_none_of_its_other_keys(tmp_path: Path) -> None:
+    text = '[sources.a]\nkind = "memory"\n[sources.a.entities.e]\nkey = "id"\n[audit]\nmode = "off"\n'
+    off = load_settings(write(tmp_path, text + 'dsn = "postgresql://a@b/c"\nmax_batch = 0\n'), {})
+    assert off.audit.mode == "off" and off.audit.dsn is None and off.audit.subject_key == ""
+    with pytest.raises(ConfigError, match=r"audit\.dns: unknown key; did you mean 'dsn'\?"):
+        load_settings(write(tmp_path, text + 'dns = "postgresql://a@b/c"\n'), {})
+
+
+def test_one_section_readers(tmp_path: Path) -> None:
+    """`govgraph token`, `audit` and `documents` read their section alone: a department's
+    missing variable elsewhere in the file is not their concern."""
+    text = (
+        '[auth]\npolicy = "p.toml"\npublic_keys = { RS256 = "keys/rsa.pem" }\npolicy_poll = "${POLL:-0}"\n'
+        '[documents]\npath = "${DOCS:-registered}"\n[sources.a]\nkind = "postgres"\ndsn = "${UNSET}"\n'
+    )
+    path = write(tmp_path, text)
+    auth = load_auth(path, {"POLL": "0"})
+    assert auth.policy == str(tmp_path / "p.toml") and auth.policy_poll == 0.0
+    assert auth.public_keys == (("RS256", str(tmp_path / "keys" / "rsa.pem")),)
+    assert load_audit(path, {}).mode == "off"
+    assert load_documents_path(path, {}) == str(tmp_path / "registered")
+    assert load_documents_path(write(tmp_path, MEMORY), {}) is None
+    with pytest.raises(ConfigError, match=r"govgraph\.toml: auth: the \[auth\] section"):
+        load_auth(write(tmp_path, MEMORY), {})
+    with pytest.raises(ConfigError, match=r":2: audit\.subject_key: must be at least 16 characters"):
+        load_audit(write(tmp_path, '[audit]\nsubject_key = "short"\ndsn = "x"\n'), {})
+    with pytest.raises(ConfigError, match=r":2: auth\.public_keys: must map RS256 or ES256"):
+        load_auth(write(tmp_path, '[auth]\npublic_keys = { HS256 = "k.pem" }\npolicy = "p"\n'), {})
+
+
+def test_parse_settings_raises_every_problem_as_a_source_config_error() -> None:
+    raw = {"gateway": {"gc_young": -1, "ops_listen": "nowhere"}, "sources": {}}
+    with pytest.raises(SourceConfigError) as caught:
+        parse_settings(raw, {})
+    assert isinstance(caught.value, Problems)
+    assert caught.value.found == [
+        ("gateway.gc_young", "must be at least 0, got -1"),
+        ("gateway.ops_listen", "must be HOST:PORT, e.g. 127.0.0.1:9000, got 'nowhere'"),
+        ("sources", "at least one source is required"),
+    ]
+    assert (caught.value.where, caught.value.problem) == caught.value.found[0]
+
+
+def test_sections_are_checked_however_they_are_built() -> None:
+    """The models check keyword construction too (tests and code build settings directly)."""
+    with pytest.raises(ValueError, match="max_connections"):
+        GatewaySettings(max_connections=0)
+    with pytest.raises(ValueError, match="subject_key"):
+        AuditSettings(mode="sync", dsn="postgresql://a@b/c")
+    gateway = GatewaySettings(graphiql=False)
+    assert replace(gateway, max_connections=7) == GatewaySettings(graphiql=False, max_connections=7)
+    assert GatewaySettings().graphiql_presets is None
+
+
+def test_an_adapters_own_mistake_names_the_line_too(tmp_path: Path) -> None:
+    """A department's own keys are checked by its adapter when the app is built."""
+    text = (
+        '[sources.a]\nkind = "http"\nbase_url = "http://127.0.0.1:9"\ncolour = "red"\n'
+        '[sources.a.entities.e]\nkey = "id"\npath = "/e:batchGet"\n'
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        create_app(load_settings(path, {}))
+    assert str(caught.value).startswith(f"{path}:4: sources.a.colour: unknown key")

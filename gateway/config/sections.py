@@ -1,0 +1,230 @@
+"""The sections of govgraph.toml that the gateway reads as they are written.
+
+Each class is the section's only declaration: its keys, their types, defaults and
+descriptions (which `govgraph config schema` gives editors). They are frozen pydantic
+dataclasses, so code and tests build them with keywords and `dataclasses.replace` as
+before, and every construction is checked the way the file is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+
+from gateway.config.values import (
+    Address,
+    Count,
+    KeyPairs,
+    LogLevel,
+    OptionalPath,
+    OptionalText,
+    Positive,
+    Ratio,
+    RelativePath,
+    Seconds,
+    SecondsOrOff,
+    SourceNames,
+    Switch,
+    Text,
+    Whole,
+    problem,
+    required_with_redis,
+)
+
+__all__ = [
+    "AuditSettings",
+    "AuthConfig",
+    "GatewaySettings",
+    "HealthSettings",
+    "LogSettings",
+    "MetricsSettings",
+    "RateSettings",
+    "TracingSettings",
+]
+
+SECTION = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, config=SECTION)
+class GatewaySettings:
+    """[gateway]: GraphiQL and batching switches; the listeners and what a connection may hold."""
+
+    graphiql: Switch = Field(default=True, description="Serve GraphiQL at GET /graphql; false answers 404.")
+    batching: Switch = Field(
+        default=True,
+        description="false sends one department call per key, only to measure what batching saves.",
+    )
+    gc_young: Whole = Field(
+        default=50_000,
+        description="Allocations between young garbage collections once serving; 0 keeps Python's default.",
+    )
+    ops_listen: Address = Field(
+        default="127.0.0.1:9000",
+        description="HOST:PORT of /metrics, /readyz and /healthz; never served on the public port.",
+    )
+    keepalive_timeout: Count = Field(
+        default=5, description="Whole seconds an idle kept-alive connection stays open."
+    )
+    header_timeout: Positive = Field(
+        default=10.0,
+        description="Seconds a connection has to send a complete request head; then it is closed.",
+    )
+    max_connections: Count = Field(
+        default=1000, description="Connections served at once per process; requests on further ones get 503."
+    )
+    graphiql_presets: OptionalPath = Field(
+        default=None,
+        description="A file of GraphiQL pre-fill presets (the demo writes one), relative to this file; "
+        "none by default.",
+    )
+
+
+@dataclass(frozen=True, config=SECTION)
+class AuthConfig:
+    """[auth]: the policy file, and what every token must carry; required to serve."""
+
+    policy: RelativePath = Field(
+        description="The policy file (purposes, clients, grants), relative to this file."
+    )
+    audience: Text = Field(default="govgraph", description="The `aud` claim every token must carry.")
+    issuer: Text | None = Field(default=None, description="When set, the `iss` claim every token must carry.")
+    hs256_secret: Text | None = Field(default=None, description="HS256 secret: the demo and tests only.")
+    public_keys: KeyPairs = Field(
+        default=(), description='PEM public keys by algorithm, e.g. { RS256 = "keys/issuer.pem" }.'
+    )
+    policy_poll: SecondsOrOff = Field(
+        default=1.0,
+        description="Seconds between checks of the policy file for changes; 0: only SIGHUP reloads.",
+    )
+    leeway: SecondsOrOff = Field(
+        default=30.0, description="Seconds of clock skew tolerated on a token's exp, nbf and iat."
+    )
+
+
+@dataclass(frozen=True, config=SECTION)
+class AuditSettings:
+    """[audit]: the tamper-evident access log; an absent section means mode = "off"."""
+
+    mode: Literal["sync", "async", "off"] = Field(
+        default="sync",
+        description="sync: data leaves only after its event commits; async: after it is queued; off.",
+    )
+    dsn: Text | None = Field(
+        default=None,
+        validate_default=True,
+        description="PostgreSQL for the log; required unless mode is off.",
+    )
+    subject_key: str = Field(
+        default="",
+        validate_default=True,
+        description="HMAC key (16 characters or more) that turns ids into audit subjects; "
+        "required unless mode is off.",
+    )
+    max_batch: Count = Field(default=256, description="Events per group commit.")
+    max_wait: Positive = Field(default=0.002, description="Seconds a commit waits for more events to group.")
+    commit_timeout: Positive = Field(
+        default=2.0, description="Seconds a response waits for its event's commit before AUDIT_UNAVAILABLE."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _off_reads_nothing_else(cls, data: Any) -> Any:
+        # With the audit off, the section's other known keys are not read (an unknown key
+        # is still a mistake): switching it off must not need a DSN or key to be valid.
+        if isinstance(data, dict) and data.get("mode") == "off":
+            known = set(cls.__dataclass_fields__)
+            return {k: v for k, v in data.items() if k == "mode" or k not in known}
+        return data
+
+    @field_validator("dsn")
+    @classmethod
+    def _dsn_unless_off(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("mode", "off") != "off":
+            raise problem("is required")
+        return value
+
+    @field_validator("subject_key")
+    @classmethod
+    def _key_unless_off(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("mode", "off") != "off":
+            if not value:
+                raise problem("is required")
+            if len(value) < 16:
+                raise problem("must be at least 16 characters")
+        return value
+
+
+@dataclass(frozen=True, config=SECTION)
+class RateSettings:
+    """[rate_limit]: per-client token buckets; a client's `rate`/`burst` in the policy override these."""
+
+    backend: Literal["memory", "redis"] = Field(
+        default="memory", description="memory: per process; redis: shared by every gateway process."
+    )
+    redis_url: OptionalText = Field(
+        default=None,
+        validate_default=True,
+        description="Required with backend = redis, e.g. redis://redis:6379/0.",
+    )
+    rate: Positive = Field(default=50.0, description="Requests per second, sustained.")
+    burst: Count = Field(default=100, description="Requests at once.")
+    namespace: Text = Field(
+        default="govgraph", description="Redis key prefix: gateways sharing it share the buckets."
+    )
+
+    _url_for_redis = field_validator("redis_url")(required_with_redis)
+
+
+@dataclass(frozen=True, config=SECTION)
+class MetricsSettings:
+    """[metrics]: Prometheus text at GET /metrics on the operators' listener."""
+
+    enabled: Switch = Field(
+        default=True,
+        description="Serve /metrics (no credentials: keep ops_listen on the monitoring network).",
+    )
+
+
+@dataclass(frozen=True, config=SECTION)
+class HealthSettings:
+    """[health]: readiness (GET /readyz) on the operators' listener."""
+
+    maintenance_file: OptionalPath = Field(
+        default=None, description="While this file exists /readyz answers 503; relative to this file."
+    )
+    required_sources: SourceNames | None = Field(
+        default=None, description="Sources whose open circuit breaker makes /readyz answer 503; default: all."
+    )
+    audit_check_interval: Seconds = Field(
+        default=1.0, description="Seconds a check of the audit store is reused."
+    )
+
+
+@dataclass(frozen=True, config=SECTION)
+class LogSettings:
+    """[logging]: the log format and the request log."""
+
+    format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object a line, for log shippers; text: for people."
+    )
+    level: LogLevel = Field(default="INFO", description="debug, info, warning or error.")
+    requests: Switch = Field(
+        default=True, description="One line per /graphql request; never variables, ids or query text."
+    )
+
+
+@dataclass(frozen=True, config=SECTION)
+class TracingSettings:
+    """[tracing]: OpenTelemetry spans per operation and per department call."""
+
+    enabled: Switch = Field(default=False, description="Record spans; REST departments receive traceparent.")
+    exporter: Literal["console", "otlp"] = Field(
+        default="console",
+        description="console (stdout) or otlp (needs opentelemetry-exporter-otlp-proto-http).",
+    )
+    service_name: Text = Field(default="govgraph", description="The service.name of the spans.")
+    sample_ratio: Ratio = Field(
+        default=1.0, description="Share of traces started here that are recorded (0 to 1), by trace id."
+    )
