@@ -48,7 +48,8 @@ def _sql(entity: EntitySpec) -> str:
     order = [entity.key, *entity.options.get("order_by", [])]
     order_sql = ", ".join(f'r."{c}"' for c in order)
     return (
-        f"SELECT coalesce(json_agg(r ORDER BY {order_sql}), '[]')::text "
+        # Identifiers from the gateway's own configuration; keys are bound ($1).
+        f"SELECT coalesce(json_agg(r ORDER BY {order_sql}), '[]')::text "  # noqa: S608
         f'FROM (SELECT * FROM {table} WHERE "{entity.key}" = ANY($1::text[])) r'
     )
 

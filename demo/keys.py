@@ -10,7 +10,7 @@ __all__ = ["AUDIT_SUBJECT_KEY", "DEMO_API_KEY", "DEMO_PURPOSE", "HS256_SECRET", 
 
 DEMO_API_KEY = "demo-only-developer-api-key"  # the developer client's, in policy.toml
 DEMO_PURPOSE = "development"  # the developer's purpose that may explore the schema
-HS256_SECRET = "demo-only-hs256-secret-do-not-use-in-production"  # govgraph.toml's default
+HS256_SECRET = "demo-only-hs256-secret-do-not-use-in-production"  # noqa: S105 - published on purpose
 AUDIT_SUBJECT_KEY = "demo-only-audit-subject-key"  # govgraph.toml's default
 
 PUBLISHED_SHA256 = frozenset(

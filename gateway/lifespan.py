@@ -44,7 +44,7 @@ async def lifespan(
         parts.push_async_callback(runtime.tally.aclose)
         parts.push_async_callback(catalog.aclose)
         if settings.audit.mode != "off" and settings.audit.dsn:
-            runtime.writer = await _audit_writer(runtime, parts)
+            runtime.writer = await _audit_writer(runtime, settings.audit.dsn, parts)
         # Observers are attached here, in the process that serves: `serve --workers` also
         # builds the app in its supervisor, which must not show up as a live process.
         if settings.metrics.enabled:
@@ -78,10 +78,9 @@ async def lifespan(
         yield
 
 
-async def _audit_writer(runtime: Runtime, parts: contextlib.AsyncExitStack) -> AuditWriter:
+async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitStack) -> AuditWriter:
     audit = runtime.settings.audit
-    assert audit.dsn is not None
-    store = AuditStore(audit.dsn)
+    store = AuditStore(dsn)
     parts.push_async_callback(store.aclose)
     await store.open()
     await store.install()

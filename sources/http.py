@@ -133,7 +133,8 @@ class HttpSource:
     async def _get_one(
         self, session: aiohttp.ClientSession, entity: str, endpoint: _Endpoint, key: str
     ) -> Result:
-        assert self._slots is not None
+        if self._slots is None:
+            raise RuntimeError(f"source {self.name!r} is used before it is opened")
         if key in _NOT_A_SEGMENT:
             # "/v1/schools/.." would be resolved to "/v1/": another resource of the department.
             raise SourceRejected(self.name, entity, "a key that cannot name a record in a URL")

@@ -49,10 +49,11 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     }.items()
 }
 # The kinds of interesting case the samples document lists (at most SAMPLE_SIZE of each).
-CASES = (
-    "family_child migrant_child duplicate_application back_paid changed_employer d_rated_enterprise"
-    " deregistered_enterprise enterprise_with_arrears household jimei_household school legal_representative"
-).split()
+CASES = [
+    "family_child", "migrant_child", "duplicate_application", "back_paid", "changed_employer",
+    "d_rated_enterprise", "deregistered_enterprise", "enterprise_with_arrears", "household",
+    "jimei_household", "school", "legal_representative",
+]  # fmt: skip
 SAMPLE_SIZE = 100
 CHUNK = 50_000  # rows a table buffers before its department's chunks are flushed
 HISTORY = 48  # months of contributions before as_of

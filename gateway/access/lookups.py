@@ -86,35 +86,11 @@ def looked_up(
     Located, so a district-limited client sees only those in its districts."""
 
     async def lookup(source: Any, info: Info, **args: Any) -> Any:
-        context = info.context
-        access, principal, tally = context.access, context.principal, context.tally
+        principal, store = info.context.principal, info.context.tally.store
         asked = args[argument]
         keys = [str(k).strip() for k in (asked if isinstance(asked, list) else [asked])]
-
-        def refuse(error: GraphQLError, denied: str) -> GraphQLError:
-            for key in keys:
-                access.lookup(key, "forbidden")
-                metrics.LOOKUPS.labels(principal.client_id, "forbidden").inc()
-            access.deny(path_of(info), denied)
-            return error
-
-        if scope not in principal.grants:
-            raise refuse(forbidden(f"Not granted for this purpose: {scope}.", scope=scope), scope)
-        if any(principal.grants.get(s) != FULL for s in id_scopes):
-            tally.lookup_ids += len(keys)
-            if tally.lookup_ids > principal.max_lookup_ids:
-                raise refuse(_too_many(principal.max_lookup_ids, tally.lookup_ids), "max_lookup_ids")
-        # Room for every id asked to miss is taken before the department is asked, in one
-        # atomic step, so that concurrent look-ups (aliases, requests, processes) cannot
-        # together pass the budget; what was found is given back after.
-        store, budget = tally.store, budget_key(principal.client_id)
-        if store is not None:
-            wait = await store.reserve(budget, len(keys), principal.miss_budget, principal.miss_window)
-            if wait > 0:
-                spent = budget_exceeded(
-                    principal.client_id, principal.miss_budget, principal.miss_window, wait
-                )
-                raise refuse(spent, "lookup_budget")
+        await _admit(info, keys, scope, id_scopes)
+        budget = budget_key(principal.client_id)
         misses = 0  # until the look-up is answered: a look-up that fails or is cancelled teaches nothing
         try:
             value = resolve(source, info, **args)
@@ -126,33 +102,73 @@ def looked_up(
             misses = sum(o != "found" for o in outcomes)
         except Exception as exc:
             # A department that failed is `failed`; a refusal of the request (too many keys) `forbidden`.
-            outcome = "failed" if isinstance(exc, SourceError) else "forbidden"
-            for key in keys:
-                access.lookup(key, outcome)
-                metrics.LOOKUPS.labels(principal.client_id, outcome).inc()
+            _record(info, keys, "failed" if isinstance(exc, SourceError) else "forbidden")
             raise
         finally:
             if store is not None and misses < len(keys):
                 await store.release(budget, len(keys) - misses)
-        for key, item, outcome in zip(keys, items, outcomes, strict=False):
-            access.lookup(key, outcome)
-            # Metrics and logs say "miss" for both kinds of miss: only the audit tells them apart.
-            metrics.LOOKUPS.labels(principal.client_id, "found" if outcome == "found" else "miss").inc()
-            if outcome == "found":
-                access.read(item.subject_id, scope)
-        if not districts:
-            return value
-        # Not found and not yours look the same, to the client and in the log's shape.
-        refused = [None if o == "found" else forbidden(OUTSIDE) for o in outcomes]
-        if any(refused):
-            access.deny(path_of(info), "jurisdiction")
-        if not isinstance(value, list):
-            if refused[0] is not None:
-                raise refused[0]
-            return value
-        return [error or item for error, item in zip(refused, items, strict=True)]
+        return _answer(info, scope, keys, value, items, outcomes, bool(districts))
 
     return lookup
+
+
+async def _admit(info: Info, keys: list[str], scope: str, id_scopes: Collection[str]) -> None:
+    """Refuses the look-up (recording every id as `forbidden`) unless the grant covers it,
+    the request's id count allows it and the client's miss budget has room for every id
+    to miss. That room is taken before the department is asked, in one atomic step, so
+    concurrent look-ups (aliases, requests, processes) cannot together pass the budget;
+    what is found is given back after."""
+    principal, tally = info.context.principal, info.context.tally
+
+    def refuse(error: GraphQLError, denied: str) -> GraphQLError:
+        _record(info, keys, "forbidden")
+        info.context.access.deny(path_of(info), denied)
+        return error
+
+    if scope not in principal.grants:
+        raise refuse(forbidden(f"Not granted for this purpose: {scope}.", scope=scope), scope)
+    if any(principal.grants.get(s) != FULL for s in id_scopes):
+        tally.lookup_ids += len(keys)
+        if tally.lookup_ids > principal.max_lookup_ids:
+            raise refuse(_too_many(principal.max_lookup_ids, tally.lookup_ids), "max_lookup_ids")
+    if tally.store is not None:
+        budget, window = principal.miss_budget, principal.miss_window
+        wait = await tally.store.reserve(budget_key(principal.client_id), len(keys), budget, window)
+        if wait > 0:
+            raise refuse(budget_exceeded(principal.client_id, budget, window, wait), "lookup_budget")
+
+
+def _record(info: Info, keys: list[str], outcome: str) -> None:
+    for key in keys:
+        info.context.access.lookup(key, outcome)
+        metrics.LOOKUPS.labels(info.context.principal.client_id, outcome).inc()
+
+
+def _answer(
+    info: Info, scope: str, keys: list[str], value: Any, items: list[Any], outcomes: list[str], limited: bool
+) -> Any:
+    """Records each id's outcome, then answers: with `limited` (a district-limited client,
+    a Located type), an id outside the districts is refused as one that is not there."""
+    access = info.context.access
+    for key, item, outcome in zip(keys, items, outcomes, strict=False):
+        access.lookup(key, outcome)
+        # Metrics and logs say "miss" for both kinds of miss: only the audit tells them apart.
+        metrics.LOOKUPS.labels(
+            info.context.principal.client_id, "found" if outcome == "found" else "miss"
+        ).inc()
+        if outcome == "found":
+            access.read(item.subject_id, scope)
+    if not limited:
+        return value
+    # Not found and not yours look the same, to the client and in the log's shape.
+    refused = [None if o == "found" else forbidden(OUTSIDE) for o in outcomes]
+    if any(refused):
+        access.deny(path_of(info), "jurisdiction")
+    if not isinstance(value, list):
+        if refused[0] is not None:
+            raise refused[0]
+        return value
+    return [error or item for error, item in zip(refused, items, strict=True)]
 
 
 def _outcome(item: Any, districts: frozenset[str]) -> str:

@@ -125,7 +125,7 @@ local ttl_ms = math.min(math.ceil((burst - tokens) / rate * 1000), 1e15)
 redis.call('PEXPIRE', KEYS[1], string.format('%d', math.max(1, ttl_ms)))
 return '0'
 """
-_SCRIPT_SHA = hashlib.sha1(_SCRIPT.encode()).hexdigest()
+_SCRIPT_SHA = hashlib.sha1(_SCRIPT.encode(), usedforsecurity=False).hexdigest()  # EVALSHA's name
 
 
 class RedisRateLimiter:

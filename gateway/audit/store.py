@@ -160,7 +160,8 @@ class AuditStore:
 
     async def _get_pool(self) -> asyncpg.Pool:
         await self.open()
-        assert self._pool is not None
+        if self._pool is None:
+            raise AuditStoreError("the audit store is closed")
         return self._pool
 
     async def install(self) -> None:

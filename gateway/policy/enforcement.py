@@ -168,15 +168,14 @@ def attach_policy(schema: Any) -> PolicySurface:
             if root and scope is not None and located and not keyed:
                 # Only a look-up answers "not yours" as it answers "not there".
                 raise TypeError(f"{coordinate}: a root field of a Located type must look up by key")
-            if keyed:  # audited per id, budgeted, jurisdiction applied (lookups.py)
-                assert scope is not None
-                named = get_named_type(field.type)
-                assert isinstance(named, GraphQLObjectType)
+            named = get_named_type(field.type)
+            if keyed and scope is not None and isinstance(named, GraphQLObjectType):
+                # Audited per id, budgeted, jurisdiction applied (lookups.py).
                 id_scopes = _id_scopes(named, declarations.fields)
                 resolve = looked_up(resolve, scope, next(iter(field.args)), id_scopes, located)
                 lookups.add(name)
-            elif declared.conclusion is not None and field.args:
-                assert scope is not None  # @verdict and @summary come with a @scope
+            elif declared.conclusion is not None and field.args and scope is not None:
+                # read_declarations has refused a @verdict or @summary without a @scope.
                 if rule is not None:
                     raise TypeError(f"{coordinate}: a verdict or summary has nothing to mask")
                 if not about_subject:

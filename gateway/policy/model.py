@@ -190,7 +190,8 @@ def _purpose(name: str, table: Mapping[str, Any], fail: Any) -> Purpose:
     )
 
 
-def _client(cid: str, table: Mapping[str, Any], purposes: Mapping[str, Purpose], fail: Any) -> Client:
+# One check per key of a client table, each naming its key: read top to bottom, not split.
+def _client(cid: str, table: Mapping[str, Any], purposes: Mapping[str, Purpose], fail: Any) -> Client:  # noqa: C901
     where = ("clients", cid)
     if not _CLIENT_ID.fullmatch(cid):
         raise fail("client ids are lower-case letters, digits and hyphens", *where)

@@ -30,7 +30,8 @@ class Pinnable:
 Pins = Mapping[str, Mapping[str, object]]  # field coordinate -> argument -> normalized value
 
 
-def parse_pins(
+# One check per way a pin can be wrong, each naming its key: read top to bottom, not split.
+def parse_pins(  # noqa: C901
     raw: Any,
     levels: Mapping[str, str],
     exploring: bool,

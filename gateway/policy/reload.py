@@ -105,7 +105,8 @@ class PolicyReloader:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _look(self, forced: bool) -> None:
-        assert self.path is not None
+        if self.path is None:  # a policy built in memory: nothing to read
+            return
         text: str | None = None
         error: PolicyError | None = None
         try:
