@@ -88,10 +88,12 @@ async def test_identical_fetches_share_one_call_and_keep_their_own_order() -> No
 
 async def test_an_error_reaches_every_waiter() -> None:
     dept = Gated()
-    dept.error = SourceUnavailable("dept", "person", "down")
+    # Only the shared call fails: each caller's own call for its x key answers.
+    dept.error, dept.fail_keys = SourceUnavailable("dept", "person", "down"), {"a"}
     flight = SingleFlight(dept)
     tasks = [asyncio.create_task(flight.fetch_many("person", ["a", f"x{i}"])) for i in range(10)]
     await asked(dept, 10)
+    assert dept.calls == [["a", "x0"]] + [[f"x{i}"] for i in range(1, 10)]  # "a" asked once, shared
     dept.gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, SourceUnavailable) for r in results)
