@@ -15,6 +15,7 @@ from gateway.access.auth import mint_token
 from gateway.app import create_app
 from gateway.config.settings import Settings, load_settings
 from sources.stats import CallStats
+from tests.waiting import until
 
 CONFIG = Path(__file__).parents[1] / "govgraph.toml"
 
@@ -33,10 +34,10 @@ async def served(app: Starlette) -> AsyncIterator[str]:
     """Serve `app` over real HTTP; yields its base URL."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+    await until(lambda: server.started or task.done(), "uvicorn to start", within=60)
+    if not server.started:
+        task.result()  # raises what stopped it
+        raise AssertionError("uvicorn stopped before it started")
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"

@@ -3,7 +3,6 @@ other, and a client's rate limit holds across both."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from demo.stack import DemoStack
 
 from .departments import Switch, serve_switch
 from .test_cli import free_port
+from .waiting import until
 
 ROOT = Path(__file__).parents[1]
 DEV = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
@@ -67,15 +67,16 @@ def gateways(demo_city: DemoStack, department: tuple[Switch, str], redis_url: st
 
 
 async def wait_ready(url: str) -> None:
+    """Wait for a gateway process to answer /healthz; starting one takes seconds, more on a busy machine."""
     async with httpx.AsyncClient() as client:
-        for _ in range(200):
+
+        async def healthy() -> bool:
             try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return
+                return (await client.get(f"{url}/healthz")).status_code == 200
             except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} did not start")
+                return False
+
+        await until(healthy, f"{url} to start", within=60, interval=0.1)
 
 
 async def test_two_processes_share_the_cache_and_the_rate_limit(

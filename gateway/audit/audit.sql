@@ -1,5 +1,5 @@
 -- The audit log: one hash chain of events per writer (gateway process). Applied by
--- sources/audit_store.py (AuditStore.install) to an empty database or schema.
+-- gateway/audit/store.py (AuditStore.install) to an empty database or schema.
 
 CREATE TABLE audit_event (
     writer_id     text        NOT NULL,     -- host-pid-random: a new chain per process start

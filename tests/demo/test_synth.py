@@ -113,6 +113,7 @@ def test_chunks_arrive_parents_first() -> None:
             at = columns.index(column)
             assert {r[at] for r in rows if r[at] is not None} <= seen[parent], (table, column)
         seen[table].update(row[0] for row in rows)
+    assert all(seen[table] for table in refs), "a table with foreign keys never arrived"
 
 
 def test_resident_ids_are_valid_and_agree_with_gender_and_birth_date(city: City) -> None:

@@ -20,6 +20,7 @@ from gateway.http.ops import ops_app
 from sources.base import EntitySpec, SourceSpec
 from sources.stats import CallStats
 from tests.resolvers import city
+from tests.waiting import until
 
 ROOT = Path(__file__).parents[2]
 SECRET = "test-secret-for-hs256-tokens-only"
@@ -59,6 +60,40 @@ async def audit_events(dsn: str) -> list[dict[str, Any]]:
         return [dict(r) for r in await conn.fetch("SELECT * FROM audit_event ORDER BY seq")]
     finally:
         await conn.close()
+
+
+async def audit_backends(watcher: asyncpg.Connection, condition: str) -> list[int]:
+    """Pids of the audit store's backends in `watcher`'s database that match `condition` (SQL
+    on pg_stat_activity). `watcher` must be outside a transaction: the view is read once per
+    transaction, so inside one every poll would see the same past."""
+    assert not watcher.is_in_transaction()
+    rows = await watcher.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'govgraph-audit' "
+        f"AND datname = current_database() AND {condition}"
+    )
+    return [r["pid"] for r in rows]
+
+
+async def audit_blocked(watcher: asyncpg.Connection) -> int:
+    """The pid of the audit store's backend once its statement waits for a lock."""
+    blocked: list[int] = []
+
+    async def waiting() -> bool:
+        blocked[:] = await audit_backends(watcher, "wait_event_type = 'Lock'")
+        return bool(blocked)
+
+    await until(waiting, "the audit statement to wait for the lock")
+    (pid,) = blocked
+    return pid
+
+
+async def audit_idle(watcher: asyncpg.Connection) -> None:
+    """Wait until no statement of the audit store runs on the server (a cancel has landed)."""
+
+    async def idle() -> bool:
+        return not await audit_backends(watcher, "state <> 'idle'")
+
+    await until(idle, "the audit store's statements to end on the server")
 
 
 def settings(**changes: Any) -> Settings:

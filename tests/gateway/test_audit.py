@@ -25,6 +25,9 @@ from gateway.audit.record import (
 from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
 from gateway.audit.verify import subject_report, verify
 from gateway.audit.writer import AuditWriter
+from tests.waiting import until
+
+from .support import audit_blocked, audit_idle
 
 SECRET = b"test-audit-secret-0123456789abcdef"
 CHILD = "350203201503071234"
@@ -53,6 +56,16 @@ def access(n: int = 0, *, purpose: str = "enrolment_review") -> AccessRecord:
 @pytest_asyncio.fixture
 async def store(scratch_db: str) -> AsyncIterator[AuditStore]:
     store = AuditStore(scratch_db, timeout=1.0)
+    await store.install()
+    yield store
+    await store.aclose()
+
+
+@pytest_asyncio.fixture
+async def roomy_store(scratch_db: str) -> AsyncIterator[AuditStore]:
+    """A store whose own timeout never ends a commit first: a test waiting for a commit to
+    block on the server must not race it."""
+    store = AuditStore(scratch_db, timeout=30.0)
     await store.install()
     yield store
     await store.aclose()
@@ -330,55 +343,64 @@ async def test_store_down_fails_requests_and_the_chain_resumes_without_a_gap(
 
 
 async def test_a_batch_cut_off_mid_commit_leaves_no_partial_rows(
-    writer: AuditWriter, store: AuditStore, scratch_db: str
+    roomy_store: AuditStore, scratch_db: str
 ) -> None:
-    await record_many(writer, 2)
-    admin = await asyncpg.connect(scratch_db)
+    writer = AuditWriter(roomy_store, SECRET, commit_timeout=30.0)  # the termination ends the commit
+    await writer.start()
     try:
-        tx = admin.transaction()
-        await tx.start()
-        await admin.execute("SELECT * FROM audit_writer FOR UPDATE")  # the commit waits after its inserts
-        pending = asyncio.gather(*(writer.record(access(i), "ok", "r" * 64) for i in range(4)))
-        for _ in range(200):
-            pid = await admin.fetchval(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'govgraph-audit' "
-                "AND wait_event_type = 'Lock'"
-            )
-            if pid is not None:
-                break
-            await asyncio.sleep(0.01)
-        await admin.execute("SELECT pg_terminate_backend($1)", pid)
-        with pytest.raises(AuditUnavailable):
-            await pending
-        await tx.rollback()
-    finally:
-        await admin.close()
+        await record_many(writer, 2)
+        admin = await asyncpg.connect(scratch_db)
+        watcher = await asyncpg.connect(scratch_db)
+        try:
+            tx = admin.transaction()
+            await tx.start()
+            await admin.execute("SELECT * FROM audit_writer FOR UPDATE")  # the commit waits after its inserts
+            pending = asyncio.gather(*(writer.record(access(i), "ok", "r" * 64) for i in range(4)))
+            pid = await audit_blocked(watcher)
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+            with pytest.raises(AuditUnavailable, match="did not take"):
+                await pending
+            await tx.rollback()
+        finally:
+            await watcher.close()
+            await admin.close()
 
-    assert await seqs(scratch_db) == [1, 2]
-    assert len(await sql(scratch_db, "SELECT 1 FROM audit_subject")) == 4
-    await writer.record(access(), "ok", "r" * 64)
-    report = await verify(store)
+        assert await seqs(scratch_db) == [1, 2]
+        assert len(await sql(scratch_db, "SELECT 1 FROM audit_subject")) == 4
+        await writer.record(access(), "ok", "r" * 64)
+    finally:
+        await writer.aclose()
+    report = await verify(roomy_store)
     assert (report.events, report.problems) == (3, [])
 
 
-async def test_a_commit_slower_than_the_timeout_fails_the_request(store: AuditStore, scratch_db: str) -> None:
-    writer = AuditWriter(store, SECRET, commit_timeout=0.3)
+async def test_a_commit_slower_than_the_timeout_fails_the_request(
+    roomy_store: AuditStore, scratch_db: str
+) -> None:
+    # Long enough to see the commit waiting on the server before it times out.
+    writer = AuditWriter(roomy_store, SECRET, commit_timeout=2.0)
     await writer.start()
     try:
         await writer.record(access(), "ok", "r" * 64)
         admin = await asyncpg.connect(scratch_db)
+        watcher = await asyncpg.connect(scratch_db)
         try:
             async with admin.transaction():
                 await admin.execute("LOCK TABLE audit_event IN EXCLUSIVE MODE")
+                slow = asyncio.create_task(writer.record(access(1), "ok", "r" * 64))
+                await audit_blocked(watcher)
                 with pytest.raises(AuditUnavailable, match="within"):
-                    await writer.record(access(1), "ok", "r" * 64)
-                await asyncio.sleep(0.3)  # the server gets the cancel before the lock goes
+                    await slow
+                # The cancel has reached the server before the lock goes: had the statement
+                # survived, it would commit and the log would hold three events.
+                await audit_idle(watcher)
         finally:
+            await watcher.close()
             await admin.close()
         await writer.record(access(2), "ok", "r" * 64)
     finally:
         await writer.aclose()
-    report = await verify(store)
+    report = await verify(roomy_store)
     assert (report.events, report.problems) == (2, [])
 
 
@@ -427,10 +449,12 @@ async def test_a_store_on_a_closed_port_fails_requests() -> None:
 
 
 async def test_close_drains_the_queue_and_then_refuses(store: AuditStore) -> None:
-    writer = AuditWriter(store, SECRET, max_wait=0.05)
+    # A batch waits far longer than the test for more events: only the close commits these.
+    writer = AuditWriter(store, SECRET, max_wait=60.0, commit_timeout=30.0)
     await writer.start()
     pending = asyncio.gather(*(writer.record(access(i), "ok", "r" * 64) for i in range(10)))
-    await asyncio.sleep(0)  # the records are queued
+    await until(lambda: writer.queue_depth == 10, "the records to be queued")
+    assert writer.stats.events == 0
     await writer.aclose()
     await pending
     assert writer.stats.events == 10

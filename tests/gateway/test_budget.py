@@ -15,13 +15,18 @@ from sources.base import Result
 from sources.memory import MemorySource
 from sources.stats import CallStats
 from tests.resolvers import city
+from tests.waiting import DEADLINE, until
 
 from .support import DEVELOPER, settings
 
 
-async def settled() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
+async def in_line(budget: WorkBudget, waiting: int) -> None:
+    await until(lambda: budget.waiting == waiting, f"{waiting} operations waiting for the budget")
+
+
+async def finished(*tasks: asyncio.Task[int]) -> None:
+    """Wait for `tasks` to end, however they end (a result, an error, a cancellation)."""
+    await asyncio.wait_for(asyncio.wait(tasks), DEADLINE)
 
 
 async def test_operations_past_the_budget_wait_first_come_first_served() -> None:
@@ -29,10 +34,10 @@ async def test_operations_past_the_budget_wait_first_come_first_served() -> None
     assert await budget.acquire(6) == 6
     big = asyncio.create_task(budget.acquire(6))
     small = asyncio.create_task(budget.acquire(1))  # would fit, but arrived after `big`
-    await settled()
-    assert not big.done() and not small.done() and budget.waiting == 2
+    await in_line(budget, 2)
+    assert not big.done() and not small.done()
     budget.release(6)
-    await settled()
+    await finished(big, small)
     assert big.result() == 6 and small.result() == 1 and budget.in_use == 7
 
 
@@ -40,10 +45,10 @@ async def test_an_operation_costlier_than_the_budget_runs_alone() -> None:
     budget = WorkBudget(10)
     assert await budget.acquire(3) == 3
     huge = asyncio.create_task(budget.acquire(50))
-    await settled()
+    await in_line(budget, 1)
     assert not huge.done()
     budget.release(3)
-    await settled()
+    await finished(huge)
     assert huge.result() == 10 and budget.in_use == 10
 
 
@@ -52,10 +57,10 @@ async def test_a_waiter_cancelled_just_before_its_turn_is_skipped() -> None:
     await budget.acquire(6)
     big = asyncio.create_task(budget.acquire(6))
     small = asyncio.create_task(budget.acquire(1))
-    await settled()
+    await in_line(budget, 2)
     big.cancel()
     budget.release(6)  # before `big` runs again to leave the line
-    await settled()
+    await finished(big, small)
     assert big.cancelled() and small.result() == 1 and budget.in_use == 1 and budget.waiting == 0
 
 
@@ -64,9 +69,9 @@ async def test_a_caller_that_goes_away_while_waiting_leaves_no_trace() -> None:
     await budget.acquire(6)
     big = asyncio.create_task(budget.acquire(6))
     small = asyncio.create_task(budget.acquire(1))
-    await settled()
+    await in_line(budget, 2)
     big.cancel()  # the client disconnected
-    await settled()
+    await finished(big, small)
     assert big.cancelled() and small.result() == 1 and budget.in_use == 7 and budget.waiting == 0
 
 
@@ -101,12 +106,10 @@ async def test_the_gateway_executes_within_its_budget() -> None:
             )
             for i in (city.CHILD, city.FATHER)
         )
-        for _ in range(100):  # the first operation reaches its department...
-            if Gate.asked:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)
-        assert len(Gate.asked) == 1  # ...the second waits its turn before executing
+        budget = app.state.runtime.budget
+        await until(lambda: Gate.asked, "the first operation to reach its department")
+        await in_line(budget, 1)  # the second waits its turn...
+        assert len(Gate.asked) == 1  # ...before executing
         Gate.opened.set()
         names = {(await t).json()["data"]["person"]["name"] for t in (first, second)}
     assert names == {"林小雨", "林建国"} and len(Gate.asked) == 2 and stats.total() == 2

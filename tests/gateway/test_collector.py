@@ -18,6 +18,9 @@ def test_tuning_is_undone_by_what_it_returns() -> None:
 
 
 def test_zero_leaves_the_interpreter_alone() -> None:
-    before = gc.get_threshold()
-    tune_collector(0)()
-    assert gc.get_threshold() == before
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    restore = tune_collector(0)
+    try:
+        assert gc.get_threshold() == before and gc.get_freeze_count() == frozen  # untouched, not undone
+    finally:
+        restore()

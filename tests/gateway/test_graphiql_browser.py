@@ -7,7 +7,6 @@ which turns the skip into a failure.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from playwright.async_api import ConsoleMessage, Page, Route, async_playwright, 
 from demo.stack import DemoStack
 from sources.stats import CallStats
 from tests.stack import gateway_app, served
+from tests.waiting import until
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALLED = CHROMIUM.exists()
@@ -55,11 +55,11 @@ async def operation_ready(page: Page, name: str) -> None:
     """Wait until GraphiQL has read the editor's operation name: it does so 100 ms after a
     change, and a query run sooner goes out under the previous tab's name."""
     read = "() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.operationName"
-    for _ in range(400):
-        if await page.evaluate(read) == name:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"GraphiQL did not take up operation {name}")
+
+    async def taken_up() -> bool:
+        return bool(await page.evaluate(read) == name)
+
+    await until(taken_up, f"GraphiQL to take up operation {name}", interval=0.025)
 
 
 async def test_graphiql_runs_the_demo_operations_with_no_other_origin(demo_city: DemoStack) -> None:

@@ -143,8 +143,13 @@ async def test_get_requests_do_not_leak(client: httpx.AsyncClient) -> None:
         "query($id: ResidentId!) { person(id: $id) { phone socialInsurance { contributions { base } } } }"
     )
     params = {"query": document, "variables": f'{{"id": "{FATHER}"}}'}
+    STATS.reset()
     response = await client.get("/graphql", params=params, headers=TALENT)
     assert_clean(response)
+    # Executed, not turned away at the door: refused field by field, as a POST is.
+    assert response.json()["data"]["person"]["phone"] == "138****0001"
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["FORBIDDEN"]
+    assert ("social_insurance", "contributions") not in {(c.source, c.entity) for c in STATS.recent}
 
 
 async def test_error_messages_do_not_suggest_field_names_to_non_developers(client: httpx.AsyncClient) -> None:

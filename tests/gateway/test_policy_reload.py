@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from sources.memory import MemorySource
 from tests.gateway.support import ROOT, SECRET, headers, settings
 from tests.resolvers import city
 from tests.test_cli import free_port
+from tests.waiting import until
 
 SCOPES = city.SCHEMA.scopes
 POLICY = """\
@@ -82,13 +83,6 @@ def replace(path: Path, text: str) -> None:
     fresh = path.with_suffix(".tmp")
     fresh.write_text(text, encoding="utf-8")
     os.replace(fresh, path)
-
-
-async def until(condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 5
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 @asynccontextmanager
@@ -320,14 +314,11 @@ async def test_sighup_reloads_a_served_gateway(tmp_path: Path) -> None:
             process.send_signal(signal.SIGHUP)
 
             async def revoked() -> bool:
+                assert process.returncode is None, "SIGHUP ended the gateway"
                 body = (await http.post("/graphql", json=QUERY, headers=REVIEWER)).json()
                 return errors(body) == [("person.hukouDistrict", "FORBIDDEN", "person.hukou")]
 
-            deadline = time.monotonic() + 10
-            while not await revoked():
-                assert process.returncode is None, "SIGHUP ended the gateway"
-                assert time.monotonic() < deadline, "SIGHUP did not reload the policy"
-                await asyncio.sleep(0.05)
+            await until(revoked, "SIGHUP to reload the policy", interval=0.05)
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 30)

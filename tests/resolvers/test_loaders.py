@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
 import pytest
 
@@ -11,16 +12,20 @@ from sources.base import Result
 from sources.memory import MemorySource
 from sources.registry import build_catalog
 from sources.stats import CallStats
+from tests.waiting import until
 
 from . import city
 
 
 class Gate(MemorySource):
-    """A department that answers only when the test opens the gate."""
+    """A department that answers only when the test opens the gate; `asked` holds the calls
+    that reached it."""
 
     opened = asyncio.Event()
+    asked: ClassVar[list[list[str]]] = []
 
     async def fetch_many(self, entity: str, keys: list[str]) -> list[Result]:  # type: ignore[override]
+        self.asked.append(list(keys))
         await self.opened.wait()
         return await super().fetch_many(entity, keys)
 
@@ -28,6 +33,7 @@ class Gate(MemorySource):
 @pytest.fixture
 def gated() -> tuple[Loaders, CallStats]:
     Gate.opened = asyncio.Event()
+    Gate.asked.clear()
     specs = {s.name: s for s in city.specs()}
     stats = CallStats()
     catalog = build_catalog(specs.values(), stats, {"public_security": Gate(specs["public_security"])})
@@ -40,7 +46,8 @@ async def test_a_cancelled_field_does_not_fail_others_waiting_for_the_same_recor
     loaders, stats = gated
     cancelled = asyncio.create_task(loaders.one("person", city.CHILD))
     waiting = asyncio.create_task(loaders.one("person", city.CHILD))
-    await asyncio.sleep(0.01)  # both asked, one batch on its way
+    await until(lambda: Gate.asked, "the batch to reach the department")
+    assert Gate.asked == [[city.CHILD]]  # both asked, one batch on its way
     cancelled.cancel()  # as graphql-core cancels a field whose sibling failed
     Gate.opened.set()
     person = await waiting
@@ -53,7 +60,7 @@ async def test_after_release_no_new_department_call_starts_and_a_batch_on_its_wa
 ) -> None:
     loaders, stats = gated
     on_its_way = asyncio.create_task(loaders.one("person", city.CHILD))
-    await asyncio.sleep(0.01)
+    await until(lambda: Gate.asked, "the batch to reach the department")
     loaders.release()  # the answer went out while a sibling's batch was still asked for
     with pytest.raises(RequestFinished):
         await loaders.one("household", "any")

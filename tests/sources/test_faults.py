@@ -28,6 +28,7 @@ from sources.errors import (
 )
 from sources.registry import Catalog, build_catalog
 from sources.stats import CallStats
+from tests.waiting import until
 
 PEOPLE = {"p1": {"person_id": "p1", "name": "一"}, "p2": {"person_id": "p2", "name": "二"}}
 COOLDOWN = 0.2
@@ -118,7 +119,7 @@ async def fails(catalog: Catalog, entity: str, error: type[SourceError]) -> Sour
 
 async def recovers(catalog: Catalog, entity: str, expected: list[Any]) -> None:
     """After the cooldown, one trial call succeeds and closes the breaker."""
-    await asyncio.sleep(COOLDOWN + 0.05)
+    await asyncio.sleep(COOLDOWN + 0.05)  # the cooldown under test; a longer one changes nothing
     assert catalog.health() == {name: "half_open" for name in catalog.sources}
     assert await catalog.routes[entity].source.fetch_many(entity, ["p1", "p2"]) == expected
     assert catalog.health() == {name: "closed" for name in catalog.sources}
@@ -246,14 +247,11 @@ def pg_catalog(dsn: str, stats: CallStats, retries: int, connect_timeout: float 
 async def terminate(dsn: str, busy: bool = False) -> int:
     """Terminate the gateway's backends in this test's database (once one is busy, if asked)."""
     mine = "FROM pg_stat_activity WHERE application_name = 'govgraph' AND datname = current_database()"
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn)  # outside a transaction: each poll reads the view afresh
     try:
-        for _ in range(200):
-            if not busy or await conn.fetchval(
-                f"SELECT count(*) {mine} AND state = 'active' AND query LIKE '%slow_thing%'"
-            ):
-                break
-            await asyncio.sleep(0.01)
+        if busy:
+            active = f"SELECT count(*) {mine} AND state = 'active' AND query LIKE '%slow_thing%'"
+            await until(lambda: conn.fetchval(active), "the slow query to run")
         # in the select list, so it runs only for the rows the WHERE clause kept
         return len(await conn.fetch(f"SELECT pg_terminate_backend(pid) {mine}"))
     finally:

@@ -118,10 +118,12 @@ async def test_terminated_connections_fail_then_recover(dsn: str) -> None:
     try:
         assert (await source.fetch_many("thing", ["a"]))[0] is not None
         conn = await asyncpg.connect(dsn)
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'govgraph'"
+        terminated = await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'govgraph' AND datname = current_database()"
         )
         await conn.close()
+        assert terminated, "the source had no connection to cut"
         outcomes = []
         for _ in range(3):
             try:

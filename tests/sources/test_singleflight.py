@@ -11,6 +11,7 @@ from sources.base import Result
 from sources.errors import BadSourceResponse, SourceRejected, SourceUnavailable
 from sources.singleflight import SingleFlight
 from sources.stats import CallStats, CountedSource
+from tests.waiting import DEADLINE, until
 
 
 class Gated:
@@ -44,9 +45,14 @@ def answers(keys: Sequence[str], entity: str = "person") -> list[Result]:
     return [{"id": k, "entity": entity} for k in keys]
 
 
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
+async def asked(dept: Gated, calls: int) -> None:
+    """Wait until `calls` calls have reached the department (and wait at its gate)."""
+    await until(lambda: len(dept.calls) >= calls, f"{calls} calls to reach the department")
+
+
+async def finished(*tasks: asyncio.Task[list[Result]]) -> None:
+    """Wait for `tasks` to end, however they end."""
+    await asyncio.wait_for(asyncio.wait(tasks), DEADLINE)
 
 
 async def test_twenty_overlapping_fetches_ask_each_key_once() -> None:
@@ -54,7 +60,7 @@ async def test_twenty_overlapping_fetches_ask_each_key_once() -> None:
     flight = SingleFlight(CountedSource(dept, stats))
     wanted = [[f"k{i % 5}", f"k{(i + 1) % 5}"] for i in range(20)]
     tasks = [asyncio.create_task(flight.fetch_many("person", keys)) for keys in wanted]
-    await settle()
+    await asked(dept, 4)
     # The first caller sends k0, k1; each next one only the key nobody has in flight yet.
     assert dept.calls == [["k0", "k1"], ["k2"], ["k3"], ["k4"]]
     assert flight.in_flight() == 5
@@ -72,7 +78,7 @@ async def test_identical_fetches_share_one_call_and_keep_their_own_order() -> No
     same = [asyncio.create_task(flight.fetch_many("person", ["a", "b"])) for _ in range(20)]
     mixed = asyncio.create_task(flight.fetch_many("person", ["b", "c", "a", "c"]))
     other_entity = asyncio.create_task(flight.fetch_many("school", ["a"]))
-    await settle()
+    await asked(dept, 3)
     dept.gate.set()
     assert await asyncio.gather(*same) == [answers(["a", "b"])] * 20
     assert await mixed == answers(["b", "c", "a", "c"])
@@ -82,10 +88,12 @@ async def test_identical_fetches_share_one_call_and_keep_their_own_order() -> No
 
 async def test_an_error_reaches_every_waiter() -> None:
     dept = Gated()
-    dept.error = SourceUnavailable("dept", "person", "down")
+    # Only the shared call fails: each caller's own call for its x key answers.
+    dept.error, dept.fail_keys = SourceUnavailable("dept", "person", "down"), {"a"}
     flight = SingleFlight(dept)
     tasks = [asyncio.create_task(flight.fetch_many("person", ["a", f"x{i}"])) for i in range(10)]
-    await settle()
+    await asked(dept, 10)
+    assert dept.calls == [["a", "x0"]] + [[f"x{i}"] for i in range(1, 10)]  # "a" asked once, shared
     dept.gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, SourceUnavailable) for r in results)
@@ -97,9 +105,9 @@ async def test_a_cancelled_waiter_does_not_cancel_the_call_for_others() -> None:
     flight = SingleFlight(dept)
     first = asyncio.create_task(flight.fetch_many("person", ["a"]))  # it started the call
     others = [asyncio.create_task(flight.fetch_many("person", ["a"])) for _ in range(2)]
-    await settle()
+    await asked(dept, 1)  # the others joined the call before it went out
     first.cancel()
-    await settle()
+    await finished(first)
     assert first.cancelled() and dept.cancelled == 0
     dept.gate.set()
     assert await asyncio.gather(*others) == [answers(["a"])] * 2
@@ -110,10 +118,11 @@ async def test_a_call_nobody_waits_for_any_more_is_cancelled_and_forgotten() -> 
     dept = Gated()
     flight = SingleFlight(dept)
     tasks = [asyncio.create_task(flight.fetch_many("person", ["a", "b"])) for _ in range(3)]
-    await settle()
+    await asked(dept, 1)
     for task in tasks:
         task.cancel()
-    await settle()
+    await finished(*tasks)
+    await until(lambda: dept.cancelled, "the department's call to be cancelled")
     assert dept.cancelled == 1 and flight.in_flight() == 0
     dept.gate.set()
     assert await flight.fetch_many("person", ["a"]) == answers(["a"])  # a fresh call
@@ -125,9 +134,9 @@ async def test_a_waiter_leaving_on_one_failure_leaves_its_other_call_to_the_rest
     dept.error, dept.fail_keys = SourceUnavailable("dept", "person", "down"), {"a"}
     flight = SingleFlight(dept)
     holder = asyncio.create_task(flight.fetch_many("person", ["b"]))
-    await settle()
+    await asked(dept, 1)
     joined = asyncio.create_task(flight.fetch_many("person", ["a", "b"]))  # new call for a, joins b
-    await settle()
+    await asked(dept, 2)
     dept.gate.set()
     with pytest.raises(SourceUnavailable):
         await joined
@@ -141,10 +150,10 @@ async def test_a_refusal_reaches_only_callers_that_asked_for_every_key_of_the_ca
     dept.error, dept.fail_keys = SourceRejected("dept", "person", "HTTP 422"), {"bad"}
     flight = SingleFlight(dept)
     sender = asyncio.create_task(flight.fetch_many("person", ["bad", "a"]))
-    await settle()
+    await asked(dept, 1)
     same = asyncio.create_task(flight.fetch_many("person", ["a", "bad"]))  # the identical call
     other = asyncio.create_task(flight.fetch_many("person", ["a", "b"]))  # shares "a" only
-    await settle()
+    await asked(dept, 2)  # `other`'s call for "b"; `same` joined the first
     dept.gate.set()
     for caller in (sender, same):
         with pytest.raises(SourceRejected):

@@ -14,6 +14,8 @@ import pytest_asyncio
 
 from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
 
+from .support import audit_blocked, audit_idle
+
 WRITER = "host-1-abcd"
 T0 = dt.datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=dt.UTC)
 
@@ -46,7 +48,8 @@ def head_of(rows: list[EventRow]) -> ChainHead:
 
 @pytest_asyncio.fixture
 async def store(scratch_db: str) -> AsyncIterator[AuditStore]:
-    store = AuditStore(scratch_db, pool_size=2, timeout=1.0)
+    # A roomy timeout: a test that waits for a statement to block must not race it.
+    store = AuditStore(scratch_db, pool_size=2, timeout=30.0)
     await store.install()
     yield store
     await store.aclose()
@@ -62,19 +65,6 @@ async def counts(dsn: str) -> dict[str, Any]:
         }
     finally:
         await conn.close()
-
-
-async def wait_for_lock_wait(admin: asyncpg.Connection) -> int:
-    """The pid of the audit store's backend once it is blocked on a lock."""
-    for _ in range(200):
-        pid = await admin.fetchval(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'govgraph-audit' "
-            "AND wait_event_type = 'Lock'"
-        )
-        if pid is not None:
-            return int(pid)
-        await asyncio.sleep(0.01)
-    raise AssertionError("the append never blocked")
 
 
 async def test_install_is_idempotent_and_safe_to_race(scratch_db: str) -> None:
@@ -127,6 +117,7 @@ async def test_a_batch_cut_off_mid_statement_leaves_nothing(store: AuditStore, s
     first = [row(1)]
     await store.append(first, head_of(first))
     admin = await asyncpg.connect(scratch_db)
+    watcher = await asyncpg.connect(scratch_db)
     try:
         # Hold the head row: the append inserts its events and index rows, then waits on it.
         tx = admin.transaction()
@@ -134,12 +125,13 @@ async def test_a_batch_cut_off_mid_statement_leaves_nothing(store: AuditStore, s
         await admin.execute("SELECT * FROM audit_writer FOR UPDATE")
         batch = [row(2, ("s-a", ["x"])), row(3, ("s-b", ["y"]))]
         append = asyncio.create_task(store.append(batch, head_of(batch)))
-        pid = await wait_for_lock_wait(admin)
-        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        pid = await audit_blocked(watcher)
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
         with pytest.raises(AuditStoreError):
             await append
         await tx.rollback()
     finally:
+        await watcher.close()
         await admin.close()
 
     assert await counts(scratch_db) == {"events": [1], "subjects": 0, "head": 1}
@@ -149,9 +141,11 @@ async def test_a_batch_cut_off_mid_statement_leaves_nothing(store: AuditStore, s
 
 
 async def test_a_batch_that_times_out_is_cancelled_on_the_server(scratch_db: str) -> None:
-    store = AuditStore(scratch_db, timeout=0.3)
+    # Long enough to see the statement waiting on the server before it times out.
+    store = AuditStore(scratch_db, timeout=2.0)
     await store.install()
     admin = await asyncpg.connect(scratch_db)
+    watcher = await asyncpg.connect(scratch_db)
     try:
         first = [row(1)]
         await store.append(first, head_of(first))
@@ -159,13 +153,17 @@ async def test_a_batch_that_times_out_is_cancelled_on_the_server(scratch_db: str
         await tx.start()
         await admin.execute("SELECT * FROM audit_writer FOR UPDATE")
         batch = [row(2, ("s-a", ["x"]))]
+        append = asyncio.create_task(store.append(batch, head_of(batch)))
+        await audit_blocked(watcher)  # the statement reached the server and waits for the lock
         with pytest.raises(AuditStoreError, match="no answer within"):
-            await store.append(batch, head_of(batch))
-        await asyncio.sleep(0.3)  # the cancel reaches the server while the lock is held
+            await append
+        # It ended on the server while the lock is still held, so it was cancelled: had it
+        # survived, it would commit once the lock goes.
+        await audit_idle(watcher)
         await tx.rollback()
-        await asyncio.sleep(0.1)  # had the statement survived, it would now commit
         assert await counts(scratch_db) == {"events": [1], "subjects": 0, "head": 1}
     finally:
+        await watcher.close()
         await admin.close()
         await store.aclose()
 
