@@ -95,14 +95,16 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
         )
         assert response.json()["data"]["person"]["id"] == child
         graphiql = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}, timeout=5)
-        assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
+        assert graphiql.status_code == 200
+        assert "graphiql" in graphiql.text.lower()
         assert httpx.get(f"http://127.0.0.1:{ops}/readyz", timeout=5).json()["status"] == "ready"
         assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 404
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
-    assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output and "family_child" in output
+    assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output
+    assert "family_child" in output
     assert f"operators: http://127.0.0.1:{ops}/metrics and http://127.0.0.1:{ops}/readyz" in output
     assert f"(or: govgraph samples --data-dir {data})" in output
     assert "; event loop uvloop" in output
@@ -173,7 +175,8 @@ def test_help_describes_every_command_and_option(capsys: pytest.CaptureFixture[s
         "--data-dir DATA_DIR the demo's data directory",
     ):
         assert option in options
-    assert "(default 8000)" in options and "(default 127.0.0.1)" in options
+    assert "(default 8000)" in options
+    assert "(default 127.0.0.1)" in options
     assert "(default .govgraph;" in options or f"(default {os.environ['GOVGRAPH_DATA_DIR']};" in options
     assert "--data-dir DATA_DIR the demo's data directory" in " ".join(samples.split())
 
@@ -192,12 +195,14 @@ def test_token_prints_headers_for_a_positive_lifetime(capsys: pytest.CaptureFixt
     assert main(["token", "developer", "--ttl", "60"]) == 0
     authorization, purpose = capsys.readouterr().out.splitlines()
     claims = jwt.decode(authorization.split()[-1], options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] == 60 and purpose == "X-Purpose: development"
+    assert claims["exp"] - claims["iat"] == 60
+    assert purpose == "X-Purpose: development"
 
 
 def test_samples_without_a_city_says_what_to_do(tmp_path: Path) -> None:
     out = govgraph("samples", "--data-dir", str(tmp_path))
-    assert out.returncode == 1 and "make demo" in out.stderr
+    assert out.returncode == 1
+    assert "make demo" in out.stderr
 
 
 def test_serve_with_a_bad_config_names_the_key(tmp_path: Path) -> None:
@@ -236,15 +241,18 @@ def test_check_config_names_an_entity_no_source_serves(tmp_path: Path) -> None:
     out = govgraph("check-config", "--config", str(config))
     assert out.returncode == 2, out.stdout
     assert f"{config}: sources: no source serves the entities: " in out.stderr
-    assert "person" in out.stderr and "ok:" not in out.stdout
+    assert "person" in out.stderr
+    assert "ok:" not in out.stdout
 
 
 async def test_audit_needs_only_its_own_section(scratch_db: str) -> None:
     """`govgraph audit` beside a running gateway: the departments' addresses are not needed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_")}
     empty = govgraph("audit", "verify", env={**env, "GOVGRAPH_AUDIT_DSN": scratch_db})
-    assert empty.returncode == 1 and "Traceback" not in empty.stderr
-    assert empty.stderr.startswith("govgraph: audit store: ") and "audit_event" in empty.stderr
+    assert empty.returncode == 1
+    assert "Traceback" not in empty.stderr
+    assert empty.stderr.startswith("govgraph: audit store: ")
+    assert "audit_event" in empty.stderr
     store = AuditStore(scratch_db)
     await store.open()
     await store.install()
@@ -253,7 +261,8 @@ async def test_audit_needs_only_its_own_section(scratch_db: str) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("0 chains, 0 events: intact")
     unset = govgraph("audit", "verify", env=env)
-    assert unset.returncode == 2 and "GOVGRAPH_AUDIT_DSN" in unset.stderr
+    assert unset.returncode == 2
+    assert "GOVGRAPH_AUDIT_DSN" in unset.stderr
 
 
 def test_check_config_checks_pins_as_start_up_does(tmp_path: Path) -> None:

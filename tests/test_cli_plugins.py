@@ -57,7 +57,8 @@ def test_an_installed_command_is_listed_and_runs(tmp_path: Path) -> None:
     listed = govgraph(tmp_path, "--help")
     assert listed.returncode == 0, listed.stderr
     assert "hello               greet someone (a plugin's command)" in listed.stdout
-    assert "demo " in listed.stdout and "serve " in listed.stdout  # beside the others
+    assert "demo " in listed.stdout
+    assert "serve " in listed.stdout
     ran = govgraph(tmp_path, "hello", "城市")
     assert (ran.returncode, ran.stdout) == (3, "hello, 城市\n")
 
@@ -67,7 +68,8 @@ def test_a_command_whose_package_is_gone_is_absent(tmp_path: Path) -> None:
     install(tmp_path, "govgraph_gone", "[govgraph.commands]\ngone = gone_cmd:register\n", {})
     listed = govgraph(tmp_path, "--help")
     assert listed.returncode == 0, listed.stderr
-    assert "gone" not in listed.stdout and "samples" in listed.stdout
+    assert "gone" not in listed.stdout
+    assert "samples" in listed.stdout
     assert govgraph(tmp_path, "gone").returncode == 2  # argparse: no such command
 
 
@@ -81,7 +83,8 @@ def test_a_command_that_fails_to_import_is_a_visible_error(tmp_path: Path) -> No
         {"broken_cmd": broken},
     )
     out = govgraph(tmp_path, "--help")
-    assert out.returncode != 0 and "no_such_dependency_of_broken_cmd" in out.stderr
+    assert out.returncode != 0
+    assert "no_such_dependency_of_broken_cmd" in out.stderr
 
 
 def test_serve_refuses_the_keys_any_installed_package_publishes(tmp_path: Path) -> None:

@@ -120,9 +120,11 @@ async def test_migrant_children_have_guardians_with_residence_permits(city: Demo
         hasLocalHukou household { number } guardians { hasLocalHukou residencePermit { number } } } }"""
     async with served(gateway_app(city.gateway_env(), CallStats())) as url:
         body = await query(url, document, {"ids": ids})
-    assert ids and len(body["data"]["persons"]) == len(ids)
+    assert ids
+    assert len(body["data"]["persons"]) == len(ids)
     for person in body["data"]["persons"]:
-        assert person["hasLocalHukou"] is False and person["household"] is None
+        assert person["hasLocalHukou"] is False
+        assert person["household"] is None
         assert any(g["residencePermit"] for g in person["guardians"])
 
 
@@ -132,7 +134,8 @@ async def test_duplicate_applications_are_visible(city: DemoStack) -> None:
         enrollmentApplications { year status school { code } } } }"""
     async with served(gateway_app(city.gateway_env(), CallStats())) as url:
         body = await query(url, document, {"ids": ids})
-    assert ids and len(body["data"]["persons"]) == len(ids)
+    assert ids
+    assert len(body["data"]["persons"]) == len(ids)
     for person in body["data"]["persons"]:
         years = Counter(a["year"] for a in person["enrollmentApplications"])
         assert max(years.values()) >= 2

@@ -211,7 +211,8 @@ def test_every_code_leads_to_the_module_that_raises_it() -> None:
         codes_cell, where = row.split("|")[1:3]
         codes = re.findall(r"`([A-Z_]+)`", codes_cell)
         modules = re.findall(r"`((?:gateway|resolvers|sources)/[\w/]+\.py)`", where)
-        assert codes and modules, row
+        assert codes, row
+        assert modules, row
         for module in modules:
             text = (ROOT / module).read_text(encoding="utf-8")
             assert any(f'"{code}"' in text for code in codes), f"{module} holds none of {codes}"
@@ -262,7 +263,8 @@ def test_files_named_in_docs_exist(page: Path) -> None:
 
 def load_example(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"examples_{name}", ROOT / "examples" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -329,7 +331,8 @@ async def test_a_department_added_by_configuration_as_documented(
         }
     finally:
         await conn.close()
-    assert answered == expected and expected
+    assert answered == expected
+    assert expected
     asked = {(c.source, c.entity) for c in stats.recent}
     assert ("migrant_services", "residence_permit") in asked
     assert ("public_security", "residence_permit") not in asked
@@ -376,4 +379,5 @@ def test_the_registered_operation_has_the_id_the_page_shows(tmp_path: Path) -> N
     (shown,) = re.findall(r"^ *ok ([0-9a-f]{64}) GuardianCheck \(" + re.escape(file[0]) + r"\)$", page, re.M)
     assert shown == entry["id"], f"the page shows {shown}, {MANIFEST} would hold {entry['id']}"
     sent = re.findall(r'"documentId": "sha256:([0-9a-f…]+)"', page)
-    assert sent and all(entry["id"].startswith(s.rstrip("…")) for s in sent), sent
+    assert sent
+    assert all(entry["id"].startswith(s.rstrip("…")) for s in sent), sent

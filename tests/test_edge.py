@@ -103,12 +103,16 @@ async def test_operators_endpoints_are_on_their_own_port_only(serve: Start) -> N
         no_data = await client.post(
             f"{gateway.ops_url}/graphql", json={"query": "{ __typename }"}, headers=DEV
         )
-    assert answered.status_code == 200 and answered.json()["data"] == {"__typename": "Query"}
-    assert public == {"/metrics": 404, "/readyz": 404} and alive.status_code == 200
+    assert answered.status_code == 200
+    assert answered.json()["data"] == {"__typename": "Query"}
+    assert public == {"/metrics": 404, "/readyz": 404}
+    assert alive.status_code == 200
     assert 'govgraph_requests_total{client="developer"' in metrics.text
-    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
     assert ready.json()["pid"] == gateway.process.pid
-    assert ops_alive.json() == {"status": "ok"} and no_data.status_code == 404
+    assert ops_alive.json() == {"status": "ok"}
+    assert no_data.status_code == 404
 
 
 def closed_within(sock: socket.socket, seconds: float) -> bytes:
@@ -132,7 +136,8 @@ async def test_slow_heads_and_idle_connections_are_closed(serve: Start) -> None:
     with socket.create_connection(address) as idle:  # one request, then idle on keep-alive
         idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n")
         answer = closed_within(idle, 30)
-        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'{"status":"ok"}')
+        assert answer.startswith(b"HTTP/1.1 200 ")
+        assert answer.endswith(b'{"status":"ok"}')
     with socket.create_connection(address) as huge:  # a head past 64 kB, never finished
         huge.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Padding: " + b"a" * 100_000)
         assert closed_within(huge, 30).startswith(b"HTTP/1.1 431 ")
@@ -182,7 +187,8 @@ async def test_oversized_bodies_are_refused_without_growing_the_process(serve: S
             assert status == "413"
             error = orjson.loads(body)["errors"][0]
             assert error["extensions"]["code"] == "OPERATION_LIMIT"
-            assert error["extensions"]["limit"] == "body_bytes" and error["extensions"]["max"] == 200_000
+            assert error["extensions"]["limit"] == "body_bytes"
+            assert error["extensions"]["max"] == 200_000
         grown = (peak - before) / MB
         assert grown < 20, f"8 x 50 MB {'chunked' if chunked else 'with Content-Length'}: +{grown:.0f} MB"
 
@@ -211,7 +217,8 @@ async def test_serve_workers_answer_operators_from_the_supervisor(serve: Start, 
 
         maintenance.touch()  # drains the whole group
         drained = await client.get(f"{gateway.ops_url}/readyz")
-        assert drained.status_code == 503 and drained.json()["reasons"] == ["maintenance"]
+        assert drained.status_code == 503
+        assert drained.json()["reasons"] == ["maintenance"]
         served = await client.post(f"{gateway.url}/graphql", json={"query": "{ __typename }"}, headers=DEV)
         assert served.status_code == 200  # requests that still arrive are answered
         maintenance.unlink()

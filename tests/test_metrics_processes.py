@@ -87,7 +87,8 @@ async def ask(url: str, person: str, times: int) -> None:
             response = await client.post(
                 f"{url}/graphql", json={"query": QUERY, "variables": {"id": person}}, headers=DEV
             )
-            assert response.status_code == 200 and response.json()["data"]["person"]["name"]
+            assert response.status_code == 200
+            assert response.json()["data"]["person"]["name"]
 
 
 Gateways = tuple[list[tuple[str, str]], list[subprocess.Popen[bytes]]]
@@ -171,5 +172,7 @@ async def test_serve_workers_share_a_fresh_directory_and_forget_dead_workers(
     assert supervisor.returncode == 0
     # The workers log in the configured format (JSON), one line per request.
     lines = request_lines(log)
-    assert len(lines) == 4 and {line["outcome"] for line in lines} == {"ok"}
-    assert len({line["request_id"] for line in lines}) == 4 and person not in log.read_text()
+    assert len(lines) == 4
+    assert {line["outcome"] for line in lines} == {"ok"}
+    assert len({line["request_id"] for line in lines}) == 4
+    assert person not in log.read_text()

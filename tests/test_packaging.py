@@ -86,7 +86,8 @@ def test_the_otlp_exporter_without_the_otel_extra_names_the_extra(tmp_path: Path
     otlp = "opentelemetry.exporter.otlp"
     # Tracing off: the gateway needs nothing of the extra.
     off = without(otlp, "check-config", "--config", str(config), env=placeholders())
-    assert off.returncode == 0 and off.stdout.startswith("ok: "), off.stderr
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.startswith("ok: "), off.stderr
     on = placeholders() | {"GOVGRAPH_TRACING": "true"}
     for command in (["check-config"], ["serve", "--port", "1"]):
         out = without(otlp, *command, "--config", str(config), env=on)

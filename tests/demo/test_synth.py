@@ -140,14 +140,16 @@ def test_credit_codes_are_valid_and_enterprises_are_consistent(city: City) -> No
         code = e["credit_code"]
         assert credit_code_problem(code) is None, code
         assert code[:2] == ("92" if e["kind"] == "个体工商户" else "91")
-        assert code[2:8] == e["district"] and e["district"] in XIAMEN
+        assert code[2:8] == e["district"]
+        assert e["district"] in XIAMEN
         assert (e["deregistered_on"] is not None) == (e["status"] in ("注销", "吊销"))
         if e["deregistered_on"]:
             assert e["established_on"] < e["deregistered_on"] < city.cfg.as_of
         rep = persons[e["legal_rep_id"]]
         assert e["established_on"] >= rep["birth_date"].replace(year=rep["birth_date"].year + 18, day=1)
     statuses = Counter(e["status"] for e in enterprises)
-    assert statuses["存续"] > statuses["注销"] > 0 and statuses["吊销"] > 0
+    assert statuses["存续"] > statuses["注销"] > 0
+    assert statuses["吊销"] > 0
     codes = {e["credit_code"] for e in enterprises}
     assert {r["credit_code"] for r in city.tables["annual_report"]} <= codes
     assert {"已公示", "未公示"} == {r["status"] for r in city.tables["annual_report"]}
@@ -159,25 +161,29 @@ def test_households_members_and_guardians_exist(city: City) -> None:
     assert {h["kind"] for h in households.values()} == {"家庭户", "集体户"}
     members: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in city.tables["household_member"]:
-        assert m["person_id"] in persons and m["household_no"] in households
+        assert m["person_id"] in persons
+        assert m["household_no"] in households
         assert persons[m["person_id"]]["household_no"] == m["household_no"]
         members[m["household_no"]].append(m)
     for number, household in households.items():
         assert re.fullmatch(household["district"] + r"\d{9}", number)
         rows = sorted(members[number], key=lambda m: m["seq"])
         assert [m["seq"] for m in rows] == list(range(1, len(rows) + 1))
-        assert rows[0]["relation"] == "户主" and rows[0]["person_id"] == household["head_id"]
+        assert rows[0]["relation"] == "户主"
+        assert rows[0]["person_id"] == household["head_id"]
     assert sum(1 for p in persons.values() if p["household_no"]) == len(city.tables["household_member"])
     guardians: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for g in city.tables["guardianship"]:
         guardian = persons[g["guardian_id"]]
-        assert g["child_id"] in persons and city.age(guardian["birth_date"]) >= 18
+        assert g["child_id"] in persons
+        assert city.age(guardian["birth_date"]) >= 18
         assert g["relation"] == "其他监护人" or g["relation"] == (
             "父亲" if guardian["gender"] == "1" else "母亲"
         )
         guardians[g["child_id"]].append(g)
     minors = [p for p in persons.values() if city.age(p["birth_date"]) < 18]
-    assert minors and all(1 <= len(guardians[p["id"]]) <= 2 for p in minors)
+    assert minors
+    assert all(1 <= len(guardians[p["id"]]) <= 2 for p in minors)
     assert all(r["ref"].startswith("ps://portrait/") for r in city.tables["portrait"])
 
 
@@ -186,7 +192,8 @@ def test_migrant_families_hold_residence_permits_instead_of_hukou(city: City) ->
     migrants = [p for p in city.tables["person"] if p["household_no"] is None]
     assert len(migrants) > len(city.tables["person"]) * 0.08
     for p in migrants:
-        assert not p["hukou_district"].startswith("3502") and p["residence_district"] in XIAMEN
+        assert not p["hukou_district"].startswith("3502")
+        assert p["residence_district"] in XIAMEN
         if city.age(p["birth_date"]) >= 18:
             permit = permits[p["id"]]
             assert permit["district"] == p["residence_district"]
@@ -203,7 +210,8 @@ def test_students_and_applications_point_at_schools_children_and_guardians(city:
     guardian_pairs = {(g["child_id"], g["guardian_id"]) for g in city.tables["guardianship"]}
     school_year = city.cfg.as_of.year if city.cfg.as_of.month >= 9 else city.cfg.as_of.year - 1
     for code, school in schools.items():
-        assert re.fullmatch(r"\d{10}", code) and code.startswith(school["district"])
+        assert re.fullmatch(r"\d{10}", code)
+        assert code.startswith(school["district"])
     for s in city.tables["student_status"]:
         person, school = persons[s["person_id"]], schools[s["school_code"]]
         birth = person["birth_date"]
@@ -215,9 +223,12 @@ def test_students_and_applications_point_at_schools_children_and_guardians(city:
     applications = city.tables["enrollment_application"]
     assert len({a["application_no"] for a in applications}) == len(applications)
     for a in applications:
-        assert a["school_code"] in schools and (a["person_id"], a["guardian_id"]) in guardian_pairs
-        assert a["year"] == city.cfg.as_of.year and a["application_no"].startswith(str(a["year"]))
-        assert a["submitted_at"].tzinfo is not None and a["submitted_at"].date() < city.cfg.as_of
+        assert a["school_code"] in schools
+        assert (a["person_id"], a["guardian_id"]) in guardian_pairs
+        assert a["year"] == city.cfg.as_of.year
+        assert a["application_no"].startswith(str(a["year"]))
+        assert a["submitted_at"].tzinfo is not None
+        assert a["submitted_at"].date() < city.cfg.as_of
     per_child: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in applications:
         per_child[a["person_id"]].append(a)
@@ -233,7 +244,8 @@ def test_contributions_employers_and_headcounts_agree(city: City) -> None:
     insured = city.by("insured_person", "person_id")
     history = {month(city.cfg.as_of, back) for back in range(1, 49)}
     for person_id, ip in insured.items():
-        assert person_id in persons and re.fullmatch(r"\d{10}", ip["si_no"])
+        assert person_id in persons
+        assert re.fullmatch(r"\d{10}", ip["si_no"])
         if ip["status"] == "1":
             assert enterprises[ip["current_employer"]]["status"] == "存续"
         else:
@@ -243,7 +255,8 @@ def test_contributions_employers_and_headcounts_agree(city: City) -> None:
     employers: dict[str, set[str]] = defaultdict(set)
     heads = Counter[tuple[str, str]]()
     for c in city.tables["contribution"]:
-        assert c["person_id"] in insured and c["period"] in history
+        assert c["person_id"] in insured
+        assert c["period"] in history
         assert c["period"] <= c["paid_month"] <= month(city.cfg.as_of, 1)
         assert 4000 <= c["base"] <= 30000
         employer = enterprises[c["employer"]]
@@ -279,13 +292,14 @@ def test_tax_records_follow_enterprises_and_jobs(city: City) -> None:
     assert set(taxpayers) == set(enterprises)
     for code, t in taxpayers.items():
         e = enterprises[code]
-        assert t["name"] == e["name"] and (t["status"] == "注销") == (e["status"] == "注销")
-        assert (
-            t["tax_authority"].startswith("国家税务总局厦门市") and t["registered_on"] >= e["established_on"]
-        )
+        assert t["name"] == e["name"]
+        assert (t["status"] == "注销") == (e["status"] == "注销")
+        assert t["tax_authority"].startswith("国家税务总局厦门市")
+        assert t["registered_on"] >= e["established_on"]
     years = range(city.cfg.as_of.year - 3, city.cfg.as_of.year)
     for r in city.tables["credit_rating"]:
-        assert r["credit_code"] in enterprises and r["year"] in years
+        assert r["credit_code"] in enterprises
+        assert r["year"] in years
         if r["score"] is None:
             assert r["grade"] in ("M", "D")
         else:
@@ -299,9 +313,8 @@ def test_tax_records_follow_enterprises_and_jobs(city: City) -> None:
     latest = {
         r["credit_code"]: r["grade"] for r in sorted(city.tables["credit_rating"], key=lambda r: r["year"])
     }
-    assert city.tables["arrears"] and all(
-        latest[a["credit_code"]] in ("C", "D") for a in city.tables["arrears"]
-    )
+    assert city.tables["arrears"]
+    assert all(latest[a["credit_code"]] in ("C", "D") for a in city.tables["arrears"])
     worked = {(c["person_id"], c["period"][:4], c["employer"]) for c in city.tables["contribution"]}
     for s in city.tables["income_tax_summary"]:
         assert (s["person_id"], str(s["year"]), s["withholding_agent"]) in worked
@@ -323,9 +336,11 @@ def test_samples_name_generated_cases(city: City) -> None:
     for child in cases["family_child"]:
         assert child in in_school or child in applied
         for guardian in guardians[child]:
-            assert insured[guardian]["status"] == "1" and insured[guardian]["current_employer"] in rated
+            assert insured[guardian]["status"] == "1"
+            assert insured[guardian]["current_employer"] in rated
     for child in cases["migrant_child"]:
-        assert persons[child]["household_no"] is None and (child in in_school or child in applied)
+        assert persons[child]["household_no"] is None
+        assert child in in_school or child in applied
     assert all(applied[child] >= 2 for child in cases["duplicate_application"])
     late = {c["person_id"] for c in city.tables["contribution"] if c["paid_month"] > c["period"]}
     assert set(cases["back_paid"]) <= late

@@ -133,7 +133,8 @@ def test_hashes_are_canonical_and_chained() -> None:
 
 def test_subject_key_depends_on_the_secret() -> None:
     key = subject_key(SECRET, CHILD)
-    assert len(key) == 64 and CHILD not in key
+    assert len(key) == 64
+    assert CHILD not in key
     assert key == subject_key(SECRET, CHILD)
     assert key != subject_key(b"another-secret-0123456789abcdef!", CHILD)
     assert key != subject_key(SECRET, GUARDIAN)
@@ -154,12 +155,14 @@ async def test_concurrent_records_are_group_committed_into_one_valid_chain(
 
     assert writer.stats.events == 500
     assert 1 <= writer.stats.batches < 500
-    assert writer.stats.failures == 0 and writer.queue_depth == 0
+    assert writer.stats.failures == 0
+    assert writer.queue_depth == 0
     report = await verify(store)
     assert (report.chains, report.events, report.problems) == (1, 500, [])
     assert await seqs(scratch_db) == list(range(1, 501))
     head = await store.head(writer.writer_id)
-    assert head is not None and head.last_seq == 500
+    assert head is not None
+    assert head.last_seq == 500
 
 
 async def test_the_event_holds_what_the_request_read(writer: AuditWriter, store: AuditStore) -> None:

@@ -187,7 +187,8 @@ async def test_subject_events_finds_accesses_by_hmac_newest_first(store: AuditSt
         (3, ["edu"], "school-enrolment", "enrolment_review"),
         (1, ["person.identity"], "school-enrolment", "enrolment_review"),
     ]
-    assert found[0]["time"] == rows[2].time and found[0]["case_id"] == "CASE-7"
+    assert found[0]["time"] == rows[2].time
+    assert found[0]["case_id"] == "CASE-7"
     assert await store.subject_events("s-a", limit=1) == found[:1]
     assert await store.subject_events("s-nobody") == []
 

@@ -133,7 +133,8 @@ async def test_the_auditor_sees_who_accessed_a_person(gateway: httpx.AsyncClient
     denied = (
         await gateway.post("/graphql", json={"query": document, "variables": {"s": CHILD}}, headers=other)
     ).json()
-    assert denied["data"] is None and denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert denied["data"] is None
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 @pytest.mark.slow
@@ -187,7 +188,8 @@ def test_audit_verify_and_subject_commands(tmp_path: Path, scratch_db: str) -> N
     )
     run = [sys.executable, "-m", "gateway", "audit"]
     ok = subprocess.run([*run, "verify", "--config", str(config)], capture_output=True, text=True, cwd=ROOT)
-    assert ok.returncode == 0 and "1 chains, 1 events: intact" in ok.stdout, ok.stderr
+    assert ok.returncode == 0, ok.stderr
+    assert "1 chains, 1 events: intact" in ok.stdout, ok.stderr
     report = subprocess.run(
         [*run, "subject", CHILD, "--config", str(config)], capture_output=True, text=True, cwd=ROOT
     )
@@ -204,7 +206,8 @@ def test_audit_verify_and_subject_commands(tmp_path: Path, scratch_db: str) -> N
     broken = subprocess.run(
         [*run, "verify", "--config", str(config)], capture_output=True, text=True, cwd=ROOT
     )
-    assert broken.returncode == 1 and "BROKEN" in broken.stdout
+    assert broken.returncode == 1
+    assert "BROKEN" in broken.stdout
 
 
 async def test_a_bare_existence_check_is_audited(gateway: httpx.AsyncClient, scratch_db: str) -> None:

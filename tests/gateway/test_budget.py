@@ -35,10 +35,13 @@ async def test_operations_past_the_budget_wait_first_come_first_served() -> None
     big = asyncio.create_task(budget.acquire(6))
     small = asyncio.create_task(budget.acquire(1))  # would fit, but arrived after `big`
     await in_line(budget, 2)
-    assert not big.done() and not small.done()
+    assert not big.done()
+    assert not small.done()
     budget.release(6)
     await finished(big, small)
-    assert big.result() == 6 and small.result() == 1 and budget.in_use == 7
+    assert big.result() == 6
+    assert small.result() == 1
+    assert budget.in_use == 7
 
 
 async def test_an_operation_costlier_than_the_budget_runs_alone() -> None:
@@ -49,7 +52,8 @@ async def test_an_operation_costlier_than_the_budget_runs_alone() -> None:
     assert not huge.done()
     budget.release(3)
     await finished(huge)
-    assert huge.result() == 10 and budget.in_use == 10
+    assert huge.result() == 10
+    assert budget.in_use == 10
 
 
 async def test_a_waiter_cancelled_just_before_its_turn_is_skipped() -> None:
@@ -61,7 +65,10 @@ async def test_a_waiter_cancelled_just_before_its_turn_is_skipped() -> None:
     big.cancel()
     budget.release(6)  # before `big` runs again to leave the line
     await finished(big, small)
-    assert big.cancelled() and small.result() == 1 and budget.in_use == 1 and budget.waiting == 0
+    assert big.cancelled()
+    assert small.result() == 1
+    assert budget.in_use == 1
+    assert budget.waiting == 0
 
 
 async def test_a_caller_that_goes_away_while_waiting_leaves_no_trace() -> None:
@@ -72,7 +79,10 @@ async def test_a_caller_that_goes_away_while_waiting_leaves_no_trace() -> None:
     await in_line(budget, 2)
     big.cancel()  # the client disconnected
     await finished(big, small)
-    assert big.cancelled() and small.result() == 1 and budget.in_use == 7 and budget.waiting == 0
+    assert big.cancelled()
+    assert small.result() == 1
+    assert budget.in_use == 7
+    assert budget.waiting == 0
 
 
 class Gate(MemorySource):
@@ -112,4 +122,6 @@ async def test_the_gateway_executes_within_its_budget() -> None:
         assert len(Gate.asked) == 1  # ...before executing
         Gate.opened.set()
         names = {(await t).json()["data"]["person"]["name"] for t in (first, second)}
-    assert names == {"林小雨", "林建国"} and len(Gate.asked) == 2 and stats.total() == 2
+    assert names == {"林小雨", "林建国"}
+    assert len(Gate.asked) == 2
+    assert stats.total() == 2

@@ -64,7 +64,8 @@ def schema() -> strawberry.Schema:
 def test_graphql_schema_is_the_one_strawberry_executes() -> None:
     built = schema()
     core = graphql_schema(built)
-    assert isinstance(core, GraphQLSchema) and core.query_type is not None
+    assert isinstance(core, GraphQLSchema)
+    assert core.query_type is not None
     core.query_type.fields["hello"].resolve = lambda *_, **__: "patched"
     assert built.execute_sync("{ hello }").data == {"hello": "patched"}
 
@@ -75,7 +76,8 @@ def test_definitions_of_types_fields_arguments_and_input_fields() -> None:
     assert query is not None
     assert strawberry_definition(query).name == "Query"
     hello = field_definition(query.fields["hello"])
-    assert hello is not None and hello.python_name == "hello"
+    assert hello is not None
+    assert hello.python_name == "hello"
     assert strawberry_definition(query.fields["hello"].args["shout"]).python_name == "shout"
     filter_type = core.type_map["Filter"]
     assert strawberry_definition(filter_type.fields["colour"]).python_name == "colour"  # type: ignore[union-attr]
@@ -89,7 +91,8 @@ def test_resolver_shapes_and_the_info_they_are_given() -> None:
     assert query is not None
     hello = field_definition(query.fields["hello"])
     parent = field_definition(query.fields["parent"])
-    assert hello is not None and parent is not None
+    assert hello is not None
+    assert parent is not None
     shape = resolver_shape(hello)
     assert shape is not None
     assert (shape.takes_self, shape.source_names, shape.info_name) == (True, (), "info")
@@ -125,7 +128,9 @@ class Copying(ValidationCache):
 def test_cached_validation_answers_from_strawberrys_shared_cache() -> None:
     built = strawberry.Schema(query=Query, extensions=[lambda: Copying(maxsize=8)])
     first, second = built.execute_sync("{ nope }"), built.execute_sync("{ nope }")
-    assert first.errors and second.errors and "nope" in first.errors[0].message
+    assert first.errors
+    assert second.errors
+    assert "nope" in first.errors[0].message
     assert Copying.found[0] is Copying.found[1]  # one list, from the cache
     assert built.execute_sync("{ hello }").data == {"hello": "hi"}
 
@@ -173,10 +178,12 @@ async def test_the_view_hooks_are_called_in_place_of_strawberrys_steps() -> None
         )
         single = await client.get("/graphql", params={"query": "{ contextId }"})
     answers = batch.json()
-    assert batch.headers["x-operations"] == "2" and len(answers) == 2
+    assert batch.headers["x-operations"] == "2"
+    assert len(answers) == 2
     first, second = (a["data"]["contextId"] for a in answers)
     assert second == first + 1  # each operation its own context, made after the request's
-    assert single.headers["x-operations"] == "1" and single.json()["data"]["contextId"] == second + 1
+    assert single.headers["x-operations"] == "1"
+    assert single.json()["data"]["contextId"] == second + 1
 
 
 async def test_route_path_is_what_the_router_routes_on() -> None:

@@ -66,7 +66,8 @@ async def test_the_public_server_stops_at_a_signal_without_raising_it_again(sigi
         assert signal.getsignal(signal.SIGINT) == server.handle_exit
         signal.raise_signal(signal.SIGINT)
         await asyncio.wait_for(task, 5)
-    assert exits == [True] and sigint == []
+    assert exits == [True]
+    assert sigint == []
     # uvicorn's own server raises the signal again once it has stopped:
     plain = uvicorn.Server(config())
     async with serving(plain, listening()):
@@ -79,13 +80,15 @@ async def test_the_quiet_server_leaves_signals_to_others(sigint: list[int]) -> N
     async with serving(server, listening()):
         signal.raise_signal(signal.SIGINT)
         await asyncio.sleep(0.05)
-        assert sigint == [signal.SIGINT] and not server.should_exit
+        assert sigint == [signal.SIGINT]
+        assert not server.should_exit
 
 
 def test_bind_gives_an_inheritable_bound_socket() -> None:
     sock = bind(config())
     try:
-        assert sock.getsockname()[1] > 0 and sock.get_inheritable()
+        assert sock.getsockname()[1] > 0
+        assert sock.get_inheritable()
     finally:
         sock.close()
 
@@ -123,7 +126,8 @@ def test_the_supervisor_names_workers_that_died_or_were_replaced(supervisor_sign
         os.kill(os.getpid(), signal.SIGHUP)  # restart every worker, as an operator would
         time.sleep(0.05)
         supervisor.handle_signals()
-        assert gone == [{first}, {second}] and supervisor.worker_pids() - {first, second}
+        assert gone == [{first}, {second}]
+        assert supervisor.worker_pids() - {first, second}
         assert not supervisor.stopping()
     finally:
         supervisor.should_exit.set()
@@ -204,4 +208,5 @@ async def test_the_protocol_hooks_and_actions() -> None:
         Recording.refusing = True
         refused = await exchange(port, b"GET / HTTP/1.1\r\n")
         Recording.refusing = False
-        assert refused.startswith(b"HTTP/1.1 431 ") and refused.endswith(b"\r\n\r\nno")
+        assert refused.startswith(b"HTTP/1.1 431 ")
+        assert refused.endswith(b"\r\n\r\nno")

@@ -45,7 +45,8 @@ def test_the_audit_writer_groups_commits_as_the_audit_section_says() -> None:
 
 def test_token_and_reload_defaults_are_the_auth_sections() -> None:
     assert AuthSettings() == AuthSettings(audience=AuthConfig.audience, leeway=AuthConfig.leeway)
-    assert AuthSettings().leeway == 30.0 and AuthSettings().audience == "govgraph"
+    assert AuthSettings().leeway == 30.0
+    assert AuthSettings().audience == "govgraph"
     assert POLL_INTERVAL == AuthConfig.policy_poll == 1.0
     assert keyword_defaults(PolicyReloader.__init__)["interval"] is None  # None: POLL_INTERVAL
 
@@ -77,13 +78,16 @@ def test_a_source_table_takes_its_defaults_from_the_source_spec() -> None:
     minimal = SourceTable.model_validate({"kind": "memory", "entities": {"e": {"key": "id"}}})
     spec = minimal.spec("a")
     expected = SourceSpec(name="a", kind="memory", entities={"e": EntitySpec(name="e", key="id")})
-    assert spec == expected and spec.resilience == Resilience()
+    assert spec == expected
+    assert spec.resilience == Resilience()
 
 
 def test_absent_sections_are_the_runtime_defaults() -> None:
     raw = {"sources": {"a": {"kind": "memory", "entities": {"e": {"key": "id"}}}}}
     settings = parse_settings(raw, {})
     assert settings.gateway == GatewaySettings()
-    assert settings.limits == Limits() and settings.cache == CacheSpec()
-    assert settings.rate_limit == RateSettings() and settings.auth is None
+    assert settings.limits == Limits()
+    assert settings.cache == CacheSpec()
+    assert settings.rate_limit == RateSettings()
+    assert settings.auth is None
     assert settings.audit.mode == "off"

@@ -56,7 +56,8 @@ async def test_direct_resolvers_answer_as_strawberry_does() -> None:
     assert all(data is not None and not errors for data, errors in answers), answers
     assert answers == await _answers(strawberry_only)
     wrong = await _answers(direct, ((WRONG, {"id": city.FATHER}),))
-    assert wrong[0][1] and wrong[0][1][0]["extensions"]["code"] == "BAD_USER_INPUT", wrong
+    assert wrong[0][1], wrong
+    assert wrong[0][1][0]["extensions"]["code"] == "BAD_USER_INPUT", wrong
     assert wrong == await _answers(strawberry_only, ((WRONG, {"id": city.FATHER}),))
 
 
@@ -73,4 +74,5 @@ def test_every_field_with_scalar_or_enum_arguments_is_direct() -> None:
                     direct += 1
                 else:
                     kept.append(f"{type_name}.{name}")
-    assert kept == [] and direct > 0
+    assert kept == []
+    assert direct > 0

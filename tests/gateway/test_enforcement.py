@@ -85,7 +85,8 @@ async def test_masked_grant_masks_ids_names_phones_and_addresses() -> None:
     assert person["id"] == FATHER[0] + "*" * 15 + FATHER[-2:]
     assert FATHER[6:14] not in person["id"]  # never the birth date
     assert person["name"] == "林**"
-    assert person["birthDate"] is None and person["age"] == 41
+    assert person["birthDate"] is None
+    assert person["age"] == 41
     assert person["phone"] == "138****0001"
     # "集美区杏林路1号" is eight characters: at most eight are hidden, the first two always stay.
     assert person["residenceAddress"] == "集美******"

@@ -120,7 +120,8 @@ async def test_a_masked_client_looks_up_few_ids_per_request(route: str) -> None:
     # (persons is non-null), as any OPERATION_LIMIT on a list does.
     others = sorted(e["extensions"]["code"] for e in errors if e not in limited)
     assert others == (["FORBIDDEN"] * 4 if route == "batch" else [])
-    assert len(limited) == 1 and limited[0]["extensions"] == {
+    assert len(limited) == 1
+    assert limited[0]["extensions"] == {
         "code": "OPERATION_LIMIT",
         "limit": "max_lookup_ids",
         "max": 10,
@@ -177,13 +178,17 @@ async def test_misses_are_budgeted_and_the_budget_refuses_then_stops_the_client(
     assert [p and p["name"] for p in first.json()["data"]["persons"]] == ["林**", None, None, None, None]
     assert codes(first.json()) == ["FORBIDDEN"] * 4  # the Jimei grid worker: not found is not hers
     assert "errors" not in found.json()
-    assert second.status_code == 200 and codes(second.json()) == ["LOOKUP_BUDGET_EXCEEDED"]
+    assert second.status_code == 200
+    assert codes(second.json()) == ["LOOKUP_BUDGET_EXCEEDED"]
     assert codes(last.json()) == ["FORBIDDEN"]
-    assert third.status_code == 429 and int(third.headers["retry-after"]) > 3600
+    assert third.status_code == 429
+    assert int(third.headers["retry-after"]) > 3600
     assert third.json().get("data") is None
     extensions = third.json()["errors"][0]["extensions"]
-    assert extensions["code"] == "LOOKUP_BUDGET_EXCEEDED" and extensions["budget"] == 5
-    assert aliased.status_code == 429 and codes(aliased.json()) == ["LOOKUP_BUDGET_EXCEEDED"]
+    assert extensions["code"] == "LOOKUP_BUDGET_EXCEEDED"
+    assert extensions["budget"] == 5
+    assert aliased.status_code == 429
+    assert codes(aliased.json()) == ["LOOKUP_BUDGET_EXCEEDED"]
     assert calls_after == calls + 1  # only `last` reached the department
     assert metric("govgraph_lookup_budget_exceeded_total", client="grid-worker") == refused_before + 5
     assert any("miss budget exhausted: client=grid-worker" in r.getMessage() for r in caplog.records)
@@ -202,7 +207,8 @@ async def test_concurrent_lookups_cannot_pass_the_budget_together(tmp_path: Path
         answers = await asyncio.gather(*(guess(guesses[i : i + 10]) for i in range(0, 400, 10)))
     answered = sum(len((a.get("data") or {}).get("persons") or []) for a in answers)
     refused = sum(codes(a).count("LOOKUP_BUDGET_EXCEEDED") for a in answers)
-    assert answered == 30 and refused == 37  # 40 requests of 10 misses: room for three
+    assert answered == 30
+    assert refused == 37
 
 
 async def test_the_miss_budget_is_shared_by_processes_through_redis(tmp_path: Path, redis_url: str) -> None:

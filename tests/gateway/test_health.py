@@ -80,13 +80,16 @@ async def test_a_department_down_makes_the_process_not_ready(switch: tuple[Switc
     department, url = switch
     async with running(with_switch(url)) as client:
         status, body = await ready(client)
-        assert status == 200 and body["status"] == "ready" and body["reasons"] == []
+        assert status == 200
+        assert body["status"] == "ready"
+        assert body["reasons"] == []
         assert body["sources"]["social_insurance"] == {
             "state": "closed",
             "required": True,
             "last_error": None,
         }
-        assert body["audit"] == {"mode": "off"} and body["pid"] > 0
+        assert body["audit"] == {"mode": "off"}
+        assert body["pid"] > 0
         before = await scrape(client.ops)
 
         department.mode = "500"
@@ -95,10 +98,12 @@ async def test_a_department_down_makes_the_process_not_ready(switch: tuple[Switc
         )
         assert sick.json()["errors"][0]["extensions"]["code"] == "SOURCE_UNAVAILABLE"
         status, body = await ready(client)
-        assert status == 503 and body["status"] == "not_ready"
+        assert status == 503
+        assert body["status"] == "not_ready"
         assert body["reasons"] == ["source social_insurance"]
         condition = body["sources"]["social_insurance"]
-        assert condition["state"] == "open" and condition["required"] is True
+        assert condition["state"] == "open"
+        assert condition["required"] is True
         assert condition["last_error"]["code"] == "SOURCE_UNAVAILABLE"
         assert condition["last_error"]["detail"] == "HTTP 500"
         assert "10.1.2.3" not in str(body)  # the department's own error text stays out
@@ -126,7 +131,8 @@ async def test_only_required_sources_decide(switch: tuple[Switch, str]) -> None:
     async with running(with_switch(url, required_sources=("public_security",))) as client:
         await client.post("/graphql", json={"query": QUERY, "variables": {"id": CHILD}}, headers=DEVELOPER)
         status, body = await ready(client)
-    assert status == 200 and body["status"] == "ready"
+    assert status == 200
+    assert body["status"] == "ready"
     assert body["sources"]["social_insurance"]["state"] == "open"
     assert body["sources"]["social_insurance"]["required"] is False
 
@@ -137,7 +143,9 @@ async def test_the_maintenance_file_drains_the_process(tmp_path: Path) -> None:
         assert (await ready(client))[0] == 200
         switch_file.touch()
         status, body = await ready(client)
-        assert status == 503 and body["status"] == "maintenance" and body["reasons"] == ["maintenance"]
+        assert status == 503
+        assert body["status"] == "maintenance"
+        assert body["reasons"] == ["maintenance"]
         alive = await client.public.get("/healthz")  # alive, only not taking new traffic
         assert alive.status_code == 200
         served = await client.post("/graphql", json={"query": "{ __typename }"}, headers=DEVELOPER)
@@ -150,7 +158,8 @@ async def test_not_ready_before_start_up() -> None:
     gateway = Gateway(create_app(settings()))
     async with gateway.public, gateway.ops:
         status, body = await ready(gateway)
-    assert status == 503 and body["reasons"] == ["not started"]
+    assert status == 503
+    assert body["reasons"] == ["not started"]
 
 
 async def test_an_unreachable_audit_store_makes_the_process_not_ready(scratch_db: str) -> None:
@@ -159,7 +168,8 @@ async def test_an_unreachable_audit_store_makes_the_process_not_ready(scratch_db
     base = settings(audit=audit, health=HealthSettings(audit_check_interval=0))
     async with running(base) as client:
         status, body = await ready(client)
-        assert status == 200 and body["audit"] == {"mode": "sync", "queued": 0, "problem": None}
+        assert status == 200
+        assert body["audit"] == {"mode": "sync", "queued": 0, "problem": None}
         admin = await asyncpg.connect(database_dsn(scratch_db))
         try:
             await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
@@ -167,7 +177,8 @@ async def test_an_unreachable_audit_store_makes_the_process_not_ready(scratch_db
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
             )
             status, body = await ready(client)
-            assert status == 503 and body["reasons"] == ["audit"]
+            assert status == 503
+            assert body["reasons"] == ["audit"]
             assert body["audit"]["problem"] == "the audit store does not answer"
             await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
         finally:

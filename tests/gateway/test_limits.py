@@ -125,13 +125,15 @@ async def test_list_keys_batch_and_body_size() -> None:
         "actual": 6,
         "argument": "ids",
     }
-    assert batch.status_code == 400 and limit_of(batch.json()) == {
+    assert batch.status_code == 400
+    assert limit_of(batch.json()) == {
         "code": "OPERATION_LIMIT",
         "limit": "batch",
         "max": 2,
         "actual": 3,
     }
-    assert body.status_code == 413 and limit_of(body.json())["limit"] == "body_bytes"
+    assert body.status_code == 413
+    assert limit_of(body.json())["limit"] == "body_bytes"
 
 
 async def test_a_batch_within_the_limit_runs_each_operation() -> None:
@@ -168,7 +170,8 @@ async def test_a_declared_body_over_the_limit_is_refused_before_it_is_read() -> 
             content=body,
             headers={**DEVELOPER, "Content-Type": "application/json", "Content-Length": "1000000"},
         )
-    assert response.status_code == 413 and body.read == 0
+    assert response.status_code == 413
+    assert body.read == 0
     assert limit_of(response.json()) == {
         "code": "OPERATION_LIMIT",
         "limit": "body_bytes",

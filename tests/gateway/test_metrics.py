@@ -115,8 +115,10 @@ async def test_denied_fields_by_scope_and_operations_by_trusted_name() -> None:
         unknown = await client.post("/graphql", json={"documentId": "sha256:" + "0" * 64}, headers=ENROLMENT)
         after = await scrape(ops)
     status_denials = count(denied["errors"], "social_insurance.status")
-    assert status_denials == 1 and len(denied["errors"]) == status_denials  # the guardian's status
-    assert "errors" not in trusted and trusted["data"]["persons"][0]["id"] == CHILD
+    assert status_denials == 1
+    assert len(denied["errors"]) == status_denials
+    assert "errors" not in trusted
+    assert trusted["data"]["persons"][0]["id"] == CHILD
     assert impostor.json()["data"] == {"__typename": "Query"}
     assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
     enrolment = {"client": "enrollment", "purpose": "enrollment_review"}
@@ -141,7 +143,8 @@ async def test_jurisdiction_refusals_count_without_a_scope() -> None:
         after = await scrape(ops)
     assert body["data"] == {"person": None}
     (refused,) = body["errors"]
-    assert refused["extensions"] == {"code": "FORBIDDEN"} and refused["path"] == ["person"]
+    assert refused["extensions"] == {"code": "FORBIDDEN"}
+    assert refused["path"] == ["person"]
     assert moved(before, after, "govgraph_denied_fields_total", scope="jurisdiction") == 1
     assert moved(before, after, "govgraph_graphql_errors_total", code="FORBIDDEN") == 1
 
@@ -173,8 +176,10 @@ async def test_metrics_can_be_turned_off() -> None:
             "/graphql", json={"query": PERSON, "variables": {"id": CHILD}}, headers=DEVELOPER
         )
         ready = await ops.get("/readyz")
-    assert response.status_code == 404 and ready.status_code == 200
-    assert answered.status_code == 200 and answered.headers["x-request-id"]
+    assert response.status_code == 404
+    assert ready.status_code == 200
+    assert answered.status_code == 200
+    assert answered.headers["x-request-id"]
 
 
 async def test_audit_commits_and_queue_are_measured(scratch_db: str) -> None:

@@ -38,7 +38,8 @@ def test_shipped_config_and_its_environment_switches(tmp_path: Path) -> None:
             "GOVGRAPH_MAINTENANCE_FILE": str(tmp_path / "drain"),
         },
     )
-    assert switched.metrics.enabled is False and switched.tracing.enabled is True
+    assert switched.metrics.enabled is False
+    assert switched.tracing.enabled is True
     assert switched.logging.format == "text"
     assert switched.health.maintenance_file == str(tmp_path / "drain")
 

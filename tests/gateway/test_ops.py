@@ -28,7 +28,8 @@ async def test_metrics_and_readiness_are_served_to_operators_only() -> None:
     assert alive.json() == ops_alive.json() == {"status": "ok"}
     assert metrics.status_code == 200
     assert any(f.name == "govgraph_requests" for f in text_string_to_metric_families(metrics.text))
-    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
     assert graphql.status_code == 404  # and the operators' listener serves no data
 
 
@@ -40,22 +41,28 @@ def worker(status: int, *reasons: str) -> dict[str, Any]:
 
 def test_the_group_is_ready_when_every_answering_worker_is() -> None:
     status, body = fleet_readiness(settings(), {11: worker(200), 12: worker(200)}, stopping=False)
-    assert status == 200 and body["status"] == "ready" and body["reasons"] == []
-    assert set(body["workers"]) == {"11", "12"} and body["workers"]["11"]["status"] == "ready"
+    assert status == 200
+    assert body["status"] == "ready"
+    assert body["reasons"] == []
+    assert set(body["workers"]) == {"11", "12"}
+    assert body["workers"]["11"]["status"] == "ready"
 
 
 def test_one_worker_not_ready_makes_the_group_not_ready() -> None:
     answers = {11: worker(200), 12: worker(503, "source social_insurance")}
     status, body = fleet_readiness(settings(), answers, stopping=False)
-    assert status == 503 and body["status"] == "not_ready"
+    assert status == 503
+    assert body["status"] == "not_ready"
     assert body["reasons"] == ["worker 12: source social_insurance"]
 
 
 def test_a_worker_that_does_not_answer_is_listed_but_does_not_decide_alone() -> None:
     status, body = fleet_readiness(settings(), {11: worker(200), 12: None}, stopping=False)
-    assert status == 200 and body["workers"]["12"] == {"status": "not_answering"}
+    assert status == 200
+    assert body["workers"]["12"] == {"status": "not_answering"}
     status, body = fleet_readiness(settings(), {11: None, 12: None}, stopping=False)
-    assert status == 503 and body["reasons"] == ["no worker ready"]
+    assert status == 503
+    assert body["reasons"] == ["no worker ready"]
 
 
 def test_maintenance_and_shutdown_drain_the_group(tmp_path: Path) -> None:
@@ -64,6 +71,9 @@ def test_maintenance_and_shutdown_drain_the_group(tmp_path: Path) -> None:
     drained = settings(health=HealthSettings(maintenance_file=str(switch)))
     answers = {11: worker(503, "maintenance"), 12: None}  # the supervisor decides even unanswered
     status, body = fleet_readiness(drained, answers, stopping=False)
-    assert status == 503 and body["status"] == "maintenance" and body["reasons"] == ["maintenance"]
+    assert status == 503
+    assert body["status"] == "maintenance"
+    assert body["reasons"] == ["maintenance"]
     status, body = fleet_readiness(settings(), {11: worker(200)}, stopping=True)
-    assert status == 503 and body["reasons"] == ["stopping"]
+    assert status == 503
+    assert body["reasons"] == ["stopping"]

@@ -38,9 +38,11 @@ def test_shipped_policy_has_the_demo_clients() -> None:
     }
     assert policy.clients["grid-worker"].jurisdiction == {"350211"}
     talent = policy.grant("talent-policy", "talent_subsidy")
-    assert talent["social_insurance.verdict"] == FULL and "social_insurance.records" not in talent
+    assert talent["social_insurance.verdict"] == FULL
+    assert "social_insurance.records" not in talent
     assert policy.grant("grid-worker", "household_survey")["person.identity"] == MASKED
-    assert policy.purposes["development"].introspection and not policy.purposes["audit"].introspection
+    assert policy.purposes["development"].introspection
+    assert not policy.purposes["audit"].introspection
 
 
 def test_every_scope_is_granted_to_the_developer_or_auditor() -> None:
@@ -110,4 +112,5 @@ def test_second_grant_names_its_own_line() -> None:
     text = BASE + '\n[[grants]]\nclient = "app"\npurpose = "review"\n'
     with pytest.raises(PolicyError) as caught:
         parse_policy(text, SCOPES, "policy.toml")
-    assert caught.value.line == 12 and "a second grant" in str(caught.value)
+    assert caught.value.line == 12
+    assert "a second grant" in str(caught.value)

@@ -75,7 +75,8 @@ async def test_memory_refills_fractionally_and_never_beyond_burst() -> None:
     assert await limiter.acquire("a", 2.0, 3) == 0.0
     clock.advance(3600)  # a long idle refills to burst, not beyond
     waits = await drain(limiter, "a", 2.0, 3, 4)
-    assert waits[:3] == [0.0, 0.0, 0.0] and waits[3] == pytest.approx(0.5)
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("rate", [0.1, 1 / 3, 0.7, 7.0, 1000.0])
@@ -214,7 +215,8 @@ async def test_redis_arithmetic_matches_memory(
     assert await limiter.acquire("a", rate, burst) == wait
     if wait == 0.0:
         stored = await redis_client.hget(prefix + "a", "tokens")
-        assert stored is not None and float(stored) == left
+        assert stored is not None
+        assert float(stored) == left
 
 
 async def test_redis_bucket_expires_once_it_would_be_full(
@@ -235,7 +237,8 @@ async def test_two_gateway_processes_share_one_bucket(limiters: tuple[str, Limit
     waits = [await (first if n % 2 else second).acquire("client", 0.001, 5) for n in range(8)]
     assert waits[:5] == [0.0] * 5
     assert all(wait > 0 for wait in waits[5:])
-    assert await first.acquire("client", 0.001, 5) > 0 and await second.acquire("client", 0.001, 5) > 0
+    assert await first.acquire("client", 0.001, 5) > 0
+    assert await second.acquire("client", 0.001, 5) > 0
 
 
 async def test_redis_concurrent_acquires_allow_exactly_burst(limiters: tuple[str, LimiterFactory]) -> None:
@@ -264,7 +267,8 @@ async def test_unreachable_redis_falls_back_to_memory_and_still_limits(
             waits = await drain(limiter, "a", 1.0, 3, 4)
     finally:
         await limiter.aclose()
-    assert waits[:3] == [0.0] * 3 and 0.5 < waits[3] <= 1.0
+    assert waits[:3] == [0.0] * 3
+    assert 0.5 < waits[3] <= 1.0
     assert limiter.fallbacks == 4
     [record] = [r for r in caplog.records if r.name == "govgraph.ratelimit"]
     assert "falls back to per-process buckets" in record.getMessage()
@@ -331,7 +335,8 @@ async def test_redis_is_used_again_after_the_pause(
     assert await limiter.acquire("a", 0.001, 2) == 0.0  # memory, within the pause
     clock.advance(1.0)
     waits = await drain(limiter, "a", 0.001, 2, 3)  # Redis's own bucket: still full
-    assert waits[:2] == [0.0, 0.0] and waits[2] > 0
+    assert waits[:2] == [0.0, 0.0]
+    assert waits[2] > 0
     assert limiter.fallbacks == 2
 
 

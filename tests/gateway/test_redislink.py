@@ -35,7 +35,8 @@ async def test_rate_limits_tallies_and_the_record_cache_share_one_pool(redis_url
         assert sum(count for count, _ in pool.get_connection_count()) >= 1  # the limiter's call
         assert await tally.reserve("client", 1, 5, 1.0) == 0.0
         await Dept(cache).fetch("person", ["nobody"])
-        assert limiter.fallbacks == tally.fallbacks == 0 and cache.store.errors == 0  # type: ignore[attr-defined]
+        assert limiter.fallbacks == tally.fallbacks == 0
+        assert cache.store.errors == 0
         await probe.aclose()
         await limiter.aclose()
         assert await held(redis_url) is pool  # the tallies and the cache still hold it

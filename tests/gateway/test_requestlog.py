@@ -41,8 +41,11 @@ async def test_one_line_per_request_with_its_id_and_no_personal_data(
     assert body["data"]["person"]["name"]
     (record,) = request_lines(caplog)
     line = json.loads(JsonFormatter().format(record))
-    assert line["request_id"] == response.headers["x-request-id"] and len(line["request_id"]) == 32
-    assert line["logger"] == "govgraph.request" and line["level"] == "INFO" and line["message"] == "request"
+    assert line["request_id"] == response.headers["x-request-id"]
+    assert len(line["request_id"]) == 32
+    assert line["logger"] == "govgraph.request"
+    assert line["level"] == "INFO"
+    assert line["message"] == "request"
     assert (line["client"], line["purpose"], line["operation"]) == (
         "enrollment",
         "enrollment_review",
@@ -50,7 +53,8 @@ async def test_one_line_per_request_with_its_id_and_no_personal_data(
     )
     assert (line["outcome"], line["status"]) == ("denied", 200)
     assert line["duration_ms"] > 0
-    assert line["errors"] == {"FORBIDDEN": 1} and line["denied"] == {"social_insurance.status": 1}
+    assert line["errors"] == {"FORBIDDEN": 1}
+    assert line["denied"] == {"social_insurance.status": 1}
     # Every backend call made for the request, per source, as the call statistics saw them.
     expected: dict[str, dict[str, int]] = {}
     for call in stats.recent:
@@ -96,7 +100,8 @@ async def test_request_lines_can_be_turned_off(caplog: pytest.LogCaptureFixture)
     caplog.set_level(logging.INFO, logger="govgraph.request")
     async with gateway(logging=LogSettings(requests=False)) as client:
         response = await client.post("/graphql", json={"query": "{ __typename }"}, headers=DEVELOPER)
-    assert response.status_code == 200 and response.headers["x-request-id"]
+    assert response.status_code == 200
+    assert response.headers["x-request-id"]
     assert request_lines(caplog) == []
 
 
@@ -104,9 +109,11 @@ async def test_the_request_id_is_sent_with_logs_and_metrics_off() -> None:
     async with gateway(logging=LogSettings(requests=False), metrics=MetricsSettings(enabled=False)) as client:
         answered = await client.post("/graphql", json={"query": "{ __typename }"}, headers=DEVELOPER)
         refused = await client.post("/graphql", json={"query": "{ __typename }"})
-    assert answered.status_code == 200 and refused.status_code == 401
+    assert answered.status_code == 200
+    assert refused.status_code == 401
     ids = [r.headers.get_list("x-request-id") for r in (answered, refused)]
-    assert all(len(i) == 1 and len(i[0]) == 32 for i in ids) and ids[0] != ids[1]
+    assert all(len(i) == 1 and len(i[0]) == 32 for i in ids)
+    assert ids[0] != ids[1]
 
 
 def test_text_lines_append_the_fields() -> None:

@@ -42,13 +42,17 @@ def test_shipped_config_loads_with_environment() -> None:
     settings = load_settings(SHIPPED, ENV)
     by_name = {s.name: s for s in settings.sources}
     assert set(by_name) == {"public_security", "education", "social_insurance", "tax", "market", "audit"}
-    assert settings.audit.mode == "sync" and settings.audit.dsn == "postgresql://audit@db/audit"
-    assert settings.auth is not None and settings.auth.policy.endswith("policy.toml")
+    assert settings.audit.mode == "sync"
+    assert settings.audit.dsn == "postgresql://audit@db/audit"
+    assert settings.auth is not None
+    assert settings.auth.policy.endswith("policy.toml")
     assert by_name["tax"].options["dsn"] == "postgresql://tax@db/tax"
     assert by_name["education"].options["base_url"] == "http://edu"
     assert by_name["public_security"].entities["household_members"].many is True
-    assert settings.limits.list_keys == 100 and settings.limits.depth == 12
-    assert settings.documents is not None and settings.documents.endswith("documents")
+    assert settings.limits.list_keys == 100
+    assert settings.limits.depth == 12
+    assert settings.documents is not None
+    assert settings.documents.endswith("documents")
 
 
 def test_missing_environment_variable_names_the_key() -> None:
@@ -77,7 +81,8 @@ def test_every_section_takes_environment_variables(tmp_path: Path) -> None:
         '[sources.a]\nkind = "memory"\n[sources.a.entities.e]\nkey = "id"\n[audit]\nmode = "off"\n',
     )
     settings = load_settings(path, {"GRAPHIQL": "false", "KEYS": "7", "DOCS": "registered"})
-    assert settings.gateway.graphiql is False and settings.gateway.gc_young == 0
+    assert settings.gateway.graphiql is False
+    assert settings.gateway.gc_young == 0
     assert settings.limits.list_keys == 7
     assert settings.documents == str(tmp_path / "registered")
 
@@ -148,9 +153,11 @@ def test_edge_and_token_settings_have_defaults_and_can_be_set(tmp_path: Path) ->
     assert chosen.gateway.ops_listen == "[::1]:9100"
     assert (chosen.gateway.keepalive_timeout, chosen.gateway.header_timeout) == (75, 2.5)
     assert chosen.gateway.max_connections == 50
-    assert chosen.auth is not None and chosen.auth.leeway == 0.0
+    assert chosen.auth is not None
+    assert chosen.auth.leeway == 0.0
     unset = load_settings(write(tmp_path, '[auth]\npolicy = "p.toml"\n' + MEMORY), {}).auth
-    assert unset is not None and unset.leeway == 30.0
+    assert unset is not None
+    assert unset.leeway == 30.0
 
 
 @pytest.mark.parametrize(
@@ -191,7 +198,8 @@ def test_an_unknown_key_gets_the_nearest_known_one(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "gatway = 1\n" + MEMORY), {})
     with pytest.raises(ConfigError) as far:
         load_settings(write(tmp_path, "[limits]\nzzz = 1\n" + MEMORY), {})
-    assert "did you mean" not in str(far.value) and "expected one of: aliases, batch" in str(far.value)
+    assert "did you mean" not in str(far.value)
+    assert "expected one of: aliases, batch" in str(far.value)
 
 
 def test_every_mistake_is_reported_in_the_order_of_the_file(tmp_path: Path) -> None:
@@ -231,7 +239,9 @@ def test_numbers_and_switches_are_not_guessed(tmp_path: Path) -> None:
 def test_audit_off_reads_none_of_its_other_keys(tmp_path: Path) -> None:
     text = '[sources.a]\nkind = "memory"\n[sources.a.entities.e]\nkey = "id"\n[audit]\nmode = "off"\n'
     off = load_settings(write(tmp_path, text + 'dsn = "postgresql://a@b/c"\nmax_batch = 0\n'), {})
-    assert off.audit.mode == "off" and off.audit.dsn is None and off.audit.subject_key == ""
+    assert off.audit.mode == "off"
+    assert off.audit.dsn is None
+    assert off.audit.subject_key == ""
     with pytest.raises(ConfigError, match=r"audit\.dns: unknown key; did you mean 'dsn'\?"):
         load_settings(write(tmp_path, text + 'dns = "postgresql://a@b/c"\n'), {})
 
@@ -245,7 +255,8 @@ def test_one_section_readers(tmp_path: Path) -> None:
     )
     path = write(tmp_path, text)
     auth = load_auth(path, {"POLL": "0"})
-    assert auth.policy == str(tmp_path / "p.toml") and auth.policy_poll == 0.0
+    assert auth.policy == str(tmp_path / "p.toml")
+    assert auth.policy_poll == 0.0
     assert auth.public_keys == (("RS256", str(tmp_path / "keys" / "rsa.pem")),)
     assert load_audit(path, {}).mode == "off"
     assert load_documents_path(path, {}) == str(tmp_path / "registered")

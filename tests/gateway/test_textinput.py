@@ -70,25 +70,29 @@ async def test_strings_nested_in_lists_and_input_objects(
 ) -> None:
     RESOLVED.clear()
     result = await NESTED.execute(document, variable_values=variables)
-    assert result.data is None and result.errors is not None
+    assert result.data is None
+    assert result.errors is not None
     (error,) = result.errors
-    assert error.extensions is not None and error.extensions["code"] == "BAD_USER_INPUT"
+    assert error.extensions is not None
+    assert error.extensions["code"] == "BAD_USER_INPUT"
     assert message in error.message, error.message
     assert not RESOLVED
 
 
 def test_text_problems_name_the_character_never_the_text() -> None:
     assert text_problem("3502\t11\n", 8) is None
-    assert text_problem("户号", 2) is None and text_problem("😀", 1) is None  # characters, not bytes
+    assert text_problem("户号", 2) is None
+    assert text_problem("😀", 1) is None
     problem = text_problem("ab\rsecret", 32)
-    assert problem is not None and problem[0].startswith(
-        "contains a control character (U+000D) at character 3"
-    )
+    assert problem is not None
+    assert problem[0].startswith("contains a control character (U+000D) at character 3")
     problem = text_problem("a\udfffsecret", 32)
-    assert problem is not None and "unpaired surrogate (U+DFFF) at character 2" in problem[0]
+    assert problem is not None
+    assert "unpaired surrogate (U+DFFF) at character 2" in problem[0]
     assert text_problem("abc", 2) == ("is 3 characters long; at most 2 are allowed", {"max": 2, "actual": 3})
     for problem in (text_problem("\x9fsecret", 32), text_problem("secret" * 9, 32)):
-        assert problem is not None and "secret" not in problem[0]
+        assert problem is not None
+        assert "secret" not in problem[0]
 
 
 def test_unpaired_surrogates_are_found_with_their_path() -> None:
@@ -108,7 +112,8 @@ def test_a_documents_plan_is_kept_and_each_check_builds_its_own_errors() -> None
     first = rules.check(schema, query, document, None, None)
     first.clear()  # what one client's answer does to its errors...
     second = rules.check(schema, query, document, None, None)
-    assert len(second) == 1 and "is 8 characters long" in second[0].message  # ...the next never sees
+    assert len(second) == 1
+    assert "is 8 characters long" in second[0].message
     kept = rules.plan(schema, query, document)
     assert rules.plan(schema, query, document) is kept
     for other in ("{ a: names(names: []) }", "{ b: names(names: []) }"):  # the LRU holds two

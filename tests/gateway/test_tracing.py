@@ -136,9 +136,11 @@ async def test_an_operation_span_holds_a_span_per_backend_call(department: tuple
         "social_insurance",
     }
     for span in calls:
-        assert span.context is not None and operation.context is not None
+        assert span.context is not None
+        assert operation.context is not None
         assert span.context.trace_id == operation.context.trace_id
-        assert span.parent is not None and span.parent.span_id == operation.context.span_id
+        assert span.parent is not None
+        assert span.parent.span_id == operation.context.span_id
         attributes = dict(span.attributes or {})
         assert attributes["govgraph.batch_size"] == 1
         assert span.name == f"source {attributes['govgraph.source']}.{attributes['govgraph.entity']}"
@@ -157,11 +159,13 @@ async def test_a_callers_traceparent_is_joined(department: tuple[Department, str
     async with traced(exporter, url) as client:
         await ask(client, traceparent=f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", baggage=f"subject={CHILD}")
     (operation,) = by_kind(exporter.get_finished_spans(), SpanKind.SERVER)
-    assert operation.context is not None and operation.parent is not None
+    assert operation.context is not None
+    assert operation.parent is not None
     assert f"{operation.context.trace_id:032x}" == CALLER_TRACE
     assert f"{operation.parent.span_id:016x}" == CALLER_SPAN
     (received,) = dept.traceparents
-    assert received is not None and received.startswith(f"00-{CALLER_TRACE}-")
+    assert received is not None
+    assert received.startswith(f"00-{CALLER_TRACE}-")
     assert dept.baggage == [None]  # a caller's baggage is not passed on to departments
 
 
@@ -179,7 +183,8 @@ async def test_failed_calls_mark_their_spans(department: tuple[Department, str])
         for s in by_kind(spans, SpanKind.CLIENT)
         if (s.attributes or {}).get("govgraph.source") == "social_insurance"
     ]
-    assert failed and all((s.attributes or {})["govgraph.outcome"] == "SOURCE_UNAVAILABLE" for s in failed)
+    assert failed
+    assert all((s.attributes or {})["govgraph.outcome"] == "SOURCE_UNAVAILABLE" for s in failed)
     assert all(not s.status.is_ok and s.status.description == "SOURCE_UNAVAILABLE" for s in failed)
 
 
@@ -230,7 +235,9 @@ async def test_the_otlp_exporter_sends_the_spans_to_a_collector(monkeypatch: pyt
     assert Collector.received, "no spans reached the collector"
     names = []
     for path, content_type, payload in Collector.received:
-        assert path == "/v1/traces" and content_type == "application/x-protobuf"
+        assert path == "/v1/traces"
+        assert content_type == "application/x-protobuf"
         request = ExportTraceServiceRequest.FromString(payload)
         names += [s.name for r in request.resource_spans for ss in r.scope_spans for s in ss.spans]
-    assert "graphql other" in names and any(n.startswith("source public_security.") for n in names), names
+    assert "graphql other" in names, names
+    assert any(n.startswith("source public_security.") for n in names), names

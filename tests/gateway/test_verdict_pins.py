@@ -178,7 +178,9 @@ async def test_distinct_arguments_per_subject_are_limited_over_a_window(tmp_path
         third = await ask(3)  # a third argument set for the father today
         asked_after = contributions_asked(stats)
         again = await ask(1)  # an argument set already answered stays answerable
-    assert "errors" not in first and "errors" not in second and "errors" not in again
+    assert "errors" not in first
+    assert "errors" not in second
+    assert "errors" not in again
     assert third["errors"][0]["extensions"] == {
         "code": "FORBIDDEN",
         "scope": "social_insurance.verdict",
@@ -268,16 +270,18 @@ async def test_an_alias_cannot_overtake_the_window_while_it_is_asked(tmp_path: P
         " a: hasContributed(months: 2, within: 36) b: hasContributed(months: 2, within: 36) } } }"
     )
     app = create_app(settings(auth=AuthConfig(policy=str(path), hs256_secret=SECRET), rate_limit=shared))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client:
-            first = await client.post(
-                "/graphql",
-                json={"query": verdict("(months: 1, within: 36)"), "variables": {"id": FATHER}},
-                headers=DEVELOPER,
-            )
-            both = await client.post(
-                "/graphql", json={"query": twice, "variables": {"id": FATHER}}, headers=DEVELOPER
-            )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client,
+    ):
+        first = await client.post(
+            "/graphql",
+            json={"query": verdict("(months: 1, within: 36)"), "variables": {"id": FATHER}},
+            headers=DEVELOPER,
+        )
+        both = await client.post(
+            "/graphql", json={"query": twice, "variables": {"id": FATHER}}, headers=DEVELOPER
+        )
     assert "errors" not in first.json()
     assert both.json()["data"]["person"]["socialInsurance"] == {"a": None, "b": None}
     assert [e["extensions"]["variants"] for e in both.json()["errors"]] == [1, 1]
@@ -290,10 +294,12 @@ async def test_a_verdict_its_grant_does_not_pin_is_not_answered() -> None:
     policy = parse_policy(unpinned, SCHEMA.scopes)
     app = create_app(settings(), policy=policy)
     document = "query($c: CreditCode!) { enterprise(creditCode: $c) { taxCreditAtLeast(grade: B) } }"
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client:
-            response = await client.post(
-                "/graphql", json={"query": document, "variables": {"c": EMPLOYER}}, headers=TALENT
-            )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client,
+    ):
+        response = await client.post(
+            "/graphql", json={"query": document, "variables": {"c": EMPLOYER}}, headers=TALENT
+        )
     error = response.json()["errors"][0]
     assert error["extensions"] == {"code": "FORBIDDEN", "scope": "tax.rating.verdict", "pinned": None}

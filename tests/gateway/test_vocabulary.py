@@ -32,7 +32,8 @@ from sources.errors import ConfigError, GovgraphError, SourceConfigError, Source
     ],
 )
 def test_every_error_is_a_govgraph_error(error: Exception, parent: type[Exception]) -> None:
-    assert isinstance(error, parent) and isinstance(error, GovgraphError)
+    assert isinstance(error, parent)
+    assert isinstance(error, GovgraphError)
 
 
 def test_errors_carry_the_code_a_client_sees() -> None:
@@ -44,7 +45,8 @@ def test_errors_carry_the_code_a_client_sees() -> None:
 
 def test_a_refusal_is_one_envelope_with_its_headers() -> None:
     response = Refusal(429, "RATE_LIMITED", "Over 5 requests per second.", retry_after=3).response()
-    assert response.status_code == 429 and response.headers["retry-after"] == "3"
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "3"
     assert orjson.loads(response.body) == {
         "errors": [{"message": "Over 5 requests per second.", "extensions": {"code": "RATE_LIMITED"}}]
     }

@@ -33,7 +33,9 @@ async def test_family_reads_across_departments() -> None:
     result = await run(FAMILY, {"id": CHILD})
     assert result.errors is None
     child = result.data["person"]
-    assert child["name"] == "林小雨" and child["gender"] == "MALE" and child["birthDate"] == "2019-03-10"
+    assert child["name"] == "林小雨"
+    assert child["gender"] == "MALE"
+    assert child["birthDate"] == "2019-03-10"
     assert child["age"] == 7  # born 2019-03-10, counted on 2026-09-15
     assert child["hukouDistrict"] == {"code": "350211", "name": "集美区", "inXiamen": True}
     assert child["household"]["members"] == [
@@ -58,7 +60,8 @@ async def test_children_and_hukou_verdict() -> None:
     assert mother == {"hasLocalHukou": False, "hasHukouIn": False, "children": [{"name": "林小雨"}]}
     jimei = (await run(query, {"id": FATHER, "d": "350211"})).data["person"]
     siming = (await run(query, {"id": FATHER, "d": "350203"})).data["person"]
-    assert jimei["hasHukouIn"] is True and siming["hasHukouIn"] is False
+    assert jimei["hasHukouIn"] is True
+    assert siming["hasHukouIn"] is False
 
 
 SOCIAL = """
@@ -83,7 +86,8 @@ async def months_contributed(arguments: str) -> int:
 
 async def test_contribution_summaries_and_verdicts_are_derived_from_records() -> None:
     si = (await run(SOCIAL, {"id": FATHER})).data["person"]["socialInsurance"]
-    assert si["status"] == "PAYING" and si["firstInsuredMonth"] == "2010-07"
+    assert si["status"] == "PAYING"
+    assert si["firstInsuredMonth"] == "2010-07"
     assert si["currentEmployer"]["legalRepresentative"] == {"name": "王大伟"}
     assert si["currentEmployer"]["taxCreditRating"] == {"year": 2025, "grade": "D"}  # latest, not last listed
     assert si["onTime"] == len(ON_TIME)
@@ -115,11 +119,13 @@ async def test_enterprise_links_to_tax_market_and_headcount() -> None:
         taxArrears { amount }
     } }"""
     ent = (await run(query, {"c": EMPLOYER})).data["enterprise"]
-    assert ent["status"] == "ACTIVE" and ent["registeredCapital"] == "500.0"
+    assert ent["status"] == "ACTIVE"
+    assert ent["registeredCapital"] == "500.0"
     assert ent["legalRepresentative"] == {"id": BOSS}
     assert ent["r2023"] == {"grade": "B", "score": 81}
     assert [r["year"] for r in ent["taxCreditRatings"]] == [2023, 2024, 2025]
-    assert ent["insuredHeadcount"] == 41 and ent["latest"] == 40
+    assert ent["insuredHeadcount"] == 41
+    assert ent["latest"] == 40
     assert ent["taxArrears"] == []
 
 
@@ -146,7 +152,8 @@ async def test_bad_keys_are_refused_before_any_source_is_asked(query: str, fragm
     result = await run(query, cat=city.catalog(stats))
     assert result.data is None
     (error,) = result.errors
-    assert error.extensions["code"] == "BAD_USER_INPUT" and fragment in error.message
+    assert error.extensions["code"] == "BAD_USER_INPUT"
+    assert fragment in error.message
     assert stats.total() == 0
 
 
@@ -157,7 +164,8 @@ async def test_bad_variable_is_refused_with_code() -> None:
     )
     result = await run(query, {"id": FATHER, "c": "2026-13"})
     (error,) = result.errors
-    assert error.extensions["code"] == "BAD_USER_INPUT" and "YYYY-MM" in error.message
+    assert error.extensions["code"] == "BAD_USER_INPUT"
+    assert "YYYY-MM" in error.message
 
 
 async def test_verdict_arguments_are_checked() -> None:
@@ -246,5 +254,6 @@ async def test_unexpected_errors_are_masked_with_an_id_found_in_the_log(
     assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"
     error_id = error.extensions["errorId"]
     matching = [r for r in caplog.records if error_id in r.getMessage()]
-    assert len(matching) == 1 and matching[0].exc_info is not None
+    assert len(matching) == 1
+    assert matching[0].exc_info is not None
     assert TODAY.year == 2026

@@ -111,7 +111,8 @@ async def check_mutation_does_not_reach_the_cache(cache: RecordCache) -> None:
     assert isinstance(hit, dict)
     hit["tags"].append("y")
     (again,) = await dept.fetch("person", ["p1"])
-    assert again == original and again is not hit
+    assert again == original
+    assert again is not hit
     assert dept.asked() == [1]
 
 
@@ -184,7 +185,8 @@ async def test_memory_is_bounded_least_recently_used_first(clock: Clock) -> None
     await dept.fetch("person", ["p2"])
     await dept.fetch("person", ["p1"])  # a hit: p1 is now the most recently used
     await dept.fetch("person", ["p3"])  # evicts p2
-    assert isinstance(cache.store, MemoryStore) and len(cache.store) == 2
+    assert isinstance(cache.store, MemoryStore)
+    assert len(cache.store) == 2
     assert dept.asked() == [1, 1, 1]
     await dept.fetch("person", ["p1"])
     assert dept.asked() == [1, 1, 1]
@@ -212,7 +214,8 @@ async def test_the_memory_store_is_bounded_by_bytes_least_recently_used_first(cl
     size = len("k0") + 1000 + MemoryStore.OVERHEAD
     store = MemoryStore(100, max_bytes=3 * size, clock=clock)
     await store.set_many([(f"k{i}", big) for i in range(3)], ttl=60)
-    assert len(store) == 3 and store.bytes == 3 * size
+    assert len(store) == 3
+    assert store.bytes == 3 * size
     await store.get_many(["k0"])  # k0 is now the most recently used
     await store.set_many([("k3", big)], ttl=60)
     assert await store.get_many(["k0", "k1", "k2", "k3"]) == [big, MISS, big, big]
@@ -242,15 +245,19 @@ async def test_a_failing_department_is_not_cached_and_fails(clock: Clock) -> Non
     source = CachedSource(Down(spec), spec, cache)
     with pytest.raises(SourceUnavailable):
         await source.fetch_many("person", ["p1"])
-    assert isinstance(cache.store, MemoryStore) and len(cache.store) == 0
+    assert isinstance(cache.store, MemoryStore)
+    assert len(cache.store) == 0
 
 
 def test_open_cache_follows_the_backend() -> None:
     assert open_cache(CacheSpec(backend="off")) is None
     memory = open_cache(CacheSpec(max_entries=7))
-    assert memory is not None and isinstance(memory.store, MemoryStore) and memory.store.max_entries == 7
+    assert memory is not None
+    assert isinstance(memory.store, MemoryStore)
+    assert memory.store.max_entries == 7
     redis = open_cache(CacheSpec(backend="redis", redis_url="redis://127.0.0.1:1/0"))
-    assert redis is not None and isinstance(redis.store, RedisStore)
+    assert redis is not None
+    assert isinstance(redis.store, RedisStore)
     for bad in ("http://127.0.0.1:6379/0", "redis://127.0.0.1:6379/zero", "redis://127.0.0.1:port/0"):
         with pytest.raises(SourceConfigError, match=r"cache\.redis_url"):
             open_cache(CacheSpec(backend="redis", redis_url=bad))

@@ -57,7 +57,8 @@ async def redis_cache(redis_url: str, redis_version: str) -> AsyncIterator[Recor
 
 async def test_redis_hits_partial_hits_and_negative_answers(redis_cache: RecordCache) -> None:
     await check_hit_partial_and_negative(redis_cache)
-    assert isinstance(redis_cache.store, RedisStore) and redis_cache.store.errors == 0
+    assert isinstance(redis_cache.store, RedisStore)
+    assert redis_cache.store.errors == 0
 
 
 async def test_redis_hands_out_copies(redis_cache: RecordCache) -> None:
@@ -88,7 +89,8 @@ async def test_redis_entries_expire(redis_url: str, redis_version: str) -> None:
 async def test_redis_keys_carry_the_version(redis_url: str, redis_version: str) -> None:
     first = open_cache(CacheSpec(backend="redis", redis_url=redis_url, version=redis_version))
     bumped = open_cache(CacheSpec(backend="redis", redis_url=redis_url, version=redis_version + "-2"))
-    assert first is not None and bumped is not None
+    assert first is not None
+    assert bumped is not None
     client = Redis.from_url(redis_url, protocol=2)
     try:
         await Dept(first).fetch("person", ["p1"])
@@ -107,13 +109,15 @@ async def test_redis_keys_carry_the_version(redis_url: str, redis_version: str) 
 async def test_two_processes_share_records_through_redis(redis_url: str, redis_version: str) -> None:
     spec = CacheSpec(backend="redis", redis_url=redis_url, version=redis_version)
     one, two = open_cache(spec), open_cache(spec)  # as two gateway processes would have
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     try:
         first, second = Dept(one), Dept(two)
         assert await first.fetch("person", ["p1", "nobody"]) == [DATA["person"]["p1"], None]
         assert await second.fetch("person", ["p1", "nobody"]) == [DATA["person"]["p1"], None]
         assert served_from_cache()
-        assert first.asked() == [2] and second.asked() == []
+        assert first.asked() == [2]
+        assert second.asked() == []
     finally:
         await one.aclose()
         await two.aclose()
@@ -143,7 +147,8 @@ async def test_unreachable_redis_degrades_to_the_department(
         assert store.errors == 2  # one read a pause; the write of a failed read's answer is skipped
         warnings = [r.getMessage() for r in caplog.records if r.name == "govgraph.cache"]
         assert len(warnings) == 1  # at most one warning every 30 s
-        assert "unavailable" in warnings[0] and "secret" not in warnings[0]
+        assert "unavailable" in warnings[0]
+        assert "secret" not in warnings[0]
     finally:
         await cache.aclose()
 

@@ -113,7 +113,8 @@ def http_catalog(server: TestServer, stats: CallStats, timeout: float = 1.0) -> 
 async def fails(catalog: Catalog, entity: str, error: type[SourceError]) -> SourceError:
     with pytest.raises(SourceError) as caught:
         await catalog.routes[entity].source.fetch_many(entity, ["p1", "p2"])
-    assert type(caught.value) is error and caught.value.code == error.code
+    assert type(caught.value) is error
+    assert caught.value.code == error.code
     return caught.value
 
 
@@ -189,7 +190,8 @@ async def test_http_department_stopped_mid_request(department: tuple[Department,
             await call
         assert caught.value.code == "SOURCE_UNAVAILABLE"
         # the dropped request, then two retries that found nobody listening
-        assert dept.requests == 1 and stats.calls["edu", "people", "SOURCE_UNAVAILABLE"] == 3
+        assert dept.requests == 1
+        assert stats.calls["edu", "people", "SOURCE_UNAVAILABLE"] == 3
 
         for _ in range(POLICY.breaker_failures - 1):
             await fails(catalog, "people", SourceUnavailable)
@@ -300,7 +302,8 @@ async def test_postgres_terminated_mid_call_without_retries_fails_opens_and_reco
             assert await terminate(dsn, busy=True) == 1
             with pytest.raises(SourceUnavailable) as caught:
                 await call
-            assert caught.value.source == "dept" and caught.value.__cause__ is not None
+            assert caught.value.source == "dept"
+            assert caught.value.__cause__ is not None
         assert catalog.health() == {"dept": "open"}
         await fails(catalog, "thing", SourceCircuitOpen)
         assert outcomes(stats) == ["SOURCE_UNAVAILABLE"] * 2
@@ -328,7 +331,8 @@ async def test_postgres_that_accepts_but_never_answers_is_a_retried_connect_time
         await fails(catalog, "thing", SourceTimeout)
         # connect_timeout (0.2 s) ends each attempt well inside the 2 s timeout: both retries fit
         assert asyncio.get_running_loop().time() - started < 1.0
-        assert connections == 3 and outcomes(stats) == ["SOURCE_TIMEOUT"] * 3
+        assert connections == 3
+        assert outcomes(stats) == ["SOURCE_TIMEOUT"] * 3
     finally:
         await catalog.aclose()
         hole.close()

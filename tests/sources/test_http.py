@@ -122,7 +122,8 @@ async def test_single_key_department_is_called_concurrently_under_a_cap(
         result = await src.fetch_many("person_one", keys)
     finally:
         await src.aclose()
-    assert result[-2:] == [PEOPLE["p2"], PEOPLE["p2"]] and result[0] is None
+    assert result[-2:] == [PEOPLE["p2"], PEOPLE["p2"]]
+    assert result[0] is None
     assert dept.gets == 13  # duplicates are asked once
     assert 1 < dept.max_in_flight <= 3
 
@@ -167,7 +168,8 @@ async def test_a_single_key_cannot_address_another_resource_of_the_department() 
         assert await src.fetch_many("person_one", keys) == [None] * len(keys)
         assert len(asked) == len(keys)
         for path in asked:  # each key stayed one segment under the entity's path
-            assert path.startswith("/v1/people/") and "/" not in path[len("/v1/people/") :], asked
+            assert path.startswith("/v1/people/"), asked
+            assert "/" not in path[len("/v1/people/") :], asked
         for key in ("..", ".", ""):
             with pytest.raises(SourceRejected):
                 await src.fetch_many("person_one", [key])

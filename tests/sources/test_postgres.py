@@ -92,7 +92,8 @@ async def test_slow_query_is_a_timeout(dsn: str) -> None:
             await source.fetch_many("thing", ["a"])
     finally:
         await source.aclose()
-    assert caught.value.source == "dept" and caught.value.code == "SOURCE_TIMEOUT"
+    assert caught.value.source == "dept"
+    assert caught.value.code == "SOURCE_TIMEOUT"
 
 
 async def test_unreachable_server_is_unavailable_and_names_no_driver() -> None:

@@ -92,7 +92,8 @@ async def test_wrapping_order_cache_singleflight_resilience_counting_delay_adapt
         ]
         assert DelayedSource not in layers(catalog.sources["b"])  # no latency to inject
         a, b = catalog.sources["a"], catalog.sources["b"]
-        assert isinstance(a, CachedSource) and isinstance(b, CachedSource)
+        assert isinstance(a, CachedSource)
+        assert isinstance(b, CachedSource)
         assert a.cache is b.cache is catalog.cache  # one cache, owned by the catalogue
         assert catalog.health() == {"a": "closed", "b": "closed"}  # found under the wrappers
     finally:
@@ -122,7 +123,9 @@ async def test_cached_and_coalesced_keys_are_not_counted() -> None:
         # Later ones are answered by the cache; only the miss is asked for.
         assert await source.fetch_many("person", ["1", "2"]) == [{"id": "1"}, {"id": "2"}]
         assert [c.batch_size for c in stats.recent] == [1, 1]
-        assert catalog.cache is not None and catalog.cache.hits == 1
+        assert catalog.cache is not None
+        assert catalog.cache.hits == 1
     finally:
         await catalog.aclose()
-    assert isinstance(catalog.cache.store, MemoryStore) and len(catalog.cache.store) == 0
+    assert isinstance(catalog.cache.store, MemoryStore)
+    assert len(catalog.cache.store) == 0

@@ -90,7 +90,8 @@ async def test_keys_postgresql_refuses_are_rejected(dsn: str, key: str, sqlstate
         assert (await source.fetch_many("thing", ["a"])) == [THINGS["a"]]  # the pool is fine
     finally:
         await source.aclose()
-    assert error.code == "SOURCE_REJECTED" and error.detail == f"SQLSTATE {sqlstate}"
+    assert error.code == "SOURCE_REJECTED"
+    assert error.detail == f"SQLSTATE {sqlstate}"
     assert isinstance(error.__cause__, asyncpg.DataError)
 
 
@@ -188,7 +189,8 @@ async def test_statuses_that_refuse_the_keys_are_rejected(
         error = await refused(source.fetch_many("thing", ["a", f"{status}x"]))
     finally:
         await source.aclose()
-    assert error.code == "SOURCE_REJECTED" and error.detail == f"HTTP {status}"
+    assert error.code == "SOURCE_REJECTED"
+    assert error.detail == f"HTTP {status}"
     assert "ORA" not in str(error)
 
 
@@ -214,7 +216,8 @@ async def test_keys_that_cannot_be_encoded_are_rejected_unsent(
         error = await refused(source.fetch_many("thing", ["a\ud800"]))
     finally:
         await source.aclose()
-    assert error.code == "SOURCE_REJECTED" and error.detail == "a key cannot be encoded"
+    assert error.code == "SOURCE_REJECTED"
+    assert error.detail == "a key cannot be encoded"
     assert dept.requests == 0
 
 

@@ -94,14 +94,17 @@ async def test_unavailable_and_timeout_are_retried_up_to_the_limit(error: Source
     src = wrap(inner, retries=2)
     with pytest.raises(type(error)):
         await src.fetch_many("e", ["a"])
-    assert inner.calls == 3 and src.retries == 2
+    assert inner.calls == 3
+    assert src.retries == 2
 
 
 async def test_a_retry_that_succeeds_is_a_success() -> None:
     inner = Scripted(down())
     src = wrap(inner)
     assert await src.fetch_many("e", ["a"]) == [{"id": "a"}]
-    assert inner.calls == 2 and src.retries == 1 and src.breaker.failures == 0
+    assert inner.calls == 2
+    assert src.retries == 1
+    assert src.breaker.failures == 0
 
 
 @pytest.mark.parametrize("error", [BadSourceResponse("dept", "e", "not JSON"), RuntimeError("bug")])
@@ -111,7 +114,9 @@ async def test_bad_answers_and_bugs_are_not_retried(error: Exception) -> None:
     with pytest.raises(type(error)) as caught:
         await src.fetch_many("e", ["a"])
     assert caught.value is error  # a bug keeps its type, so the gateway logs it with an id
-    assert inner.calls == 1 and src.retries == 0 and src.breaker.failures == 1
+    assert inner.calls == 1
+    assert src.retries == 0
+    assert src.breaker.failures == 1
 
 
 async def test_backoff_doubles_with_full_jitter() -> None:
@@ -144,7 +149,8 @@ async def test_retries_stop_before_the_deadline() -> None:
     with pytest.raises(SourceUnavailable):
         await src.fetch_many("e", ["a"])
     elapsed = time.perf_counter() - started
-    assert inner.calls <= 5 and src.retries == inner.calls - 1
+    assert inner.calls <= 5
+    assert src.retries == inner.calls - 1
     assert elapsed < src.deadline
 
 
@@ -155,7 +161,8 @@ async def test_an_attempt_that_hangs_ends_at_the_deadline() -> None:
     with pytest.raises(SourceTimeout) as caught:
         await src.fetch_many("e", ["a"])
     assert 0.25 <= time.perf_counter() - started < 0.6
-    assert caught.value.code == "SOURCE_TIMEOUT" and inner.calls == 1
+    assert caught.value.code == "SOURCE_TIMEOUT"
+    assert inner.calls == 1
 
 
 async def test_waiting_for_a_slot_counts_against_the_deadline() -> None:
@@ -166,7 +173,8 @@ async def test_waiting_for_a_slot_counts_against_the_deadline() -> None:
     with pytest.raises(SourceTimeout):  # 0.2 s waiting for the slot + 0.2 s answering
         await src.fetch_many("e", ["b"])
     assert 0.29 <= time.perf_counter() - t0 < 0.5
-    assert await first == [{"id": "a"}] and inner.max_in_flight == 1
+    assert await first == [{"id": "a"}]
+    assert inner.max_in_flight == 1
 
 
 async def test_in_flight_cap_holds_under_50_concurrent_calls() -> None:
@@ -174,7 +182,8 @@ async def test_in_flight_cap_holds_under_50_concurrent_calls() -> None:
     src = wrap(inner, max_in_flight=5)
     results = await asyncio.gather(*(src.fetch_many("e", [str(i)]) for i in range(50)))
     assert results == [[{"id": str(i)}] for i in range(50)]
-    assert inner.calls == 50 and inner.max_in_flight == 5
+    assert inner.calls == 50
+    assert inner.max_in_flight == 5
 
 
 async def fail(src: ResilientSource, inner: Scripted, calls: int = 3) -> None:
@@ -207,8 +216,10 @@ async def test_breaker_opens_after_consecutive_failures_and_fails_fast() -> None
     assert state(src) == "open"
     with pytest.raises(SourceCircuitOpen) as caught:
         await src.fetch_many("e", ["a"])
-    assert caught.value.code == "SOURCE_CIRCUIT_OPEN" and caught.value.source == "dept"
-    assert inner.calls == 6 and src.rejections == 1
+    assert caught.value.code == "SOURCE_CIRCUIT_OPEN"
+    assert caught.value.source == "dept"
+    assert inner.calls == 6
+    assert src.rejections == 1
 
 
 async def test_failures_are_counted_after_retries() -> None:
@@ -218,7 +229,8 @@ async def test_failures_are_counted_after_retries() -> None:
     for _ in range(4):
         await src.fetch_many("e", ["a"])
         inner.steps = [down(), down()]
-    assert state(src) == "closed" and src.retries == 8
+    assert state(src) == "closed"
+    assert src.retries == 8
 
 
 async def test_half_open_trial_success_closes_the_breaker() -> None:
@@ -235,7 +247,8 @@ async def test_half_open_trial_success_closes_the_breaker() -> None:
     calls = inner.calls
     with pytest.raises(SourceCircuitOpen):  # concurrent calls fail fast during the trial
         await src.fetch_many("e", ["b"])
-    assert inner.calls == calls and state(src) == "half_open"
+    assert inner.calls == calls
+    assert state(src) == "half_open"
     inner.gate.set()
     assert await trial == [{"id": "a"}]
     assert state(src) == "closed"
@@ -288,8 +301,10 @@ async def test_refused_keys_are_not_retried_and_never_open_the_breaker() -> None
     for _ in range(10):
         with pytest.raises(SourceRejected):
             await src.fetch_many("e", ["a"])
-    assert inner.calls == 10 and src.retries == 0
-    assert state(src) == "closed" and src.breaker.failures == 0
+    assert inner.calls == 10
+    assert src.retries == 0
+    assert state(src) == "closed"
+    assert src.breaker.failures == 0
     assert src.last_error is None  # nothing for /readyz to report
 
 
@@ -300,7 +315,8 @@ async def test_refusals_between_failures_neither_count_nor_reset_them() -> None:
         with pytest.raises(SourceError):
             await src.fetch_many("e", ["a"])
     assert state(src) == "open"
-    assert src.last_error is not None and src.last_error.code == "SOURCE_UNAVAILABLE"
+    assert src.last_error is not None
+    assert src.last_error.code == "SOURCE_UNAVAILABLE"
 
 
 async def test_a_refused_trial_leaves_the_trial_to_the_next_call() -> None:
@@ -322,17 +338,21 @@ def test_outcomes_from_before_a_state_change_are_ignored() -> None:
     breaker = CircuitBreaker(threshold=1, cooldown=5, clock=clock)
     slow = breaker.admit()
     fast = breaker.admit()
-    assert slow is not None and fast is not None
+    assert slow is not None
+    assert fast is not None
     breaker.failed(fast)
     assert state(breaker) == "open"
     breaker.succeeded(slow)  # admitted while closed: says nothing about the department now
     assert state(breaker) == "open"
     clock.now += 5
     trial = breaker.admit()
-    assert trial is not None and trial.trial and breaker.admit() is None
+    assert trial is not None
+    assert trial.trial
+    assert breaker.admit() is None
     breaker.succeeded(trial)
     breaker.failed(slow)
-    assert state(breaker) == "closed" and breaker.failures == 0
+    assert state(breaker) == "closed"
+    assert breaker.failures == 0
 
 
 async def test_the_registry_counts_every_attempt_and_reports_breaker_states() -> None:

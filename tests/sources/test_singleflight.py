@@ -66,7 +66,8 @@ async def test_twenty_overlapping_fetches_ask_each_key_once() -> None:
     assert flight.in_flight() == 5
     dept.gate.set()
     assert await asyncio.gather(*tasks) == [answers(keys) for keys in wanted]
-    assert stats.total() == 4 and stats.keys["dept", "person"] == 5
+    assert stats.total() == 4
+    assert stats.keys["dept", "person"] == 5
     assert flight.in_flight() == 0  # nothing kept: a later fetch asks again
     assert await flight.fetch_many("person", ["k0"]) == answers(["k0"])
     assert stats.total() == 5
@@ -108,10 +109,12 @@ async def test_a_cancelled_waiter_does_not_cancel_the_call_for_others() -> None:
     await asked(dept, 1)  # the others joined the call before it went out
     first.cancel()
     await finished(first)
-    assert first.cancelled() and dept.cancelled == 0
+    assert first.cancelled()
+    assert dept.cancelled == 0
     dept.gate.set()
     assert await asyncio.gather(*others) == [answers(["a"])] * 2
-    assert dept.calls == [["a"]] and flight.in_flight() == 0
+    assert dept.calls == [["a"]]
+    assert flight.in_flight() == 0
 
 
 async def test_a_call_nobody_waits_for_any_more_is_cancelled_and_forgotten() -> None:
@@ -123,7 +126,8 @@ async def test_a_call_nobody_waits_for_any_more_is_cancelled_and_forgotten() -> 
         task.cancel()
     await finished(*tasks)
     await until(lambda: dept.cancelled, "the department's call to be cancelled")
-    assert dept.cancelled == 1 and flight.in_flight() == 0
+    assert dept.cancelled == 1
+    assert flight.in_flight() == 0
     dept.gate.set()
     assert await flight.fetch_many("person", ["a"]) == answers(["a"])  # a fresh call
     assert dept.calls == [["a", "b"], ["a"]]
@@ -141,7 +145,8 @@ async def test_a_waiter_leaving_on_one_failure_leaves_its_other_call_to_the_rest
     with pytest.raises(SourceUnavailable):
         await joined
     assert await holder == answers(["b"])
-    assert dept.calls == [["b"], ["a"]] and dept.cancelled == 0
+    assert dept.calls == [["b"], ["a"]]
+    assert dept.cancelled == 0
     assert flight.in_flight() == 0
 
 
