@@ -31,8 +31,9 @@ from aiocache import RedisCache
 from aiocache.base import BaseCache
 from aiocache.serializers import BaseSerializer
 
+
 from .base import Result
-from .sharedredis import Outage, PoolLease
+from .sharedredis import PAUSE_AFTER_ERROR, WARN_EVERY, Outage, PoolLease
 
 __all__ = ["MISS", "MemoryStore", "Miss", "RecordSerializer", "RedisStore", "Store"]
 
@@ -200,8 +201,8 @@ class RedisStore:
         self,
         url: str,
         *,
-        pause_after_error: float = 1.0,
-        warn_every: float = 30.0,
+        pause_after_error: float = PAUSE_AFTER_ERROR,
+        warn_every: float = WARN_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lease = PoolLease(url, where="cache.redis_url")

@@ -30,10 +30,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .errors import SourceConfigError
 
-__all__ = ["MAX_CONNECTIONS", "TIMEOUT", "Outage", "PoolLease", "redact"]
+__all__ = ["MAX_CONNECTIONS", "PAUSE_AFTER_ERROR", "TIMEOUT", "WARN_EVERY", "Outage", "PoolLease", "redact"]
 
 TIMEOUT = 0.2  # seconds: connecting, each reply, and waiting for a free connection
 MAX_CONNECTIONS = 64  # per process and server
+PAUSE_AFTER_ERROR = 1.0  # seconds Redis is left alone after a failed call
+WARN_EVERY = 30.0  # seconds between warnings while Redis stays down
 
 
 def redact(url: str) -> str:
@@ -136,8 +138,8 @@ class Outage:
         log: logging.Logger,
         what: str,  # e.g. "rate limiting falls back to per-process buckets"
         shared: str,  # e.g. "rate limiting is shared"
-        pause_after_error: float = 1.0,
-        warn_every: float = 30.0,
+        pause_after_error: float = PAUSE_AFTER_ERROR,
+        warn_every: float = WARN_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = redact(url)

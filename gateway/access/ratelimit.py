@@ -28,6 +28,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from gateway.access.redislink import RedisLink
 from gateway.config.sections import RateSettings
+from sources.sharedredis import PAUSE_AFTER_ERROR, TIMEOUT, WARN_EVERY
 
 __all__ = ["MemoryRateLimiter", "RateLimiter", "RedisRateLimiter", "build_rate_limiter"]
 
@@ -141,9 +142,9 @@ class RedisRateLimiter:
         url: str,
         *,
         prefix: str = f"{RateSettings.namespace}:rl:",
-        socket_timeout: float = 0.2,
-        pause_after_error: float = 1.0,
-        warn_every: float = 30.0,
+        socket_timeout: float = TIMEOUT,
+        pause_after_error: float = PAUSE_AFTER_ERROR,
+        warn_every: float = WARN_EVERY,
         max_keys: int = 100_000,
         clock: Clock = time.monotonic,
     ) -> None:

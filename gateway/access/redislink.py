@@ -15,7 +15,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from sources.sharedredis import TIMEOUT, Outage, PoolLease
+from sources.sharedredis import PAUSE_AFTER_ERROR, TIMEOUT, WARN_EVERY, Outage, PoolLease
 
 __all__ = ["RedisLink"]
 
@@ -29,8 +29,8 @@ class RedisLink(Outage):
         what: str,  # e.g. "rate limiting falls back to per-process buckets"
         shared: str,  # e.g. "rate limiting is shared"
         socket_timeout: float = TIMEOUT,
-        pause_after_error: float = 1.0,
-        warn_every: float = 30.0,
+        pause_after_error: float = PAUSE_AFTER_ERROR,
+        warn_every: float = WARN_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(

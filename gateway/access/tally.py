@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from gateway.access.redislink import RedisLink
 from gateway.config.sections import RateSettings
+from sources.sharedredis import PAUSE_AFTER_ERROR, TIMEOUT, WARN_EVERY
 
 __all__ = ["MemoryTally", "RedisTally", "Tally", "build_tally"]
 
@@ -152,9 +153,9 @@ class RedisTally:
         url: str,
         *,
         prefix: str = f"{RateSettings.namespace}:tally:",
-        socket_timeout: float = 0.2,
-        pause_after_error: float = 1.0,
-        warn_every: float = 30.0,
+        socket_timeout: float = TIMEOUT,
+        pause_after_error: float = PAUSE_AFTER_ERROR,
+        warn_every: float = WARN_EVERY,
         clock: Clock = time.monotonic,
     ) -> None:
         self._prefix = prefix
