@@ -31,7 +31,6 @@ from aiocache import RedisCache
 from aiocache.base import BaseCache
 from aiocache.serializers import BaseSerializer
 
-
 from .base import Result
 from .sharedredis import PAUSE_AFTER_ERROR, WARN_EVERY, Outage, PoolLease
 
