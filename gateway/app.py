@@ -64,30 +64,26 @@ def create_app(
 ) -> Starlette:
     """The ASGI app, from `settings`; `serving`: it is what the process serves. The other
     arguments are the tests' ways in (call counts, sources, a policy, spans)."""
+    # CORE (parse, validate, text checks) comes first in every schema, then the steps wanted.
     wanted = [step for step in PIPELINE if step.wanted(settings)]
-    schema = build_schema(
-        [*CORE, *wanted], text_chars=settings.limits.text_chars
-    )  # CORE: parse, validate, text
+    schema = build_schema([*CORE, *wanted], text_chars=settings.limits.text_chars)
     runtime = build_runtime(
         settings, schema, stats=stats, instances=instances, policy=policy, span_exporter=span_exporter
     )
     readiness = Readiness(runtime, settings.health)
+    log = Middleware(  # outermost: mints the request id every other part uses
+        RequestLog,
+        log_requests=settings.logging.requests,
+        record=metrics.record_exchange if settings.metrics.enabled else None,
+    )
     app = Starlette(
+        # /readyz and /metrics are served on the operators' listener (gateway/http/ops.py).
         routes=[
             Route(paths.GRAPHQL, GatewayGraphQL(schema, runtime)),
-            Route(
-                paths.HEALTHZ, healthz
-            ),  # /readyz and /metrics: the operators' listener (gateway/http/ops.py)
+            Route(paths.HEALTHZ, healthz),
             assets_route(),
         ],
-        middleware=[
-            Middleware(  # outermost: mints the request id every other part uses
-                RequestLog,
-                log_requests=settings.logging.requests,
-                record=metrics.record_exchange if settings.metrics.enabled else None,
-            ),
-            Middleware(Admission, runtime=runtime, path=paths.GRAPHQL),
-        ],
+        middleware=[log, Middleware(Admission, runtime=runtime, path=paths.GRAPHQL)],
         lifespan=partial(lifespan, runtime=runtime, readiness=readiness, serving=serving),
     )
     app.state.runtime, app.state.catalog, app.state.schema = runtime, runtime.catalog, schema
