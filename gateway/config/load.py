@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from gateway.config.document import NO_AUDIT, ConfigFile, Settings
+from gateway.config.document import ConfigFile, Settings
 from gateway.config.sections import AuditSettings, AuthConfig
 from gateway.config.tables import DocumentsTable
 from gateway.config.wording import problems
@@ -121,8 +121,11 @@ def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> Aut
 
 def load_audit(path: str | Path, environ: Mapping[str, str] | None = None) -> AuditSettings:
     """Only the [audit] section: what `govgraph audit` needs, beside a running gateway or not."""
-    audit = _one_section(Path(path), "audit", AuditSettings, environ)
-    return NO_AUDIT if audit is None else audit
+    # Absent, it is read as empty, as the whole file reads it: its defaults need a key.
+    audit = _one_section(Path(path), "audit", AuditSettings, environ, absent={})
+    if audit is None:  # not reached: an absent section is read as `absent`
+        raise located(path, None, [("audit", "the [audit] section is required")])
+    return audit
 
 
 def load_documents_path(path: str | Path, environ: Mapping[str, str] | None = None) -> str | None:
@@ -131,13 +134,16 @@ def load_documents_path(path: str | Path, environ: Mapping[str, str] | None = No
     return None if documents is None else documents.path
 
 
-def _one_section(path: Path, name: str, model: type[T], environ: Mapping[str, str] | None) -> T | None:
-    """The section `name` alone (None when absent): the rest of the file is not checked."""
+def _one_section(
+    path: Path, name: str, model: type[T], environ: Mapping[str, str] | None, absent: Any = None
+) -> T | None:
+    """The section `name` alone, the rest of the file unchecked; an absent section is None,
+    or read as the table `absent` when one is given."""
     text, raw = _read(path)
-    if name not in raw:
+    if name not in raw and absent is None:
         return None
     try:
-        table = expand(raw[name], _environ(environ), name)
+        table = expand(raw.get(name, absent), _environ(environ), name)
         try:
             return TypeAdapter(model).validate_python(table, context={"here": path.parent})
         except ValidationError as exc:

@@ -105,7 +105,7 @@ class AuthConfig:
 
 @dataclass(frozen=True, config=SECTION)
 class AuditSettings:
-    """[audit]: the tamper-evident access log; an absent section means mode = "off"."""
+    """[audit]: the tamper-evident access log; required unless `mode = "off"` says there is none."""
 
     mode: Literal["sync", "async", "off"] = Field(
         default="sync",

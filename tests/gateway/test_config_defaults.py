@@ -21,6 +21,7 @@ from gateway.config.tables import CacheTable, EntityTable, LimitsTable, SourceTa
 from gateway.execution.limits import Limits
 from gateway.policy.reload import POLL_INTERVAL, PolicyReloader
 from sources.base import CacheSpec, EntitySpec, Resilience, SourceSpec
+from sources.errors import SourceConfigError
 
 
 def keyword_defaults(function: Callable[..., Any]) -> dict[str, Any]:
@@ -83,11 +84,13 @@ def test_a_source_table_takes_its_defaults_from_the_source_spec() -> None:
 
 
 def test_absent_sections_are_the_runtime_defaults() -> None:
-    raw = {"sources": {"a": {"kind": "memory", "entities": {"e": {"key": "id"}}}}}
+    raw = {"sources": {"a": {"kind": "memory", "entities": {"e": {"key": "id"}}}}, "audit": {"mode": "off"}}
     settings = parse_settings(raw, {})
     assert settings.gateway == GatewaySettings()
     assert settings.limits == Limits()
     assert settings.cache == CacheSpec()
     assert settings.rate_limit == RateSettings()
     assert settings.auth is None
-    assert settings.audit.mode == "off"
+    assert settings.audit == AuditSettings(mode="off")
+    with pytest.raises(SourceConfigError, match="subject_key"):  # absent, [audit] is not off
+        parse_settings({"sources": raw["sources"]}, {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -132,6 +133,17 @@ def test_audit_mistakes_name_the_key(tmp_path: Path, audit: str, message: str) -
         load_settings(write(tmp_path, text), {})
 
 
+@pytest.mark.parametrize("load", [load_settings, load_audit])
+def test_a_file_without_an_audit_section_does_not_run_unaudited(
+    tmp_path: Path, load: Callable[..., object]
+) -> None:
+    # Only `mode = "off"` turns the audit off: a lost [audit] section stops start-up.
+    text = '[sources.a]\nkind = "memory"\n[sources.a.entities.e]\nkey = "id"\n'
+    with pytest.raises(ConfigError, match=r"audit\.subject_key: is required"):
+        load(write(tmp_path, text), {})
+    assert load_audit(write(tmp_path, text + '[audit]\nmode = "off"\n'), {}).mode == "off"
+
+
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings(tmp_path / "missing.toml", {})
@@ -258,7 +270,8 @@ def test_one_section_readers(tmp_path: Path) -> None:
     assert auth.policy == str(tmp_path / "p.toml")
     assert auth.policy_poll == 0.0
     assert auth.public_keys == (("RS256", str(tmp_path / "keys" / "rsa.pem")),)
-    assert load_audit(path, {}).mode == "off"
+    with pytest.raises(ConfigError, match=r"audit\.subject_key: is required"):
+        load_audit(path, {})  # absent: the defaults, which need a key
     assert load_documents_path(path, {}) == str(tmp_path / "registered")
     assert load_documents_path(write(tmp_path, MEMORY), {}) is None
     with pytest.raises(ConfigError, match=r"govgraph\.toml: auth: the \[auth\] section"):
@@ -270,7 +283,7 @@ def test_one_section_readers(tmp_path: Path) -> None:
 
 
 def test_parse_settings_raises_every_problem_as_a_source_config_error() -> None:
-    raw = {"gateway": {"gc_young": -1, "ops_listen": "nowhere"}, "sources": {}}
+    raw = {"gateway": {"gc_young": -1, "ops_listen": "nowhere"}, "sources": {}, "audit": {"mode": "off"}}
     with pytest.raises(SourceConfigError) as caught:
         parse_settings(raw, {})
     assert isinstance(caught.value, Problems)
@@ -297,7 +310,7 @@ def test_an_adapters_own_mistake_names_the_line_too(tmp_path: Path) -> None:
     """A department's own keys are checked by its adapter when the app is built."""
     text = (
         '[sources.a]\nkind = "http"\nbase_url = "http://127.0.0.1:9"\ncolour = "red"\n'
-        '[sources.a.entities.e]\nkey = "id"\npath = "/e:batchGet"\n'
+        '[sources.a.entities.e]\nkey = "id"\npath = "/e:batchGet"\n[audit]\nmode = "off"\n'
     )
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
