@@ -20,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from aiohttp import web
 
+from sources.errors import GovgraphError
+
 from . import synth
 from .departments import DEPARTMENTS, REST_DEPARTMENTS, SQL_DIR, database_dsn, database_of, role_of
 from .departments.rest import ENDPOINTS, make_app
@@ -38,7 +40,7 @@ CREATE TABLE IF NOT EXISTS seed_info (
 )"""
 
 
-class DemoError(Exception):
+class DemoError(GovgraphError):
     """The demo cannot start; the message says what to do."""
 
 

@@ -38,18 +38,20 @@ __all__ = ["PIPELINE", "Runtime", "create_app"]
 
 # A request to /graphql passes two middlewares (RequestLog: request id, log line,
 # metrics; Admission: credentials, purpose, rate limit), the view (GraphQL over HTTP, one
-# context per operation), then these steps per operation, in this order: each one's
-# `on_operation` opens before the next one's and closes after it. The field policy is not
-# a step: it wraps the resolvers when the schema is built (gateway/policy/enforcement.py).
+# context per operation), then, per operation, CORE (parse, validate, check text:
+# gateway/execution/schema.py) and these steps. Strawberry runs each hook (operation,
+# parse, validate, execute, results) of every step in this order, and unwinds them in
+# reverse; the hook each step works in is noted. The field policy is not a step: it wraps
+# the resolvers when the schema is built (gateway/policy/enforcement.py).
 PIPELINE: tuple[type[Step], ...] = (
-    OperationSpan,  # the operation's trace span, around everything below (tracing on)
-    TrustedDocuments,  # a registered document by id; persisted-only clients send nothing else
-    OperationLimits,  # tokens, depth, aliases, cost; then a share of the process's work budget
-    LookupGate,  # an operation looking ids up, refused once the client's miss budget is spent
-    IntrospectionGate,  # the schema, shown only to a purpose that may read it
-    SourceReport,  # extensions.sources: each department consulted, and how it went
-    AuditTrail,  # one hash-chained event per operation that touched personal data (audit on)
-    OperationObserver,  # the operation's part of the request's log line and metrics
+    OperationSpan,  # operation: the trace span, around everything below (tracing on)
+    TrustedDocuments,  # operation: a registered document by id; persisted-only clients send nothing else
+    OperationLimits,  # validate: tokens, depth, aliases, cost; execute: a share of the work budget
+    LookupGate,  # execute: an operation looking ids up, refused once the client's miss budget is spent
+    IntrospectionGate,  # execute: the schema, shown only to a purpose that may read it
+    SourceReport,  # results: extensions.sources, each department consulted and how it went
+    AuditTrail,  # operation, on the way out: one hash-chained event per operation that touched data
+    OperationObserver,  # results: the operation's part of the request's log line and metrics
 )
 
 

@@ -11,7 +11,8 @@ gateway, resolvers and sources share it without importing upwards:
     │   └── DocumentError       a trusted document (gateway/execution/documents.py)
     ├── SourceError          a department could not answer (here; SOURCE_* codes)
     ├── Refusal              a request refused with an HTTP status (gateway/http/refusal.py)
-    └── AuditError           the audit log (gateway/audit/record.py; AUDIT_UNAVAILABLE)
+    ├── DemoError            the demo cannot start (demo/stack.py)
+    └── AuditError           the audit log (gateway/audit/errors.py; AUDIT_UNAVAILABLE)
 
 Adapters translate driver exceptions (asyncpg, aiohttp, OSError) into SourceErrors, with
 `raise ... from exc`, so the gateway maps outcomes to codes without knowing drivers.
@@ -33,7 +34,8 @@ __all__ = [
 
 
 class GovgraphError(Exception):
-    """The root of every error govgraph raises on purpose; `code` is what a client sees."""
+    """The root of every error govgraph raises on purpose; `code` is the code a client or an
+    operator sees for it."""
 
     code = "INTERNAL_SERVER_ERROR"
 

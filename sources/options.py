@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -23,13 +24,11 @@ class Options:
         self._table = table
         unknown = sorted(set(table) - known)
         if unknown:
+            near = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
             raise SourceConfigError(
-                self.at(unknown[0]), f"unknown key (expected one of: {', '.join(sorted(known))})"
+                self.at(unknown[0]), f"unknown key; {hint}(expected one of: {', '.join(sorted(known))})"
             )
-
-    def raw(self, key: str) -> Any:
-        """The value as written, or None when absent."""
-        return self._table.get(key)
 
     def at(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
@@ -71,25 +70,6 @@ class Options:
         if value < minimum:
             raise SourceConfigError(self.at(key), f"must be at least {minimum}, got {value}")
         return value
-
-    def number(self, key: str, default: float | None = None) -> float:
-        value = self._get(key, float, default)
-        if value <= 0:
-            raise SourceConfigError(self.at(key), f"must be positive, got {value}")
-        return value
-
-    def seconds_or_off(self, key: str, default: float) -> float:
-        """A number of seconds, where 0 turns the thing off."""
-        value = self._get(key, float, default)
-        if value < 0:
-            raise SourceConfigError(self.at(key), f"must be 0 (off) or a number of seconds, got {value}")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        return self._get(key, bool, default)
-
-    def mapping(self, key: str) -> Mapping[str, Any]:
-        return self._get(key, dict, {})
 
     def identifiers(self, key: str) -> list[str]:
         values = self._get(key, list, [])

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.compat import route_path
 from gateway.http import paths
 from gateway.http.refusal import Refusal
 from resolvers.context import Principal
@@ -24,12 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["Admission"]
 
 
-def for_graphql(scope: Scope, path: str) -> bool:
-    """An HTTP request for the GraphQL route. Matched on the path the router routes on
-    (root_path removed), or a mounted gateway would let requests past without credentials."""
-    return scope["type"] == "http" and route_path(scope).rstrip("/") == path
-
-
 class Admission:
     def __init__(
         self,
@@ -38,11 +31,11 @@ class Admission:
         path: str = paths.GRAPHQL,
     ) -> None:
         self.app = app
-        self._runtime = runtime  # its authenticator and limiter are read per request: reloads swap them
+        self._runtime = runtime  # the authenticator reads the policy in force per request
         self._path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not for_graphql(scope, self._path):
+        if not paths.for_graphql(scope, self._path):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

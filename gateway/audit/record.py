@@ -2,11 +2,11 @@
 how an event is hashed into its chain.
 
 A request fills an AccessRecord while it executes; before its response is released the
-gateway awaits `AuditWriter.record` (auditwriter.py), which returns only once the event
+gateway awaits `AuditWriter.record` (writer.py), which returns only once the event
 is committed (or raises AuditUnavailable, which the gateway answers with
 AUDIT_UNAVAILABLE, HTTP 503). Each event's hash covers its content and the previous
 event's hash, so an altered, removed or reordered event breaks the chain; `verify`
-(auditverify.py) finds the first break of every chain. Subjects are stored as keyed
+(verify.py) finds the first break of every chain. Subjects are stored as keyed
 HMACs, so the log does not become a copy of the register. SQL lives in
 gateway/audit/store.py.
 """

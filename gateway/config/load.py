@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from gateway.config.document import ConfigFile, Settings
+from gateway.config.file import ConfigFile, Settings
 from gateway.config.sections import AuditSettings, AuthConfig
 from gateway.config.tables import DocumentsTable
+from gateway.config.tomllines import Lines
 from gateway.config.wording import problems
-from gateway.policy.tomllines import Lines
 from sources.errors import ConfigError, SourceConfigError
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from gateway.config.document import ConfigFile
+from gateway.config.file import ConfigFile
 
 __all__ = ["ENV_TEXT", "file_schema", "section_keys"]
 

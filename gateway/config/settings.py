@@ -1,12 +1,12 @@
 """The configuration's public names: the settings the gateway runs with and their readers.
 
-The models live beside this module (sections.py, tables.py, document.py), reading the file in
+The models live beside this module (sections.py, tables.py, file.py), reading the file in
 load.py, the editor schema in schema.py; other packages import from here.
 """
 
 from __future__ import annotations
 
-from gateway.config.document import Settings
+from gateway.config.file import Settings
 from gateway.config.load import (
     ConfigError,
     load_audit,

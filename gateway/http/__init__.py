@@ -1,0 +1,2 @@
+"""The public endpoints: the GraphQL view, refused requests, health, GraphiQL, the
+operators' endpoints, and the paths they answer on."""

@@ -37,6 +37,7 @@ from starlette.routing import Route
 from starlette.types import Lifespan
 
 from gateway.config.settings import Settings
+from gateway.http import paths
 from gateway.http.health import Readiness, healthz
 from gateway.observability import metrics
 
@@ -52,7 +53,7 @@ def ops_app(gateway: Starlette) -> Starlette:
     lifespan runs them: this app has none)."""
     readiness: Readiness = gateway.state.readiness
     settings: Settings = gateway.state.runtime.settings
-    routes = [Route("/healthz", healthz), Route("/readyz", readiness.endpoint())]
+    routes = [Route(paths.HEALTHZ, healthz), Route("/readyz", readiness.endpoint())]
     if settings.metrics.enabled:
         routes.append(Route("/metrics", metrics.metrics_endpoint(gateway.state.catalog)))
     return Starlette(routes=routes)
@@ -140,7 +141,7 @@ def supervisor_app(
         body = await asyncio.to_thread(metrics.exposition, str(metrics_directory))
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    routes = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    routes = [Route(paths.HEALTHZ, healthz), Route("/readyz", readyz)]
     if settings.metrics.enabled:
         routes.append(Route("/metrics", scrape))
     return Starlette(routes=routes)

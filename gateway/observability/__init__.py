@@ -1,0 +1,2 @@
+"""What operators see: Prometheus metrics, OpenTelemetry spans, log formatting, and each
+request's log line."""

@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.access.admission import for_graphql
 from gateway.http import paths
 from gateway.observability.exchange import Exchange
 from sources.stats import tally_calls
@@ -42,7 +41,7 @@ class RequestLog:
         self._path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not for_graphql(scope, self._path):
+        if not paths.for_graphql(scope, self._path):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
+from gateway.config.tomllines import known, strings, text
 from gateway.policy.pins import Pinnable, Pins, parse_pins
-from gateway.policy.tomllines import known, strings, text
 
 if TYPE_CHECKING:
     from gateway.policy.model import Client, Purpose

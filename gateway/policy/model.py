@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.config.tomllines import Lines, count, known, positive, strings, tables, text
 from gateway.policy.grants import FULL, MASKED, parse_grants, with_families
 from gateway.policy.pins import Pinnable, Pins
-from gateway.policy.tomllines import Lines, count, known, positive, strings, tables, text
 from sources.errors import ConfigError
 
 __all__ = [

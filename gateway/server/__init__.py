@@ -1,0 +1,2 @@
+"""The process: its listeners and their HTTP protocol, the --workers supervisor, and
+garbage-collector settings."""

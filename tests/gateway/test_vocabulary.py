@@ -7,6 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from demo.stack import DemoError
 from gateway.access.auth import Authenticator, AuthSettings
 from gateway.audit.errors import AuditStoreError, AuditUnavailable
 from gateway.execution.documents import DocumentError
@@ -29,6 +30,7 @@ from sources.errors import ConfigError, GovgraphError, SourceConfigError, Source
         (Refusal(401, "UNAUTHENTICATED", "who?"), GovgraphError),
         (AuditStoreError("down"), GovgraphError),
         (AuditUnavailable("down"), GovgraphError),
+        (DemoError("no PostgreSQL"), GovgraphError),
     ],
 )
 def test_every_error_is_a_govgraph_error(error: Exception, parent: type[Exception]) -> None:
