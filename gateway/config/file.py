@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pydantic import Field, field_validator
 
+from gateway.config.limits import Limits
 from gateway.config.sections import (
     AuditSettings,
     AuthConfig,
@@ -18,7 +19,6 @@ from gateway.config.sections import (
 )
 from gateway.config.tables import CacheTable, DocumentsTable, LimitsTable, SourceTable, Table
 from gateway.config.values import SourceName, problem
-from gateway.execution.limits import Limits
 from sources.base import CacheSpec, SourceSpec
 from sources.errors import SourceConfigError
 

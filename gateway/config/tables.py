@@ -11,6 +11,7 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from gateway.config.limits import Limits
 from gateway.config.values import (
     Count,
     EntityName,
@@ -24,7 +25,6 @@ from gateway.config.values import (
     problem,
     required_with_redis,
 )
-from gateway.execution.limits import Limits
 from sources.base import CacheSpec, EntitySpec, Resilience, SourceSpec
 
 __all__ = ["CacheTable", "DocumentsTable", "EntityTable", "LimitsTable", "SourceTable", "Table"]
@@ -44,7 +44,7 @@ class LimitsTable(Table):
         default=Limits.cost, description="Estimated fields resolved, list fields multiplied by their size."
     )
     list_keys: Count = Field(
-        default=Limits.list_keys, description="Keys in persons(ids:) and enterprises(creditCodes:)."
+        default=Limits.list_keys, description="Keys in one list argument, such as the ids of a root look-up."
     )
     batch: Count = Field(default=Limits.batch, description="Operations in one batched (JSON array) request.")
     body_bytes: Count = Field(default=Limits.body_bytes, description="Request body in bytes (413 beyond).")

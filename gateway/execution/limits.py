@@ -37,22 +37,7 @@ from graphql import (
 from gateway.compat import declared
 from resolvers.directives import ListSize
 
-__all__ = ["Limits", "limit_error", "measure"]
-
-
-@dataclass(frozen=True)
-class Limits:
-    depth: int = 12  # nested selections, fragments followed
-    aliases: int = 30
-    tokens: int = 3000
-    cost: int = 20_000  # estimated fields resolved (lists as their @listSize declares)
-    list_keys: int = 100  # keys in persons(ids:) / enterprises(creditCodes:)
-    batch: int = 10  # operations in one batched request
-    body_bytes: int = 200_000  # request body
-    concurrent_cost: int = 16_000  # cost executing at once in a process; beyond it operations wait
-    text_chars: int = (
-        256  # characters in a String argument without @maxLength (gateway/execution/textinput.py)
-    )
+__all__ = ["limit_error", "measure"]
 
 
 _DEFAULT_LIST = 10  # items of a list field that declares no @listSize
@@ -112,7 +97,7 @@ class _Walk:
 
     def list_size(self, definition: GraphQLField, node: FieldNode) -> int:
         """The items a list field is taken to return: as many as the keys its `sizedBy`
-        argument is given (persons(ids:)), else its `assumed` size."""
+        argument is given (a look-up's ids), else its `assumed` size."""
         size = declared(definition, ListSize)
         if size is None:
             return _DEFAULT_LIST

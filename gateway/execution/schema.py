@@ -11,9 +11,9 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from gateway.config.limits import Limits
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.errors import translate
-from gateway.execution.limits import Limits
 from gateway.execution.parse_cache import ParsedOnce
 from gateway.execution.textinput import TextInput, TextRules
 from gateway.execution.validation_cache import ValidatedOnce

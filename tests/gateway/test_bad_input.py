@@ -14,7 +14,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from gateway.execution.limits import Limits
+from gateway.config.limits import Limits
 from sources.stats import CallStats
 from tests.resolvers import city
 from tests.resolvers.city import FATHER, HOUSEHOLD

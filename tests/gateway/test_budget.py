@@ -9,8 +9,8 @@ from typing import ClassVar
 import httpx
 
 from gateway.app import create_app
+from gateway.config.limits import Limits
 from gateway.execution.budget import WorkBudget
-from gateway.execution.limits import Limits
 from sources.base import Result
 from sources.memory import MemorySource
 from sources.stats import CallStats

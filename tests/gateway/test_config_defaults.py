@@ -16,9 +16,9 @@ from gateway.access.auth import AuthSettings
 from gateway.access.ratelimit import RedisRateLimiter, build_rate_limiter
 from gateway.access.tally import RedisTally
 from gateway.audit.writer import AuditWriter
+from gateway.config.limits import Limits
 from gateway.config.settings import AuditSettings, AuthConfig, GatewaySettings, RateSettings, parse_settings
 from gateway.config.tables import CacheTable, EntityTable, LimitsTable, SourceTable
-from gateway.execution.limits import Limits
 from gateway.policy.reload import POLL_INTERVAL, PolicyReloader
 from sources.base import CacheSpec, EntitySpec, Resilience, SourceSpec
 from sources.errors import SourceConfigError

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.execution.limits import Limits
+from gateway.config.limits import Limits
 from sources.stats import CallStats
 from tests.resolvers.city import CHILD, FATHER, rid
 
