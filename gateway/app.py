@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from gateway.access.admission import Admission
-from gateway.access.lookups import LookupGate
+from gateway.access.lookup_gate import LookupGate
 from gateway.audit.trail import AuditTrail
 from gateway.config.settings import Settings
 from gateway.execution.introspection import IntrospectionGate

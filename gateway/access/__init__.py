@@ -1,2 +1,3 @@
-"""Who may ask, and how much: credentials and purpose become a Principal; rate limits, root
-look-ups and their miss budgets, and the tallies every process shares."""
+"""Who may ask, and how much: credentials and purpose become a Principal; rate limits,
+the look-up gate (a spent miss budget refuses a whole operation), and the tallies every
+process shares."""

@@ -1,2 +1,2 @@
 """Who may see what: the policy file, grants and pins, the declarations the graph makes,
-enforcement, masking, verdicts and reload."""
+enforcement, root look-ups (audited per id, budgeted), masking, verdicts and reload."""

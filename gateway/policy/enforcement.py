@@ -29,10 +29,10 @@ from graphql import (
     is_list_type,
 )
 
-from gateway.access.lookups import looked_up
 from gateway.compat import graphql_schema, strawberry_definition
 from gateway.policy.declarations import FieldPolicy, object_types, read_declarations
 from gateway.policy.forbidden import OUTSIDE, forbidden, path_of
+from gateway.policy.lookups import looked_up
 from gateway.policy.masking import MASKS
 from gateway.policy.model import MASKED
 from gateway.policy.pins import Pinnable
