@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from .errors import SourceConfigError
@@ -16,6 +16,15 @@ T = TypeVar("T")
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?")
 
 
+def unknown_key(key: str, known: Iterable[str]) -> str:
+    """The problem with an unknown key, with the nearest known one when there is one: the
+    wording of every configuration table, the gateway's and the adapters'."""
+    names = sorted(known)
+    guess = difflib.get_close_matches(key, names, n=1)
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return f"unknown key{hint} (expected one of: {', '.join(names)})"
+
+
 class Options:
     """A view of one TOML table. `where` is its dotted path, e.g. `sources.tax`."""
 
@@ -24,11 +33,7 @@ class Options:
         self._table = table
         unknown = sorted(set(table) - known)
         if unknown:
-            near = difflib.get_close_matches(unknown[0], known, n=1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            raise SourceConfigError(
-                self.at(unknown[0]), f"unknown key; {hint}(expected one of: {', '.join(sorted(known))})"
-            )
+            raise SourceConfigError(self.at(unknown[0]), unknown_key(unknown[0], known))
 
     def at(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from tests import test_cli as cli
 
 ROOT = Path(__file__).parents[1]
 
@@ -39,15 +40,8 @@ def install(site: Path, name: str, entry_points: str, modules: dict[str, str]) -
 
 
 def govgraph(site: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {**(env or os.environ), "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
-    return subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """The command with the packages installed in `site` on its path."""
+    return cli.govgraph(*args, env={**(env or os.environ), "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"})
 
 
 def test_an_installed_command_is_listed_and_runs(tmp_path: Path) -> None:

@@ -5,12 +5,13 @@ a "did you mean" for an unknown key."""
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+
+from sources.options import unknown_key
 
 __all__ = ["dotted", "known_keys", "problems"]
 
@@ -40,7 +41,7 @@ def _one(error: ErrorDetails, root: type, prefix: tuple[str, ...]) -> tuple[str,
     where = dotted((*prefix, *keys))
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     if kind in _UNKNOWN:
-        return where, _unknown(str(keys[-1]), known_keys(root, keys[:-1]))
+        return where, unknown_key(str(keys[-1]), known_keys(root, keys[:-1]))
     if kind in _REQUIRED:
         return where, "is required"
     if kind in _TYPES:
@@ -70,12 +71,6 @@ def dotted(keys: tuple[str | int, ...]) -> str:
     for key in keys:
         text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else key)
     return text
-
-
-def _unknown(key: str, known: list[str]) -> str:
-    guess = difflib.get_close_matches(key, known, n=1)
-    hint = f"; did you mean {guess[0]!r}?" if guess else ""
-    return f"unknown key{hint} (expected one of: {', '.join(known)})"
 
 
 def known_keys(root: type, keys: tuple[str | int, ...]) -> list[str]:

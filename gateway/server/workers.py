@@ -68,25 +68,28 @@ def metrics_directory() -> Iterator[Path]:
             stale.unlink()
         yield path
         return
-    path = Path(tempfile.mkdtemp(prefix="govgraph-metrics-"))
-    os.environ[_ENV] = str(path)
-    try:
+    with _inherited_directory(_ENV, "govgraph-metrics-") as path:
         yield path
-    finally:
-        del os.environ[_ENV]
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def control_directory() -> Iterator[Path]:
     """Where the workers' sockets for the supervisor go: private to this user (mode 0700)
     and short enough for a socket path."""
-    path = Path(tempfile.mkdtemp(prefix="govgraph-ctl-"))
-    os.environ[_CONTROL] = str(path)
+    with _inherited_directory(_CONTROL, "govgraph-ctl-") as path:
+        yield path
+
+
+@contextlib.contextmanager
+def _inherited_directory(variable: str, prefix: str) -> Iterator[Path]:
+    """A fresh private directory, named in `variable` for the workers to inherit; removed,
+    with the variable, when the supervisor is done."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ[variable] = str(path)
     try:
         yield path
     finally:
-        del os.environ[_CONTROL]
+        del os.environ[variable]
         shutil.rmtree(path, ignore_errors=True)
 
 
