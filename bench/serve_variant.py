@@ -41,12 +41,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from gateway.app import create_app
+from gateway.catalog.graph import graph_of
 from gateway.config.settings import RateSettings, Settings, load_settings
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.schema import CORE
 from resolvers.context import Context
 from resolvers.graph import CONFIG as GRAPH_CONFIG
-from resolvers.graph import ENTITIES, Query
 from resolvers.loaders import Loaders
 from sources.base import CacheSpec
 from sources.registry import Catalog, build_catalog
@@ -62,7 +62,7 @@ BULK_KEYS = 1000
 def bare_app() -> Starlette:
     settings = load_settings(CONFIG)
     catalog = build_catalog(settings.sources)
-    catalog.require(ENTITIES)
+    catalog.require(graph_of().entities)
 
     class Bare(GraphQL[Context, None]):
         async def get_context(self, request: Any, response: Any) -> Context:
@@ -70,7 +70,7 @@ def bare_app() -> Starlette:
 
     # The graph as plain Strawberry with the gateway's parse, validation and text steps and
     # direct resolvers: everything but the field policy, audit and observability.
-    schema = strawberry.Schema(query=Query, config=GRAPH_CONFIG, extensions=CORE)
+    schema = strawberry.Schema(query=graph_of().query, config=GRAPH_CONFIG, extensions=CORE)
     install_direct_resolvers(schema)
     app = Starlette(routes=[Route("/graphql", Bare(schema, graphql_ide=None))])
     app.state.catalog = catalog

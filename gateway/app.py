@@ -13,6 +13,7 @@ from starlette.routing import Route
 from gateway.access.admission import Admission
 from gateway.access.lookup_gate import LookupGate
 from gateway.audit.trail import AuditTrail
+from gateway.catalog.graph import graph_of
 from gateway.config.settings import Settings
 from gateway.execution.introspection import IntrospectionGate
 from gateway.execution.operation_limits import OperationLimits
@@ -68,7 +69,9 @@ def create_app(
     arguments are the tests' ways in (call counts, sources, a policy, spans)."""
     # CORE (parse, validate, text checks) comes first in every schema, then the steps wanted.
     wanted = [step for step in PIPELINE if step.wanted(settings)]
-    schema = build_schema([*CORE, *wanted], text_chars=settings.limits.text_chars)
+    schema = build_schema(
+        [*CORE, *wanted], text_chars=settings.limits.text_chars, graph=graph_of(settings.catalog)
+    )
     runtime = build_runtime(
         settings, schema, stats=stats, instances=instances, policy=policy, span_exporter=span_exporter
     )

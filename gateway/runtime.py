@@ -17,6 +17,8 @@ from gateway.access.auth import Authenticator, AuthSettings
 from gateway.access.ratelimit import RateLimiter, build_rate_limiter
 from gateway.access.tally import Tally, build_tally
 from gateway.audit.writer import AuditWriter
+from gateway.catalog.graph import graph_of
+from gateway.catalog.load import check_sources
 from gateway.compat import graphql_schema
 from gateway.config.load import config_error
 from gateway.config.settings import AuthConfig, ConfigError, Settings
@@ -26,7 +28,6 @@ from gateway.execution.schema import GatewaySchema
 from gateway.observability.exchange import OperationNames
 from gateway.observability.tracing import Tracing
 from gateway.policy.model import Policy, load_policy
-from resolvers.graph import ENTITIES
 from sources.base import Source
 from sources.errors import SourceConfigError
 from sources.registry import Catalog, build_catalog
@@ -67,11 +68,13 @@ def build_runtime(
 ) -> Runtime:
     """Everything but what the lifespan starts (the audit writer, reloads, tracing export).
     `stats`, `instances`, `policy` and `span_exporter` are the tests' ways in."""
+    graph = schema.graph or graph_of(settings.catalog)
     try:  # adapters check their own keys here: their mistakes name the file and line too
         catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
-        catalog.require(ENTITIES)
+        catalog.require(graph.entities)
     except SourceConfigError as exc:
         raise config_error(settings.path, exc) from exc
+    check_sources(graph.catalog, {s.name: set(s.entities) for s in settings.sources})
     documents = (
         Registry.load(Path(settings.documents), graphql_schema(schema))
         if settings.documents

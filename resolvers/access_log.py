@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -10,7 +11,8 @@ from graphql import GraphQLError
 from sources.base import Record
 
 from .context import Info
-from .directives import scope
+from .derivations import derived
+from .directives import max_length, scope
 from .identifiers import credit_code_problem, resident_id_problem
 from .subjects import Subject
 from .values import as_datetime
@@ -51,9 +53,16 @@ class AccessEvent(Subject):
         )
 
 
-async def access_log(info: Info, identifier: str) -> list[AccessEvent]:
+@derived(
+    "Query",
+    scope=_A,
+    assumed=100,
+    loads=("access_log",),
+    description="Audit: who accessed this person or enterprise (by resident id or credit code).",
+)
+async def access_log(root: None, info: Info, subject: Annotated[str, max_length(32)]) -> list[AccessEvent]:
     """Newest first. The log holds only keyed hashes of ids; the gateway supplies the key."""
-    identifier = identifier.strip().upper()
+    identifier = subject.strip().upper()
     if resident_id_problem(identifier) and credit_code_problem(identifier):
         raise GraphQLError(
             "subject must be a resident id or a credit code", extensions={"code": "BAD_USER_INPUT"}

@@ -24,6 +24,9 @@ __all__ = [
     "OpenedBy",
     "Public",
     "Scope",
+    "SensitivityClass",
+    "Shared",
+    "SharingClass",
     "Summary",
     "Verdict",
     "list_size",
@@ -46,6 +49,29 @@ class MaskRule(enum.Enum):
     IDENTIFIER = "IDENTIFIER"  # first six and last two characters (registry numbers)
     STUDENT_NUMBER = "STUDENT_NUMBER"  # G + resident id: the id masked as RESIDENT_ID
     WITHHOLD = "WITHHOLD"  # null: no masked form is safe (birth date)
+
+
+@strawberry.enum(description="共享类型: how the data item may be shared (docs/catalog.md).")
+class SharingClass(enum.Enum):
+    UNCONDITIONAL = "UNCONDITIONAL"  # 无条件共享
+    CONDITIONAL = "CONDITIONAL"  # 有条件共享: a grant rests on a basis (an approval)
+
+
+@strawberry.enum(description="The data item's class under PIPL (docs/catalog.md).")
+class SensitivityClass(enum.Enum):
+    GENERAL = "GENERAL"  # no personal information
+    PERSONAL = "PERSONAL"  # personal information (PIPL art. 4)
+    SENSITIVE = "SENSITIVE"  # sensitive personal information (art. 28)
+    MINOR = "MINOR"  # a minor's personal information (art. 28, 31)
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    description="What the resource catalogue says of the data item: its sharing class and sensitivity.",
+)
+class Shared:
+    sharing: SharingClass
+    sensitivity: SensitivityClass
 
 
 @strawberry.schema_directive(

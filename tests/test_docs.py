@@ -22,12 +22,12 @@ from aiohttp import web
 
 from demo.stack import DemoStack
 from gateway.app import create_app
+from gateway.catalog.graph import graph_of
 from gateway.compat import graphql_schema
 from gateway.config.schema import section_keys
 from gateway.config.settings import load_settings, parse_settings
 from gateway.execution.documents import MANIFEST, build_manifest
 from gateway.execution.schema import build_schema
-from resolvers.graph import ENTITIES
 from sources.errors import SourceConfigError
 from sources.options import Options
 from sources.registry import KINDS, adapter_for, build_catalog
@@ -350,7 +350,7 @@ def test_the_configuration_mistakes_the_page_quotes(tmp_path: Path) -> None:
     def refusal(toml: str) -> str:
         settings = parse_settings(tomllib.loads(toml), env, str(tmp_path / "govgraph.local.toml"))
         with pytest.raises(SourceConfigError) as refused:
-            build_catalog(settings.sources).require(ENTITIES)
+            build_catalog(settings.sources).require(graph_of().entities)
         return str(refused.value)
 
     assert refusal(text + "\n" + block) in page

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gateway.catalog.graph import graph_of
+from gateway.catalog.load import check_sources
 from gateway.cli.common import Subparsers, add_config
 from gateway.compat import graphql_schema
 from gateway.config.settings import ConfigError, load_auth, load_settings
@@ -12,7 +14,6 @@ from gateway.execution.documents import Registry
 from gateway.execution.schema import build_schema
 from gateway.observability.tracing import Tracing
 from gateway.policy.model import load_policy
-from resolvers.graph import ENTITIES
 from sources.errors import SourceConfigError
 from sources.registry import build_catalog
 
@@ -29,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     config = args.config
     settings = load_settings(config)
     auth = load_auth(config)
-    schema = build_schema()
+    graph = graph_of(settings.catalog)  # CatalogError names file, resource and item
+    schema = build_schema(graph=graph)
     documents = (
         Registry.load(Path(settings.documents), graphql_schema(schema)) if settings.documents else None
     )
@@ -42,14 +44,16 @@ def run(args: argparse.Namespace) -> int:
         operations=None if documents is None else {d.name for d in documents},
     )
     try:
-        build_catalog(settings.sources).require(ENTITIES)  # adapters validate their own options
+        build_catalog(settings.sources).require(graph.entities)  # adapters validate their own options
     except SourceConfigError as exc:
         raise ConfigError(f"{config}: {exc}") from exc
+    check_sources(graph.catalog, {s.name: set(s.entities) for s in settings.sources})
     if settings.tracing.enabled:
         Tracing(settings.tracing).shutdown()  # its exporter's package may be missing
     print(
         f"ok: {len(settings.sources)} sources, {len(policy.purposes)} purposes, "
         f"{len(policy.clients)} clients, {len(policy.grants)} grants, "
-        f"{len(documents) if documents else 0} trusted documents"
+        f"{len(documents) if documents else 0} trusted documents, "
+        f"{len(graph.catalog.resources)} catalogue resources of {len(graph.catalog.files)} departments"
     )
     return 0

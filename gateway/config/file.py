@@ -17,7 +17,7 @@ from gateway.config.sections import (
     RateSettings,
     TracingSettings,
 )
-from gateway.config.tables import CacheTable, DocumentsTable, LimitsTable, SourceTable, Table
+from gateway.config.tables import CacheTable, CatalogTable, DocumentsTable, LimitsTable, SourceTable, Table
 from gateway.config.values import SourceName, problem
 from sources.base import CacheSpec, SourceSpec
 from sources.errors import SourceConfigError
@@ -39,6 +39,7 @@ class Settings:
     rate_limit: RateSettings = field(default_factory=RateSettings)
     cache: CacheSpec = field(default_factory=CacheSpec)
     documents: str | None = None  # directory of trusted documents (with manifest.json)
+    catalog: str | None = None  # directory of the resource catalogue; None: the project's own
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     logging: LogSettings = field(default_factory=LogSettings)
@@ -58,6 +59,7 @@ class ConfigFile(Table):
     rate_limit: RateSettings = Field(default_factory=RateSettings)
     cache: CacheTable = Field(default_factory=CacheTable)
     documents: DocumentsTable = Field(default_factory=DocumentsTable)
+    catalog: CatalogTable = Field(default_factory=CatalogTable)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
@@ -97,6 +99,7 @@ class ConfigFile(Table):
             rate_limit=self.rate_limit,
             cache=self.cache.spec(),
             documents=self.documents.path,
+            catalog=self.catalog.path,
             metrics=self.metrics,
             health=self.health,
             logging=self.logging,

@@ -27,7 +27,15 @@ from gateway.config.values import (
 )
 from sources.base import CacheSpec, EntitySpec, Resilience, SourceSpec
 
-__all__ = ["CacheTable", "DocumentsTable", "EntityTable", "LimitsTable", "SourceTable", "Table"]
+__all__ = [
+    "CacheTable",
+    "CatalogTable",
+    "DocumentsTable",
+    "EntityTable",
+    "LimitsTable",
+    "SourceTable",
+    "Table",
+]
 
 
 class Table(BaseModel):
@@ -105,6 +113,16 @@ class DocumentsTable(Table):
     path: RelativePath | None = Field(
         default=None,
         description="Directory of .graphql files and their manifest.json, relative to this file.",
+    )
+
+
+class CatalogTable(Table):
+    """[catalog]: the resource catalogue the graph is built from (docs/catalog.md)."""
+
+    path: RelativePath | None = Field(
+        default=None,
+        description="Directory of the departments' catalogue files (*.toml), relative to this file;"
+        " the project's own catalogue when absent.",
     )
 
 

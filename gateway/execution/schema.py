@@ -11,6 +11,8 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from gateway.catalog.build import Graph
+from gateway.catalog.graph import graph_of
 from gateway.config.limits import Limits
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.errors import translate
@@ -18,7 +20,7 @@ from gateway.execution.parse_cache import ParsedOnce
 from gateway.execution.textinput import TextInput, TextRules
 from gateway.execution.validation_cache import ValidatedOnce
 from gateway.policy.enforcement import PolicySurface, attach_policy
-from resolvers.graph import CONFIG, Query
+from resolvers.graph import CONFIG
 
 __all__ = ["CORE", "GatewaySchema", "build_schema"]
 
@@ -30,6 +32,7 @@ CORE: tuple[Callable[[], SchemaExtension], ...] = (ParsedOnce, ValidatedOnce, Te
 class GatewaySchema(strawberry.Schema):
     surface: PolicySurface = PolicySurface({}, {}, frozenset())
     text_rules: TextRules | None = None  # read by the TextInput step
+    graph: Graph | None = None  # what it was built from
 
     @property
     def scopes(self) -> Mapping[str, frozenset[str]]:
@@ -50,17 +53,21 @@ def build_schema(
     extensions: Sequence[Callable[[], SchemaExtension]] = CORE,
     *,
     text_chars: int = Limits.text_chars,
+    graph: Graph | None = None,
     **kwargs: Any,
 ) -> GatewaySchema:
     """`extensions` are the steps of an operation, in order (CORE when not given).
     `text_chars` is the longest String argument accepted where the argument declares no
-    `@maxLength` (`[limits] text_chars`)."""
+    `@maxLength` (`[limits] text_chars`). `graph`: built from the catalogue ([catalog]
+    path); the project's own catalogue when not given."""
+    graph = graph or graph_of()
     schema = GatewaySchema(
-        query=Query,
+        query=graph.query,
         config=CONFIG,
         extensions=list(extensions),
         **kwargs,
     )
+    schema.graph = graph
     schema.text_rules = TextRules(text_chars)
     install_direct_resolvers(schema)
     schema.surface = attach_policy(schema)  # refuses a field declaring no @scope or @public

@@ -5,11 +5,12 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLObjectType
 
+from gateway.catalog.graph import graph_of
 from gateway.compat import field_definition, graphql_schema, resolver_shape
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.schema import CORE
 from resolvers.context import Context
-from resolvers.graph import CONFIG, Query
+from resolvers.graph import CONFIG
 from resolvers.loaders import Loaders
 from tests.resolvers import city
 from tests.resolvers.test_graph import FAMILY, SOCIAL
@@ -43,7 +44,7 @@ async def _answers(
 def _graph(direct: bool) -> strawberry.Schema:
     """The graph without the field policy (whose wrappers hide the resolvers), with or
     without direct resolvers."""
-    schema = strawberry.Schema(query=Query, config=CONFIG, extensions=CORE)
+    schema = strawberry.Schema(query=graph_of().query, config=CONFIG, extensions=CORE)
     if direct:
         install_direct_resolvers(schema)
     return schema

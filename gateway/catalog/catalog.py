@@ -1,0 +1,90 @@
+"""The catalogue once read: every department's resources by name, and the resource that
+declares each type's items (its home: where a link to the type loads it from)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.catalog.model import CatalogFile, Department, Item, Resource, Sensitivity, Sharing
+
+__all__ = ["Catalog", "Declared"]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One resource, with the file and department that declare it."""
+
+    path: Path
+    department: Department
+    name: str
+    resource: Resource
+
+    @property
+    def entity(self) -> str:
+        return self.resource.entity or self.name
+
+    def scope(self, item: Item) -> str | None:
+        return item.scope or self.resource.scope
+
+    def scope_of(self, override: str | None) -> str | None:
+        return override or self.resource.scope
+
+    def sharing(self, item: Item) -> Sharing:
+        return item.sharing or self.resource.sharing
+
+    def sensitivity(self, item: Item) -> Sensitivity:
+        return item.sensitivity or self.resource.sensitivity
+
+    def columns(self) -> set[str]:
+        """The record columns it declares: its key and what its items read."""
+        return {self.resource.key} | {item.source or name for name, item in self.resource.items.items()}
+
+    def shared(self) -> Iterator[tuple[str, Item]]:
+        """Its items that are fields: every one but the not-shared."""
+        for name, item in self.resource.items.items():
+            if self.sharing(item) is not Sharing.NOT_SHARED:
+                yield name, item
+
+
+@dataclass(frozen=True)
+class Catalog:
+    files: Mapping[Path, CatalogFile]
+    resources: Mapping[str, Declared]
+    types: Mapping[str, Declared]  # type name -> the resource declaring its items
+    duplicates: Mapping[str, tuple[Declared, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, files: Mapping[Path, CatalogFile]) -> Catalog:
+        resources: dict[str, Declared] = {}
+        types: dict[str, Declared] = {}
+        duplicates: dict[str, list[Declared]] = {}
+        for path, document in files.items():
+            for name, resource in document.resources.items():
+                declared = Declared(path, document.department, name, resource)
+                if name in resources:
+                    duplicates.setdefault(name, [resources[name]]).append(declared)
+                    continue
+                resources[name] = declared
+                if resource.type is not None and resource.items and resource.type not in types:
+                    types[resource.type] = declared
+        return cls(files, resources, types, {k: tuple(v) for k, v in duplicates.items()})
+
+    def entities(self) -> frozenset[str]:
+        return frozenset(r.entity for r in self.resources.values())
+
+    def home(self, type_name: str) -> Declared:
+        return self.types[type_name]
+
+    def withheld(self) -> dict[str, str]:
+        """Not-shared items, by coordinate (`Type.item`, or `resource.item` for a resource
+        without a type), with where each is declared."""
+        found: dict[str, str] = {}
+        for r in self.resources.values():
+            for name, item in r.resource.items.items():
+                if r.sharing(item) is Sharing.NOT_SHARED:
+                    found[f"{r.resource.type or r.name}.{name}"] = (
+                        f"{r.path.name}: resources.{r.name}.items.{name}"
+                    )
+        return found
