@@ -60,6 +60,7 @@ async def lifespan(
             interval=settings.auth.policy_poll if settings.auth else None,
             pinnable=runtime.schema.surface.pinnable,
             operations=runtime.operations,
+            sharing=runtime.schema.surface.sharing,
         )
         parts.push_async_callback(reloader.aclose)
         reloader.start()

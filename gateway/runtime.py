@@ -85,7 +85,11 @@ def build_runtime(
         if settings.auth is None:
             raise ConfigError(f"{settings.path}: auth: the [auth] section (with policy = ...) is required")
         policy = load_policy(
-            settings.auth.policy, schema.scopes, pinnable=schema.surface.pinnable, operations=operations
+            settings.auth.policy,
+            schema.scopes,
+            pinnable=schema.surface.pinnable,
+            operations=operations,
+            sharing=schema.surface.sharing,
         )
     shared = settings.rate_limit
     runtime = Runtime(

@@ -34,6 +34,9 @@ class AccessEvent(Subject):
         directives=scope(_A), description="Data scopes read about the subject."
     )
     outcome: str = strawberry.field(directives=scope(_A))
+    basis: str | None = strawberry.field(
+        directives=scope(_A), description="What the client's grant rested on: a legal basis or approval."
+    )
     request_id: str = strawberry.field(directives=scope(_A))
     subject_id: strawberry.Private[str]
 
@@ -48,6 +51,7 @@ class AccessEvent(Subject):
             operation=r.get("operation"),
             scopes=list(r.get("scopes") or []),
             outcome=r["outcome"],
+            basis=r.get("basis"),
             request_id=r["request_id"],
             subject_id=subject,
         )

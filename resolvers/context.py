@@ -40,6 +40,7 @@ class Principal:
     verdict_variants: int = 1
     case_id: str | None = None
     operator_id: str | None = None
+    basis: str | None = None  # what the grant rests on: a legal basis or approval reference
 
 
 class AccessLog(Protocol):

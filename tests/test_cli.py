@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -279,3 +280,30 @@ def test_check_config_checks_pins_as_start_up_does(tmp_path: Path) -> None:
     out = govgraph("check-config", "--config", str(config))
     assert out.returncode == 2, out.stdout
     assert "Enterprise.taxCreditAtLeast must be pinned" in out.stderr
+
+
+def test_check_config_names_a_catalogue_mistake(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "catalog", catalog)
+    market = catalog / "market.toml"
+    market.write_text(
+        market.read_text(encoding="utf-8").replace(
+            'employees = { type = "Int"', 'employees = { type = "Count"'
+        ),
+        encoding="utf-8",
+    )
+    config = tmp_path / "govgraph.toml"
+    config.write_text(
+        f'[auth]\npolicy = "{ROOT / "policy.toml"}"\n[catalog]\npath = "catalog"\n'
+        '[sources.tax]\nkind = "memory"\n[sources.tax.entities.taxpayer]\nkey = "credit_code"\n'
+        '[audit]\nmode = "off"\n'
+    )
+    out = govgraph("check-config", "--config", str(config))
+    assert out.returncode == 2, out.stdout
+    assert "Traceback" not in out.stderr
+    line = next(
+        n for n, text in enumerate(market.read_text(encoding="utf-8").splitlines(), 1) if "Count" in text
+    )
+    assert (
+        f"{market}:{line}: resources.annual_reports.items.employees.type: unknown type 'Count'" in out.stderr
+    )

@@ -81,6 +81,7 @@ class Authenticator:
             verdict_variants=client.verdict_variants,
             case_id=_optional(headers, "x-case-id"),
             operator_id=_optional(headers, "x-operator-id"),
+            basis=policy.basis(client.id, purpose),
         )
 
     def _client(self, headers: Mapping[str, str], policy: Policy) -> tuple[Client, frozenset[str] | None]:

@@ -12,6 +12,7 @@ CREATE TABLE audit_event (
     operator      text,
     operation     text,                     -- GraphQL operation name
     document_hash text        NOT NULL,     -- hex sha256 of the GraphQL document
+    basis         text,                     -- the grant's legal basis or approval reference
     subjects      jsonb       NOT NULL,     -- [{"subject": hmac hex, "scopes": [sorted]}]
     denied        jsonb       NOT NULL,     -- [{"path": "a.b.c", "scope": "..."}]
     outcome       text        NOT NULL CHECK (outcome IN ('ok', 'partial', 'denied', 'error')),
@@ -57,9 +58,4 @@ CREATE TRIGGER audit_subject_append_only BEFORE UPDATE OR DELETE ON audit_subjec
 CREATE TRIGGER audit_subject_no_truncate BEFORE TRUNCATE ON audit_subject
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 
--- What an auditor reads: who accessed this subject, when, for what, which scopes.
-CREATE VIEW access_log AS
-SELECT s.subject, e."time", e.client, e.purpose, e.case_id, e.operator, e.operation, s.scopes,
-       e.outcome, e.request_id, e.writer_id, e.seq
-FROM audit_subject s
-JOIN audit_event e USING (writer_id, seq);
+-- What an auditor reads, the access_log view, is created by store.py after these tables.

@@ -69,6 +69,9 @@ def event_hash(prev_hash: str, row_without_hashes: Mapping[str, Any]) -> str:
 def _hashed_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """The columns an event's hash covers (all but prev_hash and hash), as they are hashed."""
     hashed = {name: values[name] for name in _HASHED}
+    if hashed.get("basis") is None:
+        # Events of grants without a basis hash as they did before the column existed.
+        del hashed["basis"]
     # One spelling of the instant, whatever tzinfo object the driver hands back.
     hashed["time"] = hashed["time"].astimezone(dt.UTC).isoformat(timespec="microseconds")
     return hashed
@@ -97,6 +100,7 @@ class AccessRecord:
     operator: str | None
     operation: str | None
     document_hash: str
+    basis: str | None = None  # what the client's grant rests on (policy.toml `basis`)
     subjects: dict[str, set[str]] = field(default_factory=dict)  # raw identifier -> scopes read
     denied: list[tuple[str, str]] = field(default_factory=list)  # (path, scope)
     lookups: dict[str, str] = field(default_factory=dict)  # raw identifier asked at the root -> outcome

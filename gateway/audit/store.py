@@ -47,6 +47,7 @@ class EventRow:
     response_hash: str
     prev_hash: str
     hash: str
+    basis: str | None = None  # the grant's legal basis or approval reference, when it has one
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,14 @@ _APPEND = """
 WITH batch AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
         writer_id text, seq bigint, "time" timestamptz, request_id text, client text, purpose text,
-        case_id text, operator text, operation text, document_hash text, subjects jsonb, denied jsonb,
-        outcome text, response_hash text, prev_hash text, hash text)
+        case_id text, operator text, operation text, document_hash text, basis text, subjects jsonb,
+        denied jsonb, outcome text, response_hash text, prev_hash text, hash text)
 ), events AS (
     INSERT INTO audit_event (writer_id, seq, "time", request_id, client, purpose, case_id, operator,
-                             operation, document_hash, subjects, denied, outcome, response_hash,
-                             prev_hash, hash)
+                             operation, document_hash, basis, subjects, denied, outcome,
+                             response_hash, prev_hash, hash)
     SELECT writer_id, seq, "time", request_id, client, purpose, case_id, operator, operation,
-           document_hash, subjects, denied, outcome, response_hash, prev_hash, hash
+           document_hash, basis, subjects, denied, outcome, response_hash, prev_hash, hash
     FROM batch
     RETURNING writer_id, seq, subjects
 ), index_rows AS (
@@ -82,6 +83,21 @@ WITH batch AS (
     ON CONFLICT (writer_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash
 )
 SELECT count(*) FROM events
+"""
+
+# What an auditor reads: who accessed this subject, when, for what, which scopes, on what
+# basis. Created after audit.sql's tables, and replaced on a store installed before it
+# showed the basis (a view may gain columns at its end).
+_ACCESS_LOG_VIEW = """
+CREATE OR REPLACE VIEW access_log AS
+SELECT s.subject, e."time", e.client, e.purpose, e.case_id, e.operator, e.operation, s.scopes,
+       e.outcome, e.request_id, e.writer_id, e.seq, e.basis
+FROM audit_subject s
+JOIN audit_event e USING (writer_id, seq)
+"""
+
+_VIEW_HAS_BASIS = """
+SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('access_log') AND attname = 'basis')
 """
 
 _WRITERS = """
@@ -174,8 +190,14 @@ class AuditStore:
             )
             if present == 0:
                 await conn.execute(_ddl())
+                await conn.execute(_ACCESS_LOG_VIEW)
             elif present != len(TABLES):
                 raise AuditStoreError(f"audit store: only {present} of {', '.join(TABLES)} exist")
+            elif not await conn.fetchval(_VIEW_HAS_BASIS):
+                # Installed before events recorded their grant's basis; altered only then, so
+                # that a gateway whose role does not own the tables still starts.
+                await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS basis text")
+                await conn.execute(_ACCESS_LOG_VIEW)
 
     async def append(self, rows: Sequence[EventRow], head: ChainHead) -> None:
         """Insert `rows`, their subject index rows and the new `head`, all or nothing."""

@@ -150,6 +150,7 @@ class AuditWriter:
             "operator": _optional_text(access.operator),
             "operation": _optional_text(access.operation),
             "document_hash": access.document_hash,
+            "basis": _optional_text(access.basis),
             "subjects": subject_entries(self._secret, access),
             "denied": [{"path": path, "scope": scope} for path, scope in access.denied],
             "outcome": outcome,

@@ -17,6 +17,7 @@ import strawberry
 
 from gateway.catalog.catalog import Catalog, Declared
 from gateway.catalog.fields import derivation_field, lookup_fields, sharing_of
+from gateway.catalog.load import CatalogError
 from gateway.catalog.model import SHARING_TITLES, Attach, Item
 from gateway.catalog.shape import Shape, converter
 from gateway.catalog.types import TypeRef, parse_type
@@ -165,6 +166,13 @@ class _Builder:
                 parent, _, field_name = attach.field.partition(".")
                 returns, resolver = self.attached(declared, attach)
                 directives: list[object] = [Scope(name=declared.scope_of(attach.scope) or "")]
+                if not attach.opened_by:  # a link opened by other scopes shares nothing itself
+                    sharing, sensitivity = declared.strictest()
+                    directives.append(
+                        Shared(
+                            sharing=SharingClass[sharing.name], sensitivity=SensitivityClass[sensitivity.name]
+                        )
+                    )
                 if attach.opened_by:
                     directives.append(OpenedBy(scopes=" ".join(attach.opened_by)))
                 r = declared.resource
@@ -202,12 +210,13 @@ class _Builder:
             if d.on == "Query":
                 continue
             if d.on not in self.classes:
-                raise TypeError(
-                    f"derivation {d.function.__qualname__} is registered on {d.on}, not a catalogue type"
+                raise CatalogError(
+                    f"derivation {d.function.__module__}.{d.name} is registered on {d.on},"
+                    " which no catalogue resource declares"
                 )
             cls = self.classes[d.on]
             if d.name in cls.__dict__:
-                raise TypeError(
+                raise CatalogError(
                     f"derivation {d.function.__qualname__}: {d.on}.{d.name} is also a catalogue field"
                 )
             returns = None if d.returns is None else parse_type(d.returns)

@@ -3,13 +3,19 @@ declares each type's items (its home: where a link to the type loads it from).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.catalog.model import CatalogFile, Department, Item, Resource, Sensitivity, Sharing
 
-__all__ = ["Catalog", "Declared"]
+__all__ = ["Catalog", "Declared", "camel"]
+
+
+def camel(name: str) -> str:
+    """An item's field name: `birth_date` is `birthDate`, as the schema spells it."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,16 @@ class Declared:
     def columns(self) -> set[str]:
         """The record columns it declares: its key and what its items read."""
         return {self.resource.key} | {item.source or name for name, item in self.resource.items.items()}
+
+    def strictest(self) -> tuple[Sharing, Sensitivity]:
+        """The class of what it shares: its strictest shared item's, or its own."""
+        found = [(self.sharing(i), self.sensitivity(i)) for _, i in self.shared()]
+        if not found:
+            return self.resource.sharing, self.resource.sensitivity
+        return (
+            max((s for s, _ in found), key=list(Sharing).index),
+            max((s for _, s in found), key=list(Sensitivity).index),
+        )
 
     def shared(self) -> Iterator[tuple[str, Item]]:
         """Its items that are fields: every one but the not-shared."""
@@ -77,14 +93,17 @@ class Catalog:
     def home(self, type_name: str) -> Declared:
         return self.types[type_name]
 
-    def withheld(self) -> dict[str, str]:
-        """Not-shared items, by coordinate (`Type.item`, or `resource.item` for a resource
-        without a type), with where each is declared."""
+    def withheld(self, scopes: Collection[str]) -> dict[str, str]:
+        """Not-shared items, by coordinate (`Type.itemName`, or `resource.itemName` for a
+        resource without a type), and the scopes only they have (none of `scopes`, the
+        fields' scopes), each with where it is declared."""
         found: dict[str, str] = {}
         for r in self.resources.values():
             for name, item in r.resource.items.items():
                 if r.sharing(item) is Sharing.NOT_SHARED:
-                    found[f"{r.resource.type or r.name}.{name}"] = (
-                        f"{r.path.name}: resources.{r.name}.items.{name}"
-                    )
+                    where = f"{r.path.name}: resources.{r.name}.items.{name}"
+                    found[f"{r.resource.type or r.name}.{camel(name)}"] = where
+                    scope = r.scope(item)
+                    if scope is not None and scope not in scopes:
+                        found.setdefault(scope, where)
         return found

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 
-from gateway.catalog.catalog import Catalog, Declared
+from gateway.catalog.catalog import Catalog, Declared, camel
 from gateway.catalog.model import Lookup, Sensitivity, Sharing
 from gateway.catalog.shape import Shape
 from resolvers.context import Info
@@ -27,12 +27,16 @@ _SENSITIVITY = list(Sensitivity)
 def sharing_of(d: Derivation, catalog: Catalog) -> Shared:
     """A derivation's class: as registered, else the strictest of the catalogue items of
     its scope, else its type's resource's."""
-    items = [
-        (r.sharing(i), r.sensitivity(i))
-        for r in catalog.resources.values()
-        for _, i in r.shared()
-        if r.scope(i) == d.scope
-    ]
+    scope = d.scope
+    items: list[tuple[Sharing, Sensitivity]] = []
+    while scope and not items:  # "tax.rating.verdict" is about the items of "tax.rating"
+        items = [
+            (r.sharing(i), r.sensitivity(i))
+            for r in catalog.resources.values()
+            for _, i in r.shared()
+            if r.scope(i) == scope
+        ]
+        scope = scope.rpartition(".")[0]
     home = catalog.types.get(d.on)
     fallback = (
         (home.resource.sharing, home.resource.sensitivity)
@@ -97,11 +101,6 @@ def _bounded(info: Info, keys: list[str], argument: str) -> None:
         )
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
@@ -149,7 +148,7 @@ def lookup_fields(
             graphql_type=cls | None,
         )
     if lookup.many is not None:
-        shown = _camel(plural)
+        shown = camel(plural)
 
         async def many(root: Any, info: Info, **keys: Any) -> Any:
             asked = list(keys[plural])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.catalog.catalog import Catalog, Declared
+from gateway.catalog.catalog import Catalog, Declared, camel
 from gateway.catalog.model import CatalogFile, Sharing
 from gateway.catalog.types import BUILT_IN, parse_type
 from gateway.config.load import located
@@ -117,8 +117,8 @@ def _problems(  # noqa: C901 - one check per rule, each a line or two
                 yield path, where, "has no scope (set scope on the item or its resource)"
             if item.codes is not None and ref.name in catalog.types:
                 yield path, f"{where}.codes", "codes are for enum items"
-            if r.type is not None and resource.sharing(item) is not Sharing.NOT_SHARED:
-                claimed = f"{r.type}.{_camel(name)}"
+            if home is resource and resource.sharing(item) is not Sharing.NOT_SHARED:
+                claimed = f"{r.type}.{camel(name)}"
                 if claimed in fields:
                     yield path, where, f"{claimed} is also {fields[claimed]}"
                 fields[claimed] = f"item {name} of resource {resource.name} ({path.name})"
@@ -159,9 +159,8 @@ def _problems(  # noqa: C901 - one check per rule, each a line or two
 
 
 def _duplicates(catalog: Catalog, resource: Declared) -> Iterator[tuple[Path, str, str]]:
-    for other in catalog.duplicates.get(resource.name, ()):
-        if other.path != resource.path:
-            yield resource.path, f"resources.{resource.name}", f"also declared in {other.path.name}"
+    for other in catalog.duplicates.get(resource.name, ())[1:]:
+        yield other.path, f"resources.{resource.name}", f"also declared in {resource.path.name}"
     first = catalog.types.get(resource.resource.type or "")
     if resource.resource.items and first is not None and first is not resource:
         yield (
@@ -169,8 +168,3 @@ def _duplicates(catalog: Catalog, resource: Declared) -> Iterator[tuple[Path, st
             f"resources.{resource.name}.type",
             f"{first.resource.type} is already declared by resource {first.name} ({first.path.name})",
         )
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         schema.scopes,
         pinnable=schema.surface.pinnable,
         operations=None if documents is None else {d.name for d in documents},
+        sharing=schema.surface.sharing,
     )
     try:
         build_catalog(settings.sources).require(graph.entities)  # adapters validate their own options

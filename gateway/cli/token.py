@@ -40,7 +40,9 @@ def _seconds(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     auth = load_auth(args.config)
     schema = build_schema()
-    policy = load_policy(auth.policy, schema.scopes, pinnable=schema.surface.pinnable)
+    policy = load_policy(
+        auth.policy, schema.scopes, pinnable=schema.surface.pinnable, sharing=schema.surface.sharing
+    )
     client = policy.clients.get(args.client)
     if client is None:
         print(

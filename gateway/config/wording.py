@@ -48,6 +48,8 @@ def _one(error: ErrorDetails, root: type, prefix: tuple[str, ...]) -> tuple[str,
         return where, f"must be {_TYPES[kind]}, got {value!r}"
     if kind in ("bool_type", "bool_parsing"):
         return where, f"must be true or false, got {value!r}"
+    if kind == "string_pattern_mismatch":
+        return where, f"must match {ctx['pattern']}, got {value!r}"
     if kind == "string_too_short":
         return where, "must not be empty"
     if kind == "greater_than_equal":

@@ -4,6 +4,7 @@ steps every operation goes through (gateway/app.py names them in order)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import strawberry
@@ -70,5 +71,7 @@ def build_schema(
     schema.graph = graph
     schema.text_rules = TextRules(text_chars)
     install_direct_resolvers(schema)
-    schema.surface = attach_policy(schema)  # refuses a field declaring no @scope or @public
+    surface = attach_policy(schema)  # refuses a field declaring no @scope or @public
+    withheld = graph.catalog.withheld(surface.scopes)
+    schema.surface = replace(surface, sharing=replace(surface.sharing, withheld=withheld))
     return schema

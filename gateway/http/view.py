@@ -221,6 +221,7 @@ class GatewayGraphQL(GraphQLView[Context]):
             operator=principal.operator_id,
             operation=None,
             document_hash="",
+            basis=principal.basis,
         )
         response.gg_accept = request.headers.get("accept", "")
         # One per HTTP request, shared by every operation of a batch.

@@ -20,7 +20,7 @@ from typing import TypeVar
 from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema
 
 from gateway.compat import declared
-from resolvers.directives import Conclusion, Mask, MaskRule, OpenedBy, Public, Scope
+from resolvers.directives import Conclusion, Mask, MaskRule, OpenedBy, Public, Scope, Shared, SharingClass
 
 __all__ = ["Declarations", "FieldPolicy", "object_types", "read_declarations"]
 
@@ -36,6 +36,7 @@ class FieldPolicy:
     mask: MaskRule | None = None
     conclusion: str | None = None
     openers: tuple[str, ...] = ()
+    conditional: bool = False  # @shared(sharing: CONDITIONAL): a grant of its scope needs a basis
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,13 @@ def _field_policy(coordinate: str, field: GraphQLField) -> FieldPolicy:
         return FieldPolicy(None)
     if public is not None:
         raise TypeError(f"{coordinate} declares both @scope and @public")
+    shared = declared(field, Shared)
     return FieldPolicy(
         scope.name,
         None if mask is None else mask.rule,
         None if conclusion is None else f"@{type(conclusion).__name__.lower()}",
         () if opened is None else opened.openers(),
+        shared is not None and shared.sharing is SharingClass.CONDITIONAL,
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as declared_field
 from inspect import isawaitable
 from typing import Any
 
@@ -36,6 +37,7 @@ from gateway.policy.lookups import looked_up
 from gateway.policy.masking import MASKS
 from gateway.policy.model import MASKED
 from gateway.policy.pins import Pinnable
+from gateway.policy.sharing import SharingRules
 from gateway.policy.verdicts import concluded, pinnable
 from resolvers.context import Context
 from resolvers.directives import MaskRule
@@ -120,6 +122,7 @@ class PolicySurface:
     scopes: Mapping[str, frozenset[str]]
     pinnable: Mapping[str, Pinnable]  # verdict and summary fields with arguments, by coordinate
     lookups: frozenset[str]  # root fields that look a subject up by id
+    sharing: SharingRules = declared_field(default_factory=SharingRules)  # what the catalogue asks of grants
 
 
 def _origin(gtype: Any) -> type | None:
@@ -189,4 +192,5 @@ def attach_policy(schema: Any) -> PolicySurface:
                     mask = None if rule is None else MASKS[rule]
                     resolve = _scoped(resolve, scope, mask, about_subject)
             field.resolve = resolve
-    return PolicySurface(declarations.opens, pins, frozenset(lookups))
+    conditional = frozenset(p.scope for p in declarations.fields.values() if p.conditional and p.scope)
+    return PolicySurface(declarations.opens, pins, frozenset(lookups), SharingRules(conditional))

@@ -16,6 +16,7 @@ from typing import Any
 from gateway.config.tomllines import Lines, count, known, positive, strings, tables, text
 from gateway.policy.grants import FULL, MASKED, parse_grants, with_families
 from gateway.policy.pins import Pinnable, Pins
+from gateway.policy.sharing import SharingRules
 from sources.errors import ConfigError
 
 __all__ = [
@@ -85,6 +86,8 @@ class Policy:
     grants: Mapping[tuple[str, str], Mapping[str, str]]  # (client, purpose) -> scope -> full | masked
     path: str = "<memory>"
     pins: Mapping[tuple[str, str], Pins] = field(default_factory=dict)  # (client, purpose) -> pins
+    # (client, purpose) -> what the grant rests on: a legal basis or an approval reference.
+    bases: Mapping[tuple[str, str], str] = field(default_factory=dict)
     _by_subject: dict[str, Client] = field(init=False, repr=False)
     _by_key: dict[str, Client] = field(init=False, repr=False)
 
@@ -103,6 +106,9 @@ class Policy:
     def grant(self, client: str, purpose: str) -> Mapping[str, str]:
         return self.grants.get((client, purpose), {})
 
+    def basis(self, client: str, purpose: str) -> str | None:
+        return self.bases.get((client, purpose))
+
     def pinned(self, client: str, purpose: str) -> Pins:
         """The verdict and summary arguments the grant fixes, by field coordinate."""
         return self.pins.get((client, purpose), {})
@@ -114,11 +120,14 @@ def load_policy(
     *,
     pinnable: Mapping[str, Pinnable] | None = None,
     operations: Collection[str] | None = None,
+    sharing: SharingRules | None = None,
 ) -> Policy:
     """Read and validate a policy file against the scopes the schema declares, each with the
-    link scopes a grant of it opens (and, when given, its pinnable fields and the
-    registered operations' names)."""
-    return parse_policy(read_policy(path), scopes, str(path), pinnable=pinnable, operations=operations)
+    link scopes a grant of it opens (and, when given, its pinnable fields, the
+    registered operations' names and what the catalogue asks of grants)."""
+    return parse_policy(
+        read_policy(path), scopes, str(path), pinnable=pinnable, operations=operations, sharing=sharing
+    )
 
 
 def read_policy(path: str | Path) -> str:
@@ -138,9 +147,11 @@ def parse_policy(
     *,
     pinnable: Mapping[str, Pinnable] | None = None,
     operations: Collection[str] | None = None,
+    sharing: SharingRules | None = None,
 ) -> Policy:
     """Without `pinnable`, pins are checked for shape only; without `operations`, client
-    `operations` are not checked against the registered documents."""
+    `operations` are not checked against the registered documents; without `sharing`,
+    grants are not checked against the catalogue's sharing classes."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -162,7 +173,9 @@ def parse_policy(
         for client in clients.values():
             for name in sorted(client.operations - set(operations)):
                 raise fail(f"no registered operation is named {name!r}", "clients", client.id, "operations")
-    grants, pins = parse_grants(raw.get("grants", []), clients, purposes, scopes, pinnable, fail)
+    grants, pins, bases = parse_grants(
+        raw.get("grants", []), clients, purposes, scopes, pinnable, fail, sharing
+    )
     for client in clients.values():
         for purpose in sorted(client.purposes):
             if (client.id, purpose) not in grants:
@@ -174,7 +187,7 @@ def parse_policy(
         if client.jwt_subject in subjects:
             raise fail(f"jwt_subject also used by {subjects[client.jwt_subject]!r}", "clients", client.id)
         subjects[client.jwt_subject] = client.id
-    return Policy(purposes, clients, grants, path, pins)
+    return Policy(purposes, clients, grants, path, pins, bases)
 
 
 def _purpose(name: str, table: Mapping[str, Any], fail: Any) -> Purpose:

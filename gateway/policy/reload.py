@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from gateway.config.sections import AuthConfig
 from gateway.policy.model import Policy, PolicyError, parse_policy, read_policy
 from gateway.policy.pins import Pinnable
+from gateway.policy.sharing import SharingRules
 
 __all__ = ["POLL_INTERVAL", "PolicyHolder", "PolicyReloader", "describe_changes"]
 
@@ -58,10 +59,11 @@ class PolicyReloader:
         *,
         pinnable: Mapping[str, Pinnable] | None = None,
         operations: Collection[str] | None = None,
+        sharing: SharingRules | None = None,
     ) -> None:
         self._holder = holder
         self._scopes = scopes  # each with the link scopes a grant of it opens
-        self._pinnable, self._operations = pinnable, operations
+        self._pinnable, self._operations, self._sharing = pinnable, operations, sharing
         self.interval = POLL_INTERVAL if interval is None else interval
         path = holder.policy.path
         self.path: Path | None = None if path == "<memory>" else Path(path)
@@ -124,7 +126,12 @@ class PolicyReloader:
         if text is not None:
             try:
                 new = parse_policy(
-                    text, self._scopes, str(self.path), pinnable=self._pinnable, operations=self._operations
+                    text,
+                    self._scopes,
+                    str(self.path),
+                    pinnable=self._pinnable,
+                    operations=self._operations,
+                    sharing=self._sharing,
                 )
             except PolicyError as exc:
                 error = exc

@@ -521,3 +521,43 @@ async def test_throughput_with_concurrent_recorders(writer: AuditWriter, store: 
     )
     assert writer.stats.events == events
     assert (await verify(store)).problems == []
+
+
+async def test_the_basis_is_hashed_into_the_chain_when_the_grant_has_one(
+    writer: AuditWriter, store: AuditStore, scratch_db: str
+) -> None:
+    approved = access(1)
+    approved.basis = "共享申请批复 XM-GX-2026-0012"
+    await writer.record(approved, "ok", "r" * 64)
+    await writer.record(access(2), "ok", "r" * 64)  # a grant without a basis
+    [(_, events, _)] = [c async for c in store.chains()]
+    assert [e.basis for e in events] == ["共享申请批复 XM-GX-2026-0012", None]
+    assert (await verify(store)).problems == []
+    await tamper(scratch_db, "UPDATE audit_event SET basis = 'another approval' WHERE seq = 1")
+    (problem,) = (await verify(store)).problems
+    assert "seq 1" in str(problem)
+
+
+async def test_a_store_installed_before_the_basis_gains_it(scratch_db: str) -> None:
+    store = AuditStore(scratch_db)
+    await store.install()
+    # The store as it was: no basis column, an access_log view without it.
+    await sql(scratch_db, "DROP VIEW access_log")
+    await sql(scratch_db, "ALTER TABLE audit_event DROP COLUMN basis")
+    await sql(
+        scratch_db,
+        "CREATE VIEW access_log AS SELECT s.subject, e.time, e.client FROM audit_subject s"
+        " JOIN audit_event e USING (writer_id, seq)",
+    )
+    await store.install()
+    columns = await sql(
+        scratch_db,
+        "SELECT table_name FROM information_schema.columns WHERE column_name = 'basis' ORDER BY 1",
+    )
+    assert [c["table_name"] for c in columns] == ["access_log", "audit_event"]
+    writer = AuditWriter(store, SECRET)
+    await writer.start()
+    await writer.record(access(), "ok", "r" * 64)
+    await writer.aclose()
+    assert (await verify(store)).problems == []
+    await store.aclose()

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,11 @@ async def test_each_data_operation_writes_one_event(gateway: httpx.AsyncClient, 
     assert event["outcome"] == "partial"
     assert event["response_hash"] == canonical_hash({"data": body["data"], "errors": body["errors"]})
     assert CHILD not in json.dumps(event, default=str)
+    # The grant's basis, as policy.toml states it: its scopes hold conditional items.
+    grants = tomllib.loads((ROOT / "policy.toml").read_text(encoding="utf-8"))["grants"]
+    (grant,) = [g for g in grants if g["client"] == "enrollment"]
+    assert grant["basis"]
+    assert event["basis"] == grant["basis"]
 
 
 async def test_operations_that_read_no_subject_write_nothing(

@@ -45,18 +45,21 @@ purposes = ["review"]
 [[grants]]
 client = "reviewer"
 purpose = "review"
+basis = "approval T-1"
 full = ["person.identity", "person.hukou"]
 
 [[grants]]
 client = "other"
 purpose = "review"
 full = ["person.identity"]
+basis = "approval T-2"
 """
 WITHOUT_HUKOU = POLICY.replace('full = ["person.identity", "person.hukou"]', 'full = ["person.identity"]')
 WITHOUT_IDENTITY = POLICY.replace('full = ["person.identity", "person.hukou"]', 'full = ["person.hukou"]')
 WITHOUT_OTHER = (
     POLICY.split("[clients.other]")[0]
-    + '[[grants]]\nclient = "reviewer"\npurpose = "review"\nfull = ["person.identity", "person.hukou"]\n'
+    + '[[grants]]\nclient = "reviewer"\npurpose = "review"\nbasis = "approval T-1"\n'
+    + 'full = ["person.identity", "person.hukou"]\n'
 )
 FULL_ANSWER = {"person": {"name": "林小雨", "hukouDistrict": {"code": "350211"}}}
 QUERY = {
@@ -157,9 +160,9 @@ async def test_a_removed_client_is_rejected(tmp_path: Path, caplog: pytest.LogCa
         (('legal_basis = "test"', "legal_basis = test"), ":2: syntax: Invalid value (at line 2, column 15)"),
         (
             ('full = ["person.identity"]', 'full = ["person.identiy"]'),
-            ":18: grants.1.full: unknown scope 'person.identiy'",
+            ":19: grants.1.full: unknown scope 'person.identiy'",
         ),
-        (('client = "other"', 'client = "otter"'), ":16: grants.1.client: unknown client 'otter'"),
+        (('client = "other"', 'client = "otter"'), ":17: grants.1.client: unknown client 'otter'"),
     ],
 )
 async def test_an_invalid_file_keeps_the_old_policy_and_names_the_mistake(
