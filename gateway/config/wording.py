@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
+from collections.abc import Callable
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -35,6 +36,19 @@ def problems(error: ValidationError, root: type, prefix: tuple[str, ...] = ()) -
     return [_one(e, root, prefix) for e in error.errors(include_url=False)]
 
 
+# A value of the right type that breaks the field's constraint: (value, ctx) -> problem.
+_CONSTRAINTS: dict[str, Callable[[Any, dict[str, Any]], str]] = {
+    "string_pattern_mismatch": lambda value, ctx: f"must match {ctx['pattern']}, got {value!r}",
+    "string_too_short": lambda value, ctx: "must not be empty",
+    "greater_than_equal": lambda value, ctx: f"must be at least {ctx['ge']}, got {value}",
+    "greater_than": lambda value, ctx: (
+        f"must be positive, got {value}" if ctx["gt"] == 0 else f"must exceed {ctx['gt']}"
+    ),
+    "less_than_equal": lambda value, ctx: f"must be at most {ctx['le']}, got {value}",
+    "literal_error": lambda value, ctx: f"must be {str(ctx['expected']).replace(chr(39), '')}, got {value!r}",
+}
+
+
 def _one(error: ErrorDetails, root: type, prefix: tuple[str, ...]) -> tuple[str, str]:
     loc = tuple(str(p) if not isinstance(p, int) else p for p in error["loc"])
     keys = tuple(p for p in loc if p != "[key]")  # a bad table name is reported at the name
@@ -48,18 +62,8 @@ def _one(error: ErrorDetails, root: type, prefix: tuple[str, ...]) -> tuple[str,
         return where, f"must be {_TYPES[kind]}, got {value!r}"
     if kind in ("bool_type", "bool_parsing"):
         return where, f"must be true or false, got {value!r}"
-    if kind == "string_pattern_mismatch":
-        return where, f"must match {ctx['pattern']}, got {value!r}"
-    if kind == "string_too_short":
-        return where, "must not be empty"
-    if kind == "greater_than_equal":
-        return where, f"must be at least {ctx['ge']}, got {value}"
-    if kind == "greater_than":
-        return where, f"must be positive, got {value}" if ctx["gt"] == 0 else f"must exceed {ctx['gt']}"
-    if kind == "less_than_equal":
-        return where, f"must be at most {ctx['le']}, got {value}"
-    if kind == "literal_error":
-        return where, f"must be {str(ctx['expected']).replace(chr(39), '')}, got {value!r}"
+    if kind in _CONSTRAINTS:
+        return where, _CONSTRAINTS[kind](value, ctx)
     if kind in _TABLE:
         return where, f"must be a table, got {value!r}"
     if kind in _LIST:

@@ -330,7 +330,8 @@ def test_a_scope_only_not_shared_items_have_cannot_be_granted(tmp_path: Path) ->
         tmp_path,
         "public_security.toml",
         'household_no = { type = "String", title = "户号", sharing = "not_shared",',
-        'household_no = { type = "String", title = "户号", sharing = "not_shared", scope = "person.register_keys",',
+        'household_no = { type = "String", title = "户号", sharing = "not_shared",'
+        ' scope = "person.register_keys",',
     )
     schema = build_schema(graph=graph_of(directory))
     with pytest.raises(PolicyError) as caught:
