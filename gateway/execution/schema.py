@@ -11,12 +11,14 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from gateway.compat import graphql_schema
 from gateway.config.limits import Limits
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.errors import translate
 from gateway.execution.parse_cache import ParsedOnce
 from gateway.execution.textinput import TextInput, TextRules
 from gateway.execution.validation_cache import ValidatedOnce
+from gateway.execution.visible import VisibleSchemas
 from gateway.policy.enforcement import PolicySurface, attach_policy
 from resolvers.graph import CONFIG, Query
 
@@ -30,6 +32,7 @@ CORE: tuple[Callable[[], SchemaExtension], ...] = (ParsedOnce, ValidatedOnce, Te
 class GatewaySchema(strawberry.Schema):
     surface: PolicySurface = PolicySurface({}, {}, frozenset())
     text_rules: TextRules | None = None  # read by the TextInput step
+    visible: VisibleSchemas  # the schema each principal sees (introspection, hints)
 
     @property
     def scopes(self) -> Mapping[str, frozenset[str]]:
@@ -64,4 +67,5 @@ def build_schema(
     schema.text_rules = TextRules(text_chars)
     install_direct_resolvers(schema)
     schema.surface = attach_policy(schema)  # refuses a field declaring no @scope or @public
+    schema.visible = VisibleSchemas(graphql_schema(schema))
     return schema
