@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import pytest
+import pytest_asyncio
 from graphql import (
     GraphQLField,
     GraphQLInputObjectType,
@@ -26,11 +29,14 @@ from graphql import (
 )
 from graphql import build_schema as from_sdl
 
+from gateway.app import create_app
 from gateway.compat import graphql_schema
+from gateway.config.settings import AuthConfig
 from gateway.execution.visible import MAX_SCHEMAS, VisibleSchemas, visible_schema
 from gateway.policy.model import load_policy
-from tests.gateway.support import ROOT
+from tests.gateway.support import ROOT, SECRET, headers, settings
 from tests.resolvers import city
+from tests.resolvers.city import FATHER
 
 SDL = from_sdl((ROOT / "schema.graphql").read_text(encoding="utf-8"))
 POLICY = tomllib.loads((ROOT / "policy.toml").read_text(encoding="utf-8"))
@@ -167,6 +173,80 @@ def test_every_client_of_the_policy_is_checked() -> None:
     assert len({frozenset(g.fields.items()) for g in graphs}) == len(CLIENTS)
     assert all(g.fields["Query"] for g in graphs)
     assert grant_of("talent-policy")[1].masked[("Person", "phone")] == "PHONE"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+    # The enterprise desk runs registered operations only: here it may send text too, so
+    # that its introspection can be asked (its grants are the shipped ones).
+    text = (ROOT / "policy.toml").read_text(encoding="utf-8")
+    assert "persisted_only = true" in text
+    policy = tmp_path_factory.mktemp("policy") / "policy.toml"
+    policy.write_text(text.replace("persisted_only = true", "persisted_only = false"), encoding="utf-8")
+    auth = AuthConfig(policy=str(policy), hs256_secret=SECRET)
+    app = create_app(settings(auth=auth))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            yield http
+
+
+def typo_documents() -> list[str]:
+    """One fragment per object type of the whole schema, each field of it misspelt; a few
+    documents, each under graphql-core's 100 validation errors."""
+    misspelt = {f + "x" for t in objects(SDL).values() for f in t.fields}
+    assert not misspelt & {f for t in objects(SDL).values() for f in t.fields}
+    documents: list[list[str]] = [[]]
+    errors = 0
+    for name, t in objects(SDL).items():
+        if errors + len(t.fields) + 1 > 90:
+            documents.append([])
+            errors = 0
+        documents[-1].append(f"fragment T{name} on {name} {{ {' '.join(f + 'x' for f in t.fields)} }}")
+        errors += len(t.fields) + 1  # each field, and the fragment is never used
+    return ["query Typos { __typename }\n" + "\n".join(fragments) for fragments in documents]
+
+
+@pytest.mark.parametrize("name", CLIENTS)
+async def test_suggestions_name_only_fields_the_client_sees(client: httpx.AsyncClient, name: str) -> None:
+    purpose, expected = grant_of(name)
+    told: list[dict[str, Any]] = []
+    for document in typo_documents():
+        response = await client.post("/graphql", json={"query": document}, headers=headers(name, purpose))
+        told.extend(response.json()["errors"])
+    suggested: dict[tuple[str, str], list[str]] = {}
+    for error in told:
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        found = re.fullmatch(
+            r"Cannot query field '(\w+)x' on type '(\w+)'\.(?: Did you mean (.*)\?)?", error["message"]
+        )
+        if found is None:
+            assert error["message"].startswith("Fragment "), error  # "... is never used."
+            continue
+        field, type_name, hint = found.groups()
+        suggested[type_name, field] = re.findall(r"'(\w+)'", hint or "")
+    assert len(suggested) == sum(len(t.fields) for t in objects(SDL).values())  # every typo reported
+    for (type_name, field), names in suggested.items():
+        shown = expected.fields.get(type_name, frozenset())
+        assert set(names) <= shown, (type_name, field, names)
+        if field in shown:
+            assert field in names, (type_name, field)  # what it can see is still suggested
+
+
+async def test_enum_values_are_suggested_only_from_enums_the_client_sees(client: httpx.AsyncClient) -> None:
+    document = (
+        "query($id: ResidentId!, $t: InsuranceType!)"
+        " { person(id: $id) { socialInsurance { monthsContributed(type: $t) } } }"
+    )
+    body = {"query": document, "variables": {"id": FATHER, "t": "PENSON"}}
+    # The enrolment app may ask monthsContributed(type:), the talent app may not.
+    enrolment = await client.post("/graphql", json=body, headers=headers("enrollment", "enrollment_review"))
+    talent = await client.post("/graphql", json=body, headers=headers("talent-policy", "talent_subsidy"))
+    (told,) = enrolment.json()["errors"]
+    assert told["message"].endswith("Did you mean the enum value 'PENSION'?")
+    (untold,) = talent.json()["errors"]
+    assert untold["message"] == told["message"].split(" Did you mean")[0]
+    assert "PENSION" not in talent.text
 
 
 def test_each_clients_schema_is_a_valid_schema() -> None:
