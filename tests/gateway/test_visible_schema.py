@@ -10,6 +10,7 @@ import re
 import tomllib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,6 +38,7 @@ from gateway.policy.model import load_policy
 from tests.gateway.support import ROOT, SECRET, headers, settings
 from tests.resolvers import city
 from tests.resolvers.city import FATHER
+from tests.waiting import until
 
 SDL = from_sdl((ROOT / "schema.graphql").read_text(encoding="utf-8"))
 POLICY = tomllib.loads((ROOT / "policy.toml").read_text(encoding="utf-8"))
@@ -191,6 +193,75 @@ async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[http
             yield http
 
 
+async def introspect(http: httpx.AsyncClient, client: str, purpose: str) -> dict[str, Any]:
+    response = await http.post("/graphql", json={"query": INTROSPECTION}, headers=headers(client, purpose))
+    body = response.json()
+    assert "errors" not in body, body
+    schema: dict[str, Any] = body["data"]["__schema"]
+    return schema
+
+
+@pytest.mark.parametrize("name", CLIENTS)
+async def test_introspection_shows_exactly_what_the_grants_show(client: httpx.AsyncClient, name: str) -> None:
+    purpose, expected = grant_of(name)
+    schema = await introspect(client, name, purpose)
+    types = {t["name"]: t for t in schema["types"] if not t["name"].startswith("__")}
+    assert set(types) - SCALARS == expected.types
+    shown = {n: frozenset(f["name"] for f in t["fields"]) for n, t in types.items() if t["kind"] == "OBJECT"}
+    assert shown == expected.fields
+    assert schema["queryType"]["name"] == "Query"
+    masked: dict[tuple[str, str], str] = {}
+    for type_name, fields in shown.items():
+        for field in types[type_name]["fields"]:
+            declared_field = objects(SDL)[type_name].fields[field["name"]]
+            # Arguments go with their field, and stay whole.
+            assert [a["name"] for a in field["args"]] == list(declared_field.args)
+            description = field["description"] or ""
+            if MASKED_NOTE in description:
+                masked[type_name, field["name"]] = re.findall(rf"{MASKED_NOTE} (\w+) rule", description)[0]
+            assert description.startswith(declared_field.description or "")
+        assert fields  # no object type left empty
+    assert masked == expected.masked
+
+
+async def test_masked_fields_are_marked_for_graphiqls_docs(client: httpx.AsyncClient) -> None:
+    document = '{ __type(name: "Person") { fields { name description } } }'
+    response = await client.post(
+        "/graphql", json={"query": document}, headers=headers("grid-worker", "household_survey")
+    )
+    fields = {f["name"]: f["description"] for f in response.json()["data"]["__type"]["fields"]}
+    assert fields["name"] == "Masked for this client: NAME rule (docs/authorization.md)."
+    assert fields["residenceAddress"] == (
+        "Where the person lives now (居住地址).\n\n"
+        "Masked for this client: ADDRESS rule (docs/authorization.md)."
+    )
+    assert fields["hukouDistrict"] == "District of the household registration (户籍地)."  # granted in full
+    assert "age" in fields  # masked scope, no mask rule: shown as it is, not marked
+    assert fields["age"] == "Whole years, derived from the birth date."
+
+
+async def test_the_development_purpose_sees_every_type_of_the_schema_file(client: httpx.AsyncClient) -> None:
+    schema = await introspect(client, "developer", "development")
+    named = {t["name"] for t in schema["types"]}
+    assert set(SDL.type_map) - named == set()
+    assert MASKED_NOTE not in str(schema)
+    # Query.accessLog included, though the developer is not granted audit.read.
+    query = next(t for t in schema["types"] if t["name"] == "Query")
+    assert {f["name"] for f in query["fields"]} == set(SDL.type_map["Query"].fields)  # type: ignore[attr-defined]
+
+
+async def test_hidden_types_are_not_found_by_name(client: httpx.AsyncClient) -> None:
+    talent = headers("talent-policy", "talent_subsidy")
+    for name in ("Contribution", "TaxPayment", "AccessEvent", "IncomeTaxSummary", "InsuranceType"):
+        document = f'{{ __type(name: "{name}") {{ name fields {{ name }} }} }}'
+        response = await client.post("/graphql", json={"query": document}, headers=talent)
+        assert response.json() == {"data": {"__type": None}}, name
+    shown = await client.post(
+        "/graphql", json={"query": '{ __type(name: "SocialInsurance") { name } }'}, headers=talent
+    )
+    assert shown.json() == {"data": {"__type": {"name": "SocialInsurance"}}}
+
+
 def typo_documents() -> list[str]:
     """One fragment per object type of the whole schema, each field of it misspelt; a few
     documents, each under graphql-core's 100 validation errors."""
@@ -247,6 +318,51 @@ async def test_enum_values_are_suggested_only_from_enums_the_client_sees(client:
     (untold,) = talent.json()["errors"]
     assert untold["message"] == told["message"].split(" Did you mean")[0]
     assert "PENSION" not in talent.text
+
+
+async def test_execution_does_not_follow_the_visible_schema(client: httpx.AsyncClient) -> None:
+    # contributions is hidden from the talent app, yet validates and answers null with FORBIDDEN.
+    document = (
+        "query($id: ResidentId!) { person(id: $id) { name socialInsurance { contributions { base } } } }"
+    )
+    body = {"query": document, "variables": {"id": FATHER}}
+    response = await client.post("/graphql", json=body, headers=headers("talent-policy", "talent_subsidy"))
+    answer = response.json()
+    assert answer["data"] == {"person": {"name": "林建国", "socialInsurance": {"contributions": None}}}
+    assert [(e["path"], e["extensions"]) for e in answer["errors"]] == [
+        (
+            ["person", "socialInsurance", "contributions"],
+            {"code": "FORBIDDEN", "scope": "social_insurance.records"},
+        )
+    ]
+
+
+async def test_a_document_mixing_introspection_and_data(client: httpx.AsyncClient) -> None:
+    document = """query Mixed($id: ResidentId!) {
+      before: __type(name: "Contribution") { name }
+      person(id: $id) { name socialInsurance { contributions { base } } }
+      ...Schema
+      __typename
+    }
+    fragment Schema on Query { types: __schema { types { name } } person(id: $id) { phone } }"""
+    body = {"query": document, "variables": {"id": FATHER}}
+    response = await client.post("/graphql", json=body, headers=headers("talent-policy", "talent_subsidy"))
+    answer = response.json()
+    data = answer["data"]
+    assert list(data) == ["before", "person", "types", "__typename"]
+    # Introspection from the talent app's graph...
+    assert data["before"] is None
+    names = {t["name"] for t in data["types"]["types"]}
+    assert "SocialInsurance" in names
+    assert "Contribution" not in names
+    assert data["__typename"] == "Query"
+    # ... data exactly as without it.
+    assert data["person"] == {
+        "name": "林建国",
+        "phone": "138****0001",
+        "socialInsurance": {"contributions": None},
+    }
+    assert [e["extensions"]["code"] for e in answer["errors"]] == ["FORBIDDEN"]
 
 
 def test_each_clients_schema_is_a_valid_schema() -> None:
@@ -317,3 +433,33 @@ def test_the_builder_leaves_the_whole_schema_alone() -> None:
     assert set(objects(visible)) == {"Query", "AccessEvent"}
     assert {name: list(t.fields) for name, t in objects(SCHEMA_CORE).items()} == before
     assert all(t.fields[f] is fields[name][f] for name, t in objects(SCHEMA_CORE).items() for f in t.fields)
+
+
+async def test_a_grant_changed_by_a_reload_changes_what_introspection_shows(tmp_path: Path) -> None:
+    text = (ROOT / "policy.toml").read_text(encoding="utf-8")
+    grant = '"social_insurance.status", "social_insurance.verdict"'
+    assert grant in text
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    auth = AuthConfig(policy=str(path), hs256_secret=SECRET, policy_poll=0.02)
+    app = create_app(settings(auth=auth))
+    talent = headers("talent-policy", "talent_subsidy")
+    document = {"query": '{ __type(name: "SocialInsurance") { fields { name } } }'}
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://gateway") as http,
+    ):
+        runtime, schemas = app.state.runtime, app.state.schema.visible
+        before = (await http.post("/graphql", json=document, headers=talent)).json()["data"]["__type"]
+        assert {f["name"] for f in before["fields"]} == {
+                "number", "status", "firstInsuredMonth", "currentEmployer", "hasContributed"
+            }  # fmt: skip
+        old, kept = runtime.policy, schemas.cached()
+
+        path.write_text(text.replace(grant, '"social_insurance.verdict"'), encoding="utf-8")
+        await until(lambda: runtime.policy is not old, "the new policy")
+
+        after = (await http.post("/graphql", json=document, headers=talent)).json()["data"]["__type"]
+        assert {f["name"] for f in after["fields"]} == {"hasContributed"}
+        assert schemas.cached() == kept + 1  # a new grant set, a new schema
