@@ -49,7 +49,7 @@ PIPELINE: tuple[type[Step], ...] = (
     TrustedDocuments,  # operation: a registered document by id; persisted-only clients send nothing else
     OperationLimits,  # validate: tokens, depth, aliases, cost; execute: a share of the work budget
     LookupGate,  # execute: an operation looking ids up, refused once the client's miss budget is spent
-    IntrospectionGate,  # execute: the schema, shown only to a purpose that may read it
+    IntrospectionGate,  # execute: __schema and __type answered from the client's own graph
     SourceReport,  # results: extensions.sources, each department consulted and how it went
     AuditTrail,  # operation, on the way out: one hash-chained event per operation that touched data
     OperationObserver,  # results: the operation's part of the request's log line and metrics

@@ -11,17 +11,22 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 
 from graphql import GraphQLError
 
 from sources.errors import SourceError, SourceRejected
 
-__all__ = ["translate"]
+__all__ = ["Hints", "translate", "without_suggestion"]
 
 log = logging.getLogger("govgraph.errors")
 
 _TOKENS = re.compile(r"Document contains more than (\d+) tokens")
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
+
+# For a document error whose message ends in graphql-core's "Did you mean ...?", the
+# message the client is given instead (gateway/execution/suggestions.py).
+Hints = Callable[[GraphQLError], str]
 
 _SOURCE_MESSAGES = {
     "SOURCE_TIMEOUT": "The {source} department did not answer in time.",
@@ -42,11 +47,17 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
     )
 
 
-def translate(error: GraphQLError, reveal_schema: bool = True) -> GraphQLError:
+def without_suggestion(message: str) -> str:
+    """`message` without graphql-core's "Did you mean ...?" at its end."""
+    return _SUGGESTION.sub("", message)
+
+
+def translate(error: GraphQLError, hints: Hints | None = None) -> GraphQLError:
     """The error a client may see for `error`, logging what it must not.
 
-    Without `reveal_schema`, graphql-core's "Did you mean ...?" hints are dropped: they
-    would spell out field names a client may not introspect."""
+    graphql-core's "Did you mean ...?" hints name what the whole schema holds; with
+    `hints`, a document error's message is what `hints` makes of it instead (the hints the
+    client's own graph gives, so that they never name a field it cannot see)."""
     original = error.original_error
     if isinstance(original, SourceError):
         # A refusal is the client's doing, not a department in trouble: no warning.
@@ -70,7 +81,9 @@ def translate(error: GraphQLError, reveal_schema: bool = True) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         # Syntax and validation errors from graphql-core: the message is about the document.
         log.info("bad document: %s", error.message)
-        message = error.message if reveal_schema else _SUGGESTION.sub("", error.message)
+        message = error.message
+        if hints is not None and _SUGGESTION.search(message):
+            message = hints(error)
         return _with(error, message, {"code": "BAD_USER_INPUT"})
     error_id = uuid.uuid4().hex[:16]
     log.error("internal error %s at %s", error_id, error.path, exc_info=original)

@@ -3,8 +3,8 @@ events, metrics labels, log lines and trace spans share.
 
 Operations:  ok · denied (answered; its only errors are policy refusals) · partial
              (answered with other errors, e.g. a department down) · rejected (refused
-             before execution: bad document, limits, unknown trusted document,
-             introspection) · error · audit_unavailable
+             before execution: bad document, limits, unknown trusted document) · error ·
+             audit_unavailable
 Requests refused before any operation ran (admission): unauthenticated · forbidden ·
 rate_limited; a request's outcome is otherwise its worst operation's.
 

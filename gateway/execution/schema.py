@@ -14,12 +14,15 @@ from strawberry.types import ExecutionContext
 
 from gateway.catalog.build import Graph
 from gateway.catalog.graph import graph_of
+from gateway.compat import graphql_schema
 from gateway.config.limits import Limits
 from gateway.execution.direct import install_direct_resolvers
-from gateway.execution.errors import translate
+from gateway.execution.errors import Hints, translate
 from gateway.execution.parse_cache import ParsedOnce
+from gateway.execution.suggestions import Suggestions
 from gateway.execution.textinput import TextInput, TextRules
 from gateway.execution.validation_cache import ValidatedOnce
+from gateway.execution.visible import VisibleSchemas
 from gateway.policy.enforcement import PolicySurface, attach_policy
 from resolvers.graph import CONFIG
 
@@ -34,6 +37,7 @@ class GatewaySchema(strawberry.Schema):
     surface: PolicySurface = PolicySurface({}, {}, frozenset())
     text_rules: TextRules | None = None  # read by the TextInput step
     graph: Graph | None = None  # what it was built from
+    visible: VisibleSchemas  # the schema each principal sees (introspection, hints)
 
     @property
     def scopes(self) -> Mapping[str, frozenset[str]]:
@@ -46,8 +50,15 @@ class GatewaySchema(strawberry.Schema):
         # The list is the result's own: replacing items changes what the client gets.
         context = getattr(execution_context, "context", None)
         principal = getattr(context, "principal", None)
-        reveal = principal is None or principal.may_introspect
-        errors[:] = [translate(e, reveal_schema=reveal) for e in errors]
+        hints: Hints | None = None  # graphql-core's, from the whole schema
+        if principal is not None and not principal.may_introspect and execution_context is not None:
+            hints = Suggestions(
+                lambda: self.visible.for_principal(principal),
+                execution_context.graphql_document,
+                execution_context.variables,
+                execution_context.operation_name,
+            )
+        errors[:] = [translate(e, hints) for e in errors]
 
 
 def build_schema(
@@ -74,4 +85,5 @@ def build_schema(
     surface = attach_policy(schema)  # refuses a field declaring no @scope or @public
     withheld = graph.catalog.withheld(surface.scopes)
     schema.surface = replace(surface, sharing=replace(surface.sharing, withheld=withheld))
+    schema.visible = VisibleSchemas(graphql_schema(schema))
     return schema

@@ -14,8 +14,8 @@ __all__ = ["ValidatedOnce"]
 class ValidatedOnce(ValidationCache):
     """Strawberry's validation cache, handing each operation its own copy of the cached
     error list: the schema's process_errors rewrites a result's errors for the client that
-    asked (hints only for developers), which must not change what the next client with the
-    same document is told."""
+    asked (its "Did you mean" hints from its own graph), which must not change what the next
+    client with the same document is told."""
 
     def __init__(self) -> None:
         super().__init__(maxsize=512)

@@ -59,8 +59,9 @@ _HELP = """\
 #   {"Authorization": "Bearer <token>", "X-Purpose": "<purpose>"}
 # or, for a client with an API key:
 #   {"X-API-Key": "<key>", "X-Purpose": "<purpose>"}
-# `govgraph token CLIENT` prints a demo client's headers. After changing them,
-# re-fetch the schema (the circular arrow on the left). Ctrl-Enter runs a query.
+# `govgraph token CLIENT` prints a demo client's headers. The docs show the graph
+# those headers' client and purpose may see (masked fields say so); after changing
+# them, re-fetch the schema (the circular arrow on the left). Ctrl-Enter runs a query.
 """
 
 _HEADERS = {"Authorization": "Bearer ", "X-Purpose": ""}  # to fill in, without presets
