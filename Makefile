@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test check bench schema clean
+.PHONY: demo test check bench schema catalog-docs clean
 
 # Development: the tests, linters and every extra (dev pulls in demo and otel).
 $(STAMP): pyproject.toml
@@ -37,6 +37,10 @@ check: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/govgraph export-schema > schema.graphql
+
+# docs/catalog.md ends with the catalogue as `govgraph catalog` prints it.
+catalog-docs: $(STAMP)
+	$(BIN)/govgraph catalog --update-page docs/catalog.md
 
 clean:
 	rm -rf $(VENV) .govgraph .pytest_cache .mypy_cache .ruff_cache

@@ -163,6 +163,7 @@ def test_help_describes_every_command_and_option(capsys: pytest.CaptureFixture[s
         "serve",
         "check-config",
         "export-schema",
+        "catalog",
         "token",
         "documents",
         "audit",

@@ -19,6 +19,7 @@ from gateway.catalog.catalog import Catalog, Declared
 from gateway.catalog.fields import derivation_field, lookup_fields, sharing_of
 from gateway.catalog.load import CatalogError
 from gateway.catalog.model import SHARING_TITLES, Attach, Item
+from gateway.catalog.query import catalog_field
 from gateway.catalog.shape import Shape, converter
 from gateway.catalog.types import TypeRef, parse_type
 from resolvers.derivations import Derivation, Entity
@@ -249,6 +250,7 @@ class _Builder:
         for d in self.derivations:
             if d.on == "Query":
                 namespace[d.name] = derivation_field(d, None, None, None)
+        namespace["catalog"] = catalog_field(self.catalog)  # the catalogue itself, as reference data
         return strawberry.type(type("Query", (), namespace))
 
     def build(self) -> Graph:

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from gateway.config.file import ConfigFile, Settings
 from gateway.config.sections import AuditSettings, AuthConfig
-from gateway.config.tables import DocumentsTable
+from gateway.config.tables import CatalogTable, DocumentsTable
 from gateway.config.tomllines import Lines
 from gateway.config.wording import problems
 from sources.errors import ConfigError, SourceConfigError
@@ -28,6 +28,7 @@ __all__ = [
     "config_error",
     "load_audit",
     "load_auth",
+    "load_catalog_path",
     "load_documents_path",
     "load_settings",
     "located",
@@ -132,6 +133,12 @@ def load_documents_path(path: str | Path, environ: Mapping[str, str] | None = No
     """Only [documents] path: what checking trusted documents needs."""
     documents = _one_section(Path(path), "documents", DocumentsTable, environ)
     return None if documents is None else documents.path
+
+
+def load_catalog_path(path: str | Path, environ: Mapping[str, str] | None = None) -> str | None:
+    """Only [catalog] path: what listing the catalogue needs; None: the project's own."""
+    catalog = _one_section(Path(path), "catalog", CatalogTable, environ)
+    return None if catalog is None else catalog.path
 
 
 def _one_section(
