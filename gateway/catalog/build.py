@@ -16,9 +16,10 @@ from typing import Any
 import strawberry
 
 from gateway.catalog.catalog import Catalog, Declared
-from gateway.catalog.fields import derivation_field, lookup_fields, sharing_of
+from gateway.catalog.fields import derivation_field, lookup_fields, shared, sharing_of
 from gateway.catalog.load import CatalogError
 from gateway.catalog.model import SHARING_TITLES, Attach, Item
+from gateway.catalog.naming import python_name
 from gateway.catalog.query import catalog_field
 from gateway.catalog.shape import Shape, converter
 from gateway.catalog.types import TypeRef, parse_type
@@ -29,9 +30,7 @@ from resolvers.directives import (
     MaskRule,
     OpenedBy,
     Scope,
-    SensitivityClass,
     Shared,
-    SharingClass,
 )
 from resolvers.subjects import Located, Subject
 from resolvers.values import as_date, as_datetime, as_decimal
@@ -124,12 +123,7 @@ class _Builder:
         declared: list[object] = [Scope(name=home.scope(item) or "")]
         if item.mask is not None:
             declared.append(Mask(rule=MaskRule[item.mask]))
-        declared.append(
-            Shared(
-                sharing=SharingClass[home.sharing(item).name],
-                sensitivity=SensitivityClass[home.sensitivity(item).name],
-            )
-        )
+        declared.append(shared(home.sharing(item), home.sensitivity(item)))
         return declared
 
     def item_description(self, home: Declared, item: Item) -> str:
@@ -167,23 +161,18 @@ class _Builder:
                 parent, _, field_name = attach.field.partition(".")
                 returns, resolver = self.attached(declared, attach)
                 directives: list[object] = [Scope(name=declared.scope_of(attach.scope) or "")]
-                if not attach.opened_by:  # a link opened by other scopes shares nothing itself
-                    sharing, sensitivity = declared.strictest()
-                    directives.append(
-                        Shared(
-                            sharing=SharingClass[sharing.name], sensitivity=SensitivityClass[sensitivity.name]
-                        )
-                    )
-                if attach.opened_by:
+                if attach.opened_by:  # a link opened by other scopes shares nothing itself
                     directives.append(OpenedBy(scopes=" ".join(attach.opened_by)))
+                else:
+                    directives.append(shared(*declared.strictest()))
                 r = declared.resource
                 if r.many and r.max is not None:
                     directives.append(ListSize(assumed=r.max, sized_by=strawberry.UNSET))
-                cls, python_name = self.classes[parent], _snake(field_name)
-                cls.__annotations__[python_name] = returns
+                cls, attribute = self.classes[parent], python_name(field_name)
+                cls.__annotations__[attribute] = returns
                 setattr(
                     cls,
-                    python_name,
+                    attribute,
                     strawberry.field(
                         resolver=resolver,
                         name=field_name,
@@ -277,10 +266,6 @@ def build_graph(
     """`named`: the graph's own types by name (scalars, enums, value types); `values`: how
     a record's value becomes one of them, where it is not the value itself."""
     return _Builder(catalog, named, values, derivations).build()
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def _sorted(rows: list[Any], order_by: Sequence[str]) -> list[Any]:

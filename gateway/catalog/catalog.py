@@ -8,14 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.catalog.model import CatalogFile, Department, Item, Resource, Sensitivity, Sharing
+from gateway.catalog.naming import field_name
 
-__all__ = ["Catalog", "Declared", "camel"]
-
-
-def camel(name: str) -> str:
-    """An item's field name: `birth_date` is `birthDate`, as the schema spells it."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
+__all__ = ["Catalog", "Declared"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +97,7 @@ class Catalog:
             for name, item in r.resource.items.items():
                 if r.sharing(item) is Sharing.NOT_SHARED:
                     where = f"{r.path.name}: resources.{r.name}.items.{name}"
-                    found[f"{r.resource.type or r.name}.{camel(name)}"] = where
+                    found[f"{r.resource.type or r.name}.{field_name(name)}"] = where
                     scope = r.scope(item)
                     if scope is not None and scope not in scopes:
                         found.setdefault(scope, where)

@@ -11,14 +11,15 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 
-from gateway.catalog.catalog import Catalog, Declared, camel
+from gateway.catalog.catalog import Catalog, Declared
 from gateway.catalog.model import Lookup, Sensitivity, Sharing
+from gateway.catalog.naming import field_name, python_name
 from gateway.catalog.shape import Shape
 from resolvers.context import Info
 from resolvers.derivations import Derivation
 from resolvers.directives import ListSize, MaxLength, OpenedBy, Scope, SensitivityClass, Shared, SharingClass
 
-__all__ = ["derivation_field", "lookup_fields", "sharing_of"]
+__all__ = ["derivation_field", "lookup_fields", "shared", "sharing_of"]
 
 _STRICTNESS = list(Sharing)
 _SENSITIVITY = list(Sensitivity)
@@ -49,6 +50,11 @@ def sharing_of(d: Derivation, catalog: Catalog) -> Shared:
         sharing = Sharing(d.sharing)
     if d.sensitivity is not None:
         sensitivity = Sensitivity(d.sensitivity)
+    return shared(sharing, sensitivity)
+
+
+def shared(sharing: Sharing, sensitivity: Sensitivity) -> Shared:
+    """The @shared directive of a field of this class."""
     return Shared(sharing=SharingClass[sharing.name], sensitivity=SensitivityClass[sensitivity.name])
 
 
@@ -101,10 +107,6 @@ def _bounded(info: Info, keys: list[str], argument: str) -> None:
         )
 
 
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
-
-
 def _signature(argument: str, annotation: Any) -> inspect.Signature:
     return inspect.Signature(
         [
@@ -124,8 +126,8 @@ def lookup_fields(
     linked: list[object] = [Scope(name=scope)]
     if lookup.opened_by:
         linked.append(OpenedBy(scopes=" ".join(lookup.opened_by)))
-    argument = _snake(lookup.argument)
-    plural = argument + "s"
+    argument = python_name(lookup.argument)
+    plural = python_name(lookup.plural or lookup.argument + "s")
     text = key_type is str
     annotation: Any = key_type
     if text and lookup.max_length is not None:
@@ -139,7 +141,7 @@ def lookup_fields(
             return None if r is None else make(r)
 
         one.__signature__ = _signature(argument, annotation)  # type: ignore[attr-defined]
-        fields[_snake(lookup.one)] = strawberry.field(
+        fields[python_name(lookup.one)] = strawberry.field(
             resolver=one,
             name=lookup.one,
             description=lookup.description
@@ -148,7 +150,7 @@ def lookup_fields(
             graphql_type=cls | None,
         )
     if lookup.many is not None:
-        shown = camel(plural)
+        shown = field_name(plural)
 
         async def many(root: Any, info: Info, **keys: Any) -> Any:
             asked = list(keys[plural])
@@ -157,7 +159,7 @@ def lookup_fields(
             return [None if r is None else make(r) for r in records]
 
         many.__signature__ = _signature(plural, list[key_type])  # type: ignore[attr-defined]
-        fields[_snake(lookup.many)] = strawberry.field(
+        fields[python_name(lookup.many)] = strawberry.field(
             resolver=many,
             name=lookup.many,
             description=f"{cls.__name__} records by {lookup.argument}, in the order asked;"

@@ -14,19 +14,9 @@ from dataclasses import dataclass, replace
 
 from gateway.catalog.catalog import Catalog, Declared
 from gateway.catalog.model import Department, Item, Sensitivity, Sharing
-from resolvers.graph import CONFIG
+from gateway.catalog.naming import field_name, python_name
 
 __all__ = ["Entry", "Listed", "ListedDepartment", "ListedItem", "ListedResource", "listing", "matching"]
-
-
-def field_name(name: str) -> str:
-    """A catalogue name (snake_case) as the schema names its field."""
-    return CONFIG.name_converter.apply_naming_config(name)
-
-
-def _snake(name: str) -> str:
-    # As gateway/catalog/fields.py names a look-up's parameter, before the schema's converter.
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 @dataclass(frozen=True)
@@ -83,12 +73,12 @@ Listed = tuple[ListedDepartment, ...]
 def _entries(declared: Declared) -> Iterator[Entry]:
     r = declared.resource
     if r.lookup is not None:
-        lookup, argument = r.lookup, _snake(r.lookup.argument)
+        lookup, argument = r.lookup, python_name(r.lookup.argument)
         scope = declared.scope_of(lookup.scope)
         if lookup.one is not None:
             yield Entry(f"Query.{lookup.one}", field_name(argument), None, scope)
         if lookup.many is not None:
-            yield Entry(f"Query.{lookup.many}", field_name(argument + "s"), None, scope)
+            yield Entry(f"Query.{lookup.many}", lookup.plural or field_name(argument) + "s", None, scope)
     for attach in r.attach:
         yield Entry(attach.field, attach.by, attach.through, declared.scope_of(attach.scope))
 

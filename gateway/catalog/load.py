@@ -10,8 +10,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.catalog.catalog import Catalog, Declared, camel
+from gateway.catalog.catalog import Catalog, Declared
 from gateway.catalog.model import CatalogFile, Sharing
+from gateway.catalog.naming import field_name
 from gateway.catalog.types import BUILT_IN, parse_type
 from gateway.config.load import located
 from gateway.config.wording import problems
@@ -91,7 +92,13 @@ def _problems(  # noqa: C901 - one check per rule, each a line or two
     for resource in catalog.resources.values():
         path, r, at = resource.path, resource.resource, f"resources.{resource.name}"
         yield from _duplicates(catalog, resource)
-        if r.type is not None and r.type not in catalog.types:
+        if r.type is not None and r.type in named:
+            yield (
+                path,
+                f"{at}.type",
+                f"{r.type} is one of the graph's own types (a scalar, code table or value)",
+            )
+        elif r.type is not None and r.type not in catalog.types:
             yield path, f"{at}.type", f"{r.type} has no resource declaring its items"
         home = catalog.types.get(r.type or "")
         for name, item in r.items.items():
@@ -118,7 +125,7 @@ def _problems(  # noqa: C901 - one check per rule, each a line or two
             if item.codes is not None and ref.name in catalog.types:
                 yield path, f"{where}.codes", "codes are for enum items"
             if home is resource and resource.sharing(item) is not Sharing.NOT_SHARED:
-                claimed = f"{r.type}.{camel(name)}"
+                claimed = f"{r.type}.{field_name(name)}"
                 if claimed in fields:
                     yield path, where, f"{claimed} is also {fields[claimed]}"
                 fields[claimed] = f"item {name} of resource {resource.name} ({path.name})"
@@ -151,6 +158,8 @@ def _problems(  # noqa: C901 - one check per rule, each a line or two
         if r.lookup is not None:
             if r.type is None or r.many or home is None:
                 yield path, f"{at}.lookup", "only a resource with a type and one record per key is looked up"
+            elif not any((i.source or n) == r.key for n, i in r.items.items()):
+                yield path, f"{at}.key", f"{r.key!r} is no item's column: the look-up's argument has no type"
             for root in (r.lookup.one, r.lookup.many):
                 if root is not None:
                     if root in roots:

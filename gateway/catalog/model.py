@@ -26,7 +26,7 @@ __all__ = [
     "Sharing",
 ]
 
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")]  # snake_case
 TypeName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z0-9]*$")]
 Coordinate = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z0-9]*\.[a-z][A-Za-z0-9]*$")]
 Title = Annotated[str, StringConstraints(min_length=1)]
@@ -98,7 +98,8 @@ class Attach(_Table):
 class Lookup(_Table):
     one: str | None = Field(default=None, description="Root field answering one record by key.")
     many: str | None = Field(default=None, description="Root field answering a list of keys, in order.")
-    argument: str = Field(description="The key argument; the list field's is its plural.")
+    argument: str = Field(description="The key argument, as the schema spells it (`creditCode`).")
+    plural: str | None = Field(default=None, description="The list field's argument; the argument + s.")
     max_length: int | None = Field(default=None, gt=0, description="Longest text key accepted.")
     scope: str | None = None
     opened_by: list[str] = Field(default_factory=list)

@@ -170,7 +170,7 @@ def line_of(directory: Path, file: str, fragment: str) -> int:
             'district = { type = "District", title = "登记机关行政区划" }\n'
             'taxRegistration = { type = "String", title = "x" }',
             "resources.enterprise.items.taxRegistration",
-            "must match ^[a-z][a-z0-9_]*$, got 'taxRegistration'",  # item names are snake_case
+            "must match ^[a-z][a-z0-9]*(_[a-z0-9]+)*$, got 'taxRegistration'",  # snake_case names
         ),
         (
             "market.toml",
@@ -342,3 +342,17 @@ def test_a_scope_only_not_shared_items_have_cannot_be_granted(tmp_path: Path) ->
             sharing=schema.surface.sharing,
         )
     assert "'person.register_keys' is not shared (不予共享;" in str(caught.value)
+
+
+def test_a_resource_cannot_take_the_name_of_a_type_of_the_graph(tmp_path: Path) -> None:
+    directory = edited(tmp_path, "education.toml", 'type = "School"', 'type = "District"')
+    with pytest.raises(CatalogError) as caught:
+        load(directory)
+    assert "resources.school.type: District is one of the graph's own types" in str(caught.value)
+
+
+def test_a_looked_up_key_must_be_an_item(tmp_path: Path) -> None:
+    directory = edited(tmp_path, "education.toml", 'key = "code"', 'key = "school_code"')
+    with pytest.raises(CatalogError) as caught:
+        load(directory)
+    assert "resources.school.key: 'school_code' is no item's column" in str(caught.value)
