@@ -45,7 +45,15 @@ __all__ = ["register", "run"]
 log = logging.getLogger("govgraph")
 
 # The sample cases the start-up announcement shows ids of.
-_ANNOUNCED = ("family_child", "migrant_child", "duplicate_application", "d_rated_enterprise", "household")
+_ANNOUNCED = (
+    "family_child",
+    "migrant_child",
+    "duplicate_application",
+    "d_rated_enterprise",
+    "dishonest_enterprise",
+    "household",
+    "certificate_holder",
+)
 
 
 def register(subparsers: Subparsers) -> None:

@@ -85,3 +85,16 @@ async def insured_headcount(root: Entity, info: Info, month: Month | None = None
         return max(rows, key=lambda r: str(r["month"]))["headcount"] if rows else None
     key = month_key(month)
     return next((r["headcount"] for r in rows if r["month"] == key), None)
+
+
+@derived(
+    "Enterprise",
+    scope="credit.dishonesty.verdict",
+    verdict=True,
+    description="Verdict: is the enterprise on no serious dishonesty list (严重失信主体名单) today?"
+    " Entries removed from a list no longer count.",
+)
+async def has_no_serious_dishonesty(root: Entity, info: Info) -> bool | None:
+    rows = await info.context.loaders.many("serious_dishonesty", root.record["credit_code"])
+    today = info.context.today.isoformat()
+    return not any(r.get("removed_on") is None or str(r["removed_on"]) > today for r in rows)

@@ -117,9 +117,14 @@ def announcement(data_dir: Path, caplog: pytest.LogCaptureFixture) -> str:
     """What `govgraph demo` prints once its city is up, for a stack with made-up addresses."""
     stack = DemoStack(data_dir=data_dir)
     stack.dsns = {
-        d: f"postgresql://gg_{d}@/gg_{d}?host=/srv/pg" for d in ("public_security", "tax", "market")
+        d: f"postgresql://gg_{d}@/gg_{d}?host=/srv/pg"
+        for d in ("public_security", "tax", "market", "licences")
     }
-    stack.urls = {"education": "http://127.0.0.1:1", "social_insurance": "http://127.0.0.1:2"}
+    stack.urls = {
+        "education": "http://127.0.0.1:1",
+        "social_insurance": "http://127.0.0.1:2",
+        "credit": "http://127.0.0.1:3",
+    }
     stack.audit_dsn = "postgresql://gg_audit@/gg_audit?host=/srv/my city/pg"
     stack.samples = {"cases": {"family_child": ["350203201408264925"]}}
     settings = load_settings(ROOT / "govgraph.toml", stack.gateway_env())
@@ -223,10 +228,11 @@ def test_serve_refuses_the_demo_keys(tmp_path: Path) -> None:
         **os.environ,
         **{
             f"GOVGRAPH_{d}_DSN": "postgresql://x@127.0.0.1:1/x"
-            for d in ("PUBLIC_SECURITY", "TAX", "MARKET", "AUDIT")
+            for d in ("PUBLIC_SECURITY", "TAX", "MARKET", "LICENCES", "AUDIT")
         },
         "GOVGRAPH_EDUCATION_URL": "http://127.0.0.1:1",
         "GOVGRAPH_SOCIAL_INSURANCE_URL": "http://127.0.0.1:1",
+        "GOVGRAPH_CREDIT_URL": "http://127.0.0.1:1",
     }
     out = govgraph("serve", "--port", str(free_port()), env=env)
     assert out.returncode == 2

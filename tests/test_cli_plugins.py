@@ -94,10 +94,11 @@ def test_serve_refuses_the_keys_any_installed_package_publishes(tmp_path: Path) 
         **os.environ,
         **{
             f"GOVGRAPH_{d}_DSN": "postgresql://x@127.0.0.1:1/x"
-            for d in ("PUBLIC_SECURITY", "TAX", "MARKET", "AUDIT")
+            for d in ("PUBLIC_SECURITY", "TAX", "MARKET", "LICENCES", "AUDIT")
         },
         "GOVGRAPH_EDUCATION_URL": "http://127.0.0.1:1",
         "GOVGRAPH_SOCIAL_INSURANCE_URL": "http://127.0.0.1:1",
+        "GOVGRAPH_CREDIT_URL": "http://127.0.0.1:1",
         "GOVGRAPH_JWT_SECRET": secret,
         "GOVGRAPH_AUDIT_KEY": "a-subject-key-of-this-deployment-only",
     }

@@ -67,11 +67,12 @@ def placeholders() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_") and k != "DATABASE_URL"}
     env |= {
         f"GOVGRAPH_{d}_DSN": "postgresql://x@127.0.0.1:1/x"
-        for d in ("PUBLIC_SECURITY", "TAX", "MARKET", "AUDIT")
+        for d in ("PUBLIC_SECURITY", "TAX", "MARKET", "LICENCES", "AUDIT")
     }
     env |= {
         "GOVGRAPH_EDUCATION_URL": "http://127.0.0.1:1",
         "GOVGRAPH_SOCIAL_INSURANCE_URL": "http://127.0.0.1:1",
+        "GOVGRAPH_CREDIT_URL": "http://127.0.0.1:1",
     }
     return env
 

@@ -10,9 +10,9 @@ __all__ = ["DEPARTMENTS", "REST_DEPARTMENTS", "SQL_DIR", "database_dsn", "databa
 SQL_DIR = Path(__file__).parent / "sql"
 
 # Every department keeps its own PostgreSQL database, owned by its own role.
-DEPARTMENTS = ("public_security", "education", "social_insurance", "tax", "market")
-# These two answer over REST (aiohttp on loopback) in front of their databases.
-REST_DEPARTMENTS = ("education", "social_insurance")
+DEPARTMENTS = ("public_security", "education", "social_insurance", "tax", "market", "licences", "credit")
+# These answer over REST (aiohttp on loopback) in front of their databases.
+REST_DEPARTMENTS = ("education", "social_insurance", "credit")
 
 
 def database_of(department: str) -> str:

@@ -27,6 +27,7 @@ class Endpoint:
     order_by: str | None = None
 
 
+_DECIDED = "decided_on, decision_no"  # a day's decisions by their number (as text)
 ENDPOINTS: dict[str, dict[str, Endpoint]] = {
     "education": {
         "schools": Endpoint("school", "code"),
@@ -37,6 +38,12 @@ ENDPOINTS: dict[str, dict[str, Endpoint]] = {
         "insured_persons": Endpoint("insured_person", "person_id"),
         "contributions": Endpoint("contribution", "person_id", True, "period, insurance_type"),
         "employer_headcounts": Endpoint("employer_headcount", "credit_code", True, "month"),
+    },
+    "credit": {
+        "administrative_licences": Endpoint("administrative_licence", "credit_code", True, _DECIDED),
+        "administrative_penalties": Endpoint("administrative_penalty", "credit_code", True, _DECIDED),
+        "serious_dishonesty": Endpoint("serious_dishonesty", "credit_code", True, "listed_on, list_name"),
+        "credit_warnings": Endpoint("credit_warning", "credit_code"),
     },
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 __all__ = ["CASES", "CHUNK", "COLUMNS", "DEPARTMENTS", "HISTORY", "LAST", "SAMPLE_SIZE", "CityConfig"]
 
-DEPARTMENTS = ("public_security", "education", "social_insurance", "tax", "market")
+DEPARTMENTS = ("public_security", "education", "social_insurance", "tax", "market", "licences", "credit")
 # Column order of every table (the DDL in departments/sql is the contract); within a
 # department, parent tables come first: the order chunks are flushed in.
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -46,13 +46,26 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
             " district address business_scope deregistered_on",
             "annual_report": "credit_code year submitted_on employees status",
         },
+        "licences": {
+            "enterprise_licence": "licence_no credit_code kind name issued_on valid_until authority status",
+            "person_certificate": "certificate_no holder_id kind name issued_on valid_until authority status",
+        },
+        "credit": {
+            "administrative_licence": "decision_no credit_code title category content decided_on valid_from"
+            " valid_until authority",
+            "administrative_penalty": "decision_no credit_code violation penalty_type amount basis decided_on"
+            " authority publish_until",
+            "serious_dishonesty": "credit_code list_name reason listed_on listed_by removed_on",
+            "credit_warning": "credit_code level score assessed_on reasons",
+        },
     }.items()
 }
 # The kinds of interesting case the samples document lists (at most SAMPLE_SIZE of each).
 CASES = [
     "family_child", "migrant_child", "duplicate_application", "back_paid", "changed_employer",
     "d_rated_enterprise", "deregistered_enterprise", "enterprise_with_arrears", "household",
-    "jimei_household", "school", "legal_representative",
+    "jimei_household", "school", "legal_representative", "licensed_enterprise", "certificate_holder",
+    "clean_enterprise", "penalised_enterprise", "dishonest_enterprise", "delisted_enterprise",
 ]  # fmt: skip
 SAMPLE_SIZE = 100
 CHUNK = 50_000  # rows a table buffers before its department's chunks are flushed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from random import Random
 
-from . import education, insurance, market, population, tax
+from . import certificates, credit, education, insurance, licences, market, population, tax
 from .city import City
 from .config import CityConfig
 from .rows import Chunk
@@ -16,13 +16,17 @@ Phase = Callable[[City, Random], Iterator[Chunk]]
 
 # (random stream, phase) in dependency order. Each phase draws from its own Random seeded
 # with f"{seed}/{stream}"; the stream names are those of the original Synth methods, and
-# changing one changes every row of that phase.
+# changing one changes every row of that phase. A new phase goes at the end, with its own
+# stream, so the tables of earlier phases keep their rows.
 PHASES: tuple[tuple[str, Phase], ...] = (
     ("_population", population.generate),
     ("_market", market.generate),
     ("_tax", tax.generate),
     ("_social_insurance", insurance.generate),
     ("_education", education.generate),
+    ("_licences", licences.generate),
+    ("_certificates", certificates.generate),
+    ("_credit", credit.generate),
 )
 
 

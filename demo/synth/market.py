@@ -62,11 +62,13 @@ class _Registry:
         status, closed = self._fate(established, anchor)
         district = rng.choices(range(len(DISTRICTS)), DISTRICT_WEIGHTS)[0]
         code, org = self._credit_code(kind, district, established)
-        name, scope = self._name(kind, district)
+        name, scope, trade = self._name(kind, district)
         weight = self._weight(kind) * (8 if anchor else 1)
         first = mnum(established) - city.w0
         last = _OPEN if closed is None else mnum(closed) - 1 - city.w0
-        ent = Enterprise(code, org, name, kind, district, established, closed, status, weight, first, last)
+        ent = Enterprise(
+            code, org, name, kind, district, established, closed, status, weight, first, last, trade
+        )
         city.ents.append(ent)
         capital = money(min(rng.lognormvariate(*_CAPITAL[kind]), 99_999))
         address = office_address(rng, district)
@@ -118,22 +120,22 @@ class _Registry:
         first17 = ("92" if kind == "个体工商户" else "91") + DISTRICTS[district][0] + org
         return first17 + credit_code_check(first17), org
 
-    def _name(self, kind: str, district: int) -> tuple[str, str]:
-        """(unique name, business scope)."""
+    def _name(self, kind: str, district: int) -> tuple[str, str, str]:
+        """(unique name, business scope, trade: the shop or industry word in the name)."""
         rng = self.rng
         while True:
             brand = rng.choice(BRAND_FIRST) + rng.choice(BRAND_SECOND)
             if rng.random() < 0.4:
                 brand += rng.choice(BRAND_SECOND)
             if kind == "个体工商户":
-                shop, scope = rng.choice(SHOPS)
-                name = f"厦门市{DISTRICTS[district][1]}{brand}{shop}"
+                trade, scope = rng.choice(SHOPS)
+                name = f"厦门市{DISTRICTS[district][1]}{brand}{trade}"
             else:
-                word, scope = rng.choice(INDUSTRIES)
-                name = f"厦门{brand}{word}{_SUFFIX[kind]}"
+                trade, scope = rng.choice(INDUSTRIES)
+                name = f"厦门{brand}{trade}{_SUFFIX[kind]}"
             if name not in self.names:
                 self.names.add(name)
-                return name, scope
+                return name, scope, trade
 
     def _weight(self, kind: str) -> float:
         """Relative size: how many of the city's jobs an enterprise of this kind draws."""

@@ -296,10 +296,11 @@ class _Population:
         phone = None
         if age >= 18 or (age >= 14 and rng.random() < 0.5):
             phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+        name = spec.surname + given
         self.sink.rows["person"].append(
             (
                 pid,
-                spec.surname + given,
+                name,
                 "1" if spec.male else "2",
                 spec.birth,
                 spec.ethnicity,
@@ -317,8 +318,9 @@ class _Population:
             captured = max(self.today_ord - rng.randrange(1, 3650), years_after(spec.birth, 16).toordinal())
             ref = f"ps://portrait/{rng.getrandbits(64):016x}"
             self.sink.rows["portrait"].append((pid, ref, dt.date.fromordinal(captured)))
-        if 18 <= age <= 64 and spec.status == "正常":
-            city.adults.append(Adult(pid, spec.birth, spec.male, migrant))
+        if age >= 18 and spec.status == "正常":
+            adult = Adult(pid, spec.birth, spec.male, migrant, name)
+            (city.adults if age <= 64 else city.elders).append(adult)
         return pid
 
     def _resident_id(self, area: str, birth: dt.date, male: bool) -> str:

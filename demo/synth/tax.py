@@ -89,7 +89,8 @@ class _TaxOffice:
         )
 
     def _ratings(self, ent: Enterprise) -> str | None:
-        """Credit ratings of the last three years, published in April; returns the latest grade."""
+        """Credit ratings of the last three years, published in April; returns the latest grade.
+        The city notes when an enterprise was first rated D (the credit centre reads it)."""
         rng, today = self.rng, self.city.today
         quality = rng.gauss(80, 12)
         direct_d = rng.randint(today.year - 3, today.year - 1) if rng.random() < 0.03 else today.year
@@ -107,6 +108,8 @@ class _TaxOffice:
                 score = max(0, min(100, round(quality + rng.gauss(0, 5))))
                 last_grade = _grade(score)
             self.sink.rows["credit_rating"].append((ent.code, year, last_grade, score, published))
+            if last_grade == "D":
+                self.city.d_rated.setdefault(ent.code, published)
         return last_grade
 
     def _payments(self, ent: Enterprise, monthly_vat: float) -> None:
@@ -124,6 +127,7 @@ class _TaxOffice:
     def _arrears(self, ent: Enterprise, monthly_vat: float) -> None:
         rng, rows = self.rng, self.sink.rows["arrears"]
         self.city.sample("enterprise_with_arrears", ent.code)
+        self.city.arrears.add(ent.code)
         since = self.city.periods[rng.randint(12, LAST - 1)]
         rows.append((ent.code, "增值税", money(monthly_vat * rng.uniform(1, 8)), since))
         if ent.kind != "个体工商户" and rng.random() < 0.4:

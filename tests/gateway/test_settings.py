@@ -28,6 +28,8 @@ ENV = {
     "GOVGRAPH_MARKET_DSN": "postgresql://mkt@db/mkt",
     "GOVGRAPH_EDUCATION_URL": "http://edu",
     "GOVGRAPH_SOCIAL_INSURANCE_URL": "http://si",
+    "GOVGRAPH_LICENCES_DSN": "postgresql://lic@db/lic",
+    "GOVGRAPH_CREDIT_URL": "http://credit",
     "GOVGRAPH_AUDIT_DSN": "postgresql://audit@db/audit",
 }
 SHIPPED = Path(__file__).parents[2] / "govgraph.toml"
@@ -42,7 +44,16 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_shipped_config_loads_with_environment() -> None:
     settings = load_settings(SHIPPED, ENV)
     by_name = {s.name: s for s in settings.sources}
-    assert set(by_name) == {"public_security", "education", "social_insurance", "tax", "market", "audit"}
+    assert set(by_name) == {
+        "public_security",
+        "education",
+        "social_insurance",
+        "tax",
+        "market",
+        "licences",
+        "credit",
+        "audit",
+    }
     assert settings.audit.mode == "sync"
     assert settings.audit.dsn == "postgresql://audit@db/audit"
     assert settings.auth is not None

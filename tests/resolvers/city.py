@@ -259,6 +259,90 @@ DATA: dict[str, dict[str, dict[str, Result]]] = {
         "enterprises_by_legal_rep": {},
         "annual_reports": {},
     },
+    "credit": {
+        "administrative_licences": {
+            EMPLOYER: [
+                {
+                    "credit_code": EMPLOYER,
+                    "decision_no": "厦市监许〔2024〕123号",
+                    "title": "食品经营许可决定书",
+                    "category": "普通",
+                    "content": "准予食品经营许可",
+                    "decided_on": "2024-05-06",
+                    "valid_from": "2024-05-06",
+                    "valid_until": "2029-05-05",
+                    "authority": "厦门市市场监督管理局",
+                }
+            ],
+        },
+        "administrative_penalties": {
+            EMPLOYER: [
+                {
+                    "credit_code": EMPLOYER,
+                    "decision_no": "厦税罚〔2023〕45号",
+                    "violation": "逾期申报",
+                    "penalty_type": "罚款",
+                    "amount": 2000.0,
+                    "basis": "《中华人民共和国税收征收管理法》第六十二条",
+                    "decided_on": "2023-08-10",
+                    "authority": "国家税务总局厦门市集美区税务局",
+                    "publish_until": "2024-08-10",
+                }
+            ],
+        },
+        # Listed once, and taken off the list before TODAY: no longer counts.
+        "serious_dishonesty": {
+            EMPLOYER: [
+                {
+                    "credit_code": EMPLOYER,
+                    "list_name": "重大税收违法失信主体",
+                    "reason": "逃避追缴欠税",
+                    "listed_on": "2025-03-01",
+                    "listed_by": "国家税务总局厦门市税务局",
+                    "removed_on": "2026-03-01",
+                }
+            ],
+        },
+        "credit_warning": {
+            EMPLOYER: {
+                "credit_code": EMPLOYER,
+                "level": "MEDIUM",
+                "score": 640,
+                "assessed_on": "2026-09-14",
+                "reasons": "近三年内有行政处罚",
+            },
+        },
+    },
+    "licences": {
+        "enterprise_licences": {
+            EMPLOYER: [
+                {
+                    "licence_no": EMPLOYER,
+                    "credit_code": EMPLOYER,
+                    "kind": "营业执照",
+                    "name": "厦门示例科技有限公司",
+                    "issued_on": "2015-02-01",
+                    "valid_until": None,
+                    "authority": "厦门市集美区市场监督管理局",
+                    "status": "有效",
+                }
+            ],
+        },
+        "person_certificates": {
+            BOSS: [
+                {
+                    "certificate_no": "350200123456",
+                    "holder_id": BOSS,
+                    "kind": "机动车驾驶证",
+                    "name": "陈志强",
+                    "issued_on": "1995-06-01",
+                    "valid_until": None,
+                    "authority": "厦门市公安局交通警察支队",
+                    "status": "有效",
+                }
+            ],
+        },
+    },
 }
 DATA["audit"] = {"access_log": {}}
 MANY = {
@@ -275,6 +359,11 @@ MANY = {
     "income_tax",
     "enterprises_by_legal_rep",
     "annual_reports",
+    "administrative_licences",
+    "administrative_penalties",
+    "serious_dishonesty",
+    "enterprise_licences",
+    "person_certificates",
 }
 
 
