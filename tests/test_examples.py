@@ -162,6 +162,38 @@ async def test_enterprise_profile_joins_market_tax_and_social_insurance(
     assert re.search(r"^  insured headcount: \d+$", out, re.M)
 
 
+async def test_policy_cashing_prefills_from_market_tax_credit_and_licences(
+    gateway: str, demo_city: DemoStack
+) -> None:
+    cases = demo_city.samples["cases"]
+    for sample, eligible in (("clean_enterprise", "yes"), ("dishonest_enterprise", "NO")):
+        code = cases[sample][0]
+        (enterprise,) = await rows(
+            demo_city.dsns["market"], "SELECT name FROM enterprise WHERE credit_code = $1", code
+        )
+        (warning,) = await rows(
+            demo_city.dsns["credit"], "SELECT level FROM credit_warning WHERE credit_code = $1", code
+        )
+        listed = await rows(
+            demo_city.dsns["credit"],
+            "SELECT 1 FROM serious_dishonesty WHERE credit_code = $1 AND removed_on IS NULL",
+            code,
+        )
+        assert bool(listed) == (eligible == "NO")
+        licences = await rows(
+            demo_city.dsns["licences"],
+            "SELECT kind, licence_no FROM enterprise_licence WHERE credit_code = $1",
+            code,
+        )
+        out = await example(gateway, demo_city, "policy_cashing.py", code)
+        assert out.splitlines()[0] == f"{enterprise['name']} {code}"
+        assert f"  credit risk warning: {warning['level']} (assessed " in out
+        assert f"    on no serious dishonesty list: {eligible}" in out
+        shown = sorted(line.split(":")[0] for line in out.splitlines() if line.startswith("  licence "))
+        assert shown == sorted(f"  licence {r['kind']} {r['licence_no']}" for r in licences)
+        assert "not answered" not in out  # every field is granted to the desk
+
+
 async def test_subject_report_shows_the_enrolment_review(gateway: str, demo_city: DemoStack) -> None:
     child = demo_city.samples["cases"]["family_child"][1]
     case = f"ENR-TEST-{uuid.uuid4().hex[:8]}"

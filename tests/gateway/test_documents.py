@@ -133,10 +133,13 @@ NAMES = {d.name for d in Registry.load(DOCUMENTS, graphql_schema(build_schema())
     ("change", "problem"),
     [
         (
-            'operations = ["EnterpriseProfile"]\n',
+            'operations = ["EnterpriseProfile", "PolicyCashingPrefill"]\n',
             "a persisted_only client must list the registered operations",
         ),
-        ('operations = ["EnterpriseProfile"]', "no registered operation is named 'EnterpriseProfiel'"),
+        (
+            'operations = ["EnterpriseProfile", "PolicyCashingPrefill"]',
+            "no registered operation is named 'EnterpriseProfiel'",
+        ),
     ],
 )
 def test_the_operations_a_client_names_are_checked(change: str, problem: str) -> None:
