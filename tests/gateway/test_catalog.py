@@ -89,8 +89,10 @@ def test_every_shared_item_shows_its_class_and_sensitivity_in_the_schema() -> No
                 assert print_ast(shared) == (
                     f"@shared(sharing: {sharing.upper()}, sensitivity: {sensitivity.upper()})"
                 ), f"{path.name}: {name}"
-                assert field.description is not None
+                assert field.description is not None  # what GraphiQL's docs show
                 assert item["title"] in field.description.value
+                shown = {"unconditional": "无条件共享", "conditional": "有条件共享"}[sharing]
+                assert f"{shown} ({sharing}) · {sensitivity}" in field.description.value
 
 
 def not_shared_items() -> list[tuple[str, str]]:
