@@ -94,7 +94,10 @@ class _Builder:
             return _BUILT_IN[ref.name][1]
         if ref.name in self.values:
             return self.values[ref.name]
-        return converter(self.named[ref.name], item.codes)
+        try:
+            return converter(self.named[ref.name], item.codes)
+        except ValueError as exc:  # a code mapped to no value of the enum
+            raise CatalogError(f"item {item.title} ({ref.name}): codes: {exc}") from exc
 
     def declare_classes(self) -> None:
         for name, home in self.catalog.types.items():

@@ -372,3 +372,11 @@ def test_a_looked_up_key_must_be_an_item(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as caught:
         load(directory)
     assert "resources.school.key: 'school_code' is no item's column" in str(caught.value)
+
+
+def test_a_code_mapped_to_no_enum_value_is_named(tmp_path: Path) -> None:
+    directory = edited(tmp_path, "market.toml", '"吊销" = "REVOKED"', '"吊销" = "STRUCK_OFF"')
+    with pytest.raises(
+        CatalogError, match=r"登记状态 \(EnterpriseStatus\): codes: 'STRUCK_OFF' is not a valid"
+    ):
+        graph_of(directory)
