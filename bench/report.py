@@ -8,16 +8,23 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .before import BEFORE
 from .drive import Run
 from .operations import OPERATIONS
+from .schema_build import SchemaBuild
+from .schema_build import lines as schema_build_lines
 from .soak import Soak
 
 __all__ = ["BulkSample", "Case", "Memory", "Results", "machine", "write"]
 
-ORDER = ("gateway", "gateway-nocache", "naive", "floor", "direct")
+ORDER = ("gateway", "before", "gateway-nocache", "naive", "floor", "direct")
 DESCRIBED = {
     "gateway": "the real gateway: API key, purpose, field policy, audit (sync), batching, record cache"
     " (memory); every operation's variable sets run once before each timed case",
+    "before": f"the same `gateway` variant at {BEFORE}, the last revision whose graph is hand-written"
+    " Strawberry types (resolvers/) instead of built from the resource catalogue: that revision's own"
+    " files and bench/serve_variant.py (bench/before.py), the same departments, settings, latency and"
+    " warm-up",
     "gateway-nocache": "the same gateway with the record cache off (batching only); measured at the"
     " highest concurrency only",
     "naive": "the same gateway with batching and the cache off: one backend call per field",
@@ -75,6 +82,9 @@ class Results:
     memory: list[Memory] = field(default_factory=list)
     soak: Soak | None = None
     notes: list[str] = field(default_factory=list)
+    revision: str = ""  # this checkout's
+    before: str = ""  # the revision `before` served, or why it was not measured; "" if not asked for
+    schema_build: SchemaBuild | None = None
 
 
 def machine() -> dict[str, str]:
@@ -348,6 +358,71 @@ def _targets(results: Results) -> list[str]:  # noqa: C901 - one branch per targ
     return lines
 
 
+def _before_after(results: Results) -> list[str]:
+    """`before` beside `gateway`, warm cache, each operation and concurrency."""
+    if not results.before:
+        return []
+    lines = ["## Before and after the catalogue", ""]
+    if results.before.startswith("not measured"):
+        return [*lines, f"`before`: {results.before}.", ""]
+    differ = sum(a.startswith("before, ") for a in results.agreement)
+    agree = (
+        f"**but `before` answered {differ} operation(s) unlike `direct`** (above)"
+        if differ
+        else "and both answer every operation as `direct` does (above)"
+    )
+    lines += [
+        f"`before` is the gateway at {results.before}; `gateway` is this checkout"
+        f" ({results.revision}). Both run with a warm record cache, the same departments, settings,"
+        f" latency and workload, {agree}. Between them: the graph built"
+        f" from the catalogue, and whatever else was merged since (`git log {BEFORE}..`), among it"
+        " sharing classes (a basis in each audit event), each client's own graph for introspection and"
+        " hints, and two departments these operations do not ask.",
+        "",
+        "| operation | concurrency | before answers/s | gateway answers/s | after / before"
+        " | before p50 ms | gateway p50 ms | before p99 ms | gateway p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    ratios: list[tuple[float, str, int]] = []
+    for name in OPERATIONS:
+        for c in results.concurrency:
+            b, g = _find(results, "before", name, c), _find(results, "gateway", name, c)
+            if not (b and g):
+                continue
+            ratio = g.run.rps / b.run.rps if b.run.rps else None
+            if ratio is not None:
+                ratios.append((ratio, name, c))
+            lines.append(
+                f"| {name} | {c} | {_f(b.run.rps)} | {_f(g.run.rps)} | {_f(ratio, 2)}"
+                f" | {_f(b.run.ms(50))} | {_f(g.run.ms(50))} | {_f(b.run.ms(99))} | {_f(g.run.ms(99))} |"
+            )
+    if ratios:
+        low, high = min(ratios), max(ratios)
+        lines += [
+            "",
+            f"After / before: from {low[0]:.2f} ({low[1]}, {low[2]} concurrent) to {high[0]:.2f}"
+            f" ({high[1]}, {high[2]} concurrent); above 1, today's gateway answers more a second.",
+        ]
+    else:
+        lines += ["", "n/a: `before` or `gateway` not measured."]
+    return [*lines, ""]
+
+
+def _schema_build(results: Results) -> list[str]:
+    if results.schema_build is None:
+        return []
+    return [
+        "## Schema build time",
+        "",
+        "What start-up pays to build the schema (bench/schema_build.py, before the departments start):"
+        " (a) from the resource catalogue, (b) each demo client's own schema (policy.toml; built the"
+        " first time the client introspects or needs a hint, then kept), (c) at the revision before the"
+        " catalogue, (d) a fresh process of each tree, from importing the gateway to its first schema.",
+        "",
+        *schema_build_lines(results.schema_build),
+    ]
+
+
 def write(results: Results, path: Path) -> None:
     m = machine()
     lines = [
@@ -356,6 +431,7 @@ def write(results: Results, path: Path) -> None:
         "Generated by `make bench` (bench/run.py); timings belong here, never in pass/fail tests.",
         "",
         f"- command: `{results.command}`",
+        *([f"- revision: {results.revision}"] if results.revision else []),
         f"- date: {results.started} (run took {results.runtime / 60:.1f} min)",
         "- machine: " + ", ".join(f"{k} {v}" for k, v in m.items() if v),
         f"- city: {results.city_persons:,} persons (seed 20261126)",
@@ -376,6 +452,8 @@ def write(results: Results, path: Path) -> None:
     if results.agreement:
         lines += ["## Do the variants agree?", "", *[f"- {a}" for a in results.agreement], ""]
     lines += _targets(results)
+    lines += _before_after(results)
+    lines += _schema_build(results)
     lines += ["## Results by operation", "", *_tables(results)]
     if results.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]

@@ -1,20 +1,24 @@
 """`make bench`: the gateway against its baselines, side by side in one run.
 
-Starts the demo city (bench/departments.py) with a fixed latency in every department,
-serves the gateway three ways and the floor (bench/serve_variant.py), and drives four
-operations modelled on the gateway's users at fixed concurrency levels, one variant at a
-time (each alone on the machine with the departments), the `direct` variant from this
-process. Each served variant first answers every operation once, compared with what
-`direct` assembles from the departments' records. Then measures 1,000 persons in one
-query on fresh (cold) gateway processes, and soaks the gateway with 100,000 requests
-about distinct persons, reading its memory (bench/soak.py). Writes bench/results.md:
-throughput, latency percentiles, backend calls per request, cache hit ratio, memory,
-each target met or not.
+First times building the schema, from the resource catalogue and at the revision
+before it (bench/schema_build.py, in a process of its own). Then starts the demo city
+(bench/departments.py) with a fixed latency in every department, serves the gateway
+three ways, the gateway as it was before the catalogue (`before`, bench/before.py) and
+the floor (bench/serve_variant.py), and drives four operations modelled on the
+gateway's users at fixed concurrency levels, one variant at a time (each alone on the
+machine with the departments), the `direct` variant from this process. Each served
+variant first answers every operation once, compared with what `direct` assembles from
+the departments' records. Then measures 1,000 persons in one query on fresh (cold)
+gateway processes, and soaks the gateway with 100,000 requests about distinct persons,
+reading its memory (bench/soak.py). Writes bench/results.md: throughput, latency
+percentiles, backend calls per request, cache hit ratio, memory, each target met or
+not, before and after the catalogue.
 
-    make bench                                   # about 15 minutes on 2 cores
+    make bench                                   # about 18 minutes on 2 cores
     make bench ARGS="--quick"                    # 3 s a case, 1 and 32 concurrent
     make bench ARGS="--persons 1000000"          # the 1M-person city (bench/.data-1m)
     .venv/bin/python -m bench.run --latency-ms 5 --seconds 10 --concurrency 1 8 32
+    .venv/bin/python -m bench.run --quick --variants gateway before --skip-bulk --soak 0
 """
 
 from __future__ import annotations
@@ -42,16 +46,20 @@ import orjson
 from sources.base import SourceSpec
 
 from .backends import Departments, department_specs
+from .before import OldTree, Unavailable, extract, revision
 from .drive import GraphQLClient, Run, drive
 from .operations import BULK, BULK_VERDICT, OPERATIONS, Operation, Request, bulk_direct, bulk_verdict_direct
 from .report import BulkSample, Case, Memory, Results, write
+from .schema_build import SchemaBuild
 from .soak import soak, subjects
 
 HERE = Path(__file__).parent
 HEADERS = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
-HTTP_VARIANTS = ("gateway", "gateway-nocache", "naive", "floor")
+# `before` right after `gateway`, so that the two compared run close together in time.
+HTTP_VARIANTS = ("gateway", "before", "gateway-nocache", "naive", "floor")
 ALL_VARIANTS = (*HTTP_VARIANTS, "direct")
 TOP_ONLY = ("gateway-nocache",)  # measured at the highest concurrency only, to keep the run short
+WARM_CACHE = ("gateway", "before")  # every variable set asked once before each timed case
 ENROLMENT_FAMILY = 50  # children per enrolment review
 
 
@@ -167,13 +175,22 @@ class Served:
             await self.process.wait()
 
 
-async def serve(variant: str, env: Mapping[str, str], latency_ms: float, workload: Path) -> Served:
+async def serve(
+    variant: str, env: Mapping[str, str], latency_ms: float, workload: Path, old: OldTree | None = None
+) -> Served:
+    """`before` is the old tree's own `bench.serve_variant gateway`, run from that tree
+    (`old`) with the same environment and arguments as today's `gateway`."""
     port = free_port()
-    args = [variant, "--port", str(port), "--latency-ms", str(latency_ms)]
+    served_as = "gateway" if variant == "before" else variant
+    args = [served_as, "--port", str(port), "--latency-ms", str(latency_ms)]
     if variant == "floor":
         args += ["--workload", str(workload)]
+    environ, cwd = {**os.environ, **env}, None
+    if variant == "before":
+        assert old is not None
+        environ, cwd = old.env(environ), old.path
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.serve_variant", *args, env={**os.environ, **env}
+        sys.executable, "-m", "bench.serve_variant", *args, env=environ, cwd=cwd
     )
     return Served(variant, process, port)
 
@@ -321,7 +338,7 @@ class Bench:
             async def call(i: int) -> str | None:
                 return await client.check(bodies[i % len(bodies)])
 
-            if variant == "gateway":
+            if variant in WARM_CACHE:
                 # Warm the record cache: every variable set once, then the timed-style warm-up.
                 warm = await drive_each(call, len(bodies), concurrency)
                 served.requests += warm.requests
@@ -479,8 +496,11 @@ async def main_async(args: argparse.Namespace) -> None:  # noqa: C901 - one bran
         seconds=args.seconds,
         warmup=args.warmup,
         concurrency=list(args.concurrency),
+        revision=revision(),
     )
     variants = [v for v in ALL_VARIANTS if v in args.variants]
+    if args.schema_runs:
+        results.schema_build = await schema_build(args.schema_runs, args.schema_starts)
     log(f"starting the departments ({args.persons:,} persons, {args.latency_ms:g} ms) in {data_dir}")
     async with city(data_dir, args.persons, args.latency_ms) as c:
         if c.seed_seconds:
@@ -496,6 +516,7 @@ async def main_async(args: argparse.Namespace) -> None:  # noqa: C901 - one bran
         with tempfile.TemporaryDirectory(prefix="govgraph-bench-") as tmp:
             workload_file = Path(tmp) / "workload.json"
             workload_file.write_bytes(orjson.dumps(bench.workload))
+            old = before_variant(Path(tmp) / "before", variants, results) if "before" in variants else None
             # One variant at a time: its processes alone on the machine (and within
             # PostgreSQL's connection limit: each gateway process pools up to ~35).
             for variant in variants:
@@ -505,7 +526,7 @@ async def main_async(args: argparse.Namespace) -> None:  # noqa: C901 - one bran
                     await bench.direct.open()
                 else:
                     served = bench.served[variant] = await serve(
-                        variant, c.env, args.latency_ms, workload_file
+                        variant, c.env, args.latency_ms, workload_file, old
                     )
                 try:
                     if served is not None:
@@ -561,6 +582,42 @@ async def main_async(args: argparse.Namespace) -> None:  # noqa: C901 - one bran
     log(f"wrote {args.out} in {results.runtime / 60:.1f} min")
 
 
+async def schema_build(runs: int, starts: int) -> SchemaBuild | None:
+    """bench/schema_build.py's figures, measured in a process of its own before the
+    departments start; None, and the run goes on, if it fails."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.schema_build",
+        "--json",
+        "--runs",
+        str(runs),
+        "--starts",
+        str(starts),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        log(f"schema build: failed with exit status {process.returncode} (see above); not reported")
+        return None
+    return SchemaBuild.from_json(out.decode())
+
+
+def before_variant(dest: Path, variants: list[str], results: Results) -> OldTree | None:
+    """The tree `before` is served from, extracted into `dest`; without it, `before` is
+    taken out of `variants` and the report says why."""
+    try:
+        old = extract(dest)
+    except Unavailable as exc:
+        variants.remove("before")
+        results.before = f"not measured: {exc}"
+        log(f"before: skipped, the revision before the catalogue is unavailable: {exc}")
+        return None
+    results.before = old.describe()
+    log(f"before: serving {results.before} from {old.path}")
+    return old
+
+
 def notes(args: argparse.Namespace) -> list[str]:
     return [
         "Variants run one after the other, each alone with the departments (a gateway process pools up"
@@ -573,8 +630,9 @@ def notes(args: argparse.Namespace) -> list[str]:
         " `/__bench/stats` route of bench/serve_variant.py) and, for `direct`, in the bench process;"
         " audit writes are not backend calls. Cache hit = record-cache hits / keys looked up in the cache"
         " during the timed run (the cache's own counters).",
-        "`gateway`, `gateway-nocache` and `naive` run with `list_keys` raised to 1,000 (and the cost"
-        " limit with it) for target (d), and with rate limits off; nothing else differs from govgraph.toml.",
+        "`gateway`, `before`, `gateway-nocache` and `naive` run with `list_keys` raised to 1,000 (and the"
+        " cost limit with it) for target (d), and with rate limits off; nothing else differs from"
+        " govgraph.toml (`before`: its revision's govgraph.toml, which names five departments).",
         "`direct` mirrors the query's levels: a field's department is asked only after the record it"
         " hangs from has arrived (e.g. a guardian's employer after the guardian's insurance record),"
         " as the gateway must; a client that knew every key up front could do better.",
@@ -618,6 +676,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--soak", type=int, help="requests of the memory soak, target (e) (default 100000; --quick 5000)"
     )
+    parser.add_argument(
+        "--schema-runs", type=int, default=20, help="runs per schema build time (0: not measured)"
+    )
+    parser.add_argument(
+        "--schema-starts", type=int, help="fresh processes per tree for start-up (default 5; --quick 3)"
+    )
     parser.add_argument("--out", default=str(HERE / "results.md"))
     args = parser.parse_args(argv)
     quick = args.quick
@@ -626,6 +690,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.warmup = args.warmup if args.warmup is not None else (0.3 if quick else 0.5)
     args.bulk_samples = args.bulk_samples or (1 if quick else 3)
     args.soak = args.soak if args.soak is not None else (5_000 if quick else 100_000)
+    args.schema_starts = args.schema_starts if args.schema_starts is not None else (3 if quick else 5)
     return args
 
 
