@@ -55,6 +55,7 @@ def config(tmp_path: Path, **gateway: object) -> Path:
         assert f"{key} = {value!r}" in text, f"govgraph.toml has no [gateway] {key}"
     text = text.replace('policy = "policy.toml"', f'policy = "{ROOT / "policy.toml"}"')
     text = text.replace('path = "documents"', f'path = "{ROOT / "documents"}"')
+    text = text.replace('path = "catalog"', f'path = "{ROOT / "catalog"}"')
     path = tmp_path / "govgraph.toml"
     path.write_text(text, encoding="utf-8")
     return path

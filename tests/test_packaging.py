@@ -82,7 +82,7 @@ def test_the_otlp_exporter_without_the_otel_extra_names_the_extra(tmp_path: Path
     text = (ROOT / "govgraph.toml").read_text(encoding="utf-8")
     assert '\nexporter = "console"' in text
     config.write_text(text.replace('\nexporter = "console"', '\nexporter = "otlp"', 1), encoding="utf-8")
-    for shared in ("policy.toml", "documents"):
+    for shared in ("policy.toml", "documents", "catalog"):
         (tmp_path / shared).symlink_to(ROOT / shared)
     otlp = "opentelemetry.exporter.otlp"
     # Tracing off: the gateway needs nothing of the extra.

@@ -237,6 +237,7 @@ class _Builder:
                 self.python_type(TypeRef(key_type, required=True)),
                 self.classes[declared.resource.type],
                 self.shapes[declared.resource.type],
+                self.catalog.lookup_openers(declared.resource.type),
             )
             namespace.update(fields)
         for d in self.derivations:

@@ -82,6 +82,19 @@ class Catalog:
                     types[resource.type] = declared
         return cls(files, resources, types, {k: tuple(v) for k, v in duplicates.items()})
 
+    def lookup_openers(self, type_name: str) -> list[str]:
+        """The scopes that open `type_name`'s root look-ups: its look-up's `opened_by`, then
+        the scope of every attachment to it that says `opens_lookup`."""
+        home = self.types.get(type_name)
+        lookup = None if home is None else home.resource.lookup
+        found = list(lookup.opened_by) if lookup is not None else []
+        for r in self.resources.values():
+            for attach in r.resource.attach:
+                scope = r.scope_of(attach.scope)
+                if attach.opens_lookup and attach.field.startswith(f"{type_name}.") and scope:
+                    found.append(scope)
+        return list(dict.fromkeys(found))
+
     def entities(self) -> frozenset[str]:
         return frozenset(r.entity for r in self.resources.values())
 

@@ -118,14 +118,15 @@ def _signature(argument: str, annotation: Any) -> inspect.Signature:
 
 
 def lookup_fields(
-    declared: Declared, lookup: Lookup, key_type: Any, cls: type, shape: Shape
+    declared: Declared, lookup: Lookup, key_type: Any, cls: type, shape: Shape, openers: list[str]
 ) -> dict[str, Any]:
-    """The resource's root fields: `one(key)` and `many(keys)`, each loading by key."""
+    """The resource's root fields: `one(key)` and `many(keys)`, each loading by key, opened
+    by a grant of any of `openers` (besides their own scope)."""
     entity, make = declared.entity, shape.make
     scope = lookup.scope or declared.resource.scope or ""
     linked: list[object] = [Scope(name=scope)]
-    if lookup.opened_by:
-        linked.append(OpenedBy(scopes=" ".join(lookup.opened_by)))
+    if openers:
+        linked.append(OpenedBy(scopes=" ".join(openers)))
     argument = python_name(lookup.argument)
     plural = python_name(lookup.plural or lookup.argument + "s")
     text = key_type is str

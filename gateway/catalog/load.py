@@ -150,6 +150,8 @@ def _problems(  # noqa: C901 - one check per rule, each a line or two
                     )
             elif r.type is None:
                 yield path, where, "a resource without a type is attached only `through` one of its links"
+            if attach.opens_lookup and catalog.types.get(parent) and not catalog.home(parent).resource.lookup:
+                yield path, f"{where}.opens_lookup", f"{parent} has no root look-up to open"
             if attach.field in fields:
                 yield path, f"{where}.field", f"{attach.field} is also {fields[attach.field]}"
             fields[attach.field] = f"attached by resource {resource.name} ({path.name})"

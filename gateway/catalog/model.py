@@ -93,6 +93,11 @@ class Attach(_Table):
     scope: str | None = None
     opened_by: list[str] = Field(default_factory=list)
     description: str | None = None
+    opens_lookup: bool = Field(
+        default=False,
+        description="A grant of its scope also opens the parent type's root look-ups, so that a"
+        " client granted only this data reaches it (Query.enterprise for Enterprise.licences).",
+    )
 
 
 class Lookup(_Table):

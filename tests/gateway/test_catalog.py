@@ -380,3 +380,23 @@ def test_a_code_mapped_to_no_enum_value_is_named(tmp_path: Path) -> None:
         CatalogError, match=r"登记状态 \(EnterpriseStatus\): codes: 'STRUCK_OFF' is not a valid"
     ):
         graph_of(directory)
+
+
+def test_an_attachment_that_opens_a_look_up_needs_one(tmp_path: Path) -> None:
+    directory = edited(
+        tmp_path,
+        "tax.toml",
+        'attach = [{ field = "Enterprise.taxArrears", by = "credit_code",',
+        'attach = [{ field = "TaxRegistration.arrears", by = "credit_code", opens_lookup = true,',
+    )
+    with pytest.raises(CatalogError, match=r"attach\[0\]\.opens_lookup: TaxRegistration has no root look-up"):
+        load(directory)
+
+
+def test_a_department_s_attachment_opens_the_root_look_up() -> None:
+    sdl = signatures(build_schema().as_str())
+    (opened,) = [d for d in sdl["Query.enterprise"][2] if d.startswith("@openedBy")]
+    credit = tomllib.loads((CATALOG / "credit.toml").read_text(encoding="utf-8"))
+    scopes = [r["scope"] for r in credit["resources"].values() if r["attach"][0].get("opens_lookup")]
+    assert scopes
+    assert all(f" {s} " in opened.replace('"', " ") for s in scopes)
