@@ -28,6 +28,7 @@ DEFAULT_CASES: Cases = {
     "changed_employer": ["350203197812054285"],
     "enterprise_with_arrears": ["91350211MAUQEMC596"],
     "jimei_household": ["350211004775577"],
+    "clean_enterprise": ["91350206MATJQUEBXH"],
 }
 
 # Example variables for the registered operations (documents/), from the sample cases.
@@ -35,6 +36,7 @@ _EXAMPLES: dict[str, Callable[[Cases], dict[str, object]]] = {
     "EnrolmentReview": lambda c: {"ids": list(c["family_child"][:3])},
     "EnterpriseProfile": lambda c: {"creditCode": c["enterprise_with_arrears"][0]},
     "HouseholdPrefill": lambda c: {"number": c["jimei_household"][0]},
+    "PolicyCashingPrefill": lambda c: {"creditCode": c["clean_enterprise"][0]},
     "SubjectAccess": lambda c: {"subject": c["family_child"][0]},
     "TalentCheck": lambda c: {"id": c["changed_employer"][0], "months": 24, "within": 36},
 }

@@ -71,10 +71,11 @@ def build_runtime(
     graph = schema.graph or graph_of(settings.catalog)
     try:  # adapters check their own keys here: their mistakes name the file and line too
         catalog = build_catalog(settings.sources, stats, instances, cache=settings.cache)
-        catalog.require(graph.entities)
+        # A resource's entity no source serves is named by its catalogue file and resource.
+        check_sources(graph.catalog, {s.name: set(s.entities) for s in settings.sources})
+        catalog.require(graph.entities)  # and what derivations load besides
     except SourceConfigError as exc:
         raise config_error(settings.path, exc) from exc
-    check_sources(graph.catalog, {s.name: set(s.entities) for s in settings.sources})
     documents = (
         Registry.load(Path(settings.documents), graphql_schema(schema))
         if settings.documents

@@ -44,6 +44,7 @@ class Derivation:
     returns: str | None = None  # catalogue types, in GraphQL's notation; None: the annotation
     directives: tuple[object, ...] = ()
     loads: tuple[str, ...] = ()  # entities it loads that no catalogue resource declares
+    reads: tuple[str, ...] = ()  # catalogue items it reads: "resource" or "resource.item"
     sharing: str | None = None  # the scope's strictest class when absent
     sensitivity: str | None = None
 
@@ -69,10 +70,13 @@ def derived(
     assumed: int | None = None,
     opened_by: Sequence[str] = (),
     loads: Sequence[str] = (),
+    reads: Sequence[str] = (),
     sharing: str | None = None,
     sensitivity: str | None = None,
 ) -> Callable[[F], F]:
-    """Register the decorated function as the field `on.<function name>`."""
+    """Register the decorated function as the field `on.<function name>`. `reads` names the
+    catalogue items it reads (`"person.birth_date"`, or a whole resource): its sharing class
+    and sensitivity are theirs, unless `sharing` and `sensitivity` say otherwise."""
     directives: list[object] = []
     if verdict:
         directives.append(Verdict())
@@ -94,6 +98,7 @@ def derived(
                 returns,
                 tuple(directives),
                 tuple(loads),
+                tuple(reads),
                 sharing,
                 sensitivity,
             )

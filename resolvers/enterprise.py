@@ -32,6 +32,7 @@ async def _rating(info: Info, credit_code: str, year: int | None) -> Record | No
 
 @derived(
     "Enterprise",
+    reads=("credit_ratings",),
     scope="tax.rating",
     returns="TaxCreditRating",
     description="Tax credit rating for `year`, or the latest published one.",
@@ -42,6 +43,7 @@ async def tax_credit_rating(root: Entity, info: Info, year: int | None = None) -
 
 @derived(
     "Enterprise",
+    reads=("credit_ratings.grade",),
     scope="tax.rating.verdict",
     verdict=True,
     description="Verdict: is the rating for `year` (or the latest) at least `grade` (A > B > M > C > D)?",
@@ -57,6 +59,7 @@ async def tax_credit_at_least(
 
 @derived(
     "Enterprise",
+    reads=("tax_payments",),
     scope="tax.payments",
     assumed=50,
     returns="[TaxPayment!]",
@@ -76,6 +79,7 @@ async def tax_payments(
 
 @derived(
     "Enterprise",
+    reads=("employer_headcount",),
     scope="enterprise.insured_headcount",
     description="Employees insured (pension) in `month`, or in the latest month reported.",
 )
@@ -89,6 +93,7 @@ async def insured_headcount(root: Entity, info: Info, month: Month | None = None
 
 @derived(
     "Enterprise",
+    reads=("serious_dishonesty.removed_on",),
     scope="credit.dishonesty.verdict",
     verdict=True,
     description="Verdict: is the enterprise on no serious dishonesty list (严重失信主体名单) today?"

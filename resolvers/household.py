@@ -11,6 +11,7 @@ __all__: list[str] = []
 
 @derived(
     "ResidencePermit",
+    reads=("residence_permit.status", "residence_permit.valid_until"),
     scope="person.residence_permit",
     description="Registered valid and not past its end date today.",
 )

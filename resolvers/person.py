@@ -19,7 +19,12 @@ def age_on(birth: dt.date, today: dt.date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-@derived("Person", scope="person.identity", description="Whole years, derived from the birth date.")
+@derived(
+    "Person",
+    reads=("person.birth_date",),
+    scope="person.identity",
+    description="Whole years, derived from the birth date.",
+)
 def age(root: Entity, info: Info) -> int | None:
     birth = as_date(root.record.get("birth_date"))
     return None if birth is None else age_on(birth, info.context.today)
@@ -27,6 +32,7 @@ def age(root: Entity, info: Info) -> int | None:
 
 @derived(
     "Person",
+    reads=("person.household_no",),
     scope="person.hukou",
     description="Whether the hukou is held in Xiamen (a household on the local register).",
 )
@@ -36,6 +42,7 @@ def has_local_hukou(root: Entity) -> bool | None:
 
 @derived(
     "Person",
+    reads=("person.household_no", "person.hukou_district"),
     scope="person.hukou.verdict",
     verdict=True,
     description="Verdict: is the hukou registered in this district (six-digit code)?",
@@ -46,6 +53,7 @@ def has_hukou_in(root: Entity, district: Annotated[str, max_length(6)]) -> bool 
 
 @derived(
     "Person",
+    reads=("enrollment_applications",),
     scope="education.enrollment",
     assumed=2,
     returns="[EnrollmentApplication!]",
@@ -58,6 +66,7 @@ async def enrollment_applications(root: Entity, info: Info, year: int | None = N
 
 @derived(
     "Person",
+    reads=("income_tax",),
     scope="tax.income",
     returns="IncomeTaxSummary",
     description="Individual income tax summary (个人所得税) for one year.",

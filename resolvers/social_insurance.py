@@ -44,6 +44,7 @@ async def _rows(root: Entity, info: Info) -> list[Record]:
 
 @derived(
     "SocialInsurance",
+    reads=("contributions",),
     scope="social_insurance.records",
     assumed=100,
     returns="[Contribution!]",
@@ -67,6 +68,7 @@ async def contributions(
 
 @derived(
     "SocialInsurance",
+    reads=("contributions",),
     scope="social_insurance.summary",
     summary=True,
     description="Summary: months with a contribution of `type` since `since` (inclusive).",
@@ -84,6 +86,7 @@ async def months_contributed(
 
 @derived(
     "SocialInsurance",
+    reads=("contributions",),
     scope="social_insurance.verdict",
     verdict=True,
     description="Verdict: at least `months` pension months within the `within` months before this one.",
@@ -104,6 +107,7 @@ async def has_contributed(
 
 @derived(
     "Contribution",
+    reads=("contributions.period", "contributions.paid_month"),
     scope="social_insurance.records",
     description="Paid after the month it is for (补缴); excluded by most eligibility rules.",
 )

@@ -248,8 +248,12 @@ def test_check_config_names_an_entity_no_source_serves(tmp_path: Path) -> None:
     )
     out = govgraph("check-config", "--config", str(config))
     assert out.returncode == 2, out.stdout
-    assert f"{config}: sources: no source serves the entities: " in out.stderr
-    assert "person" in out.stderr
+    # Named by the catalogue file and resource that needs it.
+    assert f"{ROOT / 'catalog' / 'public_security.toml'}:" in out.stderr
+    assert (
+        "resources.person: no source serves entity 'person' (its department's: [sources.public_security])"
+        in out.stderr
+    )
     assert "ok:" not in out.stdout
 
 

@@ -109,7 +109,7 @@ ORDER BY 1
 
 _SUBJECT_EVENTS = """
 SELECT e."time", e.client, e.purpose, e.case_id, e.operator, e.operation, s.scopes, e.outcome,
-       e.request_id, e.writer_id, e.seq, m.entry ->> 'lookup' AS lookup,
+       e.request_id, e.writer_id, e.seq, e.basis, m.entry ->> 'lookup' AS lookup,
        coalesce(m.entry -> 'verdicts', '[]'::jsonb) AS verdicts
 FROM audit_subject s
 JOIN audit_event e USING (writer_id, seq)

@@ -16,8 +16,8 @@ from typing import Any
 import strawberry
 
 from gateway.catalog.catalog import Catalog, Declared
+from gateway.catalog.errors import CatalogError
 from gateway.catalog.fields import derivation_field, lookup_fields, shared, sharing_of
-from gateway.catalog.load import CatalogError
 from gateway.catalog.model import SHARING_TITLES, Attach, Item
 from gateway.catalog.naming import python_name
 from gateway.catalog.query import catalog_field
@@ -240,10 +240,11 @@ class _Builder:
                 self.catalog.lookup_openers(declared.resource.type),
             )
             namespace.update(fields)
-        for d in self.derivations:
-            if d.on == "Query":
-                namespace[d.name] = derivation_field(d, None, None, None)
-        namespace["catalog"] = catalog_field(self.catalog)  # the catalogue itself, as reference data
+        roots = {d.name: derivation_field(d, None, None, None) for d in self.derivations if d.on == "Query"}
+        roots["catalog"] = catalog_field(self.catalog)  # the catalogue itself, as reference data
+        for name in sorted(set(roots) & set(namespace)):
+            raise CatalogError(f"Query.{name} is looked up by a catalogue resource and is also the gateway's")
+        namespace.update(roots)
         return strawberry.type(type("Query", (), namespace))
 
     def build(self) -> Graph:

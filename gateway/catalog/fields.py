@@ -12,6 +12,7 @@ import strawberry
 from graphql import GraphQLError
 
 from gateway.catalog.catalog import Catalog, Declared
+from gateway.catalog.errors import CatalogError
 from gateway.catalog.model import Lookup, Sensitivity, Sharing
 from gateway.catalog.naming import field_name, python_name
 from gateway.catalog.shape import Shape
@@ -25,11 +26,27 @@ _STRICTNESS = list(Sharing)
 _SENSITIVITY = list(Sensitivity)
 
 
+def _read(d: Derivation, catalog: Catalog) -> list[tuple[Sharing, Sensitivity]]:
+    """The classes of the items a derivation declares it reads (`resource` or
+    `resource.item`); CatalogError for one the catalogue lacks."""
+    found = []
+    for entry in d.reads:
+        name, _, item_name = entry.partition(".")
+        declared = catalog.resources.get(name)
+        items = [] if declared is None else list(declared.resource.items.items())
+        chosen = [(n, i) for n, i in items if not item_name or n == item_name]
+        if not chosen:
+            raise CatalogError(f"derivation {d.on}.{d.name} reads {entry!r}, which the catalogue lacks")
+        found += [(declared.sharing(i), declared.sensitivity(i)) for _, i in chosen]  # type: ignore[union-attr]
+    return found
+
+
 def sharing_of(d: Derivation, catalog: Catalog) -> Shared:
-    """A derivation's class: as registered, else the strictest of the catalogue items of
-    its scope, else its type's resource's."""
+    """A derivation's class: as registered, else the strictest of the items it reads
+    (a value derived from a not-shared item is shared conditionally at most), else of the
+    catalogue items of its scope, else its type's resource's."""
+    items = _read(d, catalog)
     scope = d.scope
-    items: list[tuple[Sharing, Sensitivity]] = []
     while scope and not items:  # "tax.rating.verdict" is about the items of "tax.rating"
         items = [
             (r.sharing(i), r.sensitivity(i))
@@ -46,6 +63,8 @@ def sharing_of(d: Derivation, catalog: Catalog) -> Shared:
     )
     sharing = max((s for s, _ in items), key=_STRICTNESS.index, default=fallback[0])
     sensitivity = max((s for _, s in items), key=_SENSITIVITY.index, default=fallback[1])
+    if sharing is Sharing.NOT_SHARED:
+        sharing = Sharing.CONDITIONAL
     if d.sharing is not None:
         sharing = Sharing(d.sharing)
     if d.sensitivity is not None:
@@ -154,7 +173,7 @@ def lookup_fields(
         shown = field_name(plural)
 
         async def many(root: Any, info: Info, **keys: Any) -> Any:
-            asked = list(keys[plural])
+            asked = [k.strip() for k in keys[plural]] if text else list(keys[plural])
             _bounded(info, asked, shown)
             records = await info.context.loaders.each(entity, asked)
             return [None if r is None else make(r) for r in records]

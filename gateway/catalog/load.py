@@ -6,25 +6,22 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Collection, Iterator, Mapping
+from itertools import chain
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from gateway.catalog.catalog import Catalog, Declared
-from gateway.catalog.model import CatalogFile, Sharing
+from gateway.catalog.errors import CatalogError
+from gateway.catalog.model import CatalogFile, Sensitivity, Sharing
 from gateway.catalog.naming import field_name
 from gateway.catalog.types import BUILT_IN, parse_type
 from gateway.config.load import located
 from gateway.config.wording import problems
-from sources.errors import ConfigError
 
 __all__ = ["CatalogError", "check_sources", "load_catalog"]
 
 Found = list[tuple[str, str]]
-
-
-class CatalogError(ConfigError):
-    """The catalogue is wrong; the message has one line per mistake."""
 
 
 def load_catalog(directory: str | Path, *, named: Collection[str], masks: Collection[str]) -> Catalog:
@@ -50,7 +47,7 @@ def load_catalog(directory: str | Path, *, named: Collection[str], masks: Collec
     if errors:
         raise CatalogError("\n".join(errors))
     catalog = Catalog.of(files)
-    _raise(_problems(catalog, set(named) | BUILT_IN, set(masks)))
+    _raise(chain(_problems(catalog, set(named) | BUILT_IN, set(masks)), _safety(catalog)))
     return catalog
 
 
@@ -167,6 +164,33 @@ def _problems(  # noqa: C901 - one check per rule, each a line or two
                     if root in roots:
                         yield path, f"{at}.lookup", f"Query.{root} is also {roots[root]}"
                     roots[root] = f"looked up in resource {resource.name} ({path.name})"
+
+
+# Attributes every catalogue value has besides its items (shape.py, resolvers/subjects.py).
+RESERVED = frozenset({"record", "subject_id", "districts"})
+
+
+def _safety(catalog: Catalog) -> Iterator[tuple[Path, str, str]]:
+    """What keeps data from leaking or going unaudited: no item shadows a value's own
+    attributes; personal data names its subject; a link followed `through` is shared."""
+    for resource in catalog.resources.values():
+        path, r, at = resource.path, resource.resource, f"resources.{resource.name}"
+        for name in sorted(RESERVED & set(r.items)):
+            yield path, f"{at}.items.{name}", f"{name!r} is reserved (every value has it); rename the item"
+        personal = r.sensitivity is not Sensitivity.GENERAL or any(
+            resource.sensitivity(i) is not Sensitivity.GENERAL for _, i in resource.shared()
+        )
+        if r.type is not None and r.items and r.subject is None and (personal or r.districts):
+            why = "districts are checked against a subject" if r.districts else "personal data is audited"
+            yield path, f"{at}.subject", f"is required: {why} under the subject's id"
+        for index, attach in enumerate(r.attach):
+            item = r.items.get(attach.through or "")
+            if item is not None and resource.sharing(item) is Sharing.NOT_SHARED:
+                yield (
+                    path,
+                    f"{at}.attach[{index}].through",
+                    f"{attach.through!r} is not shared: no field follows it",
+                )
 
 
 def _duplicates(catalog: Catalog, resource: Declared) -> Iterator[tuple[Path, str, str]]:

@@ -104,6 +104,8 @@ def _types(sizes: _Sizes) -> tuple[type, Callable[[Listed], Any]]:
         )
         scope: str | None = _field("The scope a grant must include to read the field.")
 
+    # What a client needs to find data and apply for it; the deployment's own names (the
+    # source and its entities, record columns, files) stay in `govgraph catalog`'s export.
     @strawberry.type(name="CatalogItem", description="A data item (信息项) of a resource.")
     class ItemValue:
         name: str = _field("The item's name in the catalogue file (snake_case).")
@@ -111,7 +113,6 @@ def _types(sizes: _Sizes) -> tuple[type, Callable[[Listed], Any]]:
         title: str = _field("信息项名称.")
         description: str | None = _field("What the schema says of it.")
         type: str = _field("Its GraphQL type, as the catalogue writes it.")
-        source: str = _field("The record's column it is read from.")
         sharing: CatalogSharing = _field("共享类型, its own or its resource's.")
         sensitivity: SensitivityClass = _field("Its class under PIPL, its own or its resource's.")
         scope: str | None = _field("The scope a grant must include to read it; null when not shared.")
@@ -130,14 +131,9 @@ def _types(sizes: _Sizes) -> tuple[type, Callable[[Listed], Any]]:
         type: str | None = _field(
             "The GraphQL type its records become; null when they are only followed or derived."
         )
-        entity: str = _field("The source's entity it is read from.")
-        key: str = _field("The column records are looked up by.")
         many: bool = _field("Several records per key.")
-        order_by: list[str] = _field("Columns its lists are sorted by.")
         max: int | None = _field("Records a list of it is taken to hold.")
         update_cycle: str = _field("更新周期, as the provider publishes it.")
-        subject: str | None = _field("The column naming whose data a record is.")
-        districts: list[str] = _field("Columns a district-limited grant is checked against.")
         scope: str | None = _field("Its items' scope unless an item names another.")
         sharing: CatalogSharing = _field("Its items' sharing class unless an item names another.")
         sensitivity: SensitivityClass = _field("Its items' sensitivity unless an item names another.")
@@ -152,8 +148,6 @@ def _types(sizes: _Sizes) -> tuple[type, Callable[[Listed], Any]]:
         code: str = _field("The unit's code in the platform's directory.")
         name: str = _field("The unit's name.")
         name_en: str = _field("The unit's name in English.")
-        source: str = _field("The configured source that serves its resources.")
-        file: str = _field("Its catalogue file.")
         resources: list[ResourceValue] = _list(
             ResourceValue, "Its resources, in the order of its file.", sizes.resources
         )
@@ -177,7 +171,6 @@ def _types(sizes: _Sizes) -> tuple[type, Callable[[Listed], Any]]:
             title=declared.title,
             description=declared.description,
             type=declared.type,
-            source=declared.source or i.name,
             sharing=CatalogSharing(i.sharing.value),
             sensitivity=SensitivityClass[i.sensitivity.name],
             scope=i.scope,
@@ -194,14 +187,9 @@ def _types(sizes: _Sizes) -> tuple[type, Callable[[Listed], Any]]:
             title_en=d.title_en,
             description=d.description,
             type=d.type,
-            entity=r.declared.entity,
-            key=d.key,
             many=d.many,
-            order_by=list(d.order_by),
             max=d.max,
             update_cycle=d.update_cycle,
-            subject=d.subject,
-            districts=list(d.districts),
             scope=d.scope,
             sharing=CatalogSharing(d.sharing.value),
             sensitivity=SensitivityClass[d.sensitivity.name],
@@ -217,8 +205,6 @@ def _types(sizes: _Sizes) -> tuple[type, Callable[[Listed], Any]]:
                     code=d.department.code,
                     name=d.department.name,
                     name_en=d.department.name_en,
-                    source=d.department.source,
-                    file=d.file,
                     resources=[resource(r) for r in d.resources],
                 )
                 for d in listed

@@ -50,5 +50,6 @@ def converter(target: Any, codes: Mapping[str, str] | None) -> Convert | None:
         return None
     members: dict[Any, enum.Enum] = {m.value: m for m in target}
     for code, value in (codes or {}).items():
-        members[code] = target(value)
+        # The schema's name of the value (MALE), or the code table's own value ("1").
+        members[code] = target[value] if value in target.__members__ else target(value)
     return members.get

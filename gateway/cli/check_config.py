@@ -45,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
         sharing=schema.surface.sharing,
     )
     try:
-        build_catalog(settings.sources).require(graph.entities)  # adapters validate their own options
+        sources = build_catalog(settings.sources)  # adapters validate their own options
+        check_sources(graph.catalog, {s.name: set(s.entities) for s in settings.sources})
+        sources.require(graph.entities)  # and what derivations load besides
     except SourceConfigError as exc:
         raise ConfigError(f"{config}: {exc}") from exc
-    check_sources(graph.catalog, {s.name: set(s.entities) for s in settings.sources})
     if settings.tracing.enabled:
         Tracing(settings.tracing).shutdown()  # its exporter's package may be missing
     print(

@@ -7,8 +7,9 @@ import sys
 import time
 
 from gateway.access.auth import mint_token
+from gateway.catalog.graph import graph_of
 from gateway.cli.common import Subparsers, add_config
-from gateway.config.settings import load_auth
+from gateway.config.settings import load_auth, load_catalog_path
 from gateway.execution.schema import build_schema
 from gateway.policy.model import load_policy
 
@@ -39,7 +40,7 @@ def _seconds(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     auth = load_auth(args.config)
-    schema = build_schema()
+    schema = build_schema(graph=graph_of(load_catalog_path(args.config)))
     policy = load_policy(
         auth.policy, schema.scopes, pinnable=schema.surface.pinnable, sharing=schema.surface.sharing
     )

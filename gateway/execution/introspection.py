@@ -149,8 +149,14 @@ class IntrospectionGate(Step):
 def _splice(result: Any, introspected: ExecutionResult) -> None:
     """Put the introspection fields' answers from the principal's schema in `result`, the
     whole schema's answer to the operation (the two ran the same operation, hence have the
-    same root keys for them)."""
-    if not isinstance(result, ExecutionResult) or result.data is None or introspected.data is None:
+    same root keys for them). When the principal's schema could not run the operation (a
+    variable of a type it does not show), the operation gets that answer instead: no
+    data, the errors; the whole schema's answer is never left in place."""
+    if not isinstance(result, ExecutionResult) or result.data is None:
+        return
+    if introspected.data is None:
+        result.data = None
+        result.errors = list(introspected.errors or [])
         return
     for key, value in introspected.data.items():
         result.data[key] = value

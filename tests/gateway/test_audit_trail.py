@@ -201,6 +201,8 @@ def test_audit_verify_and_subject_commands(tmp_path: Path, scratch_db: str) -> N
     )
     rows = json.loads(report.stdout)
     assert [(r["client"], r["purpose"]) for r in rows] == [("enrollment", "enrollment_review")]
+    grants = tomllib.loads((ROOT / "policy.toml").read_text(encoding="utf-8"))["grants"]
+    assert rows[0]["basis"] == next(g["basis"] for g in grants if g["client"] == "enrollment")
 
     async def tamper() -> None:
         conn = await asyncpg.connect(scratch_db)

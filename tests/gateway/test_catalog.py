@@ -3,6 +3,7 @@ mistakes are named by file, line, resource and item, and its sharing classes bin
 
 from __future__ import annotations
 
+import re
 import shutil
 import tomllib
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from graphql.language import ObjectTypeDefinitionNode
 
 from gateway.catalog.graph import graph_of
 from gateway.catalog.load import CatalogError, check_sources, load_catalog
+from gateway.catalog.shape import converter
 from gateway.execution.schema import build_schema
 from gateway.policy.model import PolicyError, parse_policy
 from resolvers.graph import MASKS, NAMED
@@ -285,9 +287,7 @@ def test_an_entity_no_source_serves_is_named_with_its_resource() -> None:
 
 
 def test_a_derivation_on_a_type_the_catalogue_lacks_stops_the_build(tmp_path: Path) -> None:
-    directory = tmp_path / "catalog"
-    shutil.copytree(CATALOG, directory)
-    (directory / "social_insurance.toml").unlink()
+    directory = edited(tmp_path, "social_insurance.toml", 'type = "SocialInsurance"', 'type = "Insured"')
     with pytest.raises(CatalogError, match="registered on SocialInsurance, which no catalogue resource"):
         graph_of(directory)
 
@@ -400,3 +400,68 @@ def test_a_department_s_attachment_opens_the_root_look_up() -> None:
     scopes = [r["scope"] for r in credit["resources"].values() if r["attach"][0].get("opens_lookup")]
     assert scopes
     assert all(f" {s} " in opened.replace('"', " ") for s in scopes)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "problem"),
+    [
+        (
+            "market.toml",
+            'address = { type = "String", title = "住所" }',
+            'record = { type = "String", title = "住所", source = "address" }',
+            "resources.enterprise.items.record: 'record' is reserved (every value has it)",
+        ),
+        (
+            "public_security.toml",
+            'guardian = { type = "Person", title = "监护人", source = "guardian_id" }',
+            'guardian = { type = "Person", title = "监护人", source = "guardian_id",'
+            ' sharing = "not_shared" }',
+            "resources.guardians.attach[0].through: 'guardian' is not shared: no field follows it",
+        ),
+        (
+            "licences.toml",
+            'subject = "holder_id"\n',
+            "",
+            "resources.person_certificates.subject: is required: personal data is audited",
+        ),
+    ],
+)
+def test_nothing_is_read_unaudited_or_past_its_sharing_class(
+    tmp_path: Path, file: str, old: str, new: str, problem: str
+) -> None:
+    with pytest.raises(CatalogError, match=re.escape(problem)):
+        load(edited(tmp_path, file, old, new))
+
+
+def test_a_look_up_may_not_take_the_gateway_s_root_field(tmp_path: Path) -> None:
+    directory = edited(
+        tmp_path, "education.toml", 'lookup = { one = "school",', 'lookup = { one = "catalog",'
+    )
+    with pytest.raises(CatalogError, match=r"Query\.catalog is looked up by a catalogue resource"):
+        graph_of(directory)
+
+
+def test_codes_may_name_the_enum_value_as_the_schema_does(tmp_path: Path) -> None:
+    old = 'gender = { type = "Gender", title = "性别" }'
+    new = 'gender = { type = "Gender", title = "性别", codes = { "男" = "MALE", "女" = "2" } }'
+    directory = edited(tmp_path, "public_security.toml", old, new)
+    graph = graph_of(directory)
+    (item,) = [i for n, i in graph.catalog.resources["person"].resource.items.items() if n == "gender"]
+    assert item.codes == {"男": "MALE", "女": "2"}
+    gender = NAMED["Gender"]
+    convert = converter(gender, item.codes)
+    assert convert is not None
+    assert (convert("男"), convert("女"), convert("1"), convert("9")) == (
+        gender.MALE,
+        gender.FEMALE,
+        gender.MALE,
+        None,
+    )
+
+
+def test_a_derivation_takes_the_class_of_what_it_reads() -> None:
+    sdl = build_schema().as_str()
+    age = next(line for line in sdl.splitlines() if line.strip().startswith("age:"))
+    assert "sensitivity: PERSONAL" in age  # the birth date's, not the student number's MINOR
+    months = next(line for line in sdl.splitlines() if line.strip().startswith("monthsContributed"))
+    assert "sensitivity: SENSITIVE" in months  # the contributions'

@@ -40,11 +40,11 @@ TOML = {p.name: tomllib.loads(p.read_text(encoding="utf-8")) for p in FILES}
 WHOLE = """{
   catalog {
     departments {
-      code name nameEn source file
+      code name nameEn
       resources {
-        name title titleEn type entity key many updateCycle sharing sensitivity conditions
+        name title titleEn type many updateCycle sharing sensitivity conditions
         entries { field by through scope }
-        items { name field title type source sharing sensitivity scope mask conditions codes { code value } }
+        items { name field title type sharing sensitivity scope mask conditions codes { code value } }
       }
     }
   }
@@ -165,7 +165,7 @@ async def test_the_catalog_query_answers_what_the_json_export_says(
         d["department"]["code"] for d in export["departments"]
     ]
     for department, exported_department in zip(answered["departments"], export["departments"], strict=True):
-        assert department["file"] == exported_department["file"]
+        assert department["code"] == exported_department["department"]["code"]
         graph = exported_department["graph"]
         assert [r["name"] for r in department["resources"]] == list(graph)
         for resource in department["resources"]:
@@ -183,6 +183,16 @@ async def test_the_catalog_query_answers_what_the_json_export_says(
                 assert item["sharing"] == derived["sharing"].upper()
                 assert item["sensitivity"] == derived["sensitivity"].upper()
                 assert (item["scope"], item["conditions"]) == (derived["scope"], derived["conditions"])
+
+
+def test_the_catalog_query_shows_no_deployment_names() -> None:
+    # Sources, their entities, record columns and files are the deployment's, not a client's.
+    sdl = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+    for name, fields in (("CatalogDepartment", ("source", "file")), ("CatalogItem", ("source",))):
+        body = sdl.split(f"type {name} {{")[1].split("}")[0]
+        assert not any(f"\n  {f}:" in body for f in fields), name
+    body = sdl.split("type CatalogResource {")[1].split("}")[0]
+    assert not any(f"\n  {f}:" in body for f in ("entity", "key", "subject", "districts", "orderBy"))
 
 
 async def test_any_client_reads_the_catalogue_whatever_its_grants(client: httpx.AsyncClient) -> None:

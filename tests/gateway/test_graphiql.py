@@ -27,7 +27,14 @@ from tests.resolvers import city
 ROOT = Path(__file__).parents[2]
 EMPTY = Policy(purposes={}, clients={}, grants={})
 DEMO_HEADERS = {"X-API-Key": DEMO_API_KEY, "X-Purpose": "development"}
-OPERATIONS = ["EnrolmentReview", "EnterpriseProfile", "HouseholdPrefill", "SubjectAccess", "TalentCheck"]
+OPERATIONS = [
+    "EnrolmentReview",
+    "EnterpriseProfile",
+    "HouseholdPrefill",
+    "PolicyCashingPrefill",
+    "SubjectAccess",
+    "TalentCheck",
+]
 
 
 def settings(

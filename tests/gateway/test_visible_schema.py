@@ -367,6 +367,21 @@ async def test_a_document_mixing_introspection_and_data(client: httpx.AsyncClien
     assert [e["extensions"]["code"] for e in answer["errors"]] == ["FORBIDDEN"]
 
 
+async def test_a_variable_of_a_hidden_type_never_leaves_the_whole_schema_s_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    document = """query Mixed($id: ResidentId!, $t: InsuranceType) {
+      __schema { types { name } }
+      person(id: $id) { name socialInsurance { contributions(type: $t) { base } } }
+    }"""
+    body = {"query": document, "variables": {"id": FATHER, "t": "PENSION"}}
+    response = await client.post("/graphql", json=body, headers=headers("talent-policy", "talent_subsidy"))
+    answer = response.json()
+    assert answer.get("data") is None
+    assert "InsuranceType" in answer["errors"][0]["message"]
+    assert "Contribution" not in response.text
+
+
 def test_each_clients_schema_is_a_valid_schema() -> None:
     schemas = VisibleSchemas(SCHEMA_CORE)
     policy = load_policy(ROOT / "policy.toml", city.SCHEMA.scopes)
