@@ -25,7 +25,14 @@ INSTALLED = CHROMIUM.exists()
 REQUIRED = os.environ.get("GOVGRAPH_REQUIRE_CHROMIUM") == "1"
 MISSING = f"{CHROMIUM} is not installed (apt-get install chromium)"
 DEV = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
-OPERATIONS = ["EnrolmentReview", "EnterpriseProfile", "HouseholdPrefill", "SubjectAccess", "TalentCheck"]
+OPERATIONS = [
+    "EnrolmentReview",
+    "EnterpriseProfile",
+    "HouseholdPrefill",
+    "PolicyCashingPrefill",
+    "SubjectAccess",
+    "TalentCheck",
+]
 WAIT = 20_000  # ms: the first answers warm the city's pools
 
 pytestmark = [
