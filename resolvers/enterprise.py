@@ -12,7 +12,7 @@ from sources.base import Record
 from .codes import TaxCreditGrade
 from .context import Info
 from .derivations import Entity, derived
-from .scalars import Month, month_key
+from .scalars import Month, month_key, month_range
 
 __all__: list[str] = []
 
@@ -71,8 +71,7 @@ async def tax_payments(
     from_: Annotated[Month | None, strawberry.argument(name="from")] = None,
     to: Month | None = None,
 ) -> list[Record]:
-    first = "000000" if from_ is None else month_key(from_)
-    last = "999999" if to is None else month_key(to)
+    first, last = month_range(from_, to)
     rows = await info.context.loaders.many("tax_payments", root.record["credit_code"])
     return [r for r in sorted(rows, key=lambda r: str(r["period"])) if first <= r["period"] <= last]
 

@@ -10,7 +10,7 @@ from graphql import GraphQLError
 
 from .identifiers import credit_code_problem, resident_id_problem
 
-__all__ = ["SCALARS", "CreditCode", "Month", "ResidentId", "month_key"]
+__all__ = ["SCALARS", "CreditCode", "Month", "ResidentId", "month_key", "month_range"]
 
 ResidentId = NewType("ResidentId", str)
 CreditCode = NewType("CreditCode", str)
@@ -55,6 +55,11 @@ def parse_month(value: Any) -> Month:
 def month_key(month: Month) -> str:
     """The departments' YYYYMM form of an ISO month."""
     return month[:4] + month[5:]
+
+
+def month_range(first: Month | None, last: Month | None) -> tuple[str, str]:
+    """The departments' YYYYMM bounds of an optional [first, last], open where None."""
+    return ("000000" if first is None else month_key(first), "999999" if last is None else month_key(last))
 
 
 def month_of(key: str) -> Month:

@@ -14,7 +14,7 @@ from sources.base import Record
 from .codes import InsuranceType
 from .context import Info
 from .derivations import Entity, derived
-from .scalars import Month, month_key
+from .scalars import Month, month_key, month_range
 
 __all__ = ["months_counted"]
 
@@ -57,8 +57,7 @@ async def contributions(
     to: Month | None = None,
     type: InsuranceType | None = None,
 ) -> list[Record]:
-    first = "000000" if from_ is None else month_key(from_)
-    last = "999999" if to is None else month_key(to)
+    first, last = month_range(from_, to)
     return [
         r
         for r in sorted(await _rows(root, info), key=lambda r: (r["period"], r["insurance_type"]))

@@ -17,6 +17,7 @@ from playwright.async_api import ConsoleMessage, Page, Route, async_playwright, 
 
 from demo.stack import DemoStack
 from sources.stats import CallStats
+from tests.gateway.test_graphiql import OPERATIONS as GRAPHIQL_TABS
 from tests.stack import gateway_app, served
 from tests.waiting import until
 
@@ -25,14 +26,7 @@ INSTALLED = CHROMIUM.exists()
 REQUIRED = os.environ.get("GOVGRAPH_REQUIRE_CHROMIUM") == "1"
 MISSING = f"{CHROMIUM} is not installed (apt-get install chromium)"
 DEV = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
-OPERATIONS = [
-    "EnrolmentReview",
-    "EnterpriseProfile",
-    "HouseholdPrefill",
-    "PolicyCashingPrefill",
-    "SubjectAccess",
-    "TalentCheck",
-]
+OPERATIONS = GRAPHIQL_TABS
 WAIT = 20_000  # ms: the first answers warm the city's pools
 
 pytestmark = [
