@@ -18,6 +18,7 @@ import strawberry
 from gateway.catalog.catalog import Catalog, Declared
 from gateway.catalog.errors import CatalogError
 from gateway.catalog.fields import derivation_field, lookup_fields, shared, sharing_of
+from gateway.catalog.links import attached_to, link, through
 from gateway.catalog.model import SHARING_TITLES, Attach, Item
 from gateway.catalog.naming import python_name
 from gateway.catalog.query import catalog_field
@@ -30,7 +31,6 @@ from resolvers.directives import (
     MaskRule,
     OpenedBy,
     Scope,
-    Shared,
 )
 from resolvers.subjects import Located, Subject
 from resolvers.values import as_date, as_datetime, as_decimal
@@ -149,7 +149,7 @@ class _Builder:
                     cls,
                     item_name,
                     strawberry.field(
-                        resolver=_link(target.entity, item.source or item_name, self.shapes[ref.name]),
+                        resolver=link(target.entity, item.source or item_name, self.shapes[ref.name]),
                         description=description,
                         directives=directives,
                         graphql_type=self.python_type(ref),
@@ -190,12 +190,12 @@ class _Builder:
         r = declared.resource
         if attach.through is not None:
             item = r.items[attach.through]
-            link = parse_type(item.type).name
-            through = (item.source or attach.through, self.catalog.home(link).entity)
-            resolver = _through(declared.entity, attach.by, r.order_by, through, self.shapes[link])
-            return list[self.classes[link]] | None, resolver  # type: ignore[name-defined]
+            target_type = parse_type(item.type).name
+            followed = (item.source or attach.through, self.catalog.home(target_type).entity)
+            resolver = through(declared.entity, attach.by, r.order_by, followed, self.shapes[target_type])
+            return list[self.classes[target_type]] | None, resolver  # type: ignore[name-defined]
         target = self.classes[r.type or ""]  # a type, as checked when the catalogue was loaded
-        resolver = _attached(declared.entity, attach.by, r.many, r.order_by, self.shapes[r.type or ""])
+        resolver = attached_to(declared.entity, attach.by, r.many, r.order_by, self.shapes[r.type or ""])
         return (list[target] | None if r.many else target | None), resolver  # type: ignore[valid-type]
 
     def add_derivations(self) -> None:
@@ -215,10 +215,7 @@ class _Builder:
             returns = None if d.returns is None else parse_type(d.returns)
             shape = None if returns is None else self.shapes[returns.name]
             graphql_type = None if returns is None else self.python_type(returns)
-            setattr(cls, d.name, derivation_field(d, self.sharing(d), shape, graphql_type))
-
-    def sharing(self, d: Derivation) -> Shared:
-        return sharing_of(d, self.catalog)
+            setattr(cls, d.name, derivation_field(d, sharing_of(d, self.catalog), shape, graphql_type))
 
     def query(self) -> type:
         namespace: dict[str, Any] = {"__annotations__": {}, "__module__": __name__}
@@ -271,51 +268,3 @@ def build_graph(
     """`named`: the graph's own types by name (scalars, enums, value types); `values`: how
     a record's value becomes one of them, where it is not the value itself."""
     return _Builder(catalog, named, values, derivations).build()
-
-
-def _sorted(rows: list[Any], order_by: Sequence[str]) -> list[Any]:
-    if not order_by:
-        return rows
-    # None last; equal keys keep the department's order.
-    return sorted(rows, key=lambda r: tuple((r.get(c) is None, r.get(c)) for c in order_by))
-
-
-def _link(entity: str, column: str, shape: Shape) -> Callable[..., Any]:
-    make = shape.make
-
-    async def link(self: Entity, info: strawberry.Info) -> Any:
-        r = await info.context.loaders.one(entity, self.record.get(column))
-        return None if r is None else make(r)
-
-    return link
-
-
-def _attached(entity: str, by: str, many: bool, order_by: Sequence[str], shape: Shape) -> Callable[..., Any]:
-    make = shape.make
-    if many:
-
-        async def rows(self: Entity, info: strawberry.Info) -> Any:
-            found = await info.context.loaders.many(entity, self.record.get(by))
-            return [make(r) for r in _sorted(found, order_by)]
-
-        return rows
-
-    async def one(self: Entity, info: strawberry.Info) -> Any:
-        r = await info.context.loaders.one(entity, self.record.get(by))
-        return None if r is None else make(r)
-
-    return one
-
-
-def _through(
-    entity: str, by: str, order_by: Sequence[str], through: tuple[str, str], shape: Shape
-) -> Callable[..., Any]:
-    column, target = through
-    make = shape.make
-
-    async def linked(self: Entity, info: strawberry.Info) -> Any:
-        rows = _sorted(await info.context.loaders.many(entity, self.record.get(by)), order_by)
-        found = await info.context.loaders.each(target, [r[column] for r in rows])
-        return [make(r) for r in found if r is not None]
-
-    return linked
