@@ -15,9 +15,13 @@ from starlette.applications import Starlette
 
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
+from gateway.config.sections import AuthConfig
 from gateway.http.health import Readiness
 from gateway.observability import metrics
 from gateway.policy.reload import PolicyReloader
+from gateway.policystore.changes import record_expiries
+from gateway.policystore.follower import StoreFollower
+from gateway.policystore.store import PolicyStore
 from gateway.runtime import Runtime
 from gateway.server.collector import tune_collector
 
@@ -54,16 +58,19 @@ async def lifespan(
         if tracing is not None:
             tracing.start()
             catalog.stats.tracer = tracing.tracer
-        reloader = app.state.reloader = PolicyReloader(
-            runtime,
-            runtime.schema.scopes,
-            interval=settings.auth.policy_poll if settings.auth else None,
-            pinnable=runtime.schema.surface.pinnable,
-            operations=runtime.operations,
-            sharing=runtime.schema.surface.sharing,
-        )
-        parts.push_async_callback(reloader.aclose)
-        reloader.start()
+        if settings.auth is not None and settings.auth.store:
+            runtime.follower = await _follow_store(runtime, settings.auth, parts)
+        else:
+            reloader = app.state.reloader = PolicyReloader(
+                runtime,
+                runtime.schema.scopes,
+                interval=settings.auth.policy_poll if settings.auth else None,
+                pinnable=runtime.schema.surface.pinnable,
+                operations=runtime.operations,
+                sharing=runtime.schema.surface.sharing,
+            )
+            parts.push_async_callback(reloader.aclose)
+            reloader.start()
         if serving:
             parts.callback(tune_collector(settings.gateway.gc_young))
         readiness.started = True
@@ -95,3 +102,25 @@ async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitS
     await writer.start()
     parts.push_async_callback(writer.aclose)
     return writer
+
+
+async def _follow_store(
+    runtime: Runtime, auth: AuthConfig, parts: contextlib.AsyncExitStack
+) -> StoreFollower:
+    store = runtime.policy_store = PolicyStore(str(auth.store), auth.store_schema)
+    parts.push_async_callback(store.aclose)
+    await store.install()
+    follower = StoreFollower(
+        runtime,
+        store,
+        runtime.schema.scopes,
+        check_interval=auth.store_check,
+        stale_after=auth.stale_after,
+        pinnable=runtime.schema.surface.pinnable,
+        operations=runtime.operations,
+        sharing=runtime.schema.surface.sharing,
+        on_expired=lambda rows: record_expiries(runtime.writer, rows),
+    )
+    parts.push_async_callback(follower.aclose)
+    await follower.start()
+    return follower

@@ -28,6 +28,8 @@ from gateway.execution.schema import GatewaySchema
 from gateway.observability.exchange import OperationNames
 from gateway.observability.tracing import Tracing
 from gateway.policy.model import Policy, load_policy
+from gateway.policystore.follower import StoreFollower
+from gateway.policystore.store import PolicyStore
 from sources.base import Source
 from sources.errors import SourceConfigError
 from sources.registry import Catalog, build_catalog
@@ -52,6 +54,8 @@ class Runtime:
     names: OperationNames = field(init=False)  # operation labels for logs, metrics and spans
     tracing: Tracing | None = None
     writer: AuditWriter | None = None  # started by the lifespan when the audit is on
+    follower: StoreFollower | None = None  # started by the lifespan when a policy store is configured
+    policy_store: PolicyStore | None = None  # opened by the lifespan with the follower
 
     def __post_init__(self) -> None:
         self.names = OperationNames(lambda: self.documents)
@@ -83,15 +87,7 @@ def build_runtime(
     )
     operations = frozenset(d.name for d in documents) if settings.documents else None
     if policy is None:
-        if settings.auth is None:
-            raise ConfigError(f"{settings.path}: auth: the [auth] section (with policy = ...) is required")
-        policy = load_policy(
-            settings.auth.policy,
-            schema.scopes,
-            pinnable=schema.surface.pinnable,
-            operations=operations,
-            sharing=schema.surface.sharing,
-        )
+        policy = _policy(settings, schema, operations)
     shared = settings.rate_limit
     runtime = Runtime(
         settings=settings,
@@ -108,6 +104,22 @@ def build_runtime(
         tracing=Tracing(settings.tracing, span_exporter) if settings.tracing.enabled else None,
     )
     return runtime
+
+
+def _policy(settings: Settings, schema: GatewaySchema, operations: frozenset[str] | None) -> Policy:
+    auth = settings.auth
+    if auth is None:
+        raise ConfigError(f"{settings.path}: auth: the [auth] section (with policy = ...) is required")
+    if auth.store:
+        # Nobody is admitted until the lifespan has read the store (it stops start-up if it cannot).
+        return Policy({}, {}, {}, path="policy store (not read yet)")
+    return load_policy(
+        auth.policy,
+        schema.scopes,
+        pinnable=schema.surface.pinnable,
+        operations=operations,
+        sharing=schema.surface.sharing,
+    )
 
 
 def _auth_settings(auth: AuthConfig | None) -> AuthSettings:

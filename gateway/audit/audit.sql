@@ -13,6 +13,7 @@ CREATE TABLE audit_event (
     operation     text,                     -- GraphQL operation name
     document_hash text        NOT NULL,     -- hex sha256 of the GraphQL document
     basis         text,                     -- the grant's legal basis or approval reference
+    detail        jsonb,                    -- a policy change: what changed and why (NULL for accesses)
     subjects      jsonb       NOT NULL,     -- [{"subject": hmac hex, "scopes": [sorted]}]
     denied        jsonb       NOT NULL,     -- [{"path": "a.b.c", "scope": "..."}]
     outcome       text        NOT NULL CHECK (outcome IN ('ok', 'partial', 'denied', 'error')),

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+from uuid import uuid4
 
 import orjson
 
@@ -33,7 +34,9 @@ __all__ = [
     "OUTCOMES",
     "AccessRecord",
     "AuditUnavailable",
+    "PolicyChange",
     "canonical_hash",
+    "change_fields",
     "event_hash",
     "subject_entries",
     "subject_key",
@@ -69,9 +72,10 @@ def event_hash(prev_hash: str, row_without_hashes: Mapping[str, Any]) -> str:
 def _hashed_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """The columns an event's hash covers (all but prev_hash and hash), as they are hashed."""
     hashed = {name: values[name] for name in _HASHED}
-    if hashed.get("basis") is None:
-        # Events of grants without a basis hash as they did before the column existed.
-        del hashed["basis"]
+    for optional in ("basis", "detail"):
+        if hashed.get(optional) is None:
+            # Events without them hash as they did before the columns existed.
+            del hashed[optional]
     # One spelling of the instant, whatever tzinfo object the driver hands back.
     hashed["time"] = hashed["time"].astimezone(dt.UTC).isoformat(timespec="microseconds")
     return hashed
@@ -152,3 +156,40 @@ def subject_entries(secret: bytes, access: AccessRecord) -> list[dict[str, Any]]
             entry["verdicts"] = access.conclusions[ident]
         entries.append(entry)
     return sorted(entries, key=lambda e: str(e["subject"]))
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """A change to who may see what, recorded in the same chain as the accesses it governs:
+    an application, a decision, a revocation, a renewal, an expiry, an import, a role."""
+
+    action: str  # apply | approve | refuse | revoke | renew | expire | import | role_grant | role_revoke
+    actor: str  # the person who made the change, or "system" (an expiry, the demo's seeding)
+    client: str  # the client whose access changed ("-" for a role)
+    purpose: str  # its purpose ("-" for a role)
+    reference: str | None  # the application or grant the change concerns
+    basis: str | None  # the legal basis or reason given
+    detail: Mapping[str, Any]  # what changed: scopes, expiry, items, the reason
+
+
+def change_fields(change: PolicyChange, now: dt.datetime) -> dict[str, Any]:
+    """An audit event's columns for a policy change: no subjects, nothing denied, outcome ok;
+    the detail's hash stands where an access's document and response hashes stand."""
+    detail = orjson.loads(orjson.dumps(dict(change.detail)))  # as jsonb will hand it back
+    digest = canonical_hash(detail)
+    return {
+        "time": now,
+        "request_id": uuid4().hex,
+        "client": _text(change.client),
+        "purpose": _text(change.purpose),
+        "case_id": _optional_text(change.reference),
+        "operator": _text(change.actor),
+        "operation": f"policy.{change.action}",
+        "document_hash": digest,
+        "basis": _optional_text(change.basis),
+        "detail": detail,
+        "subjects": [],
+        "denied": [],
+        "outcome": Outcome.OK,
+        "response_hash": digest,
+    }

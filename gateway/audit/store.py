@@ -48,6 +48,7 @@ class EventRow:
     prev_hash: str
     hash: str
     basis: str | None = None  # the grant's legal basis or approval reference, when it has one
+    detail: dict[str, Any] | None = None  # a policy change's what and why; None for an access
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,14 @@ _APPEND = """
 WITH batch AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
         writer_id text, seq bigint, "time" timestamptz, request_id text, client text, purpose text,
-        case_id text, operator text, operation text, document_hash text, basis text, subjects jsonb,
-        denied jsonb, outcome text, response_hash text, prev_hash text, hash text)
+        case_id text, operator text, operation text, document_hash text, basis text, detail jsonb,
+        subjects jsonb, denied jsonb, outcome text, response_hash text, prev_hash text, hash text)
 ), events AS (
     INSERT INTO audit_event (writer_id, seq, "time", request_id, client, purpose, case_id, operator,
-                             operation, document_hash, basis, subjects, denied, outcome,
+                             operation, document_hash, basis, detail, subjects, denied, outcome,
                              response_hash, prev_hash, hash)
     SELECT writer_id, seq, "time", request_id, client, purpose, case_id, operator, operation,
-           document_hash, basis, subjects, denied, outcome, response_hash, prev_hash, hash
+           document_hash, basis, detail, subjects, denied, outcome, response_hash, prev_hash, hash
     FROM batch
     RETURNING writer_id, seq, subjects
 ), index_rows AS (
@@ -96,8 +97,9 @@ FROM audit_subject s
 JOIN audit_event e USING (writer_id, seq)
 """
 
-_VIEW_HAS_BASIS = """
+_CURRENT = """
 SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('access_log') AND attname = 'basis')
+   AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('audit_event') AND attname = 'detail')
 """
 
 _WRITERS = """
@@ -193,10 +195,12 @@ class AuditStore:
                 await conn.execute(_ACCESS_LOG_VIEW)
             elif present != len(TABLES):
                 raise AuditStoreError(f"audit store: only {present} of {', '.join(TABLES)} exist")
-            elif not await conn.fetchval(_VIEW_HAS_BASIS):
-                # Installed before events recorded their grant's basis; altered only then, so
-                # that a gateway whose role does not own the tables still starts.
+            elif not await conn.fetchval(_CURRENT):
+                # Installed before events recorded their grant's basis or policy changes;
+                # altered only then, so that a gateway whose role does not own the tables
+                # still starts.
                 await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS basis text")
+                await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS detail jsonb")
                 await conn.execute(_ACCESS_LOG_VIEW)
 
     async def append(self, rows: Sequence[EventRow], head: ChainHead) -> None:

@@ -22,9 +22,11 @@ from gateway.audit.record import (
     OUTCOMES,
     AccessRecord,
     AuditUnavailable,
+    PolicyChange,
     _hashed_fields,
     _optional_text,
     _text,
+    change_fields,
     event_hash,
     subject_entries,
 )
@@ -123,10 +125,17 @@ class AuditWriter:
         """Return once the event of `access` is committed; raise AuditUnavailable otherwise."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome {outcome!r} is not one of {sorted(OUTCOMES)}")
+        await self._enqueue(self._draft(access, outcome, response_hash))
+
+    async def record_change(self, change: PolicyChange) -> None:
+        """Return once the event of a change to the policy is committed (AuditUnavailable otherwise)."""
+        await self._enqueue(change_fields(change, dt.datetime.now(dt.UTC)))
+
+    async def _enqueue(self, fields: dict[str, Any]) -> None:
         if self._task is None or self._closing:
             raise AuditUnavailable("the audit writer is not running")
         done = asyncio.get_running_loop().create_future()
-        self._pending.append(_Draft(self._draft(access, outcome, response_hash), done))
+        self._pending.append(_Draft(fields, done))
         if self.observer is not None:
             self.observer.queued(len(self._pending))
         self._nonempty.set()

@@ -101,6 +101,20 @@ class AuthConfig:
     leeway: SecondsOrOff = Field(
         default=30.0, description="Seconds of clock skew tolerated on a token's exp, nbf and iat."
     )
+    store: OptionalText = Field(
+        default=None,
+        description="PostgreSQL DSN of the policy store; when set it is the authority and `policy` "
+        "is only the format `govgraph policy import` reads.",
+    )
+    store_schema: Text = Field(default="govgraph_policy", description="The policy store's schema.")
+    store_check: Positive = Field(
+        default=5.0,
+        description="Seconds between checks of the store's version, beside its notifications.",
+    )
+    stale_after: Positive = Field(
+        default=30.0,
+        description="Seconds without reaching the policy store after which /readyz reports the policy stale.",
+    )
 
 
 @dataclass(frozen=True, config=SECTION)

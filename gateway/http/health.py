@@ -2,6 +2,7 @@
 
 /readyz answers 200 when the configuration is loaded and serving has started (and no
 stop signal has come), the audit writer can take events (unless the audit log is off),
+the policy store has answered within `[auth] stale_after` seconds (when there is one),
 no required source's circuit breaker is open, and the maintenance file does not exist;
 otherwise 503, with the same JSON body saying why. It is served on the operators'
 listener only (gateway/http/ops.py); with `serve --workers` the supervisor asks each worker
@@ -59,6 +60,18 @@ class Readiness:
             problem = self._audit_problem
         return problem is None, {"mode": mode, "queued": writer.queue_depth, "problem": problem}
 
+    def _policy(self) -> dict[str, Any]:
+        follower = self._runtime.follower
+        if follower is None:
+            return {"source": self._runtime.policy.path}
+        age = follower.age
+        return {
+            "source": "store",
+            "version": follower.version,
+            "seconds_since_store_answered": None if age is None else round(age, 1),
+            "stale": follower.stale,
+        }
+
     async def report(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) of /readyz."""
         reasons: list[str] = []
@@ -89,12 +102,16 @@ class Readiness:
                     "at": dt.datetime.fromtimestamp(error.at, dt.UTC).isoformat(timespec="seconds"),
                 },
             }
+        policy = self._policy()
+        if policy.get("stale"):
+            reasons.append("policy stale")
         status = "maintenance" if draining else "not_ready" if reasons else "ready"
         body = {
             "status": status,
             "reasons": reasons,
             "pid": os.getpid(),
             "audit": audit,
+            "policy": policy,
             "sources": sources,
         }
         return (503 if reasons else 200), body

@@ -28,6 +28,7 @@ __all__ = [
     "Purpose",
     "load_policy",
     "parse_policy",
+    "policy_from_tables",
     "read_policy",
     "with_families",
 ]
@@ -157,7 +158,23 @@ def parse_policy(
     except tomllib.TOMLDecodeError as exc:
         line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
         raise PolicyError(path, line, "syntax", str(exc)) from exc
-    lines = Lines(text)
+    return policy_from_tables(
+        raw, Lines(text), scopes, path, pinnable=pinnable, operations=operations, sharing=sharing
+    )
+
+
+def policy_from_tables(
+    raw: Mapping[str, Any],
+    lines: Lines,
+    scopes: Mapping[str, Collection[str]],
+    path: str,
+    *,
+    pinnable: Mapping[str, Pinnable] | None = None,
+    operations: Collection[str] | None = None,
+    sharing: SharingRules | None = None,
+) -> Policy:
+    """The checks of `parse_policy` on tables already read: a policy file's, or the policy
+    store's (which has no lines: `Lines("")`)."""
 
     def fail(problem: str, *where: str | int) -> PolicyError:
         return PolicyError(path, lines.of(*where), ".".join(str(w) for w in where), problem)

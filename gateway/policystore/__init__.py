@@ -1,0 +1,1 @@
+"""The policy store: clients, purposes, grants, applications and roles in PostgreSQL."""

@@ -1,0 +1,182 @@
+"""Keeps a process's policy in step with the policy store.
+
+A LISTEN on the store's channel wakes the follower the moment a change commits; a check
+of the version every `check_interval` seconds catches what a lost connection missed. A
+new version is read in one snapshot, checked like a policy file, and swapped in with one
+assignment to `holder.policy`; a snapshot that fails the checks changes nothing. The
+policy is rebuilt by the clock when a grant starts or expires, with no store involved, so
+an expiry takes effect at its instant even while the store is unreachable. While the store
+cannot be reached the last good policy stays in force; `stale` says when that has lasted
+longer than `stale_after` seconds (/readyz reports it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from gateway.policy.model import PolicyError
+from gateway.policy.pins import Pinnable
+from gateway.policy.reload import PolicyHolder, describe_changes
+from gateway.policy.sharing import SharingRules
+from gateway.policystore.errors import PolicyStoreError
+from gateway.policystore.snapshot import GrantRow, Snapshot, policy_at
+from gateway.policystore.store import PolicyStore
+
+__all__ = ["StoreFollower"]
+
+log = logging.getLogger("govgraph.policy")
+
+Expired = Callable[[Sequence[GrantRow]], Awaitable[None]]
+
+
+class StoreFollower:
+    def __init__(
+        self,
+        holder: PolicyHolder,
+        store: PolicyStore,
+        scopes: Mapping[str, Collection[str]],
+        *,
+        check_interval: float,
+        stale_after: float,
+        pinnable: Mapping[str, Pinnable] | None = None,
+        operations: Collection[str] | None = None,
+        sharing: SharingRules | None = None,
+        on_expired: Expired | None = None,
+    ) -> None:
+        self._holder, self._store = holder, store
+        self._build: dict[str, Any] = {
+            "pinnable": pinnable,
+            "operations": operations,
+            "sharing": sharing,
+        }
+        self._scopes = scopes
+        self.check_interval, self.stale_after = check_interval, stale_after
+        self._on_expired = on_expired
+        self.snapshot: Snapshot | None = None
+        self.reached: float | None = None  # monotonic time the store last answered
+        self._outage_logged = False
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unlisten: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def version(self) -> int | None:
+        return None if self.snapshot is None else self.snapshot.version
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the store last answered (None before it ever has)."""
+        return None if self.reached is None else time.monotonic() - self.reached
+
+    @property
+    def stale(self) -> bool:
+        age = self.age
+        return age is None or age > self.stale_after
+
+    async def start(self) -> None:
+        """Read the policy once (a store that cannot be read stops start-up), then follow it."""
+        await self._listen()
+        self._apply(await self._store.snapshot())
+        self.reached = time.monotonic()
+        self._task = asyncio.get_running_loop().create_task(self._follow(), name="policy-follower")
+
+    def changed(self) -> None:
+        """A notification came (or the listening connection was lost): check now."""
+        self._wake.set()
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._stop_listening()
+
+    async def _listen(self) -> None:
+        await self._stop_listening()
+        self._unlisten = await self._store.listen(self._wake.set, self._lost)
+
+    def _lost(self) -> None:
+        self._unlisten = None  # the connection is gone: listen again at the next check
+        self._wake.set()
+
+    async def _stop_listening(self) -> None:
+        if self._unlisten is not None:
+            stop, self._unlisten = self._unlisten, None
+            await stop()
+
+    async def _follow(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._timeout())
+            self._wake.clear()
+            try:
+                await self._check()
+            except Exception:  # the follower must outlive any surprise; the policy stays
+                log.exception("policy check failed; the current policy stays in force")
+
+    def _timeout(self) -> float:
+        timeout = self.check_interval
+        if self.snapshot is not None:
+            now = dt.datetime.now(dt.UTC)
+            upcoming = self.snapshot.next_change(now)
+            if upcoming is not None:
+                timeout = min(timeout, max((upcoming - now).total_seconds(), 0.0) + 0.001)
+        return timeout
+
+    async def _check(self) -> None:
+        self._rebuild_by_clock()  # first: an expiry must not wait for an unreachable store
+        try:
+            if self._unlisten is None:
+                await self._listen()
+            version = await self._store.version()
+            self.reached = time.monotonic()
+            if self._outage_logged:
+                log.info("policy store reachable again")
+                self._outage_logged = False
+            if version != self.version:
+                self._apply(await self._store.snapshot())
+        except PolicyStoreError as exc:
+            if not self._outage_logged:
+                log.error("policy store unreachable; the last good policy stays in force: %s", exc)
+                self._outage_logged = True
+            return
+        if self._on_expired is not None:
+            try:
+                await self._store.claim_expired(dt.datetime.now(dt.UTC), self._on_expired)
+            except Exception as exc:  # the next check tries again; the grant is out of force already
+                log.warning("expired grants not recorded yet: %s", exc)
+
+    def _apply(self, snapshot: Snapshot) -> None:
+        try:
+            new = policy_at(snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build)
+        except PolicyError as exc:
+            log.error(
+                "policy store version %d not applied; the current policy stays: %s", snapshot.version, exc
+            )
+            self.snapshot = snapshot  # do not re-read it until it changes again
+            return
+        self.snapshot = snapshot
+        self._swap(new, f"policy store version {snapshot.version}")
+
+    def _rebuild_by_clock(self) -> None:
+        if self.snapshot is None:
+            return
+        try:
+            new = policy_at(self.snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build)
+        except PolicyError:
+            return  # reported when the snapshot was read
+        self._swap(new, "a grant started or expired")
+
+    def _swap(self, new: Any, why: str) -> None:
+        old = self._holder.policy
+        if new == old:
+            return
+        self._holder.policy = new  # one assignment: each request sees the old or the new
+        log.info("policy in force: %s: %s", why, describe_changes(old, new))

@@ -1,0 +1,113 @@
+"""What the policy store holds at one version, and the policy in force at a given instant.
+
+The grants of one (client, purpose) add up: a scope full in any grant in force is full,
+pins are joined, and the bases of all of them are what the client's accesses rest on. A
+grant counts from `valid_from` until `expires_at`, so an expiry takes effect by the clock,
+without any change to the store (`next_change` says when to rebuild).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.config.tomllines import Lines
+from gateway.policy.grants import FULL, MASKED
+from gateway.policy.model import Policy, policy_from_tables
+from gateway.policy.pins import Pinnable
+from gateway.policy.sharing import SharingRules
+
+__all__ = ["GrantRow", "Snapshot", "policy_at", "tables_at"]
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    id: int
+    client: str
+    purpose: str
+    full: tuple[str, ...]
+    masked: tuple[str, ...]
+    pins: Mapping[str, Mapping[str, Any]]
+    basis: str | None
+    application: str | None  # the approval it comes from; None for an imported grant
+    valid_from: dt.datetime
+    expires_at: dt.datetime | None
+
+    def in_force(self, when: dt.datetime) -> bool:
+        return self.valid_from <= when and (self.expires_at is None or when < self.expires_at)
+
+    @property
+    def rests_on(self) -> str | None:
+        """What an access under this grant records: the approval and its basis."""
+        if self.application is None:
+            return self.basis
+        return f"{self.application}: {self.basis}" if self.basis else self.application
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    purposes: Mapping[str, Mapping[str, Any]]
+    clients: Mapping[str, Mapping[str, Any]]  # as their [clients.ID] tables
+    grants: tuple[GrantRow, ...]  # not revoked; in force or not
+
+    def next_change(self, after: dt.datetime) -> dt.datetime | None:
+        """The next instant a grant starts or ends, when the policy must be rebuilt."""
+        moments = [g.valid_from for g in self.grants if g.valid_from > after]
+        moments += [g.expires_at for g in self.grants if g.expires_at is not None and g.expires_at > after]
+        return min(moments, default=None)
+
+
+def tables_at(snapshot: Snapshot, when: dt.datetime) -> dict[str, Any]:
+    """The snapshot as the tables of a policy file, with the grants in force at `when`
+    merged per (client, purpose); every purpose of a client has a grant, empty if need be."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for cid, settings in snapshot.clients.items():
+        for purpose in settings.get("purposes", ()):
+            merged[cid, purpose] = {"client": cid, "purpose": purpose, FULL: [], MASKED: [], "pins": {}}
+    bases: dict[tuple[str, str], list[str]] = {}
+    for row in snapshot.grants:
+        grant = merged.get((row.client, row.purpose))
+        if grant is None or not row.in_force(when):
+            continue  # a grant for a purpose the client no longer has gives nothing
+        grant[FULL] = sorted({*grant[FULL], *row.full})
+        grant[MASKED] = sorted(({*grant[MASKED], *row.masked}) - set(grant[FULL]))
+        for coordinate, values in row.pins.items():
+            grant["pins"].setdefault(coordinate, dict(values))  # the older grant's pins stand
+        rests_on = row.rests_on
+        said = bases.setdefault((row.client, row.purpose), [])
+        if rests_on and rests_on not in said:
+            said.append(rests_on)
+    for key, said in bases.items():
+        if said:
+            merged[key]["basis"] = "; ".join(said)
+    for grant in merged.values():
+        grant[MASKED] = [s for s in grant[MASKED] if s not in grant[FULL]]
+    return {
+        "purposes": dict(snapshot.purposes),
+        "clients": dict(snapshot.clients),
+        "grants": list(merged.values()),
+    }
+
+
+def policy_at(
+    snapshot: Snapshot,
+    when: dt.datetime,
+    scopes: Mapping[str, Collection[str]],
+    *,
+    pinnable: Mapping[str, Pinnable] | None = None,
+    operations: Collection[str] | None = None,
+    sharing: SharingRules | None = None,
+) -> Policy:
+    """The policy in force at `when`, checked as a policy file is (PolicyError otherwise)."""
+    return policy_from_tables(
+        tables_at(snapshot, when),
+        Lines(""),
+        scopes,
+        f"policy store (version {snapshot.version})",
+        pinnable=pinnable,
+        operations=operations,
+        sharing=sharing,
+    )
