@@ -15,6 +15,7 @@ from gateway.access.lookup_gate import LookupGate
 from gateway.audit.trail import AuditTrail
 from gateway.catalog.graph import graph_of
 from gateway.config.settings import Settings
+from gateway.console.app import console_routes
 from gateway.execution.introspection import IntrospectionGate
 from gateway.execution.operation_limits import OperationLimits
 from gateway.execution.schema import CORE, build_schema
@@ -87,6 +88,7 @@ def create_app(
             Route(paths.GRAPHQL, GatewayGraphQL(schema, runtime)),
             Route(paths.HEALTHZ, healthz),
             assets_route(),
+            *(console_routes(runtime) if settings.console.enabled else ()),
         ],
         middleware=[log, Middleware(Admission, runtime=runtime, path=paths.GRAPHQL)],
         lifespan=partial(lifespan, runtime=runtime, readiness=readiness, serving=serving),

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
 from gateway.config.sections import AuthConfig
+from gateway.console.workflow import build_workflow
 from gateway.http.health import Readiness
 from gateway.observability import metrics
 from gateway.policy.reload import PolicyReloader
@@ -88,7 +89,7 @@ async def lifespan(
 
 async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitStack) -> AuditWriter:
     audit = runtime.settings.audit
-    store = AuditStore(dsn)
+    store = runtime.audit_store = AuditStore(dsn)
     parts.push_async_callback(store.aclose)
     await store.open()
     await store.install()
@@ -123,4 +124,5 @@ async def _follow_store(
     )
     parts.push_async_callback(follower.aclose)
     await follower.start()
+    runtime.workflow = build_workflow(runtime, store)
     return follower

@@ -16,6 +16,8 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from gateway.access.auth import Authenticator, AuthSettings
 from gateway.access.ratelimit import RateLimiter, build_rate_limiter
 from gateway.access.tally import Tally, build_tally
+from gateway.applications.workflow import Workflow
+from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
 from gateway.catalog.graph import graph_of
 from gateway.catalog.load import check_sources
@@ -56,6 +58,8 @@ class Runtime:
     writer: AuditWriter | None = None  # started by the lifespan when the audit is on
     follower: StoreFollower | None = None  # started by the lifespan when a policy store is configured
     policy_store: PolicyStore | None = None  # opened by the lifespan with the follower
+    audit_store: AuditStore | None = None  # opened by the lifespan with the writer
+    workflow: Workflow | None = None  # applications and grants, when there is a policy store
 
     def __post_init__(self) -> None:
         self.names = OperationNames(lambda: self.documents)

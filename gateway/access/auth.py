@@ -103,7 +103,12 @@ class Authenticator:
             raise Refusal(401, "UNAUTHENTICATED", "Use 'Authorization: Bearer <token>' or 'X-API-Key'.")
         raise Refusal(401, "UNAUTHENTICATED", "Credentials are required: a bearer token or an API key.")
 
-    def _verify(self, token: str) -> dict[str, object]:
+    def verify(self, token: str, audience: str) -> dict[str, object]:
+        """A token's claims, checked as a client's are but for another audience: the console's
+        sign-in tokens, whose `sub` is a person (Refusal 401 otherwise)."""
+        return self._verify(token, audience)
+
+    def _verify(self, token: str, audience: str | None = None) -> dict[str, object]:
         try:
             alg = jwt.get_unverified_header(token).get("alg")
             if alg == "HS256" and self._settings.hs256_secret:
@@ -121,7 +126,7 @@ class Authenticator:
                         token,
                         key,
                         algorithms=[str(alg)],  # only the algorithm of this key: no confusion
-                        audience=self._settings.audience,
+                        audience=audience or self._settings.audience,
                         issuer=self._settings.issuer,
                         leeway=self._settings.leeway,
                         options={"require": ["exp", "sub", "aud"]},

@@ -61,6 +61,9 @@ def published_keys_in_use(
             places.append("auth.hs256_secret")
         if settings.audit.mode != "off" and digest(settings.audit.subject_key) in hashes:
             places.append("audit.subject_key")
+        secret = settings.console.session_secret
+        if settings.console.enabled and secret and digest(secret) in hashes:
+            places.append("console.session_secret")
         places += [
             f"policy clients.{c.id}.api_key_sha256"
             for c in policy.clients.values()

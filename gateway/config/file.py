@@ -8,8 +8,10 @@ from pydantic import Field, field_validator
 
 from gateway.config.limits import Limits
 from gateway.config.sections import (
+    ApplicationSettings,
     AuditSettings,
     AuthConfig,
+    ConsoleSettings,
     GatewaySettings,
     HealthSettings,
     LogSettings,
@@ -44,6 +46,8 @@ class Settings:
     health: HealthSettings = field(default_factory=HealthSettings)
     logging: LogSettings = field(default_factory=LogSettings)
     tracing: TracingSettings = field(default_factory=TracingSettings)
+    applications: ApplicationSettings = field(default_factory=ApplicationSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     path: str = "<memory>"
 
 
@@ -64,6 +68,8 @@ class ConfigFile(Table):
     health: HealthSettings = Field(default_factory=HealthSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
+    applications: ApplicationSettings = Field(default_factory=ApplicationSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     auth: AuthConfig | None = None
     # Absent: the defaults (mode "sync"), which need a dsn and subject_key: a file that lost
     # its [audit] section must not serve personal data unaudited. `mode = "off"` says so.
@@ -104,5 +110,7 @@ class ConfigFile(Table):
             health=self.health,
             logging=self.logging,
             tracing=self.tracing,
+            applications=self.applications,
+            console=self.console,
             path=path,
         )

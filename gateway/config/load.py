@@ -141,6 +141,14 @@ def load_catalog_path(path: str | Path, environ: Mapping[str, str] | None = None
     return None if catalog is None else catalog.path
 
 
+def load_section(path: str | Path, name: str, model: type[T], environ: Mapping[str, str] | None = None) -> T:
+    """One section of the file, its defaults when absent: what a command that needs only it reads."""
+    section = _one_section(Path(path), name, model, environ, absent={})
+    if section is None:  # not reached: an absent section is read as `absent`
+        raise located(path, None, [(name, f"the [{name}] section is required")])
+    return section
+
+
 def _one_section(
     path: Path, name: str, model: type[T], environ: Mapping[str, str] | None, absent: Any = None
 ) -> T | None:

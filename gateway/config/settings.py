@@ -13,12 +13,15 @@ from gateway.config.load import (
     load_auth,
     load_catalog_path,
     load_documents_path,
+    load_section,
     load_settings,
     parse_settings,
 )
 from gateway.config.sections import (
+    ApplicationSettings,
     AuditSettings,
     AuthConfig,
+    ConsoleSettings,
     GatewaySettings,
     HealthSettings,
     LogSettings,
@@ -29,9 +32,11 @@ from gateway.config.sections import (
 from gateway.config.values import parse_address
 
 __all__ = [
+    "ApplicationSettings",
     "AuditSettings",
     "AuthConfig",
     "ConfigError",
+    "ConsoleSettings",
     "GatewaySettings",
     "HealthSettings",
     "LogSettings",
@@ -43,6 +48,7 @@ __all__ = [
     "load_auth",
     "load_catalog_path",
     "load_documents_path",
+    "load_section",
     "load_settings",
     "parse_address",
     "parse_settings",

@@ -22,7 +22,7 @@ import orjson
 from gateway.policystore.errors import PolicyStoreError
 from gateway.policystore.snapshot import GrantRow, Snapshot
 
-__all__ = ["CHANNEL", "PolicyStore", "PolicyStoreError"]
+__all__ = ["CHANNEL", "PolicyStore", "PolicyStoreError", "read_snapshot"]
 
 CHANNEL = "govgraph_policy"
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -55,6 +55,18 @@ def grant_row(record: asyncpg.Record) -> GrantRow:
         valid_from=record["valid_from"],
         expires_at=record["expires_at"],
     )
+
+
+async def read_snapshot(conn: asyncpg.Connection) -> Snapshot:
+    """The policy's tables as `conn`'s transaction sees them."""
+    version = await conn.fetchval("SELECT version FROM policy_version")
+    purposes = {
+        r["name"]: {"title": r["title"], "legal_basis": r["legal_basis"], "introspection": r["introspection"]}
+        for r in await conn.fetch("SELECT * FROM purpose ORDER BY name")
+    }
+    clients = {r["id"]: r["settings"] for r in await conn.fetch("SELECT * FROM client ORDER BY id")}
+    grants = tuple(grant_row(r) for r in await conn.fetch(_GRANTS))
+    return Snapshot(int(version), purposes, clients, grants)
 
 
 class PolicyStore:
@@ -118,18 +130,7 @@ class PolicyStore:
             pool.acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
-            version = await conn.fetchval("SELECT version FROM policy_version")
-            purposes = {
-                r["name"]: {
-                    "title": r["title"],
-                    "legal_basis": r["legal_basis"],
-                    "introspection": r["introspection"],
-                }
-                for r in await conn.fetch("SELECT * FROM purpose ORDER BY name")
-            }
-            clients = {r["id"]: r["settings"] for r in await conn.fetch("SELECT * FROM client ORDER BY id")}
-            grants = tuple(grant_row(r) for r in await conn.fetch(_GRANTS))
-        return Snapshot(int(version), purposes, clients, grants)
+            return await read_snapshot(conn)
 
     @contextlib.asynccontextmanager
     async def change(self, doing: str) -> AsyncIterator[asyncpg.Connection]:

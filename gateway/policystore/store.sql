@@ -39,6 +39,7 @@ CREATE TABLE application (
     decided_at   timestamptz,
     reason       text
 );
+CREATE SEQUENCE application_number;
 CREATE INDEX application_pending ON application (department, due_at) WHERE state = 'pending';
 
 -- A grant in force from valid_from until expires_at (never, when NULL) unless revoked. The

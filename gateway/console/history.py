@@ -1,0 +1,39 @@
+"""A resident's "who accessed my data": every audited access to their record, by which
+app, for what purpose, under which approval, and the verdicts concluded about them (read
+from the audit log's subject index, by the keyed hash of their id)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gateway.audit.record import subject_key
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+
+__all__ = ["access_history"]
+
+
+async def access_history(runtime: Runtime, subject: str, limit: int = 500) -> list[dict[str, Any]]:
+    store = runtime.audit_store
+    if store is None:
+        return []
+    events = await store.subject_events(subject_key(runtime.audit_key, subject.strip().upper()), limit)
+    policy = runtime.policy
+    history = []
+    for event in events:
+        client, purpose = policy.clients.get(event["client"]), policy.purposes.get(event["purpose"])
+        history.append(
+            {
+                "time": event["time"],
+                "client": event["client"],
+                "client_name": client.name if client is not None else event["client"],
+                "purpose": event["purpose"],
+                "purpose_title": purpose.title if purpose is not None else event["purpose"],
+                "basis": event["basis"],
+                "scopes": event["scopes"],
+                "outcome": event["outcome"],
+                "verdicts": event["verdicts"],
+            }
+        )
+    return history

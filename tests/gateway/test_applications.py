@@ -1,0 +1,186 @@
+"""The application workflow through the console's GraphQL API, in a gateway over the demo
+city with a policy store: apply, review, revoke, renew, roles, and the audit of each."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from starlette.applications import Starlette
+
+from demo.stack import DemoStack
+from gateway.app import create_app
+from gateway.audit.store import AuditStore
+from gateway.audit.verify import verify
+from sources.stats import CallStats
+from tests.policy_store import (
+    APPLICANT,
+    APPLY,
+    CREDIT_REVIEWER,
+    RENEW,
+    REVIEW,
+    REVOKE,
+    TAX_REVIEWER,
+    codes,
+    console,
+    seeded_store,
+)
+from tests.stack import client_headers, demo_settings, served
+from tests.waiting import until
+
+DISHONESTY = """query ($c: CreditCode!) { enterprise(creditCode: $c) { seriousDishonesty { listName } } }"""
+
+
+@pytest_asyncio.fixture
+async def gateway(
+    demo_city: DemoStack, scratch_db: str
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    store = await seeded_store(scratch_db)
+    await store.aclose()
+    env = {**demo_city.gateway_env(), "GOVGRAPH_POLICY_DSN": scratch_db, "GOVGRAPH_AUDIT_DSN": scratch_db}
+    app = create_app(demo_settings(env), stats=CallStats())
+    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as http:
+        yield app, http
+
+
+def talent_application(**changes: Any) -> dict[str, Any]:
+    return {
+        "input": {
+            "client": "talent-policy",
+            "purpose": "talent_subsidy",
+            "items": ["serious_dishonesty"],
+            "scenario": "人才补贴申报时核验用人单位是否列入严重失信主体名单",
+            "legalBasis": "厦门市人才政策实施办法第十条",
+            "periodDays": 30,
+            **changes,
+        }
+    }
+
+
+async def query_dishonesty(app: Starlette, http: httpx.AsyncClient, code: str) -> dict[str, Any]:
+    response = await http.post(
+        "/graphql",
+        json={"query": DISHONESTY, "variables": {"c": code}},
+        headers=client_headers(app, "talent-policy"),
+    )
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def test_apply_approve_query_revoke(
+    gateway: tuple[Starlette, httpx.AsyncClient], demo_city: DemoStack, scratch_db: str
+) -> None:
+    app, http = gateway
+    code = demo_city.samples["cases"]["dishonest_enterprise"][0]
+    before = await query_dishonesty(app, http, code)
+    assert codes(before) == ["FORBIDDEN"]
+
+    applied = (await console(http, APPLICANT, APPLY, talent_application()))["data"]["applyForAccess"]
+    assert applied["state"] == "pending"
+    assert applied["sharing"] == "conditional"
+    assert applied["department"] == "XM-XY"
+    assert applied["scopes"] == ["credit.dishonesty"]
+    assert applied["dueAt"] is not None
+    assert not applied["overdue"]
+
+    # A reviewer of another department cannot decide it; nor can the applicant.
+    for outsider in (TAX_REVIEWER, APPLICANT):
+        refused = await console(
+            http, outsider, REVIEW, {"id": applied["id"], "approve": True, "reason": "ok"}
+        )
+        assert codes(refused) == ["FORBIDDEN"]
+
+    approved = await console(
+        http, CREDIT_REVIEWER, REVIEW, {"id": applied["id"], "approve": True, "reason": "用途明确"}
+    )
+    decided = approved["data"]["reviewApplication"]
+    assert (decided["state"], decided["decidedBy"]) == ("approved", CREDIT_REVIEWER)
+    started = time.monotonic()
+    await until(
+        lambda: _answered(app, http, code), "the approved grant to serve the query", within=1.0, interval=0.02
+    )
+    assert time.monotonic() - started < 1.0
+
+    again = await console(
+        http, CREDIT_REVIEWER, REVIEW, {"id": applied["id"], "approve": False, "reason": "x"}
+    )
+    assert codes(again) == ["CONFLICT"]
+
+    revoked = await console(http, CREDIT_REVIEWER, REVOKE, {"id": decided["grant"], "reason": "用途已结束"})
+    assert revoked["data"]["revokeGrant"]["state"] == "revoked"
+    await until(
+        lambda: _refused(app, http, code), "the revocation to refuse the query", within=1.0, interval=0.02
+    )
+
+    events = await _policy_events(scratch_db)
+    assert [e["operation"] for e in events][-3:] == ["policy.apply", "policy.approve", "policy.revoke"]
+    assert (events[-2]["operator"], events[-2]["case_id"]) == (CREDIT_REVIEWER, applied["id"])
+    assert events[-1]["detail"]["reason"] == "用途已结束"
+
+
+async def _answered(app: Starlette, http: httpx.AsyncClient, code: str) -> bool:
+    answer = await query_dishonesty(app, http, code)
+    return not answer.get("errors") and bool(answer["data"]["enterprise"]["seriousDishonesty"])
+
+
+async def _refused(app: Starlette, http: httpx.AsyncClient, code: str) -> bool:
+    return codes(await query_dishonesty(app, http, code)) == ["FORBIDDEN"]
+
+
+async def _policy_events(dsn: str) -> list[dict[str, Any]]:
+    store = AuditStore(dsn)
+    try:
+        events = []
+        async for _, rows, _ in store.chains():
+            events += [vars(r) for r in rows if r.operation and r.operation.startswith("policy.")]
+        report = await verify(store)
+        assert report.ok, report.problems
+        return sorted(events, key=lambda e: e["time"])
+    finally:
+        await store.aclose()
+
+
+async def test_refusal_renewal_and_what_cannot_be_applied_for(
+    gateway: tuple[Starlette, httpx.AsyncClient],
+) -> None:
+    _, http = gateway
+    applied = (await console(http, APPLICANT, APPLY, talent_application()))["data"]["applyForAccess"]
+    refused = await console(
+        http, CREDIT_REVIEWER, REVIEW, {"id": applied["id"], "approve": False, "reason": "用途与名单无关"}
+    )
+    assert refused["data"]["reviewApplication"] == {
+        "id": applied["id"],
+        "state": "refused",
+        "reason": "用途与名单无关",
+        "decidedBy": CREDIT_REVIEWER,
+        "grant": None,
+    }
+    # A not-shared item (the credit score), by item or by its resource's hidden scope.
+    not_shared = await console(http, APPLICANT, APPLY, talent_application(items=["credit_warning.score"]))
+    assert codes(not_shared) == ["NOT_SHARED"]
+    # Items of two departments in one application; a client the applicant does not apply for.
+    mixed = await console(
+        http, APPLICANT, APPLY, talent_application(items=["serious_dishonesty", "credit_ratings"])
+    )
+    assert codes(mixed) == ["BAD_USER_INPUT"]
+    assert "each department separately" in mixed["errors"][0]["message"]
+    other = await console(
+        http, APPLICANT, APPLY, talent_application(client="grid-worker", purpose="household_survey")
+    )
+    assert codes(other) == ["FORBIDDEN"]
+    blank = await console(http, APPLICANT, APPLY, talent_application(scenario="  "))
+    assert codes(blank) == ["BAD_USER_INPUT"]
+
+    # Unconditional items are approved at once, by the system, and can be renewed.
+    public = (await console(http, APPLICANT, APPLY, talent_application(items=["administrative_penalties"])))[
+        "data"
+    ]
+    auto = public["applyForAccess"]
+    assert (auto["state"], auto["sharing"], auto["dueAt"]) == ("approved", "unconditional", None)
+    renewed = await console(http, CREDIT_REVIEWER, RENEW, {"id": auto["grant"], "days": 90, "reason": "续期"})
+    assert renewed["data"]["renewGrant"]["state"] == "active"
+    not_theirs = await console(http, TAX_REVIEWER, RENEW, {"id": auto["grant"], "days": 90, "reason": "续期"})
+    assert codes(not_theirs) == ["FORBIDDEN"]
