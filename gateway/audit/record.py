@@ -71,7 +71,7 @@ def event_hash(prev_hash: str, row_without_hashes: Mapping[str, Any]) -> str:
 
 def _hashed_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """The columns an event's hash covers (all but prev_hash and hash), as they are hashed."""
-    hashed = {name: values.get(name) for name in _HASHED}
+    hashed: dict[str, Any] = {name: values.get(name) for name in _HASHED}
     for optional in ("basis", "detail"):
         if hashed.get(optional) is None:
             # Events without them hash as they did before the columns existed.
