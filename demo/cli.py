@@ -37,6 +37,9 @@ from gateway.policy.model import Policy
 from gateway.server.edge import address as listen_address
 from gateway.server.edge import serve
 
+from .access import read_people
+from .login import login_link
+from .seeding import demo_policy
 from .stack import DemoError, DemoStack
 from .synth import CityConfig
 
@@ -108,6 +111,8 @@ async def _demo(args: argparse.Namespace) -> None:
     await stack.start()
     try:
         os.environ.update(stack.gateway_env())
+        # The demo's policy store lives beside its audit log (its own schema there).
+        os.environ.setdefault("GOVGRAPH_POLICY_DSN", stack.audit_dsn)
         settings = load_settings(args.config)
         configure_logging(dataclasses.replace(settings.logging, format="text"))  # a person reads it
         if args.seed_only:
@@ -115,7 +120,8 @@ async def _demo(args: argparse.Namespace) -> None:
             return
         app = create_app(settings, serving=True)
         ops = args.ops_listen or parse_address(settings.gateway.ops_listen)
-        policy, seconds = app.state.runtime.policy, time.perf_counter() - started
+        policy = await demo_policy(stack, settings, app.state.runtime)
+        seconds = time.perf_counter() - started
         _announce(stack, settings, policy, args.host, args.port, seconds, ops)
         if args.workers > 1:
             await _workers(args, ops)
@@ -172,6 +178,15 @@ def _announce(
         dsn = stack.gateway_env()["GOVGRAPH_AUDIT_DSN"]
         lines.append(f"  audit: export GOVGRAPH_AUDIT_DSN={_quoted(dsn)}  (for `govgraph audit`)")
     secret = settings.auth.hs256_secret if settings.auth else None
+    people = read_people(stack.data_dir)
+    if secret and people:
+        lines.append(f"  console: http://{host}:{port}/console  (one-time login links, valid an hour;")
+        lines.append("    `govgraph login ROLE` prints more)")
+        for person in people:
+            link = login_link(
+                f"http://{host}:{port}", secret, settings.console.audience, person.subject, person.name, 60
+            )
+            lines.append(f"    {person.role} ({person.name}): {link}")
     if secret and settings.auth:
         lines.append("  demo clients (tokens valid 12 hours; `govgraph token CLIENT` mints more):")
         for client in policy.clients.values():

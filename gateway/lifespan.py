@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
 from gateway.config.sections import AuthConfig
-from gateway.console.workflow import build_workflow
+from gateway.console.workflow import runtime_workflow
 from gateway.http.health import Readiness
 from gateway.observability import metrics
 from gateway.policy.reload import PolicyReloader
@@ -124,5 +124,5 @@ async def _follow_store(
     )
     parts.push_async_callback(follower.aclose)
     await follower.start()
-    runtime.workflow = build_workflow(runtime, store)
+    runtime.workflow = runtime_workflow(runtime, store)
     return follower

@@ -68,7 +68,7 @@ class Workflow:
         operations: Collection[str] | None = None,
         sharing: SharingRules | None = None,
     ) -> None:
-        self.store, self.index, self.settings, self._record = store, index, settings, record
+        self.store, self.index, self.settings, self.record = store, index, settings, record
         self._scopes = scopes
         self._checks: dict[str, Any] = {"pinnable": pinnable, "operations": operations, "sharing": sharing}
 
@@ -162,7 +162,7 @@ class Workflow:
             )
             application = await self._found(conn, ident)
             await self._check_grant(conn, application, now)  # complete: pins and basis as a grant needs
-            await self._record(self._change("apply", person, application, None))
+            await self.record(self._change("apply", person, application, None))
             if not asked.conditional:
                 application = await self._approve(conn, application, SYSTEM, AUTO, now)
         return application
@@ -194,7 +194,7 @@ class Workflow:
                 reason,
             )
             refused = await self._found(conn, ident)
-            await self._record(self._change("refuse", person, refused, reason))
+            await self.record(self._change("refuse", person, refused, reason))
             return refused
 
     async def _approve(
@@ -211,7 +211,7 @@ class Workflow:
             reason,
         )
         approved = await self._found(conn, application.id)
-        await self._record(self._change("approve", actor, approved, reason))
+        await self.record(self._change("approve", actor, approved, reason))
         return approved
 
     async def _check_grant(
@@ -254,7 +254,7 @@ class Workflow:
             )
             revoked = await records.grant_of(conn, grant)
             assert revoked is not None  # noqa: S101 - read back in the transaction that wrote it
-            await self._record(self._grant_change("revoke", person, revoked, reason))
+            await self.record(self._grant_change("revoke", person, revoked, reason))
             return revoked
 
     async def renew(self, person: str, grant: int, days: int, reason: str) -> GrantView:
@@ -274,7 +274,7 @@ class Workflow:
             )
             renewed = await records.grant_of(conn, grant)
             assert renewed is not None  # noqa: S101 - read back in the transaction that wrote it
-            await self._record(self._grant_change("renew", person, renewed, reason))
+            await self.record(self._grant_change("renew", person, renewed, reason))
             return renewed
 
     async def _grant_for(
@@ -295,7 +295,11 @@ class Workflow:
 
     # Roles ----------------------------------------------------------------------------
 
-    async def set_role(self, person: str, who: str, role: str, target: str, name: str, held: bool) -> Roles:
+    async def set_role(
+        self, person: str, who: str, role: str, target: str, name: str, held: bool, *, bootstrap: bool = False
+    ) -> Roles:
+        """Grant or take away a role, as an administrator; `bootstrap` (the CLI's, for the first
+        administrator, by whoever holds the store's credentials) needs none."""
         if role not in ROLES:
             raise WorkflowError("BAD_USER_INPUT", f"Roles are {', '.join(ROLES)}.")
         if (role in ("applicant", "reviewer")) != bool(target):
@@ -311,7 +315,7 @@ class Workflow:
         now = dt.datetime.now(dt.UTC)
         async with self._changing("change a role") as conn:
             actor = await records.roles_of(conn, person)
-            if not actor.administrator and person != SYSTEM:
+            if not actor.administrator and not bootstrap:
                 raise WorkflowError("FORBIDDEN", "Only administrators grant and revoke roles.")
             if (
                 role == "applicant"
@@ -337,7 +341,7 @@ class Workflow:
                     role,
                     target,
                 )
-            await self._record(
+            await self.record(
                 PolicyChange(
                     action="role_grant" if held else "role_revoke",
                     actor=person,

@@ -1,5 +1,5 @@
-"""The `govgraph` command: demo, serve, check-config, export-schema, catalog, token, documents, audit,
-samples."""
+"""The `govgraph` command: demo, serve, check-config, export-schema, catalog, token, documents, policy,
+audit, samples."""
 
 from __future__ import annotations
 
@@ -8,7 +8,18 @@ import logging
 import sys
 from types import ModuleType
 
-from gateway.cli import audit, catalog, check_config, config, documents, export_schema, samples, serve, token
+from gateway.cli import (
+    audit,
+    catalog,
+    check_config,
+    config,
+    documents,
+    export_schema,
+    policy,
+    samples,
+    serve,
+    token,
+)
 from gateway.cli.plugins import command_registrars
 from sources.errors import ConfigError
 
@@ -17,7 +28,7 @@ __all__ = ["main"]
 # The gateway's own commands, in the order `--help` lists them. Each module has
 # `register(subparsers)`, which adds its parser with `func=run`, and `run(args) -> int`.
 COMMANDS: tuple[ModuleType, ...] = (
-    serve, export_schema, catalog, check_config, config, token, documents, audit, samples
+    serve, export_schema, catalog, check_config, config, token, documents, policy, audit, samples
 )  # fmt: skip
 
 

@@ -1,15 +1,18 @@
-"""The workflow a gateway process serves, built from its runtime: the catalogue and the
-schema's declarations say what may be applied for; the audit writer records each change."""
+"""The workflow over a policy store, built from the schema: the catalogue and the schema's
+declarations say what may be applied for; `record` commits each change's audit event."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from gateway.applications.items import ItemIndex
-from gateway.applications.workflow import Workflow
+from gateway.applications.workflow import Record, Workflow
 from gateway.audit.record import AuditUnavailable, PolicyChange
 from gateway.catalog.graph import graph_of
 from gateway.compat import graphql_schema
+from gateway.config.sections import ApplicationSettings
+from gateway.execution.schema import GatewaySchema
 from gateway.policy.declarations import read_declarations
 from gateway.policystore.store import PolicyStore
 from resolvers.graph import DERIVATIONS
@@ -17,14 +20,36 @@ from resolvers.graph import DERIVATIONS
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
 
-__all__ = ["build_workflow"]
+__all__ = ["build_workflow", "runtime_workflow"]
 
 
-def build_workflow(runtime: Runtime, store: PolicyStore) -> Workflow:
-    schema, settings = runtime.schema, runtime.settings
-    graph = schema.graph or graph_of(settings.catalog)
+def build_workflow(
+    store: PolicyStore,
+    schema: GatewaySchema,
+    settings: ApplicationSettings,
+    record: Record,
+    *,
+    catalog: str | None = None,
+    operations: Collection[str] | None = None,
+) -> Workflow:
+    graph = schema.graph or graph_of(catalog)
     fields = read_declarations(graphql_schema(schema)).fields
     index = ItemIndex(graph.catalog, fields, DERIVATIONS, schema.surface.sharing)
+    return Workflow(
+        store,
+        index,
+        settings,
+        record,
+        schema.scopes,
+        pinnable=schema.surface.pinnable,
+        operations=operations,
+        sharing=schema.surface.sharing,
+    )
+
+
+def runtime_workflow(runtime: Runtime, store: PolicyStore) -> Workflow:
+    """A gateway process's: its audit writer records the changes."""
+    settings = runtime.settings
 
     async def record(change: PolicyChange) -> None:
         if runtime.writer is None:
@@ -33,13 +58,11 @@ def build_workflow(runtime: Runtime, store: PolicyStore) -> Workflow:
             raise AuditUnavailable("the audit writer is not running")
         await runtime.writer.record_change(change)
 
-    return Workflow(
+    return build_workflow(
         store,
-        index,
+        runtime.schema,
         settings.applications,
         record,
-        schema.scopes,
-        pinnable=schema.surface.pinnable,
+        catalog=settings.catalog,
         operations=runtime.operations,
-        sharing=schema.surface.sharing,
     )
