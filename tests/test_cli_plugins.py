@@ -101,6 +101,7 @@ def test_serve_refuses_the_keys_any_installed_package_publishes(tmp_path: Path) 
         "GOVGRAPH_CREDIT_URL": "http://127.0.0.1:1",
         "GOVGRAPH_JWT_SECRET": secret,
         "GOVGRAPH_AUDIT_KEY": "a-subject-key-of-this-deployment-only",
+        "GOVGRAPH_CONSOLE_SECRET": "a-console-session-secret-of-this-deployment-only",
     }
     out = govgraph(tmp_path, "serve", "--port", "1", env=env)
     assert out.returncode == 2, out.stderr

@@ -171,8 +171,9 @@ def test_every_environment_variable_is_documented() -> None:
 
 def error_codes() -> set[str]:
     """The codes the code can put in `extensions.code`: values of a `"code"` key, the `code`
-    attribute of source errors, codes given with an HTTP status (`Refusal(401, "…")`)
-    and codes mapped from HTTP statuses (`{404: "NOT_FOUND"}`)."""
+    attribute of source errors, codes given with an HTTP status (`Refusal(401, "…")`),
+    codes mapped from HTTP statuses (`{404: "NOT_FOUND"}`) and the workflow's
+    (`WorkflowError("CONFLICT", "…")`)."""
 
     def code(node: ast.expr | None) -> str | None:
         value = node.value if isinstance(node, ast.Constant) else None
@@ -194,6 +195,9 @@ def error_codes() -> set[str]:
                 found.add(code(node.value))
             elif isinstance(node, ast.Call) and any(status(a) for a in node.args):
                 found.update(code(a) for a in node.args)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+                # The workflow's refusals, WorkflowError(code, message), carry no status.
+                found.add(code(node.args[0]) if node.func.id == "WorkflowError" else None)
     return {c for c in found if c}
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime as dt
 from pathlib import Path
 
 from gateway.catalog.graph import graph_of
@@ -11,9 +13,12 @@ from gateway.cli.common import Subparsers, add_config
 from gateway.compat import graphql_schema
 from gateway.config.settings import ConfigError, load_auth, load_settings
 from gateway.execution.documents import Registry
-from gateway.execution.schema import build_schema
+from gateway.execution.schema import GatewaySchema, build_schema
 from gateway.observability.tracing import Tracing
-from gateway.policy.model import load_policy
+from gateway.policy.model import Policy, load_policy
+from gateway.policystore.errors import PolicyStoreError
+from gateway.policystore.snapshot import policy_at
+from gateway.policystore.store import PolicyStore
 from sources.errors import SourceConfigError
 from sources.registry import build_catalog
 
@@ -52,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{config}: {exc}") from exc
     if settings.tracing.enabled:
         Tracing(settings.tracing).shutdown()  # its exporter's package may be missing
+    if auth.store:  # the authority: its policy must pass the same checks
+        policy = asyncio.run(_stored(PolicyStore(auth.store, auth.store_schema), schema, policy.path))
     print(
         f"ok: {len(settings.sources)} sources, {len(policy.purposes)} purposes, "
         f"{len(policy.clients)} clients, {len(policy.grants)} grants, "
@@ -59,3 +66,14 @@ def run(args: argparse.Namespace) -> int:
         f"{len(graph.catalog.resources)} catalogue resources of {len(graph.catalog.files)} departments"
     )
     return 0
+
+
+async def _stored(store: PolicyStore, schema: GatewaySchema, file: str) -> Policy:
+    try:
+        snapshot = await store.snapshot()
+    except PolicyStoreError as exc:
+        raise ConfigError(f"{exc} (the policy file {file} was checked)") from exc
+    finally:
+        await store.aclose()
+    checks = {"pinnable": schema.surface.pinnable, "sharing": schema.surface.sharing}
+    return policy_at(snapshot, dt.datetime.now(dt.UTC), schema.scopes, **checks)  # type: ignore[arg-type]

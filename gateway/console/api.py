@@ -245,10 +245,11 @@ def console_graphql(runtime: Runtime) -> Any:
                 )
             body = orjson.loads(await request.body())
             if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-                raise Refusal(400, "BAD_REQUEST", 'Send a JSON object with "query".')
+                raise Refusal(400, "BAD_USER_INPUT", 'Send a JSON object with "query".')
         except orjson.JSONDecodeError:
             return JSONResponse(
-                {"errors": [{"message": "The body is not JSON.", "extensions": {"code": "BAD_REQUEST"}}]}, 400
+                {"errors": [{"message": "The body is not JSON.", "extensions": {"code": "BAD_USER_INPUT"}}]},
+                400,
             )
         except Refusal as refused:
             return refused.response()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from demo.keys import AUDIT_SUBJECT_KEY, DEMO_API_KEY, HS256_SECRET
+from demo.keys import AUDIT_SUBJECT_KEY, CONSOLE_SECRET, DEMO_API_KEY, HS256_SECRET
 from demo.stack import DemoStack
 from gateway.cli.plugins import COMMANDS, PUBLISHED_KEYS, published_keys
 from sources.stats import CallStats
@@ -26,7 +26,7 @@ def test_the_demo_declares_its_command_and_keys_as_entry_points() -> None:
     (keys,) = [e for e in entry_points(group=PUBLISHED_KEYS) if e.name == "demo"]
     assert keys.value == "demo.keys:PUBLISHED_SHA256"
     published = published_keys()["demo"]
-    for key in (DEMO_API_KEY, HS256_SECRET, AUDIT_SUBJECT_KEY):
+    for key in (DEMO_API_KEY, HS256_SECRET, AUDIT_SUBJECT_KEY, CONSOLE_SECRET):
         assert hashlib.sha256(key.encode()).hexdigest() in published
 
 
@@ -35,6 +35,7 @@ def test_the_published_keys_are_the_ones_the_sample_configuration_uses() -> None
     config = (ROOT / "govgraph.toml").read_text(encoding="utf-8")
     assert f"${{GOVGRAPH_JWT_SECRET:-{HS256_SECRET}}}" in config
     assert f"${{GOVGRAPH_AUDIT_KEY:-{AUDIT_SUBJECT_KEY}}}" in config
+    assert f"${{GOVGRAPH_CONSOLE_SECRET:-{CONSOLE_SECRET}}}" in config
     policy = (ROOT / "policy.toml").read_text(encoding="utf-8")
     assert hashlib.sha256(DEMO_API_KEY.encode()).hexdigest() in policy
 

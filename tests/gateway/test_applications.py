@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest_asyncio
 from starlette.applications import Starlette
@@ -104,6 +105,10 @@ async def test_apply_approve_query_revoke(
     )
     assert time.monotonic() - started < 1.0
 
+    # The access event names the approval its grant came from.
+    accesses = [e for e in await _events(scratch_db) if e["client"] == "talent-policy" and e["subjects"]]
+    assert applied["id"] in (accesses[-1]["basis"] or "")
+
     again = await console(
         http, CREDIT_REVIEWER, REVIEW, {"id": applied["id"], "approve": False, "reason": "x"}
     )
@@ -130,17 +135,50 @@ async def _refused(app: Starlette, http: httpx.AsyncClient, code: str) -> bool:
     return codes(await query_dishonesty(app, http, code)) == ["FORBIDDEN"]
 
 
-async def _policy_events(dsn: str) -> list[dict[str, Any]]:
+async def _events(dsn: str) -> list[dict[str, Any]]:
+    """Every event of the audit log, oldest first, once its chains verify."""
     store = AuditStore(dsn)
     try:
         events = []
         async for _, rows, _ in store.chains():
-            events += [vars(r) for r in rows if r.operation and r.operation.startswith("policy.")]
+            events += [vars(r) for r in rows]
         report = await verify(store)
         assert report.ok, report.problems
         return sorted(events, key=lambda e: e["time"])
     finally:
         await store.aclose()
+
+
+async def _policy_events(dsn: str) -> list[dict[str, Any]]:
+    return [e for e in await _events(dsn) if (e["operation"] or "").startswith("policy.")]
+
+
+async def test_a_rewritten_decision_breaks_the_chain(
+    gateway: tuple[Starlette, httpx.AsyncClient], scratch_db: str
+) -> None:
+    _, http = gateway
+    applied = (await console(http, APPLICANT, APPLY, talent_application()))["data"]["applyForAccess"]
+    await console(
+        http, CREDIT_REVIEWER, REVIEW, {"id": applied["id"], "approve": False, "reason": "用途不明"}
+    )
+    refusal = [e for e in await _policy_events(scratch_db) if e["operation"] == "policy.refuse"]
+    assert refusal[0]["detail"]["reason"] == "用途不明"
+    conn = await asyncpg.connect(scratch_db)
+    try:  # what an owner can do: bypass the append-only triggers and edit the reason
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute(
+            "UPDATE audit_event SET detail = jsonb_set(detail, '{reason}', to_jsonb('用途明确'::text)) "
+            "WHERE operation = 'policy.refuse'"
+        )
+    finally:
+        await conn.close()
+    store = AuditStore(scratch_db)
+    try:
+        report = await verify(store)
+    finally:
+        await store.aclose()
+    assert not report.ok
+    assert f"seq {refusal[0]['seq']}: hash does not match" in report.problems[0]
 
 
 async def test_refusal_renewal_and_what_cannot_be_applied_for(
