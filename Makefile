@@ -37,6 +37,7 @@ check: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/govgraph export-schema > schema.graphql
+	$(BIN)/govgraph export-schema --console > console.graphql
 
 # docs/catalog.md ends with the catalogue as `govgraph catalog` prints it.
 catalog-docs: $(STAMP)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gateway.console.api import CONSOLE_SCHEMA
 from gateway.execution.schema import build_schema
 
 ROOT = Path(__file__).parents[1]
@@ -14,6 +15,11 @@ ROOT = Path(__file__).parents[1]
 def test_committed_schema_matches_the_code() -> None:
     committed = (ROOT / "schema.graphql").read_text(encoding="utf-8")
     assert committed == build_schema().as_str() + "\n", "run `make schema` and commit schema.graphql"
+
+
+def test_committed_console_schema_matches_the_code() -> None:
+    committed = (ROOT / "console.graphql").read_text(encoding="utf-8")
+    assert committed == CONSOLE_SCHEMA.as_str() + "\n", "run `make schema` and commit console.graphql"
 
 
 def test_export_schema_command_prints_the_same() -> None:
