@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -30,6 +31,7 @@ from tests.policy_store import (
     seeded_store,
 )
 from tests.stack import client_headers, demo_settings, served
+from tests.tcp_proxy import proxied
 from tests.waiting import until
 
 DISHONESTY = """query ($c: CreditCode!) { enterprise(creditCode: $c) { seriousDishonesty { listName } } }"""
@@ -222,3 +224,52 @@ async def test_refusal_renewal_and_what_cannot_be_applied_for(
     assert renewed["data"]["renewGrant"]["state"] == "active"
     not_theirs = await console(http, TAX_REVIEWER, RENEW, {"id": auto["grant"], "days": 90, "reason": "续期"})
     assert codes(not_theirs) == ["FORBIDDEN"]
+
+
+async def test_an_unreachable_store_keeps_serving_turns_stale_then_catches_up(
+    demo_city: DemoStack, scratch_db: str
+) -> None:
+    store = await seeded_store(scratch_db)
+    code = demo_city.samples["cases"]["dishonest_enterprise"][0]
+    async with proxied(scratch_db) as (proxy, through):
+        env = {**demo_city.gateway_env(), "GOVGRAPH_POLICY_DSN": through, "GOVGRAPH_AUDIT_DSN": scratch_db}
+        settings = demo_settings(env)
+        assert settings.auth is not None
+        auth = replace(settings.auth, store_check=0.2, stale_after=0.6)
+        app = create_app(replace(settings, auth=auth), stats=CallStats())
+        async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as http:
+            readiness = app.state.readiness
+            assert (await readiness.report())[1]["policy"]["stale"] is False
+            proxy.sever()
+            await until(lambda: _stale(readiness), "/readyz to report the policy stale", within=3.0)
+            status, body = await readiness.report()
+            assert status == 503
+            assert "policy stale" in body["reasons"]
+            # The last good policy still serves: the talent-policy app reads what it was granted.
+            served_answer = await http.post(
+                "/graphql",
+                json={
+                    "query": "query ($c: CreditCode!) { enterprise(creditCode: $c) { name } }",
+                    "variables": {"c": code},
+                },
+                headers=client_headers(app, "talent-policy"),
+            )
+            assert served_answer.json()["data"]["enterprise"]["name"]
+            # A grant made meanwhile (on the store directly) applies once the store is back.
+            async with store.change("grant while the gateway cannot see the store") as conn:
+                await conn.execute(
+                    'INSERT INTO "grant" (client, purpose, full_scopes, masked_scopes, basis, valid_from, '
+                    "created_by) VALUES ('talent-policy', 'talent_subsidy', '{credit.dishonesty}', '{}', "
+                    "'test', now(), 'test')"
+                )
+            assert codes(await query_dishonesty(app, http, code)) == ["FORBIDDEN"]
+            proxy.restore()
+            await until(
+                lambda: _answered(app, http, code), "the grant to apply once the store is back", within=3.0
+            )
+            assert (await readiness.report())[1]["policy"]["stale"] is False
+    await store.aclose()
+
+
+async def _stale(readiness: Any) -> bool:
+    return bool((await readiness.report())[1]["policy"]["stale"])
