@@ -28,6 +28,7 @@ from tests.policy_store import (
     TAX_REVIEWER,
     codes,
     console,
+    person,
     seeded_store,
 )
 from tests.stack import client_headers, demo_settings, served
@@ -186,7 +187,7 @@ async def test_a_rewritten_decision_breaks_the_chain(
 async def test_refusal_renewal_and_what_cannot_be_applied_for(
     gateway: tuple[Starlette, httpx.AsyncClient],
 ) -> None:
-    _, http = gateway
+    app, http = gateway
     applied = (await console(http, APPLICANT, APPLY, talent_application()))["data"]["applyForAccess"]
     refused = await console(
         http, CREDIT_REVIEWER, REVIEW, {"id": applied["id"], "approve": False, "reason": "用途与名单无关"}
@@ -213,6 +214,23 @@ async def test_refusal_renewal_and_what_cannot_be_applied_for(
     assert codes(other) == ["FORBIDDEN"]
     blank = await console(http, APPLICANT, APPLY, talent_application(scenario="  "))
     assert codes(blank) == ["BAD_USER_INPUT"]
+
+    # Each endpoint takes only its own audience's tokens: a person's is no client's, and back.
+    as_client = await http.post(
+        "/console/graphql", json={"query": "{ me { subject } }"}, headers=client_headers(app, "talent-policy")
+    )
+    assert (as_client.status_code, as_client.json()["errors"][0]["extensions"]["code"]) == (
+        401,
+        "UNAUTHENTICATED",
+    )
+    as_person = await http.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={**person(APPLICANT), "X-Purpose": "talent_subsidy"},
+    )
+    assert as_person.status_code == 401
+    big = await http.post("/console/graphql", content=b" " * 300_000, headers=person(APPLICANT))
+    assert big.status_code == 413
 
     # Unconditional items are approved at once, by the system, and can be renewed.
     public = (await console(http, APPLICANT, APPLY, talent_application(items=["administrative_penalties"])))[
