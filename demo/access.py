@@ -82,7 +82,8 @@ async def seed_access(
     await store.install()
     if (await store.snapshot()).clients:
         return False
-    await import_policy(store, policy_text, policy, SEEDER, workflow.record)
+    checks = workflow.checks()
+    await import_policy(store, policy_text, policy, SEEDER, workflow.record, checks)
     people = await _cast(samples, register_dsn)
     for person in people:
         for role, target in _CAST[person.role][2]:
@@ -119,7 +120,7 @@ async def _backdate(store: PolicyStore, ident: str, days: int, workflow: Workflo
     submitted = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     settings = workflow.settings
     due = add_working_days(submitted, settings.review_days, settings.calendar, settings.timezone)
-    async with store.reading("backdate a demo application") as conn:
+    async with store.change("backdate a demo application") as conn:
         await conn.execute(
             "UPDATE application SET submitted_at = $2, due_at = $3 WHERE id = $1", ident, submitted, due
         )

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.audit.record import PolicyChange
-from gateway.audit.store import AuditStore
-from gateway.audit.writer import AuditWriter
+from gateway.audit.recorder import change_recorder
 from gateway.config.settings import Settings
 from gateway.console.workflow import build_workflow
 from gateway.policy.model import Policy, load_policy, read_policy
-from gateway.policystore.snapshot import policy_at
+from gateway.policystore.snapshot import isolated_policy
 from gateway.policystore.store import PolicyStore
 from gateway.runtime import Runtime
 
@@ -26,30 +24,25 @@ async def demo_policy(stack: DemoStack, settings: Settings, runtime: Runtime) ->
     if auth is None or not auth.store:
         return runtime.policy
     schema = runtime.schema
-    checks = {"pinnable": schema.surface.pinnable, "sharing": schema.surface.sharing}
-    path = auth.policy
-    policy = load_policy(path, schema.scopes, **checks)  # type: ignore[arg-type]
+    checks = schema.policy_checks(runtime.operations)
+    scopes = checks.pop("scopes")
+    policy = load_policy(auth.policy, scopes, **checks)
     store = PolicyStore(auth.store, auth.store_schema)
-    audit = AuditStore(settings.audit.dsn) if settings.audit.mode != "off" and settings.audit.dsn else None
-    writer = None if audit is None else AuditWriter(audit, settings.audit.subject_key.encode())
     try:
-        if audit is not None and writer is not None:
-            await audit.install()
-            await writer.start()
-
-        async def record(change: PolicyChange) -> None:
-            if writer is not None:
-                await writer.record_change(change)
-
-        workflow = build_workflow(store, schema, settings.applications, record, catalog=settings.catalog)
-        text = read_policy(path)
-        register = stack.dsns["public_security"]
-        await seed_access(store, workflow, text, policy, stack.samples, register, stack.data_dir)
+        async with change_recorder(settings.audit) as record:
+            workflow = build_workflow(
+                store,
+                schema,
+                settings.applications,
+                record,
+                catalog=settings.catalog,
+                operations=runtime.operations,
+            )
+            register = stack.dsns["public_security"]
+            await seed_access(
+                store, workflow, read_policy(auth.policy), policy, stack.samples, register, stack.data_dir
+            )
         snapshot = await store.snapshot()
-        return policy_at(snapshot, dt.datetime.now(dt.UTC), schema.scopes, **checks)  # type: ignore[arg-type]
+        return isolated_policy(snapshot, dt.datetime.now(dt.UTC), scopes, **checks)[0]
     finally:
-        if writer is not None:
-            await writer.aclose()
-        if audit is not None:
-            await audit.aclose()
         await store.aclose()

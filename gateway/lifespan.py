@@ -108,21 +108,24 @@ async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitS
 async def _follow_store(
     runtime: Runtime, auth: AuthConfig, parts: contextlib.AsyncExitStack
 ) -> StoreFollower:
-    store = runtime.policy_store = PolicyStore(str(auth.store), auth.store_schema)
+    # Two connections pools: the follower's reads never wait behind the console's changes.
+    store = PolicyStore(auth.store or "", auth.store_schema)
     parts.push_async_callback(store.aclose)
     await store.install()
+    followed = PolicyStore(auth.store or "", auth.store_schema)
+    parts.push_async_callback(followed.aclose)
+    checks = runtime.schema.policy_checks(runtime.operations)
     follower = StoreFollower(
         runtime,
-        store,
-        runtime.schema.scopes,
+        followed,
+        checks.pop("scopes"),
         check_interval=auth.store_check,
         stale_after=auth.stale_after,
-        pinnable=runtime.schema.surface.pinnable,
-        operations=runtime.operations,
-        sharing=runtime.schema.surface.sharing,
         on_expired=lambda rows: record_expiries(runtime.writer, rows),
+        **checks,
     )
     parts.push_async_callback(follower.aclose)
     await follower.start()
+    runtime.policy_store = store
     runtime.workflow = runtime_workflow(runtime, store)
     return follower

@@ -23,7 +23,7 @@ from gateway.catalog.graph import graph_of
 from gateway.catalog.load import check_sources
 from gateway.compat import graphql_schema
 from gateway.config.load import config_error
-from gateway.config.settings import AuthConfig, ConfigError, Settings
+from gateway.config.settings import ConfigError, Settings
 from gateway.execution.budget import WorkBudget
 from gateway.execution.documents import Registry
 from gateway.execution.schema import GatewaySchema
@@ -98,7 +98,7 @@ def build_runtime(
         schema=schema,
         catalog=catalog,
         policy=policy,
-        authenticator=Authenticator(_auth_settings(settings.auth), lambda: runtime.policy),
+        authenticator=Authenticator(_auth_settings(settings), lambda: runtime.policy),
         audit_key=settings.audit.subject_key.encode(),
         documents=documents,
         operations=operations,
@@ -126,13 +126,21 @@ def _policy(settings: Settings, schema: GatewaySchema, operations: frozenset[str
     )
 
 
-def _auth_settings(auth: AuthConfig | None) -> AuthSettings:
+def _auth_settings(settings: Settings) -> AuthSettings:
+    auth = settings.auth
     if auth is None:
         return AuthSettings()
+    console = settings.console.audience if settings.console.enabled else None
+    if console == auth.audience:
+        raise ConfigError(
+            f"{settings.path}: console.audience: must differ from auth.audience ({auth.audience!r}): "
+            "a person's sign-in token must never be a client's"
+        )
     return AuthSettings(
         audience=auth.audience,
         issuer=auth.issuer,
         hs256_secret=auth.hs256_secret,
         public_keys=AuthSettings.key_files(dict(auth.public_keys)),
         leeway=auth.leeway,
+        exclusive=() if console is None else (console,),
     )

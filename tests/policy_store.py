@@ -50,7 +50,8 @@ async def seeded_store(dsn: str) -> PolicyStore:
     async def unrecorded(change: PolicyChange) -> None:
         return None
 
-    await import_policy(store, path.read_text(encoding="utf-8"), checked, "test-setup", unrecorded)
+    text = path.read_text(encoding="utf-8")
+    await import_policy(store, text, checked, "test-setup", unrecorded, SCHEMA.policy_checks())
     async with store.change("seed roles") as conn:
         for person, role, target in ROLES:
             await conn.execute(

@@ -35,6 +35,9 @@ class AuthSettings:
     hs256_secret: str | None = None  # demo and tests; production uses public keys
     public_keys: tuple[tuple[str, str], ...] = ()  # (algorithm, PEM text)
     leeway: float = AuthConfig.leeway  # seconds of clock skew tolerated on exp, nbf and iat
+    # Audiences of other endpoints (the console's): a token naming one is refused here, and
+    # a console token naming `audience` there, so no token opens both.
+    exclusive: tuple[str, ...] = ()
 
     @staticmethod
     def key_files(paths: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -122,15 +125,20 @@ class Authenticator:
             problem: jwt.PyJWTError | None = None
             for key in keys:
                 try:
+                    expected = audience or self._settings.audience
                     claims: dict[str, object] = jwt.decode(
                         token,
                         key,
                         algorithms=[str(alg)],  # only the algorithm of this key: no confusion
-                        audience=audience or self._settings.audience,
+                        audience=expected,
                         issuer=self._settings.issuer,
                         leeway=self._settings.leeway,
                         options={"require": ["exp", "sub", "aud"]},
                     )
+                    named = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+                    exclusive = {*self._settings.exclusive, self._settings.audience} - {expected}
+                    if exclusive.intersection(map(str, named)):
+                        raise jwt.InvalidAudienceError("the token is also for another endpoint")
                     return claims
                 except jwt.InvalidSignatureError as exc:
                     problem = exc

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gateway.applications.errors import WorkflowError
 from gateway.catalog.catalog import Catalog
+from gateway.catalog.errors import CatalogError
 from gateway.catalog.model import Department, Sharing
 from gateway.catalog.naming import field_name
 from gateway.policy.declarations import FieldPolicy
@@ -28,6 +29,40 @@ class Asked:
     conditional: bool  # a scope holds a conditional item (有条件共享): a reviewer decides
 
 
+def _providers(catalog: Catalog, derivations: Iterable[Derivation]) -> dict[str, str]:
+    """Scope -> the department that decides applications for it: the one whose resource
+    declares the scope as its own (an item of another department may carry it, as the
+    student number, a resident id with a prefix, carries the identity scope); else the one
+    department whose items carry it; for a derivation's scope, the department of what it
+    reads. A scope several departments' items carry and no resource owns is a catalogue
+    mistake: no one could decide it."""
+    owners: dict[str, set[str]] = {}
+    carriers: dict[str, set[str]] = {}
+    for declared in catalog.resources.values():
+        code = declared.department.code
+        if declared.resource.scope is not None:
+            owners.setdefault(declared.resource.scope, set()).add(code)
+        for _, item in declared.shared():
+            scope = declared.scope(item)
+            if scope is not None:
+                carriers.setdefault(scope, set()).add(code)
+    for derivation in derivations:
+        for read in derivation.reads:
+            reads = catalog.resources.get(read.partition(".")[0])
+            if reads is not None:
+                carriers.setdefault(derivation.scope, set()).add(reads.department.code)
+    provider: dict[str, str] = {}
+    for scope in owners.keys() | carriers.keys():
+        candidates = owners.get(scope) or carriers.get(scope, set())
+        if len(candidates) != 1:
+            raise CatalogError(
+                f"scope {scope!r} is provided by {', '.join(sorted(candidates))}: a scope must belong to one "
+                "department (declare it as the scope of that department's resource)"
+            )
+        provider[scope] = next(iter(candidates))
+    return provider
+
+
 class ItemIndex:
     def __init__(
         self,
@@ -38,18 +73,7 @@ class ItemIndex:
     ) -> None:
         self._catalog, self._fields, self._sharing = catalog, fields, sharing
         self.departments = {d.department.code: d.department for d in catalog.resources.values()}
-        # scope -> its department's code, from the items that declare it and what derivations read
-        self.provider: dict[str, str] = {}
-        for declared in catalog.resources.values():
-            for _, item in declared.shared():
-                scope = declared.scope(item)
-                if scope is not None:
-                    self.provider.setdefault(scope, declared.department.code)
-        for derivation in derivations:
-            for read in derivation.reads:
-                reads = catalog.resources.get(read.partition(".")[0])
-                if reads is not None:
-                    self.provider.setdefault(derivation.scope, reads.department.code)
+        self.provider = _providers(catalog, derivations)
 
     def resolve(self, names: Iterable[str]) -> Asked:
         scopes: set[str] = set()

@@ -59,6 +59,7 @@ class GrantView:
     purpose: str
     full: tuple[str, ...]
     masked: tuple[str, ...]
+    pins: Mapping[str, Mapping[str, Any]]
     basis: str | None
     application: str | None
     department: str | None  # the providing department, for a grant from an application

@@ -29,8 +29,8 @@ a.decided_at, a.reason,
 """
 
 _GRANT_COLUMNS = """
-g.id, g.client, g.purpose, g.full_scopes, g.masked_scopes, g.basis, g.application, a.department, g.origin,
-g.valid_from, g.expires_at, g.revoked_at, g.revoked_by, g.revoke_reason
+g.id, g.client, g.purpose, g.full_scopes, g.masked_scopes, g.pins, g.basis, g.application, a.department,
+g.origin, g.valid_from, g.expires_at, g.revoked_at, g.revoked_by, g.revoke_reason
 """
 
 
@@ -68,6 +68,7 @@ def _grant(r: asyncpg.Record) -> GrantView:
         purpose=r["purpose"],
         full=tuple(r["full_scopes"]),
         masked=tuple(r["masked_scopes"]),
+        pins=r["pins"],
         basis=r["basis"],
         application=r["application"],
         department=r["department"],

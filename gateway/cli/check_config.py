@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from gateway.catalog.graph import graph_of
 from gateway.catalog.load import check_sources
@@ -13,11 +14,11 @@ from gateway.cli.common import Subparsers, add_config
 from gateway.compat import graphql_schema
 from gateway.config.settings import ConfigError, load_auth, load_settings
 from gateway.execution.documents import Registry
-from gateway.execution.schema import GatewaySchema, build_schema
+from gateway.execution.schema import build_schema
 from gateway.observability.tracing import Tracing
 from gateway.policy.model import Policy, load_policy
 from gateway.policystore.errors import PolicyStoreError
-from gateway.policystore.snapshot import policy_at
+from gateway.policystore.snapshot import isolated_policy, snapshot_path
 from gateway.policystore.store import PolicyStore
 from sources.errors import SourceConfigError
 from sources.registry import build_catalog
@@ -58,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if settings.tracing.enabled:
         Tracing(settings.tracing).shutdown()  # its exporter's package may be missing
     if auth.store:  # the authority: its policy must pass the same checks
-        policy = asyncio.run(_stored(PolicyStore(auth.store, auth.store_schema), schema, policy.path))
+        operations = None if documents is None else {d.name for d in documents}
+        checks = schema.policy_checks(operations)
+        policy = asyncio.run(_stored(PolicyStore(auth.store, auth.store_schema), checks, policy.path))
     print(
         f"ok: {len(settings.sources)} sources, {len(policy.purposes)} purposes, "
         f"{len(policy.clients)} clients, {len(policy.grants)} grants, "
@@ -68,12 +71,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _stored(store: PolicyStore, schema: GatewaySchema, file: str) -> Policy:
+async def _stored(store: PolicyStore, checks: dict[str, Any], file: str) -> Policy:
     try:
         snapshot = await store.snapshot()
     except PolicyStoreError as exc:
         raise ConfigError(f"{exc} (the policy file {file} was checked)") from exc
     finally:
         await store.aclose()
-    checks = {"pinnable": schema.surface.pinnable, "sharing": schema.surface.sharing}
-    return policy_at(snapshot, dt.datetime.now(dt.UTC), schema.scopes, **checks)  # type: ignore[arg-type]
+    scopes = checks.pop("scopes")
+    policy, problems = isolated_policy(snapshot, dt.datetime.now(dt.UTC), scopes, **checks)
+    if problems:  # the gateways serve without these grants (denied): say so, as a mistake
+        raise ConfigError(f"{snapshot_path(snapshot)}: grants left out: " + "; ".join(problems))
+    return policy

@@ -23,20 +23,22 @@ from typing import Any
 from gateway.applications.errors import WorkflowError
 from gateway.applications.model import ApplicationInput
 from gateway.applications.workflow import Workflow
-from gateway.audit.record import PolicyChange
-from gateway.audit.store import AuditStore
-from gateway.audit.writer import AuditWriter
+from gateway.audit.record import AuditUnavailable
+from gateway.audit.recorder import change_recorder
 from gateway.catalog.graph import graph_of
 from gateway.cli.common import Subparsers, add_config
+from gateway.compat import graphql_schema
 from gateway.config.settings import (
     ApplicationSettings,
     load_audit,
     load_auth,
     load_catalog_path,
+    load_documents_path,
     load_section,
 )
 from gateway.console.workflow import build_workflow
-from gateway.execution.schema import build_schema
+from gateway.execution.documents import Registry
+from gateway.execution.schema import GatewaySchema, build_schema
 from gateway.policy.model import parse_policy, read_policy
 from gateway.policystore.errors import PolicyStoreError
 from gateway.policystore.store import PolicyStore
@@ -90,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     except WorkflowError as exc:
         print(f"govgraph: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
-    except PolicyStoreError as exc:
-        print(f"govgraph: {exc}", file=sys.stderr)
+    except (PolicyStoreError, AuditUnavailable) as exc:
+        print(f"govgraph: {exc}; nothing changed", file=sys.stderr)
         return 1
 
 
@@ -99,38 +101,30 @@ def run(args: argparse.Namespace) -> int:
 class _Session:
     store: PolicyStore
     workflow: Workflow
-    writer: AuditWriter | None
-    schema: Any
+    schema: GatewaySchema
+    operations: frozenset[str] | None
 
 
 @contextlib.asynccontextmanager
 async def _session(config: str) -> AsyncIterator[_Session]:
-    auth, audit = load_auth(config), load_audit(config)
+    auth = load_auth(config)
     if not auth.store:
         raise WorkflowError("POLICY_STORE_REQUIRED", f"{config}: [auth] store names no policy store")
     schema = build_schema(graph=graph_of(load_catalog_path(config)))
+    documents = load_documents_path(config)
+    operations = (
+        frozenset(d.name for d in Registry.load(Path(documents), graphql_schema(schema)))
+        if documents
+        else None
+    )
     store = PolicyStore(auth.store, auth.store_schema)
-    writer = None
-    if audit.mode != "off" and audit.dsn:
-        audit_store = AuditStore(audit.dsn)
-        writer = AuditWriter(audit_store, audit.subject_key.encode(), commit_timeout=audit.commit_timeout)
     try:
-        await store.install()
-        if writer is not None:
-            await audit_store.open()
-            await audit_store.install()
-            await writer.start()
-
-        async def record(change: PolicyChange) -> None:
-            if writer is not None:
-                await writer.record_change(change)
-
-        applications = load_section(config, "applications", ApplicationSettings)
-        yield _Session(store, build_workflow(store, schema, applications, record), writer, schema)
+        async with change_recorder(load_audit(config)) as record:
+            await store.install()
+            applications = load_section(config, "applications", ApplicationSettings)
+            workflow = build_workflow(store, schema, applications, record, operations=operations)
+            yield _Session(store, workflow, schema, operations)
     finally:
-        if writer is not None:
-            await writer.aclose()
-            await audit_store.aclose()
         await store.aclose()
 
 
@@ -164,7 +158,8 @@ async def _import(session: _Session, args: argparse.Namespace) -> int:
         sharing=schema.surface.sharing,
     )
     actor = args.actor or f"{getpass.getuser()} (govgraph policy import)"
-    await import_policy(session.store, text, checked, actor, session.workflow.record)
+    checks = session.schema.policy_checks(session.operations)
+    await import_policy(session.store, text, checked, actor, session.workflow.record, checks)
     print(f"imported {args.target}: {len(checked.purposes)} purposes, {len(checked.clients)} clients")
     return 0
 

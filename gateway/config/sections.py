@@ -117,6 +117,11 @@ class AuthConfig:
         default=30.0,
         description="Seconds without reaching the policy store after which /readyz reports the policy stale.",
     )
+    stale_drains: Switch = Field(
+        default=False,
+        description="A stale policy makes /readyz answer 503 (the load balancer drains the host); "
+        "every host shares the store, so when it is down all of them drain at once.",
+    )
 
 
 @dataclass(frozen=True, config=SECTION)

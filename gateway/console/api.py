@@ -9,6 +9,8 @@ call it. Every refusal is an error with a code (WorkflowError's).
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,6 +19,7 @@ import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CONSOLE_SCHEMA", "console_graphql"]
 
+log = logging.getLogger("govgraph.console")
+
 
 @dataclass
 class ConsoleContext:
@@ -43,10 +48,6 @@ class ConsoleContext:
 
 def _workflow(info: Info[ConsoleContext, None]) -> tuple[Workflow, str]:
     return info.context.workflow, info.context.person.subject
-
-
-def _refused(exc: WorkflowError) -> GraphQLError:
-    return GraphQLError(exc.message, extensions={"code": exc.code})
 
 
 @strawberry.type(description="A person signed in to the console, with the roles the policy store gives them.")
@@ -163,18 +164,12 @@ class Query:
         self, info: Info[ConsoleContext, None], state: str | None = None
     ) -> list[Application]:
         workflow, person = _workflow(info)
-        try:
-            return [Application.of(a) for a in await workflow.applications(person, state=state)]
-        except WorkflowError as exc:
-            raise _refused(exc) from exc
+        return [Application.of(a) for a in await workflow.applications(person, state=state)]
 
     @strawberry.field(description="Grants you may see, optionally of one client.")
     async def grants(self, info: Info[ConsoleContext, None], client: str | None = None) -> list[Grant]:
         workflow, person = _workflow(info)
-        try:
-            return [Grant.of(g) for g in await workflow.grants(person, client)]
-        except WorkflowError as exc:
-            raise _refused(exc) from exc
+        return [Grant.of(g) for g in await workflow.grants(person, client)]
 
     @strawberry.field(
         description="Who accessed my record: every access, by which app, why, on what approval."
@@ -196,41 +191,62 @@ class Mutation:
             legal_basis=input.legal_basis, period_days=input.period_days,
             masked_items=tuple(input.masked_items), pins=cast(dict[str, Any], input.pins or {}),
         )  # fmt: skip
-        try:
-            return Application.of(await workflow.apply(person, given))
-        except WorkflowError as exc:
-            raise _refused(exc) from exc
+        return Application.of(await workflow.apply(person, given))
 
     @strawberry.mutation(description="Approve or refuse an application for your department, with a reason.")
     async def review_application(
         self, info: Info[ConsoleContext, None], id: str, approve: bool, reason: str
     ) -> Application:
         workflow, person = _workflow(info)
-        try:
-            return Application.of(await workflow.review(person, id, approve, reason))
-        except WorkflowError as exc:
-            raise _refused(exc) from exc
+        return Application.of(await workflow.review(person, id, approve, reason))
 
     @strawberry.mutation(description="Revoke a grant: its client is refused from the next request on.")
     async def revoke_grant(self, info: Info[ConsoleContext, None], id: int, reason: str) -> Grant:
         workflow, person = _workflow(info)
-        try:
-            return Grant.of(await workflow.revoke(person, id, reason))
-        except WorkflowError as exc:
-            raise _refused(exc) from exc
+        return Grant.of(await workflow.revoke(person, id, reason))
 
     @strawberry.mutation(
         description="Extend a grant by `days` from its expiry (or from now, if it has passed)."
     )
     async def renew_grant(self, info: Info[ConsoleContext, None], id: int, days: int, reason: str) -> Grant:
         workflow, person = _workflow(info)
-        try:
-            return Grant.of(await workflow.renew(person, id, days, reason))
-        except WorkflowError as exc:
-            raise _refused(exc) from exc
+        return Grant.of(await workflow.renew(person, id, days, reason))
 
 
-CONSOLE_SCHEMA = strawberry.Schema(query=Query, mutation=Mutation)
+class _ConsoleSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        errors[:] = [_coded(e) for e in errors]
+
+
+def _coded(error: GraphQLError) -> GraphQLError:
+    """Every error with a code, and no driver's or host's words: a refusal keeps its own,
+    anything unexpected is INTERNAL_SERVER_ERROR with an id that matches one log line."""
+    original = error.original_error
+    if isinstance(original, WorkflowError):
+        return GraphQLError(
+            original.message, error.nodes, path=error.path, extensions={"code": original.code}
+        )
+    if original is None:  # parse and validation errors: the caller's own text
+        code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
+        return GraphQLError(
+            error.message, error.nodes, error.source, error.positions, error.path, extensions={"code": code}
+        )
+    ident = uuid.uuid4().hex[:12]
+    log.error("console API error %s", ident, exc_info=original)
+    message = f"Internal error {ident}: nothing was changed."
+    return GraphQLError(message, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+
+
+# A small schema with no recursion: these bound what one request may ask of the store.
+CONSOLE_SCHEMA = _ConsoleSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=4),
+        lambda: MaxAliasesLimiter(max_alias_count=10),
+        lambda: MaxTokensLimiter(max_token_count=1000),
+    ],
+)
 
 
 def console_graphql(runtime: Runtime) -> Any:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from gateway.applications.base import Record
 from gateway.applications.items import ItemIndex
-from gateway.applications.workflow import Record, Workflow
+from gateway.applications.workflow import Workflow
 from gateway.audit.record import AuditUnavailable, PolicyChange
 from gateway.catalog.graph import graph_of
 from gateway.compat import graphql_schema

@@ -3,7 +3,7 @@ steps every operation goes through (gateway/app.py names them in order)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -43,6 +43,17 @@ class GatewaySchema(strawberry.Schema):
     def scopes(self) -> Mapping[str, frozenset[str]]:
         """Every scope the fields declare, with the link scopes a grant of it opens."""
         return self.surface.scopes
+
+    def policy_checks(self, operations: Collection[str] | None = None) -> dict[str, Any]:
+        """What a policy is checked against, as keywords of `policy_at` and `import_policy`:
+        the scopes, the pinnable fields, the catalogue's sharing rules (and the registered
+        operations, when there are documents)."""
+        return {
+            "scopes": self.scopes,
+            "pinnable": self.surface.pinnable,
+            "sharing": self.surface.sharing,
+            "operations": operations,
+        }
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -2,7 +2,7 @@
 
 /readyz answers 200 when the configuration is loaded and serving has started (and no
 stop signal has come), the audit writer can take events (unless the audit log is off),
-the policy store has answered within `[auth] stale_after` seconds (when there is one),
+the policy store has answered within `[auth] stale_after` seconds (with `stale_drains`),
 no required source's circuit breaker is open, and the maintenance file does not exist;
 otherwise 503, with the same JSON body saying why. It is served on the operators'
 listener only (gateway/http/ops.py); with `serve --workers` the supervisor asks each worker
@@ -70,6 +70,7 @@ class Readiness:
             "version": follower.version,
             "seconds_since_store_answered": None if age is None else round(age, 1),
             "stale": follower.stale,
+            "problems": follower.problems,  # grants left out (denied), or a version refused
         }
 
     async def report(self) -> tuple[int, dict[str, Any]]:
@@ -103,7 +104,8 @@ class Readiness:
                 },
             }
         policy = self._policy()
-        if policy.get("stale"):
+        auth = self._runtime.settings.auth
+        if policy.get("stale") and auth is not None and auth.stale_drains:
             reasons.append("policy stale")
         status = "maintenance" if draining else "not_ready" if reasons else "ready"
         body = {

@@ -19,6 +19,7 @@ def grant_detail(row: GrantRow) -> dict[str, object]:
         "grant": row.id,
         "full": list(row.full),
         "masked": list(row.masked),
+        "pins": {coordinate: dict(values) for coordinate, values in row.pins.items()},
         "valid_from": row.valid_from.isoformat(),
         "expires_at": None if row.expires_at is None else row.expires_at.isoformat(),
     }

@@ -8,6 +8,10 @@ policy is rebuilt by the clock when a grant starts or expires, with no store inv
 an expiry takes effect at its instant even while the store is unreachable. While the store
 cannot be reached the last good policy stays in force; `stale` says when that has lasted
 longer than `stale_after` seconds (/readyz reports it).
+
+A (client, purpose) whose grants fail the checks is left without them (denied) while the
+rest of the store's policy applies; a snapshot that fails as a whole (a client's mistake)
+is not applied. `problems` says which, for /readyz and the log.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from gateway.policy.pins import Pinnable
 from gateway.policy.reload import PolicyHolder, describe_changes
 from gateway.policy.sharing import SharingRules
 from gateway.policystore.errors import PolicyStoreError
-from gateway.policystore.snapshot import GrantRow, Snapshot, policy_at
+from gateway.policystore.snapshot import GrantRow, Snapshot, isolated_policy
 from gateway.policystore.store import PolicyStore
 
 __all__ = ["StoreFollower"]
@@ -61,12 +65,17 @@ class StoreFollower:
         self.snapshot: Snapshot | None = None
         self.reached: float | None = None  # monotonic time the store last answered
         self._outage_logged = False
+        self.problems: list[str] = []  # what of the store's content is not in force, and why
+        self._refused: int | None = None  # a version refused as a whole
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._unlisten: Callable[[], Awaitable[None]] | None = None
 
     @property
     def version(self) -> int | None:
+        """The version last read: the one in force, or one refused as a whole."""
+        if self._refused is not None:
+            return self._refused
         return None if self.snapshot is None else self.snapshot.version
 
     @property
@@ -80,22 +89,31 @@ class StoreFollower:
         return age is None or age > self.stale_after
 
     async def start(self) -> None:
-        """Read the policy once (a store that cannot be read stops start-up), then follow it."""
+        """Read the policy once (a store that cannot be read, or whose policy is refused as a
+        whole, stops start-up), then follow it."""
         await self._listen()
-        self._apply(await self._store.snapshot())
+        snapshot = await self._store.snapshot()
+        policy, problems = isolated_policy(snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build)
         self.reached = time.monotonic()
-        self._task = asyncio.get_running_loop().create_task(self._follow(), name="policy-follower")
+        self.snapshot, self.problems = snapshot, problems
+        self._swap(policy, f"policy store version {snapshot.version}")
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._follow(), name="policy-follower"),
+            loop.create_task(self._clock(), name="policy-clock"),
+        ]
 
     def changed(self) -> None:
         """A notification came (or the listening connection was lost): check now."""
         self._wake.set()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         await self._stop_listening()
 
     async def _listen(self) -> None:
@@ -113,25 +131,35 @@ class StoreFollower:
 
     async def _follow(self) -> None:
         while True:
+            # Not listening (the store was lost): try again within a second, not a check interval.
+            timeout = self.check_interval if self._unlisten is not None else min(self.check_interval, 1.0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._timeout())
+                await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
             try:
                 await self._check()
             except Exception:  # the follower must outlive any surprise; the policy stays
                 log.exception("policy check failed; the current policy stays in force")
 
-    def _timeout(self) -> float:
-        timeout = self.check_interval
-        if self.snapshot is not None:
-            now = dt.datetime.now(dt.UTC)
-            upcoming = self.snapshot.next_change(now)
-            if upcoming is not None:
-                timeout = min(timeout, max((upcoming - now).total_seconds(), 0.0) + 0.001)
-        return timeout
+    async def _clock(self) -> None:
+        """Grants start and expire at their instant, whatever the store and the checks are doing."""
+        while True:
+            upcoming = None if self.snapshot is None else self.snapshot.next_change(dt.datetime.now(dt.UTC))
+            if upcoming is None:
+                await asyncio.sleep(1.0)  # a new snapshot may bring a start or an expiry
+                continue
+            wait = (upcoming - dt.datetime.now(dt.UTC)).total_seconds()
+            if wait > 1.0:
+                await asyncio.sleep(1.0)  # look again: a new snapshot may bring an earlier one
+                continue
+            await asyncio.sleep(max(wait, 0.0) + 0.001)
+            try:
+                self._rebuild()
+            except Exception:
+                log.exception("policy rebuild failed; the current policy stays in force")
+            self._wake.set()  # a check now: it records the expiry in the audit log
 
     async def _check(self) -> None:
-        self._rebuild_by_clock()  # first: an expiry must not wait for an unreachable store
         try:
             if self._unlisten is None:
                 await self._listen()
@@ -155,23 +183,30 @@ class StoreFollower:
 
     def _apply(self, snapshot: Snapshot) -> None:
         try:
-            new = policy_at(snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build)
+            new, problems = isolated_policy(snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build)
         except PolicyError as exc:
+            self.problems = [f"version {snapshot.version} refused: {exc}"]
             log.error(
                 "policy store version %d not applied; the current policy stays: %s", snapshot.version, exc
             )
-            self.snapshot = snapshot  # do not re-read it until it changes again
+            self._refused = snapshot.version  # not re-read until it changes again
             return
-        self.snapshot = snapshot
+        self.snapshot, self.problems, self._refused = snapshot, problems, None
+        for problem in problems:
+            log.error("policy store version %d: grants left out (denied): %s", snapshot.version, problem)
         self._swap(new, f"policy store version {snapshot.version}")
 
-    def _rebuild_by_clock(self) -> None:
+    def _rebuild(self) -> None:
         if self.snapshot is None:
             return
         try:
-            new = policy_at(self.snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build)
-        except PolicyError:
-            return  # reported when the snapshot was read
+            new, problems = isolated_policy(
+                self.snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build
+            )
+        except PolicyError as exc:
+            log.error("policy not rebuilt at a grant's start or expiry; the current policy stays: %s", exc)
+            return
+        self.problems = problems
         self._swap(new, "a grant started or expired")
 
     def _swap(self, new: Any, why: str) -> None:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.config.tomllines import Lines
 from gateway.policy.grants import FULL, MASKED
-from gateway.policy.model import Policy, policy_from_tables
+from gateway.policy.model import Policy, PolicyError, policy_from_tables
 from gateway.policy.pins import Pinnable
 from gateway.policy.sharing import SharingRules
 
-__all__ = ["GrantRow", "Snapshot", "policy_at", "tables_at"]
+__all__ = ["GrantRow", "Snapshot", "isolated_policy", "policy_at", "snapshot_path", "tables_at"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,11 @@ class Snapshot:
         return min(moments, default=None)
 
 
+def snapshot_path(snapshot: Snapshot) -> str:
+    """How errors name a snapshot, where a file's errors name the file."""
+    return f"policy store (version {snapshot.version})"
+
+
 def tables_at(snapshot: Snapshot, when: dt.datetime) -> dict[str, Any]:
     """The snapshot as the tables of a policy file, with the grants in force at `when`
     merged per (client, purpose); every purpose of a client has a grant, empty if need be."""
@@ -73,7 +78,7 @@ def tables_at(snapshot: Snapshot, when: dt.datetime) -> dict[str, Any]:
         if grant is None or not row.in_force(when):
             continue  # a grant for a purpose the client no longer has gives nothing
         grant[FULL] = sorted({*grant[FULL], *row.full})
-        grant[MASKED] = sorted(({*grant[MASKED], *row.masked}) - set(grant[FULL]))
+        grant[MASKED] = sorted({*grant[MASKED], *row.masked})
         for coordinate, values in row.pins.items():
             grant["pins"].setdefault(coordinate, dict(values))  # the older grant's pins stand
         rests_on = row.rests_on
@@ -106,8 +111,37 @@ def policy_at(
         tables_at(snapshot, when),
         Lines(""),
         scopes,
-        f"policy store (version {snapshot.version})",
+        snapshot_path(snapshot),
         pinnable=pinnable,
         operations=operations,
         sharing=sharing,
     )
+
+
+def isolated_policy(
+    snapshot: Snapshot,
+    when: dt.datetime,
+    scopes: Mapping[str, Collection[str]],
+    **checks: Any,
+) -> tuple[Policy, list[str]]:
+    """The policy at `when`, with any (client, purpose) whose grants fail the checks left
+    without them (denied: failing closed, for that pair only), and why. A mistake that is
+    no grant's (a client's or a purpose's) raises PolicyError: the snapshot is refused."""
+    try:
+        return policy_at(snapshot, when, scopes, **checks), []
+    except PolicyError as whole:
+        problems: list[str] = []
+        bad: set[tuple[str, str]] = set()
+        for pair in sorted({(g.client, g.purpose) for g in snapshot.grants if g.in_force(when)}):
+            alone = replace(
+                snapshot, grants=tuple(g for g in snapshot.grants if (g.client, g.purpose) == pair)
+            )
+            try:
+                policy_at(alone, when, scopes, **checks)
+            except PolicyError as exc:
+                bad.add(pair)
+                problems.append(f"{pair[0]}/{pair[1]}: {exc.problem}")
+        if not bad:
+            raise whole from None
+        kept = replace(snapshot, grants=tuple(g for g in snapshot.grants if (g.client, g.purpose) not in bad))
+        return policy_at(kept, when, scopes, **checks), problems

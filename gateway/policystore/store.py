@@ -31,7 +31,15 @@ _INSTALL_LOCK = 0x676F76706F6C  # advisory lock id: concurrent installs take tur
 _GRANTS = """
 SELECT id, client, purpose, full_scopes, masked_scopes, pins, basis, application, valid_from,
        expires_at, revoked_at
-FROM "grant" WHERE revoked_at IS NULL ORDER BY id
+FROM "grant" WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) ORDER BY id
+"""
+
+# A bounded batch, rows other processes hold skipped: no process waits on another's claim.
+_CLAIM = """
+UPDATE "grant" SET expiry_recorded = true WHERE id IN (
+    SELECT id FROM "grant" WHERE expires_at <= $1 AND NOT expiry_recorded AND revoked_at IS NULL
+    ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+RETURNING *
 """
 
 
@@ -62,9 +70,12 @@ async def read_snapshot(conn: asyncpg.Connection) -> Snapshot:
     version = await conn.fetchval("SELECT version FROM policy_version")
     purposes = {
         r["name"]: {"title": r["title"], "legal_basis": r["legal_basis"], "introspection": r["introspection"]}
-        for r in await conn.fetch("SELECT * FROM purpose ORDER BY name")
+        for r in await conn.fetch("SELECT * FROM purpose WHERE removed_at IS NULL ORDER BY name")
     }
-    clients = {r["id"]: r["settings"] for r in await conn.fetch("SELECT * FROM client ORDER BY id")}
+    clients = {
+        r["id"]: r["settings"]
+        for r in await conn.fetch("SELECT * FROM client WHERE removed_at IS NULL ORDER BY id")
+    }
     grants = tuple(grant_row(r) for r in await conn.fetch(_GRANTS))
     return Snapshot(int(version), purposes, clients, grants)
 
@@ -91,7 +102,7 @@ class PolicyStore:
             raise PolicyStoreError(f"policy store: {doing}: {type(exc).__name__}: {exc}") from exc
 
     def _settings(self) -> dict[str, str]:
-        return {"search_path": self.schema, "application_name": "govgraph-policy"}
+        return {"search_path": f'"{self.schema}"', "application_name": "govgraph-policy"}
 
     async def _get_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -111,9 +122,11 @@ class PolicyStore:
         """Create the schema and its tables unless they exist."""
         pool = await self._get_pool()
         async with self._translated("install"), pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval("SELECT to_regclass($1)", f'"{self.schema}".policy_version') is not None:
+                return  # installed: a gateway role without CREATE on the database starts too
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _INSTALL_LOCK)
-            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            if await conn.fetchval("SELECT to_regclass($1)", f"{self.schema}.policy_version") is None:
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            if await conn.fetchval("SELECT to_regclass($1)", f'"{self.schema}".policy_version') is None:
                 ddl = (resources.files("gateway.policystore") / "store.sql").read_text(encoding="utf-8")
                 await conn.execute(ddl)
 
@@ -138,6 +151,9 @@ class PolicyStore:
         listening gateway when it commits (or does neither when it fails)."""
         pool = await self._get_pool()
         async with self._translated(doing), pool.acquire() as conn, conn.transaction():
+            # One change at a time: each sees the ones before it (two imports, two approvals
+            # checked against the same grants, cannot interleave).
+            await conn.execute("SELECT version FROM policy_version FOR UPDATE")
             yield conn
             version = await conn.fetchval(
                 "UPDATE policy_version SET version = version + 1, changed_at = now() RETURNING version"
@@ -190,11 +206,7 @@ class PolicyStore:
         of the time, already leaves the grant out."""
         pool = await self._get_pool()
         async with self._translated("claim expired grants"), pool.acquire() as conn, conn.transaction():
-            records = await conn.fetch(
-                'UPDATE "grant" SET expiry_recorded = true WHERE expires_at <= $1 AND NOT expiry_recorded '
-                "AND revoked_at IS NULL RETURNING *",
-                now,
-            )
+            records = await conn.fetch(_CLAIM, now)
             if records:
                 await record([grant_row(r) for r in records])
         return len(records)

@@ -7,14 +7,16 @@ CREATE TABLE purpose (
     name          text PRIMARY KEY,
     title         text NOT NULL,
     legal_basis   text NOT NULL,
-    introspection boolean NOT NULL DEFAULT false
+    introspection boolean NOT NULL DEFAULT false,
+    removed_at    timestamptz                    -- left out of a later import: no longer in force
 );
 
 -- A client's settings, as its [clients.ID] table in policy.toml has them (checked by the
 -- same code when the policy is built).
 CREATE TABLE client (
-    id       text PRIMARY KEY,
-    settings jsonb NOT NULL
+    id         text PRIMARY KEY,
+    settings   jsonb NOT NULL,
+    removed_at timestamptz                       -- left out of a later import: no longer in force
 );
 
 -- An application (共享申请): a client asks a department for catalogue items, for a purpose.
@@ -63,6 +65,7 @@ CREATE TABLE "grant" (
     created_by    text NOT NULL
 );
 CREATE INDEX grant_client ON "grant" (client, purpose);
+CREATE INDEX grant_unrecorded_expiry ON "grant" (expires_at) WHERE NOT expiry_recorded AND revoked_at IS NULL;
 
 -- Roles are grants to people: applicant for a client, reviewer for a department, auditor,
 -- administrator. A person's subject is the `sub` of their identity provider's token.

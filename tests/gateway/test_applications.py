@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import jwt
 import pytest_asyncio
 from starlette.applications import Starlette
 
@@ -17,11 +18,14 @@ from demo.stack import DemoStack
 from gateway.app import create_app
 from gateway.audit.store import AuditStore
 from gateway.audit.verify import verify
+from gateway.console.people import mint_person_token
 from sources.stats import CallStats
 from tests.policy_store import (
     APPLICANT,
     APPLY,
+    CONSOLE_AUDIENCE,
     CREDIT_REVIEWER,
+    DEMO_SECRET,
     RENEW,
     REVIEW,
     REVOKE,
@@ -253,7 +257,7 @@ async def test_an_unreachable_store_keeps_serving_turns_stale_then_catches_up(
         env = {**demo_city.gateway_env(), "GOVGRAPH_POLICY_DSN": through, "GOVGRAPH_AUDIT_DSN": scratch_db}
         settings = demo_settings(env)
         assert settings.auth is not None
-        auth = replace(settings.auth, store_check=0.2, stale_after=0.6)
+        auth = replace(settings.auth, store_check=0.2, stale_after=0.6, stale_drains=True)
         app = create_app(replace(settings, auth=auth), stats=CallStats())
         async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as http:
             readiness = app.state.readiness
@@ -291,3 +295,61 @@ async def test_an_unreachable_store_keeps_serving_turns_stale_then_catches_up(
 
 async def _stale(readiness: Any) -> bool:
     return bool((await readiness.report())[1]["policy"]["stale"])
+
+
+async def test_no_one_decides_their_own_application(
+    gateway: tuple[Starlette, httpx.AsyncClient], scratch_db: str
+) -> None:
+    _, http = gateway
+    # The credit centre's reviewer is made an applicant for talent-policy too.
+    conn = await asyncpg.connect(scratch_db)
+    try:
+        await conn.execute(
+            "INSERT INTO govgraph_policy.person_role (person, role, target, granted_by, granted_at) "
+            "VALUES ($1, 'applicant', 'talent-policy', 'test', now())",
+            CREDIT_REVIEWER,
+        )
+    finally:
+        await conn.close()
+    applied = (await console(http, CREDIT_REVIEWER, APPLY, talent_application()))["data"]["applyForAccess"]
+    own = await console(http, CREDIT_REVIEWER, REVIEW, {"id": applied["id"], "approve": True, "reason": "ok"})
+    assert codes(own) == ["FORBIDDEN"]
+    assert "someone else decides" in own["errors"][0]["message"]
+
+
+async def test_a_person_token_naming_a_client_opens_nothing_of_the_client(
+    gateway: tuple[Starlette, httpx.AsyncClient],
+) -> None:
+    _, http = gateway
+    # The person's `sub` is a client's jwt_subject: the audience, not the subject, refuses it.
+    response = await http.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={**person("talent-policy"), "X-Purpose": "talent_subsidy"},
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == "The token is for another audience."
+    both = mint_person_token(DEMO_SECRET, "talent-policy", "x", CONSOLE_AUDIENCE)
+    claims = jwt.decode(both, DEMO_SECRET, algorithms=["HS256"], audience=CONSOLE_AUDIENCE)
+    claims["aud"] = [CONSOLE_AUDIENCE, "govgraph"]  # a token for both endpoints opens neither
+    double = {
+        "Authorization": "Bearer " + jwt.encode(claims, DEMO_SECRET, "HS256"),
+        "X-Purpose": "talent_subsidy",
+    }
+    assert (await http.post("/graphql", json={"query": "{ __typename }"}, headers=double)).status_code == 401
+    console_answer = await http.post("/console/graphql", json={"query": "{ me { subject } }"}, headers=double)
+    assert console_answer.status_code == 401
+
+
+async def test_a_change_the_audit_cannot_record_is_not_made(
+    gateway: tuple[Starlette, httpx.AsyncClient], scratch_db: str
+) -> None:
+    app, http = gateway
+    await app.state.runtime.writer.aclose()  # the audit log stops taking events
+    refused = await console(http, APPLICANT, APPLY, talent_application())
+    assert codes(refused) == ["AUDIT_UNAVAILABLE"]
+    conn = await asyncpg.connect(scratch_db)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM govgraph_policy.application") == 0
+    finally:
+        await conn.close()

@@ -25,6 +25,7 @@ from tests.waiting import until
 
 SHIPPED = Path(__file__).parents[2] / "policy.toml"
 CHECKS = {"pinnable": SCHEMA.surface.pinnable, "sharing": SCHEMA.surface.sharing}
+CHECKED = SCHEMA.policy_checks()
 
 
 def shipped() -> Policy:
@@ -56,7 +57,7 @@ async def store(scratch_db: str) -> AsyncIterator[PolicyStore]:
     store = PolicyStore(scratch_db)
     await store.install()
     await store.install()  # a second install finds the tables and changes nothing
-    await import_policy(store, SHIPPED.read_text(encoding="utf-8"), shipped(), "tester", record)
+    await import_policy(store, SHIPPED.read_text(encoding="utf-8"), shipped(), "tester", record, CHECKED)
     assert [c.action for c in changes] == ["import"]
     assert "enrollment" in changes[0].detail["clients"]
     yield store
@@ -103,7 +104,7 @@ async def test_a_second_import_replaces_imported_grants_only(store: PolicyStore)
     async def record(change: PolicyChange) -> None:
         return None
 
-    await import_policy(store, SHIPPED.read_text(encoding="utf-8"), shipped(), "tester", record)
+    await import_policy(store, SHIPPED.read_text(encoding="utf-8"), shipped(), "tester", record, CHECKED)
     snapshot = await store.snapshot()
     kept = [g for g in snapshot.grants if g.full == ("tax.rating",)]
     assert len(kept) == 1  # a grant not from an import stays
@@ -162,7 +163,8 @@ async def test_an_unreachable_store_keeps_the_last_good_policy_then_catches_up(
     async with proxied(store.dsn) as (proxy, through):
         remote = PolicyStore(through)
         holder = Holder(shipped())
-        following = follower(holder, remote, check_interval=0.2, stale_after=0.6)
+        # Checks only every 30 s: the catch-up below is the re-established LISTEN's.
+        following = follower(holder, remote, check_interval=30.0, stale_after=0.6)
         await following.start()
         try:
             assert not following.stale
@@ -179,3 +181,61 @@ async def test_an_unreachable_store_keeps_the_last_good_policy_then_catches_up(
         finally:
             await following.aclose()
             await remote.aclose()
+
+
+async def test_a_pair_whose_grants_fail_the_checks_is_denied_alone(
+    store: PolicyStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    holder = Holder(shipped())
+    following = follower(holder, store)
+    await following.start()
+    try:
+        assert grid(holder.policy)
+        await add_grant(store, ["tax.rating.verdict"])  # a verdict scope with no pins: refused
+        await until(lambda: not grid(holder.policy), "the grid worker's grants denied", within=1.0)
+        assert holder.policy.grant("enrollment", "enrollment_review")  # every other pair stays
+        assert following.problems
+        assert following.problems[0].startswith("grid-worker/household_survey: ")
+        assert "must be pinned" in following.problems[0]
+        assert "grants left out (denied)" in caplog.text
+    finally:
+        await following.aclose()
+
+
+async def test_an_import_removes_what_the_file_leaves_out(store: PolicyStore) -> None:
+    text = SHIPPED.read_text(encoding="utf-8")
+    without = text.split("[clients.developer]")[0] + "[clients.auditor]" + text.split("[clients.auditor]")[1]
+    developer_grant = without.index('client = "developer"')
+    start = without.rindex("[[grants]]", 0, developer_grant)
+    end = without.find("[[grants]]", developer_grant)
+    without = without[:start] + (without[end:] if end != -1 else "")
+    checked = parse_policy(without, SCHEMA.scopes, **CHECKS)  # type: ignore[arg-type]
+    assert "developer" not in checked.clients
+
+    async def record(change: PolicyChange) -> None:
+        assert change.detail["clients_removed"] == ["developer"]
+
+    await import_policy(store, without, checked, "tester", record, CHECKED)
+    snapshot = await store.snapshot()
+    assert "developer" not in snapshot.clients
+    assert not [g for g in snapshot.grants if g.client == "developer"]
+
+
+async def test_export_keeps_grants_from_applications_out_of_the_file(store: PolicyStore) -> None:
+    async with store.change("an approved application") as conn:
+        await conn.execute(
+            "INSERT INTO application (id, client, purpose, department, items, full_scopes, masked_scopes, "
+            "scenario, legal_basis, period_days, sharing, applicant, submitted_at, state) VALUES "
+            "('GX-2026-000001', 'grid-worker', 'household_survey', 'XM-SW', '{}', '{tax.registration}', "
+            "'{}', 's', 'law', 30, 'unconditional', 'p', now(), 'approved')"
+        )
+        await conn.execute(
+            'INSERT INTO "grant" (client, purpose, full_scopes, masked_scopes, basis, application, '
+            "valid_from, expires_at, created_by) VALUES ('grid-worker', 'household_survey', "
+            "'{tax.registration}', '{}', 'law', 'GX-2026-000001', now(), now() + interval '30 days', 'p')"
+        )
+    text = await export_policy(store)
+    assert "# grid-worker/household_survey: tax.registration; GX-2026-000001, until " in text
+    exported = parse_policy(text, SCHEMA.scopes, **CHECKS)  # type: ignore[arg-type]
+    assert "tax.registration" not in exported.grant("grid-worker", "household_survey")
+    assert same_policy(exported, shipped())

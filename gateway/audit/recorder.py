@@ -1,0 +1,39 @@
+"""Recording policy changes made outside a gateway process (`govgraph policy`, the demo's
+seeding): an audit writer of their own, a chain of their own, for as long as they run."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from gateway.audit.record import PolicyChange
+from gateway.audit.store import AuditStore
+from gateway.audit.writer import AuditWriter
+from gateway.config.sections import AuditSettings
+from sources.errors import ConfigError
+
+__all__ = ["change_recorder"]
+
+
+@contextlib.asynccontextmanager
+async def change_recorder(audit: AuditSettings) -> AsyncIterator[Callable[[PolicyChange], Awaitable[None]]]:
+    """What commits a change's audit event; with the audit log off, nothing is recorded."""
+    if audit.mode == "off":
+
+        async def unrecorded(change: PolicyChange) -> None:
+            return None
+
+        yield unrecorded
+        return
+    if not audit.dsn:
+        raise ConfigError("audit: dsn is required to record changes to the policy")
+    store = AuditStore(audit.dsn)
+    writer = AuditWriter(store, audit.subject_key.encode(), commit_timeout=audit.commit_timeout)
+    try:
+        await store.open()
+        await store.install()
+        await writer.start()
+        yield writer.record_change
+    finally:
+        await writer.aclose()
+        await store.aclose()
