@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.applications.errors import WorkflowError
 from gateway.console import applying, auditing, catalogue, grants, reviews
 from gateway.console.history import access_history
 from gateway.console.navigation import (
@@ -30,6 +32,7 @@ from gateway.console.security import secured
 from gateway.console.session import Flash, Session
 from gateway.console.view import Console, Visit, sign_in_page
 from gateway.http.refusal import Refusal
+from gateway.policystore.errors import PolicyStoreError
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -89,34 +92,35 @@ async def login_link(visit: Visit) -> Response:
     ticket = visit.field("ticket")
     if not ticket:
         return visit.redirect("") if visit.session.signed_in else sign_in_page(visit)
-    runtime, store = visit.runtime, visit.runtime.policy_store
-    try:
-        person, claims = person_of(runtime.authenticator, ticket, runtime.settings.console.audience)
-    except Refusal as refused:
-        return sign_in_page(visit, refused.status, refused.message, refused.code)
     # A token that is no ticket (no jti) is refused here too: a reusable token in an address
     # would stay in the browser's history.
-    if store is None or not await redeem_ticket(store, claims):
-        return sign_in_page(visit, 403, visit.texts("error.ticket"), "TICKET_USED")
-    visit.session = Session.fresh(person.subject, person.name)
-    return visit.redirect("")
+    return await _sign_in(visit, ticket, ticket=True)
 
 
 async def login(visit: Visit) -> Response:
     """A token pasted from the identity provider; a ticket pasted here is still used once."""
+    return await _sign_in(visit, visit.field("token").strip(), ticket=False)
+
+
+async def _sign_in(visit: Visit, token: str, *, ticket: bool) -> Response:
     runtime = visit.runtime
     try:
-        person, claims = person_of(
-            runtime.authenticator, visit.field("token").strip(), runtime.settings.console.audience
-        )
+        person, claims = person_of(runtime.authenticator, token, runtime.settings.console.audience)
     except Refusal as refused:
         return sign_in_page(visit, refused.status, refused.message, refused.code)
-    if "jti" in claims and (
-        runtime.policy_store is None or not await redeem_ticket(runtime.policy_store, claims)
-    ):
+    if (ticket or "jti" in claims) and not await _redeemed(runtime, claims):
         return sign_in_page(visit, 403, visit.texts("error.ticket"), "TICKET_USED")
-    visit.session = Session.fresh(person.subject, person.name)
+    visit.session = Session.fresh(person.subject, person.name)  # a new CSRF token too
     return visit.redirect("")
+
+
+async def _redeemed(runtime: Runtime, claims: dict[str, object]) -> bool:
+    if runtime.policy_store is None:
+        return False
+    try:
+        return await redeem_ticket(runtime.policy_store, claims)
+    except PolicyStoreError as exc:
+        raise WorkflowError("POLICY_STORE_UNAVAILABLE", str(exc)) from exc
 
 
 async def logout(visit: Visit) -> Response:
@@ -137,8 +141,6 @@ async def not_found(visit: Visit) -> Response:
 
 @cache
 def _css() -> bytes:
-    from importlib import resources
-
     return (resources.files("gateway.console") / STYLESHEET).read_bytes()
 
 
