@@ -142,6 +142,18 @@ def _ddl() -> str:
     return (resources.files("gateway.audit") / "audit.sql").read_text(encoding="utf-8")
 
 
+# One client's events, policy changes included: what it read (subjects by count, never by
+# hash), what it was refused, on what basis.
+_CLIENT_EVENTS = """
+SELECT "time", client, purpose, case_id, operator, operation, outcome, request_id, writer_id, seq,
+       basis, detail, jsonb_array_length(subjects) AS subjects, jsonb_array_length(denied) AS denied
+FROM audit_event
+WHERE client = $1
+ORDER BY "time" DESC, writer_id, seq DESC
+LIMIT $2
+"""
+
+
 class AuditStore:
     def __init__(self, dsn: str, pool_size: int = 4, timeout: float = 2.0) -> None:
         self._dsn = dsn
@@ -270,6 +282,14 @@ class AuditStore:
         async with self._translated("read access log"):
             records = await pool.fetch(_SUBJECT_EVENTS, subject_hmac, limit)
         return [{**dict(r), "scopes": list(r["scopes"])} for r in records]
+
+    async def client_events(self, client: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """One client's events, newest first: each with how many subjects it touched and how
+        many fields were refused."""
+        pool = await self._get_pool()
+        async with self._translated("read access log"):
+            records = await pool.fetch(_CLIENT_EVENTS, client, limit)
+        return [dict(r) for r in records]
 
     async def aclose(self) -> None:
         if self._pool is not None:

@@ -1,0 +1,51 @@
+"""The auditor's page: the access log of one person or enterprise (the id typed in is
+posted, not put in an address, and looked up by its keyed hash as the log stores it), the
+access log of one client, and the state of the audit chains (verified on request: it reads
+the whole log)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from gateway.audit.record import subject_key
+from gateway.audit.verify import VerifyReport, verify
+from gateway.console.applying import names
+
+if TYPE_CHECKING:
+    from gateway.console.view import Visit
+
+__all__ = ["page"]
+
+_LIMIT = 200  # events shown per look-up, newest first
+_ID_CHARS = 64
+
+
+async def page(visit: Visit) -> Response:
+    store, runtime = visit.runtime.audit_store, visit.runtime
+    subject = visit.field("subject").strip()[:_ID_CHARS] if visit.form is not None else ""
+    client = visit.field("client").strip() if visit.form is None else ""
+    subject_rows: list[dict[str, Any]] | None = None
+    client_rows: list[dict[str, Any]] | None = None
+    report: VerifyReport | None = None
+    if store is not None:
+        if subject:
+            subject_rows = await store.subject_events(subject_key(runtime.audit_key, subject.upper()), _LIMIT)
+        if client:
+            client_rows = await store.client_events(client, _LIMIT)
+        if visit.field("verify") == "1":
+            report = await verify(store)
+    return visit.render(
+        "audit.html",
+        visit.texts("nav.audit"),
+        stored=store is not None,
+        subject=subject,
+        client=client,
+        client_ids=sorted(runtime.policy.clients),
+        subject_rows=subject_rows,
+        client_rows=client_rows,
+        report=report,
+        limit=_LIMIT,
+        **names(visit),
+    )
