@@ -141,10 +141,14 @@ class Console:
         if request.method == "POST":
             if foreign_post(request):
                 return self._bare(request, texts, 403, "CROSS_ORIGIN", texts("error.origin"))
+            declared = request.headers.get("content-length", "")
+            if not declared.isdigit() or int(declared) > self.runtime.settings.limits.body_bytes:
+                # A form is small: one without a length, or over the gateway's body limit, is not read.
+                return self._bare(request, texts, 413, "OPERATION_LIMIT", texts("error.body"))
             try:
                 form = await request.form(max_files=0, max_fields=200)
             except HTTPException as exc:  # a malformed body
-                return self._bare(request, texts, 400, "BAD_REQUEST", str(exc.detail))
+                return self._bare(request, texts, 400, "BAD_USER_INPUT", str(exc.detail))
             if session is None or not matching_token(session.csrf, form.get("csrf")):
                 return self._bare(request, texts, 403, "CSRF_TOKEN_INVALID", texts("error.csrf"))
         flash, session = (session or Session.fresh()).taking_flash()
