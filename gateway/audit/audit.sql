@@ -23,6 +23,9 @@ CREATE TABLE audit_event (
     PRIMARY KEY (writer_id, seq)
 );
 
+-- One client's events, newest first (the console's auditor page).
+CREATE INDEX audit_event_client ON audit_event (client, "time" DESC);
+
 -- Subject look-ups without scanning jsonb; written in the same statement as the events
 -- and checked against them by the verifier.
 CREATE TABLE audit_subject (

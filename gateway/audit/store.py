@@ -100,6 +100,7 @@ JOIN audit_event e USING (writer_id, seq)
 _CURRENT = """
 SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('access_log') AND attname = 'basis')
    AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('audit_event') AND attname = 'detail')
+   AND to_regclass('audit_event_client') IS NOT NULL
 """
 
 _WRITERS = """
@@ -213,6 +214,9 @@ class AuditStore:
                 # still starts.
                 await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS basis text")
                 await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS detail jsonb")
+                await conn.execute(
+                    'CREATE INDEX IF NOT EXISTS audit_event_client ON audit_event (client, "time" DESC)'
+                )
                 await conn.execute(_ACCESS_LOG_VIEW)
 
     async def append(self, rows: Sequence[EventRow], head: ChainHead) -> None:

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import getpass
 import json
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 from gateway.applications.errors import WorkflowError
 from gateway.applications.model import ApplicationInput
 from gateway.applications.workflow import Workflow
-from gateway.audit.record import AuditUnavailable
+from gateway.audit.record import AuditUnavailable, PolicyChange
 from gateway.audit.recorder import change_recorder
 from gateway.catalog.graph import graph_of
 from gateway.cli.common import Subparsers, add_config
@@ -119,7 +120,13 @@ async def _session(config: str) -> AsyncIterator[_Session]:
     )
     store = PolicyStore(auth.store, auth.store_schema)
     try:
-        async with change_recorder(load_audit(config)) as record:
+        async with change_recorder(load_audit(config)) as commit:
+
+            async def record(change: PolicyChange) -> None:
+                # `--as` is who the change is for; the account that ran the command is on record too.
+                via = f"govgraph policy, {getpass.getuser()}@{socket.gethostname()}"
+                await commit(dataclasses.replace(change, detail={**change.detail, "via": via}))
+
             await store.install()
             applications = load_section(config, "applications", ApplicationSettings)
             workflow = build_workflow(store, schema, applications, record, operations=operations)

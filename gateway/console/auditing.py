@@ -1,17 +1,21 @@
 """The auditor's page: the access log of one person or enterprise (the id typed in is
 posted, not put in an address, and looked up by its keyed hash as the log stores it), the
 access log of one client, and the state of the audit chains (verified on request: it reads
-the whole log)."""
+the whole log). Looking a person up is audited like any access to them."""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from gateway.audit.record import subject_key
+from gateway.applications.errors import WorkflowError
+from gateway.audit.record import AccessRecord, AuditUnavailable, canonical_hash, subject_key
 from gateway.audit.verify import VerifyReport, verify
 from gateway.console.applying import names
+from gateway.execution.outcome import Outcome
 
 if TYPE_CHECKING:
     from gateway.console.view import Visit
@@ -32,6 +36,7 @@ async def page(visit: Visit) -> Response:
     if store is not None:
         if subject:
             subject_rows = await store.subject_events(subject_key(runtime.audit_key, subject.upper()), _LIMIT)
+            await _audited(visit, subject.upper(), subject_rows)  # before anything is shown
         if client:
             client_rows = await store.client_events(client, _LIMIT)
         if visit.field("verify") == "1":
@@ -49,3 +54,28 @@ async def page(visit: Visit) -> Response:
         limit=_LIMIT,
         **names(visit),
     )
+
+
+async def _audited(visit: Visit, subject: str, rows: list[dict[str, Any]]) -> None:
+    """An auditor reading a person's access log is itself an access to that person, audited
+    as the auditor's `accessLog` query is: the log shows who watched the watchers."""
+    runtime = visit.runtime
+    if runtime.writer is None:
+        if runtime.settings.audit.mode == "off":
+            return
+        raise WorkflowError("AUDIT_UNAVAILABLE", "The audit log cannot record this look-up now.")
+    access = AccessRecord(
+        request_id=uuid.uuid4().hex,
+        client="console",
+        purpose="audit",
+        case_id=None,
+        operator=visit.subject,
+        operation="console.accessLog",
+        document_hash=hashlib.sha256(b"console: the access log of one subject").hexdigest(),
+    )
+    access.lookup(subject, "found" if rows else "not_found")
+    access.read(subject, "audit.read")
+    try:
+        await runtime.writer.record(access, Outcome.OK, canonical_hash(rows))
+    except AuditUnavailable as exc:
+        raise WorkflowError("AUDIT_UNAVAILABLE", "The audit log cannot record this look-up now.") from exc

@@ -484,10 +484,13 @@ async def test_apply_review_grant_revoke_and_audit(
     store = AuditStore(scratch_db)
     try:
         events = await store.client_events("talent-policy", 10)
+        watched = await store.client_events("console", 10)
     finally:
         await store.aclose()
     assert [e["operation"] for e in events[:3]] == ["policy.revoke", "policy.approve", "policy.apply"]
     assert events[0]["detail"]["reason"] == "用途已结束"
+    # The auditor's look-up of the child is itself on record, as an access to the child.
+    assert [(e["operation"], e["operator"]) for e in watched] == [("console.accessLog", AUDITOR)]
 
 
 async def test_a_page_reached_from_another_site_reloads_itself(gateway: tuple[Starlette, str]) -> None:
