@@ -1,4 +1,5 @@
-"""The audit log's PostgreSQL store: the only module that knows the audit SQL.
+"""The audit log's PostgreSQL store: with queries.py (its statements), the only module that
+knows the audit SQL.
 
 A batch of events (a group commit) is one statement: the events, their subject index
 rows and the writer's new chain head go in as one JSON document, so a batch costs one
@@ -20,6 +21,14 @@ import asyncpg
 import orjson
 
 from gateway.audit.errors import AuditStoreError
+from gateway.audit.queries import (
+    ACCESS_LOG_VIEW,
+    APPEND,
+    CLIENT_EVENTS,
+    CURRENT,
+    SUBJECT_EVENTS,
+    WRITERS,
+)
 
 __all__ = ["AuditStore", "AuditStoreError", "ChainHead", "EventRow"]
 
@@ -58,73 +67,6 @@ class ChainHead:
     last_hash: str
 
 
-# The batch arrives as one jsonb array of EventRow objects (orjson encodes dataclasses and
-# datetimes natively); the subject rows are derived from it server-side.
-_APPEND = """
-WITH batch AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
-        writer_id text, seq bigint, "time" timestamptz, request_id text, client text, purpose text,
-        case_id text, operator text, operation text, document_hash text, basis text, detail jsonb,
-        subjects jsonb, denied jsonb, outcome text, response_hash text, prev_hash text, hash text)
-), events AS (
-    INSERT INTO audit_event (writer_id, seq, "time", request_id, client, purpose, case_id, operator,
-                             operation, document_hash, basis, detail, subjects, denied, outcome,
-                             response_hash, prev_hash, hash)
-    SELECT writer_id, seq, "time", request_id, client, purpose, case_id, operator, operation,
-           document_hash, basis, detail, subjects, denied, outcome, response_hash, prev_hash, hash
-    FROM batch
-    RETURNING writer_id, seq, subjects
-), index_rows AS (
-    INSERT INTO audit_subject (subject, writer_id, seq, scopes)
-    SELECT s ->> 'subject', e.writer_id, e.seq, ARRAY(SELECT jsonb_array_elements_text(s -> 'scopes'))
-    FROM events e, jsonb_array_elements(e.subjects) AS s
-), head AS (
-    INSERT INTO audit_writer (writer_id, last_seq, last_hash, started_at)
-    VALUES ($2, $3, $4, now())
-    ON CONFLICT (writer_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash
-)
-SELECT count(*) FROM events
-"""
-
-# What an auditor reads: who accessed this subject, when, for what, which scopes, on what
-# basis. Created after audit.sql's tables, and replaced on a store installed before it
-# showed the basis (a view may gain columns at its end).
-_ACCESS_LOG_VIEW = """
-CREATE OR REPLACE VIEW access_log AS
-SELECT s.subject, e."time", e.client, e.purpose, e.case_id, e.operator, e.operation, s.scopes,
-       e.outcome, e.request_id, e.writer_id, e.seq, e.basis
-FROM audit_subject s
-JOIN audit_event e USING (writer_id, seq)
-"""
-
-_CURRENT = """
-SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('access_log') AND attname = 'basis')
-   AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('audit_event') AND attname = 'detail')
-   AND to_regclass('audit_event_client') IS NOT NULL
-"""
-
-_WRITERS = """
-SELECT writer_id FROM audit_event
-UNION SELECT writer_id FROM audit_writer
-UNION SELECT writer_id FROM audit_subject
-ORDER BY 1
-"""
-
-_SUBJECT_EVENTS = """
-SELECT e."time", e.client, e.purpose, e.case_id, e.operator, e.operation, s.scopes, e.outcome,
-       e.request_id, e.writer_id, e.seq, e.basis, m.entry ->> 'lookup' AS lookup,
-       coalesce(m.entry -> 'verdicts', '[]'::jsonb) AS verdicts
-FROM audit_subject s
-JOIN audit_event e USING (writer_id, seq)
-LEFT JOIN LATERAL (
-    SELECT x AS entry FROM jsonb_array_elements(e.subjects) AS x WHERE x ->> 'subject' = s.subject LIMIT 1
-) m ON true
-WHERE s.subject = $1
-ORDER BY e."time" DESC, e.writer_id, e.seq DESC
-LIMIT $2
-"""
-
-
 def _encode_jsonb(value: Any) -> bytes:
     return b"\x01" + orjson.dumps(value)  # jsonb binary format: version byte, then the text
 
@@ -141,18 +83,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 def _ddl() -> str:
     return (resources.files("gateway.audit") / "audit.sql").read_text(encoding="utf-8")
-
-
-# One client's events, policy changes included: what it read (subjects by count, never by
-# hash), what it was refused, on what basis.
-_CLIENT_EVENTS = """
-SELECT "time", client, purpose, case_id, operator, operation, outcome, request_id, writer_id, seq,
-       basis, detail, jsonb_array_length(subjects) AS subjects, jsonb_array_length(denied) AS denied
-FROM audit_event
-WHERE client = $1
-ORDER BY "time" DESC, writer_id, seq DESC
-LIMIT $2
-"""
 
 
 class AuditStore:
@@ -205,10 +135,10 @@ class AuditStore:
             )
             if present == 0:
                 await conn.execute(_ddl())
-                await conn.execute(_ACCESS_LOG_VIEW)
+                await conn.execute(ACCESS_LOG_VIEW)
             elif present != len(TABLES):
                 raise AuditStoreError(f"audit store: only {present} of {', '.join(TABLES)} exist")
-            elif not await conn.fetchval(_CURRENT):
+            elif not await conn.fetchval(CURRENT):
                 # Installed before events recorded their grant's basis or policy changes;
                 # altered only then, so that a gateway whose role does not own the tables
                 # still starts.
@@ -217,7 +147,7 @@ class AuditStore:
                 await conn.execute(
                     'CREATE INDEX IF NOT EXISTS audit_event_client ON audit_event (client, "time" DESC)'
                 )
-                await conn.execute(_ACCESS_LOG_VIEW)
+                await conn.execute(ACCESS_LOG_VIEW)
 
     async def append(self, rows: Sequence[EventRow], head: ChainHead) -> None:
         """Insert `rows`, their subject index rows and the new `head`, all or nothing."""
@@ -229,7 +159,7 @@ class AuditStore:
             raise ValueError("the head must be the batch's last event")
         pool = await self._get_pool()
         async with self._translated(f"append {len(rows)} events"):
-            await pool.fetchval(_APPEND, list(rows), head.writer_id, head.last_seq, head.last_hash)
+            await pool.fetchval(APPEND, list(rows), head.writer_id, head.last_seq, head.last_hash)
 
     async def head(self, writer_id: str) -> ChainHead | None:
         """The last committed link of a chain, as the store has it."""
@@ -248,7 +178,7 @@ class AuditStore:
         """
         pool = await self._get_pool()
         async with self._translated("list writers"):
-            writers = [r["writer_id"] for r in await pool.fetch(_WRITERS)]
+            writers = [r["writer_id"] for r in await pool.fetch(WRITERS)]
         for writer_id in writers:
             async with (
                 self._translated(f"read chain {writer_id}", timed=False),
@@ -284,7 +214,7 @@ class AuditStore:
         subject's id came to and the verdicts concluded about it, where there were any."""
         pool = await self._get_pool()
         async with self._translated("read access log"):
-            records = await pool.fetch(_SUBJECT_EVENTS, subject_hmac, limit)
+            records = await pool.fetch(SUBJECT_EVENTS, subject_hmac, limit)
         return [{**dict(r), "scopes": list(r["scopes"])} for r in records]
 
     async def client_events(self, client: str, limit: int = 1000) -> list[dict[str, Any]]:
@@ -292,7 +222,7 @@ class AuditStore:
         many fields were refused."""
         pool = await self._get_pool()
         async with self._translated("read access log"):
-            records = await pool.fetch(_CLIENT_EVENTS, client, limit)
+            records = await pool.fetch(CLIENT_EVENTS, client, limit)
         return [dict(r) for r in records]
 
     async def aclose(self) -> None:
