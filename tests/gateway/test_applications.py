@@ -353,3 +353,40 @@ async def test_a_change_the_audit_cannot_record_is_not_made(
         assert await conn.fetchval("SELECT count(*) FROM govgraph_policy.application") == 0
     finally:
         await conn.close()
+
+
+async def test_an_approved_grant_stops_at_its_expiry_and_the_expiry_is_recorded(
+    gateway: tuple[Starlette, httpx.AsyncClient], demo_city: DemoStack, scratch_db: str
+) -> None:
+    app, http = gateway
+    code = demo_city.samples["cases"]["dishonest_enterprise"][0]
+    applied = (await console(http, APPLICANT, APPLY, talent_application()))["data"]["applyForAccess"]
+    decision = {"id": applied["id"], "approve": True, "reason": "用途明确"}
+    grant = (await console(http, CREDIT_REVIEWER, REVIEW, decision))["data"]["reviewApplication"]["grant"]
+    await until(lambda: _answered(app, http, code), "the grant in force", within=1.0)
+    # The period is whole days; the test brings the expiry to a second from now.
+    conn = await asyncpg.connect(scratch_db)
+    try:
+        expires = await conn.fetchval(
+            "UPDATE govgraph_policy.\"grant\" SET expires_at = now() + interval '1 second' WHERE id = $1 "
+            "RETURNING expires_at",
+            grant,
+        )
+        await conn.execute(
+            "UPDATE govgraph_policy.policy_version SET version = version + 1"
+        )  # as a change does
+        await conn.execute("SELECT pg_notify('govgraph_policy', 'test')")
+    finally:
+        await conn.close()
+    await until(
+        lambda: _refused(app, http, code), "the grant to stop at its expiry", within=3.0, interval=0.02
+    )
+    assert time.time() >= expires.timestamp()
+    assert time.time() - expires.timestamp() < 0.5  # at its instant, not at a later check
+
+    async def recorded() -> bool:
+        return any(e["operation"] == "policy.expire" for e in await _policy_events(scratch_db))
+
+    await until(recorded, "the expiry in the audit log", within=3.0, interval=0.1)
+    expiry = next(e for e in await _policy_events(scratch_db) if e["operation"] == "policy.expire")
+    assert (expiry["operator"], expiry["case_id"]) == ("system", applied["id"])
