@@ -73,6 +73,8 @@ async def _audited(visit: Visit, subject: str, rows: list[dict[str, Any]]) -> No
         operation="console.accessLog",
         document_hash=hashlib.sha256(b"console: the access log of one subject").hexdigest(),
     )
+    purpose = runtime.policy.purposes.get("audit")
+    access.basis = None if purpose is None else purpose.legal_basis
     access.lookup(subject, "found" if rows else "not_found")
     access.read(subject, "audit.read")
     try:

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 __all__ = ["access_history"]
 
+# Accesses the gateway itself makes, by a person rather than a client (an auditor's look-up).
+_OWN = {"console": "政务数据共享控制台：审计员查询 (the console: an auditor's look-up)"}
+
 
 async def access_history(runtime: Runtime, subject: str, limit: int = 500) -> list[dict[str, Any]]:
     store = runtime.audit_store
@@ -23,11 +26,12 @@ async def access_history(runtime: Runtime, subject: str, limit: int = 500) -> li
     history = []
     for event in events:
         client, purpose = policy.clients.get(event["client"]), policy.purposes.get(event["purpose"])
+        name = client.name if client is not None else _OWN.get(event["client"], event["client"])
         history.append(
             {
                 "time": event["time"],
                 "client": event["client"],
-                "client_name": client.name if client is not None else event["client"],
+                "client_name": name,
                 "purpose": event["purpose"],
                 "purpose_title": purpose.title if purpose is not None else event["purpose"],
                 "basis": event["basis"],

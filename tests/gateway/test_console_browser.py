@@ -156,7 +156,9 @@ async def resident_sees_history(page: Page, url: str, resident: str, name: str) 
     nav = page.locator(".top nav a")
     await expect(nav).to_have_text(["谁查询了我的信息"])  # a resident has no other page
     await nav.click()
-    access = page.locator("tbody tr").first
+    # Newest first: the auditor's look-up of this person is itself an access they see.
+    await expect(page.locator("tbody tr").first).to_contain_text("数据访问审计")
+    access = page.locator("tbody tr", has_text="School enrolment platform").first
     await expect(access).to_contain_text("School enrolment platform")
     await expect(access).to_contain_text("共享申请批复 XM-GX-2026-0012")
     await expect(access).to_contain_text("social_insurance.verdict")
@@ -166,7 +168,7 @@ async def resident_sees_history(page: Page, url: str, resident: str, name: str) 
     await shot(page, "history")
     await page.get_by_role("link", name="English").click()
     await expect(page.locator("h1")).to_have_text("Who accessed my data")
-    await expect(page.locator("tbody tr").first).to_contain_text("XM-GX-2026-0012")
+    await expect(page.locator("tbody tr", has_text="XM-GX-2026-0012").first).to_be_visible()
     await page.get_by_role("link", name="中文").click()
 
 
