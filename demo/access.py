@@ -18,7 +18,6 @@ import asyncpg
 from gateway.applications.model import ApplicationInput
 from gateway.applications.workdays import add_working_days
 from gateway.applications.workflow import Workflow
-from gateway.policy.model import Policy
 from gateway.policystore.store import PolicyStore
 from gateway.policystore.transfer import import_policy
 
@@ -73,7 +72,6 @@ async def seed_access(
     store: PolicyStore,
     workflow: Workflow,
     policy_text: str,
-    policy: Policy,
     samples: dict[str, Any],
     register_dsn: str,
     data_dir: Path,
@@ -82,7 +80,8 @@ async def seed_access(
     await store.install()
     if (await store.snapshot()).clients:
         return False
-    checks = workflow.checks()
+    checks = workflow.checks
+    policy = checks.text(policy_text, "policy.toml")
     await import_policy(store, policy_text, policy, SEEDER, workflow.record, checks)
     people = await _cast(samples, register_dsn)
     for person in people:

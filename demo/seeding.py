@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gateway.applications.building import build_workflow
 from gateway.audit.recorder import change_recorder
 from gateway.config.settings import Settings
-from gateway.console.workflow import build_workflow
-from gateway.policy.model import Policy, load_policy, read_policy
+from gateway.policy.model import Policy, read_policy
 from gateway.policystore.snapshot import isolated_policy
 from gateway.policystore.store import PolicyStore
 from gateway.runtime import Runtime
@@ -23,26 +23,21 @@ async def demo_policy(stack: DemoStack, settings: Settings, runtime: Runtime) ->
     auth = settings.auth
     if auth is None or not auth.store:
         return runtime.policy
-    schema = runtime.schema
-    checks = schema.policy_checks(runtime.operations)
-    scopes = checks.pop("scopes")
-    policy = load_policy(auth.policy, scopes, **checks)
     store = PolicyStore(auth.store, auth.store_schema)
     try:
         async with change_recorder(settings.audit) as record:
             workflow = build_workflow(
                 store,
-                schema,
+                runtime.schema,
                 settings.applications,
                 record,
                 catalog=settings.catalog,
                 operations=runtime.operations,
             )
             register = stack.dsns["public_security"]
-            await seed_access(
-                store, workflow, read_policy(auth.policy), policy, stack.samples, register, stack.data_dir
-            )
+            text = read_policy(auth.policy)
+            await seed_access(store, workflow, text, stack.samples, register, stack.data_dir)
         snapshot = await store.snapshot()
-        return isolated_policy(snapshot, dt.datetime.now(dt.UTC), scopes, **checks)[0]
+        return isolated_policy(snapshot, dt.datetime.now(dt.UTC), workflow.checks)[0]
     finally:
         await store.aclose()

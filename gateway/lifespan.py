@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 
+from gateway.applications.building import build_workflow
+from gateway.applications.workflow import Workflow
+from gateway.audit.record import AuditUnavailable, PolicyChange
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
 from gateway.config.sections import AuthConfig
-from gateway.console.workflow import runtime_workflow
 from gateway.http.health import Readiness
 from gateway.observability import metrics
 from gateway.policy.reload import PolicyReloader
@@ -108,24 +110,43 @@ async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitS
 async def _follow_store(
     runtime: Runtime, auth: AuthConfig, parts: contextlib.AsyncExitStack
 ) -> StoreFollower:
-    # Two connections pools: the follower's reads never wait behind the console's changes.
+    # Two connection pools: the follower's reads never wait behind the console's changes.
     store = PolicyStore(auth.store or "", auth.store_schema)
     parts.push_async_callback(store.aclose)
     await store.install()
     followed = PolicyStore(auth.store or "", auth.store_schema)
     parts.push_async_callback(followed.aclose)
-    checks = runtime.schema.policy_checks(runtime.operations)
     follower = StoreFollower(
         runtime,
         followed,
-        checks.pop("scopes"),
+        runtime.schema.policy_checks(runtime.operations),
         check_interval=auth.store_check,
         stale_after=auth.stale_after,
         on_expired=lambda rows: record_expiries(runtime.writer, rows),
-        **checks,
     )
     parts.push_async_callback(follower.aclose)
     await follower.start()
     runtime.policy_store = store
-    runtime.workflow = runtime_workflow(runtime, store)
+    runtime.workflow = _workflow(runtime, store)
     return follower
+
+
+def _workflow(runtime: Runtime, store: PolicyStore) -> Workflow:
+    """The process's workflow: its audit writer records the changes."""
+    settings = runtime.settings
+
+    async def record(change: PolicyChange) -> None:
+        if runtime.writer is None:
+            if settings.audit.mode == "off":
+                return  # no audit log is kept at all
+            raise AuditUnavailable("the audit writer is not running")
+        await runtime.writer.record_change(change)
+
+    return build_workflow(
+        store,
+        runtime.schema,
+        settings.applications,
+        record,
+        catalog=settings.catalog,
+        operations=runtime.operations,
+    )

@@ -11,7 +11,6 @@ import httpx
 
 from gateway.audit.record import PolicyChange
 from gateway.console.people import mint_person_token
-from gateway.policy.model import load_policy
 from gateway.policystore.store import PolicyStore
 from gateway.policystore.transfer import import_policy
 from tests.resolvers.city import SCHEMA
@@ -42,16 +41,13 @@ async def seeded_store(dsn: str) -> PolicyStore:
     """A policy store in `dsn` holding the shipped policy and the people above."""
     store = PolicyStore(dsn)
     await store.install()
-    path = ROOT / "policy.toml"
-    checked = load_policy(
-        path, SCHEMA.scopes, pinnable=SCHEMA.surface.pinnable, sharing=SCHEMA.surface.sharing
-    )
+    path, checks = ROOT / "policy.toml", SCHEMA.policy_checks()
+    text = path.read_text(encoding="utf-8")
 
     async def unrecorded(change: PolicyChange) -> None:
         return None
 
-    text = path.read_text(encoding="utf-8")
-    await import_policy(store, text, checked, "test-setup", unrecorded, SCHEMA.policy_checks())
+    await import_policy(store, text, checks.text(text, str(path)), "test-setup", unrecorded, checks)
     async with store.change("seed roles") as conn:
         for person, role, target in ROLES:
             await conn.execute(

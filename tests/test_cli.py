@@ -99,6 +99,16 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
         assert graphiql.status_code == 200
         assert "graphiql" in graphiql.text.lower()
         assert httpx.get(f"http://127.0.0.1:{ops}/readyz", timeout=5).json()["status"] == "ready"
+        # The console as the README walks it: a reviewer's login link, the department's
+        # seeded applications, one of them overdue.
+        login = govgraph("login", "reviewer", "--data-dir", str(data), "--url", f"http://127.0.0.1:{port}")
+        link = login.stdout.strip().splitlines()[-1]
+        with httpx.Client(timeout=10, follow_redirects=True) as browser:
+            assert browser.get(link).status_code == 200
+            reviews = browser.get(f"http://127.0.0.1:{port}/console/reviews")
+        assert reviews.status_code == 200
+        assert reviews.text.count('class="card review') == 2
+        assert reviews.text.count('class="card review late"') == 1
         assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 404
     finally:
         proc.send_signal(signal.SIGINT)

@@ -11,26 +11,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 
 from gateway.applications.errors import WorkflowError
 from gateway.applications.items import ItemIndex
-from gateway.audit.record import AuditUnavailable, PolicyChange
+from gateway.audit.record import AuditUnavailable, PolicyChange, RecordChange
 from gateway.config.sections import ApplicationSettings
-from gateway.policy.pins import Pinnable
-from gateway.policy.sharing import SharingRules
+from gateway.policy.model import PolicyChecks
 from gateway.policystore.errors import PolicyStoreError
 from gateway.policystore.store import PolicyStore
 
-__all__ = ["Change", "Record", "WorkflowBase", "checked_text"]
+__all__ = ["Change", "WorkflowBase", "checked_text", "store_unavailable"]
 
 log = logging.getLogger("govgraph.applications")
-
-Record = Callable[[PolicyChange], Awaitable[None]]  # commits a change's audit event, or raises
 
 _TEXT_LIMIT = 500
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -61,20 +57,11 @@ class WorkflowBase:
         store: PolicyStore,
         index: ItemIndex,
         settings: ApplicationSettings,
-        record: Record,
-        scopes: Mapping[str, Collection[str]],
-        *,
-        pinnable: Mapping[str, Pinnable] | None = None,
-        operations: Collection[str] | None = None,
-        sharing: SharingRules | None = None,
+        record: RecordChange,
+        checks: PolicyChecks,
     ) -> None:
         self.store, self.index, self.settings, self.record = store, index, settings, record
-        self._scopes = scopes
-        self._checks: dict[str, Any] = {"pinnable": pinnable, "operations": operations, "sharing": sharing}
-
-    def checks(self) -> dict[str, Any]:
-        """What the store's policy is checked against (policy_checks' keywords)."""
-        return {"scopes": self._scopes, **self._checks}
+        self.checks = checks  # what the store's policy is checked against
 
     @contextlib.asynccontextmanager
     async def _reading(self, doing: str) -> AsyncIterator[asyncpg.Connection]:
@@ -82,7 +69,7 @@ class WorkflowBase:
             async with self.store.reading(doing) as conn:
                 yield conn
         except PolicyStoreError as exc:
-            raise _unavailable(exc) from exc
+            raise store_unavailable(exc) from exc
 
     @contextlib.asynccontextmanager
     async def _changing(self, doing: str) -> AsyncIterator[Change]:
@@ -95,10 +82,11 @@ class WorkflowBase:
         except AuditUnavailable as exc:  # rolled back: a change that cannot be audited is not made
             raise WorkflowError("AUDIT_UNAVAILABLE", "The audit log cannot record this change now.") from exc
         except PolicyStoreError as exc:
-            raise _unavailable(exc) from exc
+            raise store_unavailable(exc) from exc
 
 
-def _unavailable(exc: PolicyStoreError) -> WorkflowError:
+def store_unavailable(exc: PolicyStoreError) -> WorkflowError:
+    """The refusal a caller sees when the store fails; the driver's words stay in the log."""
     log.error("policy store: %s", exc)  # the host and the driver's words stay in the log
     return WorkflowError(
         "POLICY_STORE_UNAVAILABLE", "The policy store cannot take this now; nothing changed."

@@ -6,15 +6,13 @@ its pins must not contradict pins already in force for the same client and purpo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
 from dataclasses import replace
-from typing import Any
 
 import asyncpg
 
 from gateway.applications.errors import WorkflowError
 from gateway.applications.model import Application
-from gateway.policy.model import PolicyError
+from gateway.policy.model import PolicyChecks, PolicyError
 from gateway.policystore.snapshot import GrantRow, Snapshot, policy_at
 from gateway.policystore.store import read_snapshot
 
@@ -40,8 +38,7 @@ async def check_grant(
     conn: asyncpg.Connection,
     application: Application,
     now: dt.datetime,
-    scopes: Mapping[str, Collection[str]],
-    checks: Mapping[str, Any],
+    checks: PolicyChecks,
 ) -> None:
     snapshot = await read_snapshot(conn)
     row = as_grant(application, now)
@@ -57,12 +54,12 @@ async def check_grant(
                     f" ({grant.rests_on or f'grant {grant.id}'}); apply with the same arguments.",
                 )
     # Other pairs' grants are left out: a mistake of theirs is theirs (the follower denies them).
-    _passes(replace(snapshot, grants=(row,)), now, scopes, checks)  # on its own
-    _passes(replace(snapshot, grants=(*held, row)), now, scopes, checks)  # with the pair's grants in force
+    _passes(replace(snapshot, grants=(row,)), now, checks)  # on its own
+    _passes(replace(snapshot, grants=(*held, row)), now, checks)  # with the pair's grants in force
 
 
-def _passes(snapshot: Snapshot, now: dt.datetime, scopes: Mapping[str, Collection[str]], checks: Any) -> None:
+def _passes(snapshot: Snapshot, now: dt.datetime, checks: PolicyChecks) -> None:
     try:
-        policy_at(snapshot, now, scopes, **checks)
+        policy_at(snapshot, now, checks)
     except PolicyError as exc:
         raise WorkflowError("BAD_USER_INPUT", f"The application is not complete: {exc.problem}") from exc

@@ -15,7 +15,6 @@ from gateway.applications.errors import WorkflowError
 from gateway.applications.model import GrantView
 from gateway.audit.record import PolicyChange
 from gateway.policystore.changes import grant_detail
-from gateway.policystore.snapshot import GrantRow
 
 __all__ = ["GrantActions"]
 
@@ -77,10 +76,6 @@ async def _changed(change: Change, action: str, actor: str, grant: int, reason: 
     view = await records.grant_of(change.conn, grant)
     if view is None:  # read back in the transaction that wrote it
         raise WorkflowError("NOT_FOUND", f"No grant {grant}.")
-    row = GrantRow(
-        view.id, view.client, view.purpose, view.full, view.masked, view.pins, view.basis,
-        view.application, view.valid_from, view.expires_at,
-    )  # fmt: skip
     change.events.append(
         PolicyChange(
             action=action,
@@ -89,7 +84,7 @@ async def _changed(change: Change, action: str, actor: str, grant: int, reason: 
             purpose=view.purpose,
             reference=view.application or f"grant {view.id}",
             basis=view.basis,
-            detail={**grant_detail(row), "reason": reason},
+            detail={**grant_detail(view.as_row()), "reason": reason},
         )
     )
     return view

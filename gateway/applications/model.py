@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.policystore.snapshot import GrantRow
+
 __all__ = ["ROLES", "Application", "ApplicationInput", "GrantView", "Roles"]
 
 ROLES = ("applicant", "reviewer", "auditor", "administrator")
@@ -69,6 +71,13 @@ class GrantView:
     revoked_at: dt.datetime | None
     revoked_by: str | None
     revoke_reason: str | None
+
+    def as_row(self) -> GrantRow:
+        """The grant as the policy store's snapshot holds it."""
+        return GrantRow(
+            self.id, self.client, self.purpose, self.full, self.masked, self.pins, self.basis,
+            self.application, self.valid_from, self.expires_at,
+        )  # fmt: skip
 
     def state(self, now: dt.datetime) -> str:
         if self.revoked_at is not None:

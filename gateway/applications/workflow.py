@@ -102,7 +102,7 @@ class Workflow(GrantActions, RoleActions):
                 due_at=due if asked.conditional else None,
             )
             application = await _found(change, ident)
-            await check_grant(conn, application, now, self._scopes, self._checks)  # complete, as a grant
+            await check_grant(conn, application, now, self.checks)  # complete, as a grant
             change.events.append(_event("apply", person, application, None))
             if not asked.conditional:
                 application = await self._approve(change, application, SYSTEM, AUTO, now)
@@ -136,7 +136,7 @@ class Workflow(GrantActions, RoleActions):
     async def _approve(
         self, change: Change, application: Application, actor: str, reason: str, now: dt.datetime
     ) -> Application:
-        await check_grant(change.conn, application, now, self._scopes, self._checks)
+        await check_grant(change.conn, application, now, self.checks)
         await records.insert_grant(change.conn, application, actor, now)
         await _decide(change, application.id, "approved", actor, reason, now)
         approved = await _found(change, application.id)

@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 from uuid import uuid4
@@ -35,6 +35,7 @@ __all__ = [
     "AccessRecord",
     "AuditUnavailable",
     "PolicyChange",
+    "RecordChange",
     "canonical_hash",
     "change_fields",
     "event_hash",
@@ -170,6 +171,9 @@ class PolicyChange:
     reference: str | None  # the application or grant the change concerns
     basis: str | None  # the legal basis or reason given
     detail: Mapping[str, Any]  # what changed: scopes, expiry, items, the reason
+
+
+RecordChange = Callable[[PolicyChange], Awaitable[None]]  # commits a change's audit event, or raises
 
 
 def change_fields(change: PolicyChange, now: dt.datetime) -> dict[str, Any]:

@@ -4,9 +4,9 @@ seeding): an audit writer of their own, a chain of their own, for as long as the
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
-from gateway.audit.record import PolicyChange
+from gateway.audit.record import PolicyChange, RecordChange
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
 from gateway.config.sections import AuditSettings
@@ -16,7 +16,7 @@ __all__ = ["change_recorder"]
 
 
 @contextlib.asynccontextmanager
-async def change_recorder(audit: AuditSettings) -> AsyncIterator[Callable[[PolicyChange], Awaitable[None]]]:
+async def change_recorder(audit: AuditSettings) -> AsyncIterator[RecordChange]:
     """What commits a change's audit event; with the audit log off, nothing is recorded."""
     if audit.mode == "off":
 

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 from gateway.catalog.graph import graph_of
 from gateway.catalog.load import check_sources
@@ -16,7 +15,7 @@ from gateway.config.settings import ConfigError, load_auth, load_settings
 from gateway.execution.documents import Registry
 from gateway.execution.schema import build_schema
 from gateway.observability.tracing import Tracing
-from gateway.policy.model import Policy, load_policy
+from gateway.policy.model import Policy, PolicyChecks, load_policy
 from gateway.policystore.errors import PolicyStoreError
 from gateway.policystore.snapshot import isolated_policy, snapshot_path
 from gateway.policystore.store import PolicyStore
@@ -71,15 +70,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _stored(store: PolicyStore, checks: dict[str, Any], file: str) -> Policy:
+async def _stored(store: PolicyStore, checks: PolicyChecks, file: str) -> Policy:
     try:
         snapshot = await store.snapshot()
     except PolicyStoreError as exc:
         raise ConfigError(f"{exc} (the policy file {file} was checked)") from exc
     finally:
         await store.aclose()
-    scopes = checks.pop("scopes")
-    policy, problems = isolated_policy(snapshot, dt.datetime.now(dt.UTC), scopes, **checks)
+    policy, problems = isolated_policy(snapshot, dt.datetime.now(dt.UTC), checks)
     if problems:  # the gateways serve without these grants (denied): say so, as a mistake
         raise ConfigError(f"{snapshot_path(snapshot)}: grants left out: " + "; ".join(problems))
     return policy

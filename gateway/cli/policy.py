@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from gateway.applications.building import build_workflow
 from gateway.applications.errors import WorkflowError
 from gateway.applications.model import ApplicationInput
 from gateway.applications.workflow import Workflow
@@ -37,10 +38,9 @@ from gateway.config.settings import (
     load_documents_path,
     load_section,
 )
-from gateway.console.workflow import build_workflow
 from gateway.execution.documents import Registry
-from gateway.execution.schema import GatewaySchema, build_schema
-from gateway.policy.model import parse_policy, read_policy
+from gateway.execution.schema import build_schema
+from gateway.policy.model import read_policy
 from gateway.policystore.errors import PolicyStoreError
 from gateway.policystore.store import PolicyStore
 from gateway.policystore.transfer import export_policy, import_policy
@@ -102,8 +102,6 @@ def run(args: argparse.Namespace) -> int:
 class _Session:
     store: PolicyStore
     workflow: Workflow
-    schema: GatewaySchema
-    operations: frozenset[str] | None
 
 
 @contextlib.asynccontextmanager
@@ -130,7 +128,7 @@ async def _session(config: str) -> AsyncIterator[_Session]:
             await store.install()
             applications = load_section(config, "applications", ApplicationSettings)
             workflow = build_workflow(store, schema, applications, record, operations=operations)
-            yield _Session(store, workflow, schema, operations)
+            yield _Session(store, workflow)
     finally:
         await store.aclose()
 
@@ -155,17 +153,10 @@ async def _run(args: argparse.Namespace) -> int:
 async def _import(session: _Session, args: argparse.Namespace) -> int:
     if not args.target:
         raise WorkflowError("BAD_USER_INPUT", "`policy import` needs the policy file")
-    schema = session.schema
     text = read_policy(args.target)
-    checked = parse_policy(
-        text,
-        schema.scopes,
-        str(args.target),
-        pinnable=schema.surface.pinnable,
-        sharing=schema.surface.sharing,
-    )
+    checks = session.workflow.checks  # as the gateway checks it, registered operations included
+    checked = checks.text(text, str(args.target))
     actor = args.actor or f"{getpass.getuser()} (govgraph policy import)"
-    checks = session.schema.policy_checks(session.operations)
     await import_policy(session.store, text, checked, actor, session.workflow.record, checks)
     print(f"imported {args.target}: {len(checked.purposes)} purposes, {len(checked.clients)} clients")
     return 0

@@ -208,6 +208,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "The form is stale or not from this console: reload the page and try again.",
     ),
     "error.origin": ("拒绝来自其他网站的提交。", "A form from another site is refused."),
+    "error.audit": (
+        "审计日志暂时无法读取，请稍后再试。",
+        "The audit log cannot be read now; try again later.",
+    ),
     "error.body": ("提交的内容过大或缺少长度。", "The form is too large, or does not say its length."),
     "error.secret": (
         "控制台未配置会话密钥（[console] session_secret，至少 32 个字符）。",

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.applications.errors import WorkflowError
+from gateway.applications.base import store_unavailable
 from gateway.console import applying, auditing, catalogue, grants, reviews
 from gateway.console.history import access_history
 from gateway.console.navigation import (
@@ -120,7 +120,7 @@ async def _redeemed(runtime: Runtime, claims: dict[str, object]) -> bool:
     try:
         return await redeem_ticket(runtime.policy_store, claims)
     except PolicyStoreError as exc:
-        raise WorkflowError("POLICY_STORE_UNAVAILABLE", str(exc)) from exc
+        raise store_unavailable(exc) from exc
 
 
 async def logout(visit: Visit) -> Response:

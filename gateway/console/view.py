@@ -177,7 +177,8 @@ class Console:
                 return visit.redirect(back, Flash("error", exc.message, exc.code))
             return visit.refused(status_of(exc.code), exc.code, exc.message)
         except AuditStoreError as exc:
-            return visit.refused(503, "AUDIT_UNAVAILABLE", str(exc))
+            log.error("console: audit store: %s", exc)  # its host and the driver's words stay here
+            return visit.refused(503, "AUDIT_UNAVAILABLE", texts("error.audit"))
 
     def page_html(
         self,

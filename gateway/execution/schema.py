@@ -24,6 +24,7 @@ from gateway.execution.textinput import TextInput, TextRules
 from gateway.execution.validation_cache import ValidatedOnce
 from gateway.execution.visible import VisibleSchemas
 from gateway.policy.enforcement import PolicySurface, attach_policy
+from gateway.policy.model import PolicyChecks
 from resolvers.graph import CONFIG
 
 __all__ = ["CORE", "GatewaySchema", "build_schema"]
@@ -44,16 +45,10 @@ class GatewaySchema(strawberry.Schema):
         """Every scope the fields declare, with the link scopes a grant of it opens."""
         return self.surface.scopes
 
-    def policy_checks(self, operations: Collection[str] | None = None) -> dict[str, Any]:
-        """What a policy is checked against, as keywords of `policy_at` and `import_policy`:
-        the scopes, the pinnable fields, the catalogue's sharing rules (and the registered
-        operations, when there are documents)."""
-        return {
-            "scopes": self.scopes,
-            "pinnable": self.surface.pinnable,
-            "sharing": self.surface.sharing,
-            "operations": operations,
-        }
+    def policy_checks(self, operations: Collection[str] | None = None) -> PolicyChecks:
+        """What a policy is checked against in this schema (and, when there are documents,
+        their operations' names)."""
+        return PolicyChecks(self.scopes, self.surface.pinnable, operations, self.surface.sharing)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -40,6 +40,7 @@ __all__ = [
     "VERDICT_WINDOW",
     "Client",
     "Policy",
+    "PolicyChecks",
     "PolicyError",
     "Purpose",
     "load_policy",
@@ -91,6 +92,35 @@ class Policy:
     def pinned(self, client: str, purpose: str) -> Pins:
         """The verdict and summary arguments the grant fixes, by field coordinate."""
         return self.pins.get((client, purpose), {})
+
+
+@dataclass(frozen=True)
+class PolicyChecks:
+    """What a policy is checked against, wherever it comes from (a file, the store, an
+    application's would-be grant): the schema's scopes, each with the link scopes a grant of
+    it opens, and when given its pinnable fields, the registered operations' names and what
+    the catalogue asks of grants."""
+
+    scopes: Mapping[str, Collection[str]]
+    pinnable: Mapping[str, Pinnable] | None = None
+    operations: Collection[str] | None = None
+    sharing: SharingRules | None = None
+
+    def text(self, text: str, path: str = "<memory>") -> Policy:
+        return parse_policy(
+            text, self.scopes, path, pinnable=self.pinnable, operations=self.operations, sharing=self.sharing
+        )
+
+    def tables(self, raw: Mapping[str, Any], lines: Lines, path: str) -> Policy:
+        return policy_from_tables(
+            raw,
+            lines,
+            self.scopes,
+            path,
+            pinnable=self.pinnable,
+            operations=self.operations,
+            sharing=self.sharing,
+        )
 
 
 def load_policy(

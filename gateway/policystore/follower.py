@@ -21,13 +21,10 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
-from gateway.policy.model import PolicyError
-from gateway.policy.pins import Pinnable
+from gateway.policy.model import Policy, PolicyChecks, PolicyError
 from gateway.policy.reload import PolicyHolder, describe_changes
-from gateway.policy.sharing import SharingRules
 from gateway.policystore.errors import PolicyStoreError
 from gateway.policystore.snapshot import GrantRow, Snapshot, isolated_policy
 from gateway.policystore.store import PolicyStore
@@ -44,22 +41,13 @@ class StoreFollower:
         self,
         holder: PolicyHolder,
         store: PolicyStore,
-        scopes: Mapping[str, Collection[str]],
+        checks: PolicyChecks,
         *,
         check_interval: float,
         stale_after: float,
-        pinnable: Mapping[str, Pinnable] | None = None,
-        operations: Collection[str] | None = None,
-        sharing: SharingRules | None = None,
         on_expired: Expired | None = None,
     ) -> None:
-        self._holder, self._store = holder, store
-        self._build: dict[str, Any] = {
-            "pinnable": pinnable,
-            "operations": operations,
-            "sharing": sharing,
-        }
-        self._scopes = scopes
+        self._holder, self._store, self._checks = holder, store, checks
         self.check_interval, self.stale_after = check_interval, stale_after
         self._on_expired = on_expired
         self.snapshot: Snapshot | None = None
@@ -93,19 +81,13 @@ class StoreFollower:
         whole, stops start-up), then follow it."""
         await self._listen()
         snapshot = await self._store.snapshot()
-        policy, problems = isolated_policy(snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build)
         self.reached = time.monotonic()
-        self.snapshot, self.problems = snapshot, problems
-        self._swap(policy, f"policy store version {snapshot.version}")
+        self._install(snapshot, *self._built(snapshot), f"policy store version {snapshot.version}")
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._follow(), name="policy-follower"),
             loop.create_task(self._clock(), name="policy-clock"),
         ]
-
-    def changed(self) -> None:
-        """A notification came (or the listening connection was lost): check now."""
-        self._wake.set()
 
     async def aclose(self) -> None:
         for task in self._tasks:
@@ -181,9 +163,13 @@ class StoreFollower:
             except Exception as exc:  # the next check tries again; the grant is out of force already
                 log.warning("expired grants not recorded yet: %s", exc)
 
+    def _built(self, snapshot: Snapshot) -> tuple[Policy, list[str]]:
+        """The snapshot's policy now (PolicyError when refused as a whole)."""
+        return isolated_policy(snapshot, dt.datetime.now(dt.UTC), self._checks)
+
     def _apply(self, snapshot: Snapshot) -> None:
         try:
-            new, problems = isolated_policy(snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build)
+            policy, problems = self._built(snapshot)
         except PolicyError as exc:
             self.problems = [f"version {snapshot.version} refused: {exc}"]
             log.error(
@@ -191,27 +177,24 @@ class StoreFollower:
             )
             self._refused = snapshot.version  # not re-read until it changes again
             return
-        self.snapshot, self.problems, self._refused = snapshot, problems, None
         for problem in problems:
             log.error("policy store version %d: grants left out (denied): %s", snapshot.version, problem)
-        self._swap(new, f"policy store version {snapshot.version}")
+        self._install(snapshot, policy, problems, f"policy store version {snapshot.version}")
 
     def _rebuild(self) -> None:
         if self.snapshot is None:
             return
         try:
-            new, problems = isolated_policy(
-                self.snapshot, dt.datetime.now(dt.UTC), self._scopes, **self._build
-            )
+            policy, problems = self._built(self.snapshot)
         except PolicyError as exc:
             log.error("policy not rebuilt at a grant's start or expiry; the current policy stays: %s", exc)
             return
-        self.problems = problems
-        self._swap(new, "a grant started or expired")
+        self._install(self.snapshot, policy, problems, "a grant started or expired")
 
-    def _swap(self, new: Any, why: str) -> None:
+    def _install(self, snapshot: Snapshot, policy: Policy, problems: list[str], why: str) -> None:
+        self.snapshot, self.problems, self._refused = snapshot, problems, None
         old = self._holder.policy
-        if new == old:
+        if policy == old:
             return
-        self._holder.policy = new  # one assignment: each request sees the old or the new
-        log.info("policy in force: %s: %s", why, describe_changes(old, new))
+        self._holder.policy = policy  # one assignment: each request sees the old or the new
+        log.info("policy in force: %s: %s", why, describe_changes(old, policy))

@@ -9,15 +9,13 @@ without any change to the store (`next_change` says when to rebuild).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.config.tomllines import Lines
 from gateway.policy.grants import FULL, MASKED
-from gateway.policy.model import Policy, PolicyError, policy_from_tables
-from gateway.policy.pins import Pinnable
-from gateway.policy.sharing import SharingRules
+from gateway.policy.model import Policy, PolicyChecks, PolicyError
 
 __all__ = ["GrantRow", "Snapshot", "isolated_policy", "policy_at", "snapshot_path", "tables_at"]
 
@@ -68,67 +66,45 @@ def snapshot_path(snapshot: Snapshot) -> str:
 def tables_at(snapshot: Snapshot, when: dt.datetime) -> dict[str, Any]:
     """The snapshot as the tables of a policy file, with the grants in force at `when`
     merged per (client, purpose); every purpose of a client has a grant, empty if need be."""
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for cid, settings in snapshot.clients.items():
-        for purpose in settings.get("purposes", ()):
-            merged[cid, purpose] = {"client": cid, "purpose": purpose, FULL: [], MASKED: [], "pins": {}}
-    bases: dict[tuple[str, str], list[str]] = {}
-    for row in snapshot.grants:
-        grant = merged.get((row.client, row.purpose))
-        if grant is None or not row.in_force(when):
-            continue  # a grant for a purpose the client no longer has gives nothing
-        grant[FULL] = sorted({*grant[FULL], *row.full})
-        grant[MASKED] = sorted({*grant[MASKED], *row.masked})
-        for coordinate, values in row.pins.items():
-            grant["pins"].setdefault(coordinate, dict(values))  # the older grant's pins stand
-        rests_on = row.rests_on
-        said = bases.setdefault((row.client, row.purpose), [])
-        if rests_on and rests_on not in said:
-            said.append(rests_on)
-    for key, said in bases.items():
-        if said:
-            merged[key]["basis"] = "; ".join(said)
-    for grant in merged.values():
-        grant[MASKED] = [s for s in grant[MASKED] if s not in grant[FULL]]
-    return {
-        "purposes": dict(snapshot.purposes),
-        "clients": dict(snapshot.clients),
-        "grants": list(merged.values()),
+    held: dict[tuple[str, str], list[GrantRow]] = {
+        (cid, purpose): []
+        for cid, settings in snapshot.clients.items()
+        for purpose in settings.get("purposes", ())
     }
+    for row in snapshot.grants:
+        if (row.client, row.purpose) in held and row.in_force(when):  # a purpose dropped gives nothing
+            held[row.client, row.purpose].append(row)
+    grants = []
+    for (cid, purpose), rows in held.items():
+        full = {s for r in rows for s in r.full}
+        grant: dict[str, Any] = {
+            "client": cid,
+            "purpose": purpose,
+            FULL: sorted(full),
+            MASKED: sorted({s for r in rows for s in r.masked} - full),  # full in one grant is full
+            "pins": {},
+        }
+        for row in rows:
+            for coordinate, values in row.pins.items():
+                grant["pins"].setdefault(coordinate, dict(values))  # the older grant's pins stand
+        bases = list(dict.fromkeys(r.rests_on for r in rows if r.rests_on))
+        if bases:
+            grant["basis"] = "; ".join(bases)
+        grants.append(grant)
+    return {"purposes": dict(snapshot.purposes), "clients": dict(snapshot.clients), "grants": grants}
 
 
-def policy_at(
-    snapshot: Snapshot,
-    when: dt.datetime,
-    scopes: Mapping[str, Collection[str]],
-    *,
-    pinnable: Mapping[str, Pinnable] | None = None,
-    operations: Collection[str] | None = None,
-    sharing: SharingRules | None = None,
-) -> Policy:
+def policy_at(snapshot: Snapshot, when: dt.datetime, checks: PolicyChecks) -> Policy:
     """The policy in force at `when`, checked as a policy file is (PolicyError otherwise)."""
-    return policy_from_tables(
-        tables_at(snapshot, when),
-        Lines(""),
-        scopes,
-        snapshot_path(snapshot),
-        pinnable=pinnable,
-        operations=operations,
-        sharing=sharing,
-    )
+    return checks.tables(tables_at(snapshot, when), Lines(""), snapshot_path(snapshot))
 
 
-def isolated_policy(
-    snapshot: Snapshot,
-    when: dt.datetime,
-    scopes: Mapping[str, Collection[str]],
-    **checks: Any,
-) -> tuple[Policy, list[str]]:
+def isolated_policy(snapshot: Snapshot, when: dt.datetime, checks: PolicyChecks) -> tuple[Policy, list[str]]:
     """The policy at `when`, with any (client, purpose) whose grants fail the checks left
     without them (denied: failing closed, for that pair only), and why. A mistake that is
     no grant's (a client's or a purpose's) raises PolicyError: the snapshot is refused."""
     try:
-        return policy_at(snapshot, when, scopes, **checks), []
+        return policy_at(snapshot, when, checks), []
     except PolicyError as whole:
         problems: list[str] = []
         bad: set[tuple[str, str]] = set()
@@ -137,11 +113,11 @@ def isolated_policy(
                 snapshot, grants=tuple(g for g in snapshot.grants if (g.client, g.purpose) == pair)
             )
             try:
-                policy_at(alone, when, scopes, **checks)
+                policy_at(alone, when, checks)
             except PolicyError as exc:
                 bad.add(pair)
                 problems.append(f"{pair[0]}/{pair[1]}: {exc.problem}")
         if not bad:
             raise whole from None
         kept = replace(snapshot, grants=tuple(g for g in snapshot.grants if (g.client, g.purpose) not in bad))
-        return policy_at(kept, when, scopes, **checks), problems
+        return policy_at(kept, when, checks), problems

@@ -13,20 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import tomllib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import tomli_w
 
-from gateway.audit.record import PolicyChange
-from gateway.policy.model import Policy, PolicyError
+from gateway.audit.record import PolicyChange, RecordChange
+from gateway.policy.model import Policy, PolicyChecks, PolicyError
 from gateway.policystore.snapshot import Snapshot, isolated_policy, snapshot_path, tables_at
 from gateway.policystore.store import PolicyStore, read_snapshot
 
-__all__ = ["Record", "export_policy", "import_policy"]
-
-Record = Callable[[PolicyChange], Awaitable[None]]  # writes a change's audit event
+__all__ = ["export_policy", "import_policy"]
 
 _HEADER = """\
 # govgraph policy, exported from the policy store (version {version}) at {at}.
@@ -36,7 +34,7 @@ _HEADER = """\
 
 
 async def import_policy(
-    store: PolicyStore, text: str, checked: Policy, actor: str, record: Record, checks: Mapping[str, Any]
+    store: PolicyStore, text: str, checked: Policy, actor: str, record: RecordChange, checks: PolicyChecks
 ) -> None:
     """Apply a policy file that `checked` (its parse) says is valid: in one change, checked
     again as a whole (`checks`: the scopes and what the gateway checks them with) before it
@@ -123,11 +121,10 @@ async def _replace_tables(conn: Any, raw: Mapping[str, Any], checked: Policy, no
     return sorted(r["id"] for r in removed)
 
 
-def isolated_refusal(snapshot: Snapshot, now: dt.datetime, checks: Mapping[str, Any]) -> None:
+def isolated_refusal(snapshot: Snapshot, now: dt.datetime, checks: PolicyChecks) -> None:
     """Raise the PolicyError a gateway would meet building this snapshot's policy, if any:
     a whole-snapshot mistake, or the first (client, purpose) it would deny."""
-    rest = {k: v for k, v in checks.items() if k != "scopes"}
-    _, problems = isolated_policy(snapshot, now, checks["scopes"], **rest)
+    _, problems = isolated_policy(snapshot, now, checks)
     if problems:
         raise PolicyError(snapshot_path(snapshot), 0, "grants", problems[0])
 

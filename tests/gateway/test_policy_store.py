@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from gateway.audit.record import PolicyChange
-from gateway.policy.model import Policy, load_policy, parse_policy
+from gateway.policy.model import Policy
 from gateway.policystore.follower import StoreFollower
 from gateway.policystore.snapshot import GrantRow, policy_at
 from gateway.policystore.store import PolicyStore
@@ -24,12 +24,11 @@ from tests.tcp_proxy import proxied
 from tests.waiting import until
 
 SHIPPED = Path(__file__).parents[2] / "policy.toml"
-CHECKS = {"pinnable": SCHEMA.surface.pinnable, "sharing": SCHEMA.surface.sharing}
 CHECKED = SCHEMA.policy_checks()
 
 
 def shipped() -> Policy:
-    return load_policy(SHIPPED, SCHEMA.scopes, **CHECKS)  # type: ignore[arg-type]
+    return CHECKED.text(SHIPPED.read_text(encoding="utf-8"), str(SHIPPED))
 
 
 def same_policy(a: Policy, b: Policy) -> bool:
@@ -66,7 +65,7 @@ async def store(scratch_db: str) -> AsyncIterator[PolicyStore]:
 
 def follower(holder: Holder, store: PolicyStore, **kwargs: object) -> StoreFollower:
     options: dict[str, object] = {"check_interval": 30.0, "stale_after": 30.0, **kwargs}
-    return StoreFollower(holder, store, SCHEMA.scopes, **CHECKS, **options)  # type: ignore[arg-type]
+    return StoreFollower(holder, store, CHECKED, **options)  # type: ignore[arg-type]
 
 
 async def add_grant(store: PolicyStore, scopes: list[str], expires_at: dt.datetime | None = None) -> int:
@@ -87,7 +86,7 @@ def grid(policy: Policy) -> dict[str, str]:
 
 
 async def test_an_imported_file_builds_the_policy_the_file_gives(store: PolicyStore) -> None:
-    built = policy_at(await store.snapshot(), dt.datetime.now(dt.UTC), SCHEMA.scopes, **CHECKS)  # type: ignore[arg-type]
+    built = policy_at(await store.snapshot(), dt.datetime.now(dt.UTC), CHECKED)
     assert same_policy(built, shipped())
     assert built.path.startswith("policy store (version ")
 
@@ -95,7 +94,7 @@ async def test_an_imported_file_builds_the_policy_the_file_gives(store: PolicySt
 async def test_export_gives_a_file_that_reads_back_the_same(store: PolicyStore) -> None:
     text = await export_policy(store)
     assert text.startswith("# govgraph policy, exported from the policy store")
-    assert same_policy(parse_policy(text, SCHEMA.scopes, **CHECKS), shipped())  # type: ignore[arg-type]
+    assert same_policy(CHECKED.text(text), shipped())
 
 
 async def test_a_second_import_replaces_imported_grants_only(store: PolicyStore) -> None:
@@ -209,7 +208,7 @@ async def test_an_import_removes_what_the_file_leaves_out(store: PolicyStore) ->
     start = without.rindex("[[grants]]", 0, developer_grant)
     end = without.find("[[grants]]", developer_grant)
     without = without[:start] + (without[end:] if end != -1 else "")
-    checked = parse_policy(without, SCHEMA.scopes, **CHECKS)  # type: ignore[arg-type]
+    checked = CHECKED.text(without)
     assert "developer" not in checked.clients
 
     async def record(change: PolicyChange) -> None:
@@ -236,6 +235,6 @@ async def test_export_keeps_grants_from_applications_out_of_the_file(store: Poli
         )
     text = await export_policy(store)
     assert "# grid-worker/household_survey: tax.registration; GX-2026-000001, until " in text
-    exported = parse_policy(text, SCHEMA.scopes, **CHECKS)  # type: ignore[arg-type]
+    exported = CHECKED.text(text)
     assert "tax.registration" not in exported.grant("grid-worker", "household_survey")
     assert same_policy(exported, shipped())
