@@ -49,6 +49,7 @@ async def lifespan(
             parts.callback(setattr, catalog.stats, "tracer", None)
         parts.push_async_callback(runtime.limiter.aclose)
         parts.push_async_callback(runtime.tally.aclose)
+        parts.push_async_callback(runtime.persisted.aclose)
         parts.push_async_callback(catalog.aclose)
         if settings.audit.mode != "off" and settings.audit.dsn:
             runtime.writer = await _audit_writer(runtime, settings.audit.dsn, parts)

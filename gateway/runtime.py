@@ -26,6 +26,7 @@ from gateway.config.load import config_error
 from gateway.config.settings import ConfigError, Settings
 from gateway.execution.budget import WorkBudget
 from gateway.execution.documents import Registry
+from gateway.execution.persisted import PersistedQueries, build_persisted
 from gateway.execution.schema import GatewaySchema
 from gateway.observability.exchange import OperationNames
 from gateway.observability.tracing import Tracing
@@ -53,6 +54,7 @@ class Runtime:
     limiter: RateLimiter
     tally: Tally  # miss budgets and verdict windows, shared like the rate limits
     budget: WorkBudget  # cost executing at once in this process, shared by every request
+    persisted: PersistedQueries  # automatic persisted queries, in the record cache's backend
     names: OperationNames = field(init=False)  # operation labels for logs, metrics and spans
     tracing: Tracing | None = None
     writer: AuditWriter | None = None  # started by the lifespan when the audit is on
@@ -105,6 +107,9 @@ def build_runtime(
         limiter=build_rate_limiter(shared.backend, shared.redis_url, f"{shared.namespace}:rl:"),
         tally=build_tally(shared.backend, shared.redis_url, f"{shared.namespace}:tally:"),
         budget=WorkBudget(settings.limits.concurrent_cost),
+        persisted=build_persisted(
+            settings.automatic, settings.cache.backend, settings.cache.redis_url, shared.namespace
+        ),
         tracing=Tracing(settings.tracing, span_exporter) if settings.tracing.enabled else None,
     )
     return runtime

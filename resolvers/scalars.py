@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, NewType
+from collections.abc import Callable
+from typing import Any, NewType, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 
 from .identifiers import credit_code_problem, resident_id_problem
 
@@ -15,6 +16,8 @@ __all__ = ["SCALARS", "CreditCode", "Month", "ResidentId", "month_key", "month_r
 ResidentId = NewType("ResidentId", str)
 CreditCode = NewType("CreditCode", str)
 Month = NewType("Month", str)  # ISO "YYYY-MM"
+
+T = TypeVar("T")
 
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
@@ -26,6 +29,19 @@ def _bad(message: str) -> GraphQLError:
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _literal(parse: Callable[[Any], T]) -> Callable[..., T]:
+    """`parse` for a value written in the document: its refusal carries the literal's
+    node, so that the client is told where it is (validation reports it as raised)."""
+
+    def parse_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> T:
+        try:
+            return parse(value_from_ast_untyped(node, variables))
+        except GraphQLError as error:
+            raise GraphQLError(error.message, node, extensions=error.extensions) from None
+
+    return parse_literal
 
 
 def parse_resident_id(value: Any) -> ResidentId:
@@ -73,17 +89,20 @@ SCALARS: dict[object, Any] = {
         description="Resident identity number (GB 11643): 18 characters, checksum verified.",
         serialize=str,
         parse_value=parse_resident_id,
+        parse_literal=_literal(parse_resident_id),
     ),
     CreditCode: strawberry.scalar(
         name="CreditCode",
         description="Unified social credit code (GB 32100): 18 characters, both check characters verified.",
         serialize=str,
         parse_value=parse_credit_code,
+        parse_literal=_literal(parse_credit_code),
     ),
     Month: strawberry.scalar(
         name="Month",
         description="A calendar month, ISO 8601 YYYY-MM.",
         serialize=str,
         parse_value=parse_month,
+        parse_literal=_literal(parse_month),
     ),
 }

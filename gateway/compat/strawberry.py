@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import ValidationCache
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types import ExecutionContext
 from strawberry.types.field import StrawberryField
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "field_definition",
     "graphql_schema",
     "info_maker",
+    "provided_operation_name",
     "python_enum",
     "resolver_shape",
     "strawberry_definition",
@@ -76,6 +78,13 @@ def cached_validation(extension: ValidationCache) -> list[GraphQLError]:
         graphql_schema(ctx.schema), ctx.graphql_document, ctx.validation_rules
     )
     return errors
+
+
+def provided_operation_name(context: ExecutionContext) -> str | None:
+    """The `operationName` the request gave, or None; strawberry's public `operation_name`
+    falls back to the document's first operation, which would run it unasked."""
+    name: str | None = context._provided_operation_name
+    return name
 
 
 def field_definition(gfield: GraphQLField) -> StrawberryField | None:

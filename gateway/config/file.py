@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pydantic import Field, field_validator
 
+from gateway.config.automatic import Automatic
 from gateway.config.limits import Limits
 from gateway.config.sections import (
     ApplicationSettings,
@@ -41,6 +42,7 @@ class Settings:
     rate_limit: RateSettings = field(default_factory=RateSettings)
     cache: CacheSpec = field(default_factory=CacheSpec)
     documents: str | None = None  # directory of trusted documents (with manifest.json)
+    automatic: Automatic = field(default_factory=Automatic)  # automatic persisted queries
     catalog: str | None = None  # directory of the resource catalogue; None: the project's own
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
@@ -105,6 +107,7 @@ class ConfigFile(Table):
             rate_limit=self.rate_limit,
             cache=self.cache.spec(),
             documents=self.documents.path,
+            automatic=self.documents.automatic_settings(),
             catalog=self.catalog.path,
             metrics=self.metrics,
             health=self.health,

@@ -11,6 +11,7 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from gateway.config.automatic import Automatic
 from gateway.config.limits import Limits
 from gateway.config.values import (
     Count,
@@ -114,6 +115,21 @@ class DocumentsTable(Table):
         default=None,
         description="Directory of .graphql files and their manifest.json, relative to this file.",
     )
+    automatic: Switch = Field(
+        default=Automatic.enabled,
+        description="Automatic persisted queries (Apollo's): clients that are not persisted_only"
+        " may register a query by its SHA-256 hash and then send the hash alone.",
+    )
+    automatic_entries: Count = Field(
+        default=Automatic.max_entries,
+        description="Query texts kept, in the record cache's backend (Redis: shared by every process).",
+    )
+    automatic_ttl: Seconds = Field(
+        default=Automatic.ttl, description="Seconds a registered query text is kept."
+    )
+
+    def automatic_settings(self) -> Automatic:
+        return Automatic(self.automatic, self.automatic_entries, self.automatic_ttl)
 
 
 class CatalogTable(Table):

@@ -52,6 +52,12 @@ def without_suggestion(message: str) -> str:
     return _SUGGESTION.sub("", message)
 
 
+def _hinted(error: GraphQLError, hints: Hints | None) -> str:
+    if hints is not None and _SUGGESTION.search(error.message):
+        return hints(error)
+    return error.message
+
+
 def translate(error: GraphQLError, hints: Hints | None = None) -> GraphQLError:
     """The error a client may see for `error`, logging what it must not.
 
@@ -67,8 +73,12 @@ def translate(error: GraphQLError, hints: Hints | None = None) -> GraphQLError:
         return _with(
             error, message.format(source=original.source), {"code": original.code, "source": original.source}
         )
-    if error.extensions and "code" in error.extensions:
-        log.debug("refused: %s (%s)", error.message, error.extensions["code"])
+    code = error.extensions.get("code") if error.extensions else None
+    if code == "GRAPHQL_VALIDATION_FAILED":
+        log.info("invalid document: %s", error.message)
+        return _with(error, _hinted(error, hints), error.extensions or {})
+    if code is not None:
+        log.debug("refused: %s (%s)", error.message, code)
         return error
     tokens = _TOKENS.search(error.message)
     if tokens is not None and original is None:
@@ -79,12 +89,10 @@ def translate(error: GraphQLError, hints: Hints | None = None) -> GraphQLError:
             {"code": "OPERATION_LIMIT", "limit": "tokens", "max": maximum},
         )
     if original is None or isinstance(original, GraphQLError):
-        # Syntax and validation errors from graphql-core: the message is about the document.
-        log.info("bad document: %s", error.message)
-        message = error.message
-        if hints is not None and _SUGGESTION.search(message):
-            message = hints(error)
-        return _with(error, message, {"code": "BAD_USER_INPUT"})
+        # graphql-core's own refusals of the request's input (variables' values): syntax
+        # and validation errors are coded when they are found (gateway/execution/parse_cache.py).
+        log.info("bad input: %s", error.message)
+        return _with(error, _hinted(error, hints), {"code": "BAD_USER_INPUT"})
     error_id = uuid.uuid4().hex[:16]
     log.error("internal error %s at %s", error_id, error.path, exc_info=original)
     return _with(error, "Internal server error.", {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})

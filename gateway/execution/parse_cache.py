@@ -1,12 +1,24 @@
-"""Parsing, once per document text."""
+"""Parsing, once per document text, and choosing the operation to run.
+
+A document that cannot be parsed is refused with GRAPHQL_PARSE_FAILED; one whose
+operation cannot be chosen (an `operationName` it does not hold, or several operations
+and no `operationName`) with OPERATION_RESOLUTION_FAILURE. Both are request errors:
+nothing runs (gateway/http/view.py answers them without `data`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import ParserCache
 
-__all__ = ["ParsedOnce"]
+from gateway.compat import provided_operation_name
+
+__all__ = ["PARSE_FAILED", "RESOLUTION_FAILED", "ParsedOnce"]
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+RESOLUTION_FAILED = "OPERATION_RESOLUTION_FAILURE"
 
 
 class ParsedOnce(ParserCache):
@@ -17,7 +29,40 @@ class ParsedOnce(ParserCache):
         super().__init__(maxsize=512)
 
     def on_parse(self) -> Iterator[None]:
-        if self.execution_context.graphql_document is not None:
-            yield
-            return
-        yield from super().on_parse()
+        ctx = self.execution_context
+        if ctx.graphql_document is None:
+            try:
+                ctx.graphql_document = self.cached_parse_document(ctx.query, **ctx.parse_options)
+            except GraphQLError as error:
+                # The tokens limit stops the parser too: that one is OPERATION_LIMIT's.
+                if error.message.startswith("Syntax Error"):
+                    raise _coded(error, PARSE_FAILED) from None
+                raise
+        _choose_operation(ctx.graphql_document, provided_operation_name(ctx))
+        yield
+
+
+def _coded(error: GraphQLError, code: str) -> GraphQLError:
+    return GraphQLError(
+        error.message, error.nodes, error.source, error.positions, error.path, extensions={"code": code}
+    )
+
+
+def _choose_operation(document: DocumentNode, name: str | None) -> None:
+    """Refuse a request whose operation is not one the document names unambiguously:
+    strawberry would run the first operation of several when none is named."""
+    names = [
+        d.name.value if d.name else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    ]
+    if name is None and len(names) > 1:
+        named = ", ".join(n or "(anonymous)" for n in names)
+        raise GraphQLError(
+            f"The document holds several operations ({named}): say which to run in `operationName`.",
+            extensions={"code": RESOLUTION_FAILED},
+        )
+    if name is not None and name not in names:
+        raise GraphQLError(
+            f'The document holds no operation named "{name}".', extensions={"code": RESOLUTION_FAILED}
+        )

@@ -4,23 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from graphql import GraphQLError
 from strawberry.extensions import ValidationCache
 
 from gateway.compat import cached_validation
 
-__all__ = ["ValidatedOnce"]
+__all__ = ["VALIDATION_FAILED", "ValidatedOnce"]
+
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
 class ValidatedOnce(ValidationCache):
-    """Strawberry's validation cache, handing each operation its own copy of the cached
-    error list: the schema's process_errors rewrites a result's errors for the client that
-    asked (its "Did you mean" hints from its own graph), which must not change what the next
-    client with the same document is told."""
+    """Strawberry's validation cache, handing each operation its own copies of the cached
+    errors, coded GRAPHQL_VALIDATION_FAILED (a bad literal id's refusal included): the
+    schema's process_errors rewrites a result's errors for the client that asked (its "Did
+    you mean" hints from its own graph), which must not change what the next client with
+    the same document is told."""
 
     def __init__(self) -> None:
         super().__init__(maxsize=512)
 
     def on_validate(self) -> Iterator[None]:
-        # A copy: the list the cache keeps must not change.
-        self.execution_context.pre_execution_errors = list(cached_validation(self))
+        errors = cached_validation(self)  # the cache's own list: never changed here
+        self.execution_context.pre_execution_errors = [_failed(e) for e in errors]
         yield
+
+
+def _failed(error: GraphQLError) -> GraphQLError:
+    return GraphQLError(
+        error.message,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        error.original_error,
+        extensions={**(error.extensions or {}), "code": VALIDATION_FAILED},
+    )

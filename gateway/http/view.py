@@ -16,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from gateway.audit.record import AccessRecord, subject_key
 from gateway.compat import Execute, GraphQLView
@@ -146,6 +148,9 @@ class GatewayGraphQL(GraphQLView[Context]):
         except Refusal as refused:
             response = refused.response()
         except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                # A mutation or subscription sent with GET: the method is what is wrong.
+                exc = HTTPException(405, exc.reason)
             response = Refusal(
                 exc.status_code, _CODES.get(exc.status_code, "BAD_USER_INPUT"), exc.reason
             ).response()
@@ -154,6 +159,16 @@ class GatewayGraphQL(GraphQLView[Context]):
                 400, "BAD_USER_INPUT", "A request needs a `query` or a `documentId`."
             ).response()
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A browser's page (it asks for HTML), never an API client's GET, such as a
+        # persisted query sent as a hash alone with Accept: */*.
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and not any(params.get(key) for key in ("query", "extensions", "documentId"))
+        )
 
     async def render_graphql_ide(self, request: Any) -> Response:
         # Built on the first visit, again after the policy or the documents are reloaded.
@@ -240,11 +255,21 @@ class GatewayGraphQL(GraphQLView[Context]):
             response=response,
         )
 
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        body = process_result(result)
+        # A request error (the document unparsable or invalid, the operation not chosen,
+        # the variables refused, the request refused before it ran) has no `data` at all;
+        # `data: null` means it ran and a non-null field failed. Field errors have a path.
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            del body["data"]
+        return body
+
     def finish_response(self, response: Response, response_data: Any, sub_response: Any) -> Response:
         if GRAPHQL_RESPONSE in getattr(sub_response, "gg_accept", ""):
             response.headers["content-type"] = GRAPHQL_RESPONSE
-            # A request that never reached execution (no data at all) is a client error.
+            # A request error is the client's (a status of the request's own, such as 503 for
+            # AUDIT_UNAVAILABLE, stands); with application/json it stays 200, as the spec says.
             single = response_data if isinstance(response_data, dict) else None
-            if single is not None and single.get("data") is None and not sub_response.status_code:
+            if single is not None and "data" not in single and not sub_response.status_code:
                 response.status_code = 400
         return response

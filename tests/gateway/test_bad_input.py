@@ -166,7 +166,7 @@ async def test_every_operation_of_a_batch_is_checked_on_its_own(client: httpx.As
     response = await client.post("/graphql", json=batch, headers=DEVELOPER)
     assert MARKER not in response.text
     answers = response.json()
-    assert [a["data"] for a in answers] == [None, None, None]
+    assert [a.get("data") for a in answers] == [None, None, None]
     assert [a["errors"][0]["extensions"]["code"] for a in answers] == ["BAD_USER_INPUT"] * 3
     assert STATS.total() == 0
     # A good operation beside a refused one is answered (a number nobody asked for yet,
@@ -174,7 +174,7 @@ async def test_every_operation_of_a_batch_is_checked_on_its_own(client: httpx.As
     batch[0] = {"query": document, "variables": {"n": "350211000000777"}}
     answers = (await client.post("/graphql", json=batch, headers=DEVELOPER)).json()
     assert answers[0] == {"data": {"household": None}, "extensions": {"sources": {"public_security": "ok"}}}
-    assert [a["data"] for a in answers[1:]] == [None, None]
+    assert [a.get("data") for a in answers[1:]] == [None, None]
     assert STATS.calls == {("public_security", "household", "ok"): 1}
 
 

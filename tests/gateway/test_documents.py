@@ -43,20 +43,33 @@ async def test_persisted_only_client_runs_its_document_by_id() -> None:
     assert by_hash["data"] == by_id["data"]
 
 
+APQ_UNKNOWN = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "refusal"),
     [
-        {"query": PROFILE, "variables": {"creditCode": EMPLOYER}},  # the right text, but not by id
-        {"query": '{ enterprise(creditCode: "' + EMPLOYER + '") { name } }'},
-        {"documentId": "sha256:" + "0" * 64},
+        # the right text, but not by id
+        ({"query": PROFILE, "variables": {"creditCode": EMPLOYER}}, "PERSISTED_QUERY_ID_REQUIRED"),
+        ({"query": '{ enterprise(creditCode: "' + EMPLOYER + '") { name } }'}, "PERSISTED_QUERY_ID_REQUIRED"),
+        ({"documentId": "sha256:" + "0" * 64}, "PERSISTED_QUERY_NOT_IN_LIST"),
+        ({"extensions": APQ_UNKNOWN}, "PERSISTED_QUERY_NOT_IN_LIST"),
+        # a text with its own hash would register it for other clients; not for this one
+        (
+            {
+                "query": "{ __typename }",
+                "extensions": {"persistedQuery": {"version": 1, "sha256Hash": document_id("{ __typename }")}},
+            },
+            "PERSISTED_QUERY_NOT_IN_LIST",
+        ),
     ],
 )
-async def test_persisted_only_client_runs_nothing_else(body: dict[str, object]) -> None:
+async def test_persisted_only_client_runs_nothing_else(body: dict[str, object], refusal: str) -> None:
     stats = CallStats()
     async with gateway(stats) as client:
         response = (await client.post("/graphql", json=body, headers=DESK)).json()
-    assert response["data"] is None
-    assert [e["extensions"]["code"] for e in response["errors"]] == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert "data" not in response
+    assert [e["extensions"]["code"] for e in response["errors"]] == [refusal]
     assert stats.total() == 0
 
 
@@ -118,7 +131,7 @@ async def test_a_persisted_only_client_runs_only_the_operations_its_policy_names
             "/graphql", json={"documentId": PROFILE_ID, "variables": {"creditCode": EMPLOYER}}, headers=DESK
         )
     for body in refused:
-        assert body["data"] is None
+        assert "data" not in body
         assert [e["extensions"]["code"] for e in body["errors"]] == ["PERSISTED_QUERY_NOT_IN_LIST"]
         assert "EnterpriseProfile" in body["errors"][0]["message"]
     assert asked == 0  # refused before any department was asked

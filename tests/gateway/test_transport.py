@@ -38,12 +38,84 @@ async def test_graphql_response_media_type_and_its_status_codes() -> None:
         plain = await client.post("/graphql", json={"query": "{ person("}, headers=DEVELOPER)
     assert ok.status_code == 200
     assert ok.headers["content-type"].startswith("application/graphql-response+json")
-    assert invalid.status_code == 400
-    assert code(invalid) == "BAD_USER_INPUT"
-    assert unparsable.status_code == 400
-    assert code(unparsable) == "BAD_USER_INPUT"
-    assert plain.status_code == 200
-    assert code(plain) == "BAD_USER_INPUT"
+    assert invalid.status_code == unparsable.status_code == 400
+    assert code(invalid) == "GRAPHQL_VALIDATION_FAILED"
+    assert code(unparsable) == "GRAPHQL_PARSE_FAILED"
+    assert plain.status_code == 200  # application/json: 200 for a request error, as the spec says
+    assert code(plain) == "GRAPHQL_PARSE_FAILED"
+    for response in (invalid, unparsable, plain):
+        assert "data" not in response.json()  # nothing ran: no data entry at all
+
+
+BAD_LITERAL = '{ person(id: "110101200001011234") { name } }'
+
+
+@pytest.mark.parametrize(
+    ("query", "code_", "where"),
+    [
+        ("{ person(id: ", "GRAPHQL_PARSE_FAILED", {"line": 1, "column": 14}),
+        ("{\n  person { name }\n}", "GRAPHQL_VALIDATION_FAILED", {"line": 2, "column": 3}),
+        ("{ persn { name } }", "GRAPHQL_VALIDATION_FAILED", {"line": 1, "column": 3}),
+        (BAD_LITERAL, "GRAPHQL_VALIDATION_FAILED", {"line": 1, "column": 14}),
+        (
+            '{ enterprise(creditCode: "123") { name } }',
+            "GRAPHQL_VALIDATION_FAILED",
+            {"line": 1, "column": 26},
+        ),
+    ],
+)
+async def test_request_errors_have_codes_and_locations(query: str, code_: str, where: dict[str, int]) -> None:
+    accept = {**DEVELOPER, "Accept": "application/graphql-response+json"}
+    async with gateway() as client:
+        response = await client.post("/graphql", json={"query": query}, headers=accept)
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == code_
+    assert error["locations"] == [where]
+
+
+async def test_a_bad_id_in_variables_is_bad_user_input_without_data() -> None:
+    accept = {**DEVELOPER, "Accept": "application/graphql-response+json"}
+    async with gateway() as client:
+        response = await client.post(
+            "/graphql", json={"query": QUERY, "variables": {"id": "123"}}, headers=accept
+        )
+    assert response.status_code == 400
+    body = response.json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "must be 18 characters" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"query": "query A { __typename } query B { __typename }"}, "several operations (A, B)"),
+        ({"query": "query A { __typename }", "operationName": "B"}, 'no operation named "B"'),
+    ],
+)
+async def test_the_operation_to_run_must_be_unambiguous(body: dict[str, str], message: str) -> None:
+    async with gateway() as client:
+        plain = await client.post("/graphql", json=body, headers=DEVELOPER)
+        strict = await client.post(
+            "/graphql", json=body, headers={**DEVELOPER, "Accept": "application/graphql-response+json"}
+        )
+        named = await client.post("/graphql", json={**body, "operationName": "A"}, headers=DEVELOPER)
+    assert (plain.status_code, strict.status_code) == (200, 400)
+    for response in (plain, strict):
+        assert "data" not in response.json()
+        assert code(response) == "OPERATION_RESOLUTION_FAILURE"
+        assert message in response.json()["errors"][0]["message"]
+    assert named.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_mutation_sent_with_get_is_a_wrong_method() -> None:
+    async with gateway() as client:
+        response = await client.get(
+            "/graphql", params={"query": "mutation { __typename }"}, headers=DEVELOPER
+        )
+    assert response.status_code == 405
+    assert code(response) == "METHOD_NOT_ALLOWED"
 
 
 @pytest.mark.parametrize(
@@ -82,7 +154,7 @@ async def test_unknown_operation_name_and_methods() -> None:
         bad_variables = await client.get(
             "/graphql", params={"query": QUERY, "variables": "{not json"}, headers=DEVELOPER
         )
-    assert code(unknown) == "BAD_USER_INPUT"
+    assert code(unknown) == "OPERATION_RESOLUTION_FAILURE"
     assert put.status_code == 405
     assert code(put) == "METHOD_NOT_ALLOWED"
     assert bad_variables.status_code == 400

@@ -152,7 +152,10 @@ async def test_bad_keys_are_refused_before_any_source_is_asked(query: str, fragm
     result = await run(query, cat=city.catalog(stats))
     assert result.data is None
     (error,) = result.errors
-    assert error.extensions["code"] == "BAD_USER_INPUT"
+    # Written in the document: a validation failure, where the literal is.
+    assert error.extensions["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert error.locations is not None
+    assert error.locations[0].column > 1
     assert fragment in error.message
     assert stats.total() == 0
 
