@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
+# JavaScript clients the tests drive (graphql-http's audit, Apollo Client), where npm is.
+JS_STAMP := tests/js/node_modules/.installed
+NPM := $(shell command -v npm)
 
 .PHONY: demo test check bench schema catalog-docs clean
 
@@ -13,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
 
 # The demo needs only the gateway and the demo extra (an embedded PostgreSQL).
 $(DEMO_STAMP): pyproject.toml
@@ -24,7 +31,7 @@ $(DEMO_STAMP): pyproject.toml
 demo: $(DEMO_STAMP)
 	$(BIN)/govgraph demo $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(if $(NPM),$(JS_STAMP))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -44,4 +51,4 @@ catalog-docs: $(STAMP)
 	$(BIN)/govgraph catalog --update-page docs/catalog.md
 
 clean:
-	rm -rf $(VENV) .govgraph .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/js/node_modules .govgraph .pytest_cache .mypy_cache .ruff_cache
