@@ -196,8 +196,9 @@ def error_codes() -> set[str]:
             elif isinstance(node, ast.Call) and any(status(a) for a in node.args):
                 found.update(code(a) for a in node.args)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
-                # The workflow's refusals, WorkflowError(code, message), carry no status.
-                found.add(code(node.args[0]) if node.func.id == "WorkflowError" else None)
+                # The workflow's refusals, WorkflowError(code, message), and the documents'
+                # step's, _refused(code, message), carry no status.
+                found.add(code(node.args[0]) if node.func.id in ("WorkflowError", "_refused") else None)
     return {c for c in found if c}
 
 

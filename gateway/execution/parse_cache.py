@@ -15,10 +15,7 @@ from strawberry.extensions import ParserCache
 
 from gateway.compat import provided_operation_name
 
-__all__ = ["PARSE_FAILED", "RESOLUTION_FAILED", "ParsedOnce"]
-
-PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-RESOLUTION_FAILED = "OPERATION_RESOLUTION_FAILURE"
+__all__ = ["ParsedOnce"]
 
 
 class ParsedOnce(ParserCache):
@@ -36,15 +33,20 @@ class ParsedOnce(ParserCache):
             except GraphQLError as error:
                 # The tokens limit stops the parser too: that one is OPERATION_LIMIT's.
                 if error.message.startswith("Syntax Error"):
-                    raise _coded(error, PARSE_FAILED) from None
+                    raise _parse_failed(error) from None
                 raise
         _choose_operation(ctx.graphql_document, provided_operation_name(ctx))
         yield
 
 
-def _coded(error: GraphQLError, code: str) -> GraphQLError:
+def _parse_failed(error: GraphQLError) -> GraphQLError:
     return GraphQLError(
-        error.message, error.nodes, error.source, error.positions, error.path, extensions={"code": code}
+        error.message,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        extensions={"code": "GRAPHQL_PARSE_FAILED"},
     )
 
 
@@ -60,9 +62,10 @@ def _choose_operation(document: DocumentNode, name: str | None) -> None:
         named = ", ".join(n or "(anonymous)" for n in names)
         raise GraphQLError(
             f"The document holds several operations ({named}): say which to run in `operationName`.",
-            extensions={"code": RESOLUTION_FAILED},
+            extensions={"code": "OPERATION_RESOLUTION_FAILURE"},
         )
     if name is not None and name not in names:
         raise GraphQLError(
-            f'The document holds no operation named "{name}".', extensions={"code": RESOLUTION_FAILED}
+            f'The document holds no operation named "{name}".',
+            extensions={"code": "OPERATION_RESOLUTION_FAILURE"},
         )

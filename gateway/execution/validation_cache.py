@@ -9,9 +9,7 @@ from strawberry.extensions import ValidationCache
 
 from gateway.compat import cached_validation
 
-__all__ = ["VALIDATION_FAILED", "ValidatedOnce"]
-
-VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+__all__ = ["ValidatedOnce"]
 
 
 class ValidatedOnce(ValidationCache):
@@ -38,5 +36,5 @@ def _failed(error: GraphQLError) -> GraphQLError:
         error.positions,
         error.path,
         error.original_error,
-        extensions={**(error.extensions or {}), "code": VALIDATION_FAILED},
+        extensions={**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"},
     )

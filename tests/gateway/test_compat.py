@@ -26,6 +26,7 @@ from gateway.compat import (
     field_definition,
     graphql_schema,
     info_maker,
+    provided_operation_name,
     python_enum,
     resolver_shape,
     route_path,
@@ -199,3 +200,19 @@ async def test_route_path_is_what_the_router_routes_on() -> None:
         assert (await client.get("/api/graphql")).status_code == 200
     assert seen == ["/graphql"]
     assert route_path({"type": "http", "path": "/graphql", "root_path": ""}) == "/graphql"
+
+
+async def test_provided_operation_name_is_the_requests_not_the_first_operations() -> None:
+    seen: list[tuple[str | None, str | None]] = []
+
+    class Look(strawberry.extensions.SchemaExtension):
+        def on_parse(self) -> Iterator[None]:
+            yield
+            ctx = self.execution_context
+            seen.append((provided_operation_name(ctx), ctx.operation_name))
+
+    look = strawberry.Schema(query=Query, extensions=[Look])
+    await look.execute("query A { hello } query B { hello }")
+    await look.execute("query A { hello } query B { hello }", operation_name="B")
+    # strawberry's own name falls back to the first operation; the provided one does not.
+    assert seen == [(None, "A"), ("B", "B")]
