@@ -27,6 +27,8 @@ from gateway.applications.workflow import Workflow
 from gateway.console.history import access_history
 from gateway.console.people import Person, person_of
 from gateway.console.types import AccessToMe, Application, ApplyInput, Grant, Me
+from gateway.execution.parse_cache import ParsedOnce
+from gateway.execution.validation_cache import ValidatedOnce
 from gateway.http.refusal import Refusal
 
 if TYPE_CHECKING:
@@ -139,6 +141,8 @@ CONSOLE_SCHEMA = _ConsoleSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
+        ParsedOnce,  # GRAPHQL_PARSE_FAILED; several operations need an operationName
+        ValidatedOnce,  # GRAPHQL_VALIDATION_FAILED
         lambda: QueryDepthLimiter(max_depth=4),
         lambda: MaxAliasesLimiter(max_alias_count=10),
         lambda: MaxTokensLimiter(max_token_count=1000),
@@ -173,6 +177,8 @@ def console_graphql(runtime: Runtime) -> Any:
             context_value=ConsoleContext(person, runtime.workflow, runtime),
         )
         answer: dict[str, Any] = {"data": result.data}
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            del answer["data"]  # a request error: nothing ran (as on /graphql)
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]
         return Response(orjson.dumps(answer), media_type="application/json")

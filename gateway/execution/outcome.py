@@ -34,7 +34,20 @@ class Outcome(StrEnum):  # in order of severity: a batch reports its worst opera
 
 _OPERATION = list(Outcome)[:6]
 # Codes of refusals decided before anything is fetched.
-_BEFORE_EXECUTION = frozenset({"BAD_USER_INPUT", "OPERATION_LIMIT", "PERSISTED_QUERY_NOT_FOUND", "FORBIDDEN"})
+_BEFORE_EXECUTION = frozenset(
+    {
+        "BAD_USER_INPUT",
+        "GRAPHQL_PARSE_FAILED",
+        "GRAPHQL_VALIDATION_FAILED",
+        "OPERATION_RESOLUTION_FAILURE",
+        "OPERATION_LIMIT",
+        "PERSISTED_QUERY_NOT_FOUND",
+        "PERSISTED_QUERY_NOT_SUPPORTED",
+        "PERSISTED_QUERY_NOT_IN_LIST",
+        "PERSISTED_QUERY_ID_REQUIRED",
+        "FORBIDDEN",
+    }
+)
 _ADMISSION = {401: Outcome.UNAUTHENTICATED, 403: Outcome.FORBIDDEN, 429: Outcome.RATE_LIMITED}
 
 

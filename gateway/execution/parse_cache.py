@@ -31,8 +31,9 @@ class ParsedOnce(ParserCache):
             try:
                 ctx.graphql_document = self.cached_parse_document(ctx.query, **ctx.parse_options)
             except GraphQLError as error:
-                # The tokens limit stops the parser too: that one is OPERATION_LIMIT's.
-                if error.message.startswith("Syntax Error"):
+                # The tokens limit stops the parser too ("Syntax Error: Document contains
+                # more than N tokens"): that one is OPERATION_LIMIT's (execution/errors.py).
+                if error.message.startswith("Syntax Error") and "Parsing aborted" not in error.message:
                     raise _parse_failed(error) from None
                 raise
         _choose_operation(ctx.graphql_document, provided_operation_name(ctx))

@@ -218,6 +218,13 @@ async def test_refusal_renewal_and_what_cannot_be_applied_for(
     assert codes(other) == ["FORBIDDEN"]
     blank = await console(http, APPLICANT, APPLY, talent_application(scenario="  "))
     assert codes(blank) == ["BAD_USER_INPUT"]
+    # Two mutations and no operationName: neither runs (not the first, as a bare executor would).
+    both = await console(http, APPLICANT, APPLY + REVIEW, talent_application())
+    assert codes(both) == ["OPERATION_RESOLUTION_FAILURE"]
+    assert "data" not in both
+    typo = await console(http, APPLICANT, "{ me { subjekt } }")
+    assert codes(typo) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert typo["errors"][0]["locations"] == [{"line": 1, "column": 8}]
 
     # Each endpoint takes only its own audience's tokens: a person's is no client's, and back.
     as_client = await http.post(
