@@ -87,3 +87,29 @@ async def test_unknown_operation_name_and_methods() -> None:
     assert code(put) == "METHOD_NOT_ALLOWED"
     assert bad_variables.status_code == 400
     assert code(bad_variables) == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "HEAD"])
+async def test_other_methods_are_405_before_credentials_are_asked_for(method: str) -> None:
+    async with gateway() as client:
+        anonymous = await client.request(method, "/graphql")
+        known = await client.request(method, "/graphql", headers=DEVELOPER)
+    for response in (anonymous, known):
+        assert response.status_code == 405
+        assert response.headers["allow"] == "GET, POST, OPTIONS"
+        if method != "HEAD":
+            assert response.json() == {
+                "errors": [
+                    {
+                        "message": f"{method} is not allowed on /graphql (allowed: GET, POST, OPTIONS).",
+                        "extensions": {"code": "METHOD_NOT_ALLOWED"},
+                    }
+                ]
+            }
+
+
+async def test_options_says_what_is_allowed() -> None:
+    async with gateway() as client:
+        response = await client.options("/graphql")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, POST, OPTIONS"
