@@ -27,6 +27,7 @@ from gateway.http.cors import CrossOrigin
 from gateway.http.graphiql import assets_route
 from gateway.http.health import Readiness, healthz
 from gateway.http.methods import MethodGate
+from gateway.http.root import Root
 from gateway.http.view import GatewayGraphQL
 from gateway.lifespan import lifespan
 from gateway.observability import metrics
@@ -89,6 +90,7 @@ def create_app(
         # /readyz and /metrics are served on the operators' listener (gateway/http/ops.py).
         routes=[
             Route(paths.GRAPHQL, GatewayGraphQL(schema, runtime)),
+            Route(paths.ROOT, Root(settings.gateway.graphiql)),
             Route(paths.HEALTHZ, healthz),
             assets_route(),
             *(console_routes(runtime) if settings.console.enabled else ()),

@@ -1,9 +1,10 @@
-"""GraphQL over HTTP: media types, methods, status codes and malformed requests."""
+"""GraphQL over HTTP: media types, methods, status codes and malformed requests; `/`."""
 
 from __future__ import annotations
 
 import pytest
 
+from gateway.config.settings import GatewaySettings
 from tests.resolvers.city import CHILD
 
 from .support import DEVELOPER, gateway
@@ -113,3 +114,30 @@ async def test_options_says_what_is_allowed() -> None:
         response = await client.options("/graphql")
     assert response.status_code == 204
     assert response.headers["allow"] == "GET, POST, OPTIONS"
+
+
+# `/`: where people type the address ----------------------------------------------------------
+
+
+async def test_the_root_sends_browsers_on_to_graphiql() -> None:
+    async with gateway() as client:
+        get = await client.get("/")
+        head = await client.head("/")
+        link = await client.get("/", params={"query": "{ __typename }"})
+        post = await client.post("/", json={"query": "{ __typename }"})
+    for response in (get, head):
+        assert response.status_code == 307  # temporary: the GraphiQL switch can change
+        assert response.headers["location"] == "/graphql"
+    assert link.headers["location"] == "/graphql?query=%7B+__typename+%7D"
+    assert post.status_code == 405
+    assert post.headers["allow"] == "GET, HEAD"
+    assert code(post) == "METHOD_NOT_ALLOWED"
+
+
+async def test_without_graphiql_the_root_is_a_coded_404() -> None:
+    async with gateway(gateway=GatewaySettings(graphiql=False)) as client:
+        get = await client.get("/")
+        head = await client.head("/")
+    assert get.status_code == head.status_code == 404
+    assert get.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert "location" not in get.headers
