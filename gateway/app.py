@@ -23,8 +23,11 @@ from gateway.execution.source_report import SourceReport
 from gateway.execution.step import Step
 from gateway.execution.trusted_documents import TrustedDocuments
 from gateway.http import paths
+from gateway.http.cors import CrossOrigin
 from gateway.http.graphiql import assets_route
 from gateway.http.health import Readiness, healthz
+from gateway.http.methods import MethodGate
+from gateway.http.root import Root
 from gateway.http.view import GatewayGraphQL
 from gateway.lifespan import lifespan
 from gateway.observability import metrics
@@ -38,9 +41,10 @@ from sources.stats import CallStats
 
 __all__ = ["PIPELINE", "Runtime", "create_app"]
 
-# A request to /graphql passes two middlewares (RequestLog: request id, log line,
-# metrics; Admission: credentials, purpose, rate limit), the view (GraphQL over HTTP, one
-# context per operation), then, per operation, CORE (parse, validate, check text:
+# A request to /graphql passes four middlewares (RequestLog: request id, log line,
+# metrics; CrossOrigin: CORS preflights and headers; MethodGate: 405 before anyone is asked
+# who they are; Admission: credentials, purpose, rate limit), the view (GraphQL over HTTP,
+# one context per operation), then, per operation, CORE (parse, validate, check text:
 # gateway/execution/schema.py) and these steps. Strawberry runs each hook (operation,
 # parse, validate, execute, results) of every step in this order, and unwinds them in
 # reverse; the hook each step works in is noted. The field policy is not a step: it wraps
@@ -86,11 +90,17 @@ def create_app(
         # /readyz and /metrics are served on the operators' listener (gateway/http/ops.py).
         routes=[
             Route(paths.GRAPHQL, GatewayGraphQL(schema, runtime)),
+            Route(paths.ROOT, Root(settings.gateway.graphiql)),
             Route(paths.HEALTHZ, healthz),
             assets_route(),
             *(console_routes(runtime) if settings.console.enabled else ()),
         ],
-        middleware=[log, Middleware(Admission, runtime=runtime, path=paths.GRAPHQL)],
+        middleware=[
+            log,
+            Middleware(CrossOrigin, origins=settings.gateway.cors_origins),
+            Middleware(MethodGate),
+            Middleware(Admission, runtime=runtime, path=paths.GRAPHQL),
+        ],
         lifespan=partial(lifespan, runtime=runtime, readiness=readiness, serving=serving),
     )
     app.state.runtime, app.state.catalog, app.state.schema = runtime, runtime.catalog, schema

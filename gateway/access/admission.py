@@ -2,7 +2,10 @@
 before any GraphQL work, or the request ends here with 401/403 and a coded error.
 
 The GraphiQL page itself (a GET for HTML) carries no data and passes; the operations it
-sends carry the headers set in its Headers tab like any other client's.
+sends carry the headers set in its Headers tab like any other client's. The page is
+static, so a link to it with `?query=` (a query to open in it) passes the view without its
+query string: the page's script reads the link from the address bar, and the view can
+only serve the page (strawberry executes a GET that has a `query`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.http import paths
+from gateway.http.graphiql import page_wanted
 from gateway.http.refusal import Refusal
 from resolvers.context import Principal
 
@@ -40,13 +44,9 @@ class Admission:
             return
         headers = Headers(scope=scope)
         state = scope.setdefault("state", {})
-        if (
-            scope["method"] == "GET"
-            and "text/html" in headers.get("accept", "")
-            and not scope["query_string"]
-        ):
+        if page_wanted(scope["method"], headers.get("accept", "")):
             state["ide"] = True  # the GraphiQL page: static, no data
-            await self.app(scope, receive, send)
+            await self.app({**scope, "query_string": b""}, receive, send)
             return
         try:
             principal = state["principal"] = self._runtime.authenticator.authenticate(headers)

@@ -20,6 +20,7 @@ from gateway.config.values import (
     LogLevel,
     OptionalPath,
     OptionalText,
+    Origins,
     Positive,
     Ratio,
     RelativePath,
@@ -51,7 +52,8 @@ SECTION = ConfigDict(extra="forbid")
 
 @dataclass(frozen=True, config=SECTION)
 class GatewaySettings:
-    """[gateway]: GraphiQL and batching switches; the listeners and what a connection may hold."""
+    """[gateway]: GraphiQL and batching switches; the listeners and what a connection may hold;
+    the web origins that may call from a browser."""
 
     graphiql: Switch = Field(default=True, description="Serve GraphiQL at GET /graphql; false answers 404.")
     batching: Switch = Field(
@@ -80,6 +82,11 @@ class GatewaySettings:
         default=None,
         description="A file of GraphiQL pre-fill presets (the demo writes one), relative to this file; "
         "none by default.",
+    )
+    cors_origins: Origins = Field(
+        default=(),
+        description="Web origins (scheme://host[:port]) whose pages may call /graphql from a browser (CORS); "
+        "none by default: no CORS headers, cross-origin preflights refused.",
     )
 
 

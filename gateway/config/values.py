@@ -8,6 +8,7 @@ are worded from pydantic's error type in wording.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,6 +37,7 @@ __all__ = [
     "LogLevel",
     "OptionalPath",
     "OptionalText",
+    "Origins",
     "Positive",
     "Ratio",
     "RelativePath",
@@ -195,3 +197,35 @@ def _key_files(value: Any, info: ValidationInfo) -> Any:
 KeyPairs = Annotated[
     tuple[tuple[str, str], ...], BeforeValidator(_key_files, json_schema_input_type=KeyFiles)
 ]
+
+
+# scheme://host[:port], then anything after it (which an origin must not have).
+_ORIGIN = re.compile(
+    r"(?P<scheme>https?)://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9-]+(?:\.[a-z0-9-]+)*)"
+    r"(?::(?P<port>\d{1,5}))?(?P<rest>[/?#].*)?",
+    re.IGNORECASE | re.DOTALL,
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(value: str) -> str:
+    """One web origin, written as a browser sends it in `Origin` (lower case, no default
+    port), so that comparing the header with it is a plain string match."""
+    if value.strip() == "*":
+        raise problem("'*' is not accepted: list the origin of each web application that may call")
+    found = _ORIGIN.fullmatch(value)
+    port = int(found["port"]) if found is not None and found["port"] is not None else None
+    if found is None or (port is not None and not 0 < port < 65536):
+        example = "e.g. https://app.example.gov.cn"
+        raise problem(f"must be an origin, scheme://host[:port] ({example}), got {value!r}")
+    scheme = found["scheme"].lower()
+    origin = f"{scheme}://{found['host'].lower()}"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        origin += f":{port}"
+    if found["rest"]:
+        raise problem(f"an origin has no path, query or fragment: write {origin!r}, got {value!r}")
+    return origin
+
+
+Origin = Annotated[str, Strict(), AfterValidator(_origin)]
+Origins = Annotated[tuple[Origin, ...], worded("must be a list of origins", "tuple_type")]

@@ -31,7 +31,16 @@ from gateway.config.settings import ConfigError
 from gateway.execution.documents import Document
 from gateway.policy.model import Policy
 
-__all__ = ["ASSETS", "CSP", "PREFIX", "Presets", "assets_route", "graphiql_page", "load_presets"]
+__all__ = [
+    "ASSETS",
+    "CSP",
+    "PREFIX",
+    "Presets",
+    "assets_route",
+    "graphiql_page",
+    "load_presets",
+    "page_wanted",
+]
 
 ASSETS = Path(__file__).parent / "static" / "graphiql"
 PREFIX = "/graphiql-assets"
@@ -110,6 +119,12 @@ def load_presets(path: str) -> Presets:
     if not isinstance(variables, dict) or not all(isinstance(v, dict) for v in variables.values()):
         raise ConfigError(f'{where}: "variables" must map operation names to objects')
     return Presets(headers=headers, variables=variables)
+
+
+def page_wanted(method: str, accept: str) -> bool:
+    """A browser opening /graphql (a navigation asks for HTML), `?query=` link or not: the
+    page, never an execution. API clients ask for JSON (or anything, */*) and execute."""
+    return method == "GET" and "text/html" in accept
 
 
 def assets_route() -> Mount:

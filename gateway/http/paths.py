@@ -4,6 +4,7 @@ from starlette.types import Scope
 
 from gateway.compat import route_path
 
+ROOT = "/"  # redirects to GRAPHQL while GraphiQL is on
 GRAPHQL = "/graphql"  # the GraphQL endpoint (and the GraphiQL page, for browsers)
 HEALTHZ = "/healthz"  # liveness; also on the operators' listener with /readyz and /metrics
 

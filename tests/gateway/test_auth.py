@@ -202,10 +202,13 @@ async def test_graphiql_page_needs_no_credentials_but_shows_no_data(client: http
 
 
 async def test_get_queries_need_credentials_too(client: httpx.AsyncClient) -> None:
-    response = await client.get(
-        "/graphql", params={"query": "{ __typename }"}, headers={"Accept": "text/html"}
-    )
+    response = await client.get("/graphql", params={"query": "{ __typename }"})
     refused(response, 401, "UNAUTHENTICATED")
+    # Asking for HTML gets the static GraphiQL page (which opens the link), never the answer.
+    page = await client.get("/graphql", params={"query": "{ __typename }"}, headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "__typename" not in page.text
 
 
 def now() -> int:

@@ -114,6 +114,27 @@ async def test_the_page_needs_no_credentials_but_queries_do() -> None:
     assert query.status_code == 401
 
 
+async def test_a_link_with_a_query_opens_the_page_for_browsers_and_runs_for_clients() -> None:
+    """`/graphql?query=...` from a browser (a navigation asks for HTML) is the page, which
+    opens the link's query (tests/gateway/test_graphiql_browser.py); from an API client it is
+    the query, with credentials as ever."""
+    link = {"query": "{ __typename }", "variables": "{}", "operationName": "Q"}
+    app = create_app(settings())
+    transport = httpx.ASGITransport(app=app)
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        page = await client.get("/graphql", params=link, headers=browser)
+        anonymous = await client.get("/graphql", params={"query": "{ __typename }"})
+        api = await client.get("/graphql", params={"query": "{ __typename }"}, headers=DEMO_HEADERS)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "content-security-policy" in page.headers
+    assert page_config(page) == page_config(await get_page(app))  # the link is read in the browser
+    assert anonymous.status_code == 401
+    assert api.status_code == 200
+    assert api.json()["data"] == {"__typename": "Query"}
+
+
 async def test_with_the_demo_key_the_tabs_are_ready_to_run(tmp_path: Path) -> None:
     presets = write_presets(tmp_path, {})  # a city with no samples
     config = page_config(await get_page(create_app(settings(presets=presets))))
@@ -161,6 +182,11 @@ async def test_graphiql_can_be_switched_off() -> None:
     )
     page = await get_page(app)
     assert page.status_code == 404
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        link = await client.get("/graphql?query=%7B__typename%7D", headers={"Accept": "text/html"})
+    assert link.status_code == 404  # a browser's link is never run instead
+    assert link.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 # [gateway] graphiql_presets: any deployment's, not only the demo's ------------------------

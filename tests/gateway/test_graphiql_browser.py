@@ -7,19 +7,28 @@ which turns the skip into a failure.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import ConsoleMessage, Page, Route, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Request,
+    Route,
+    async_playwright,
+    expect,
+)
 
 from demo.stack import DemoStack
 from sources.stats import CallStats
 from tests.gateway.test_graphiql import OPERATIONS as GRAPHIQL_TABS
 from tests.stack import gateway_app, served
-from tests.waiting import until
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALLED = CHROMIUM.exists()
@@ -52,20 +61,28 @@ async def names_of(url: str, ids: list[str]) -> list[str]:
     return names
 
 
-async def operation_ready(page: Page, name: str) -> None:
-    """Wait until GraphiQL has read the editor's operation name: it does so 100 ms after a
-    change, and a query run sooner goes out under the previous tab's name."""
-    read = "() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.operationName"
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    if not INSTALLED:
+        pytest.fail(f"GOVGRAPH_REQUIRE_CHROMIUM=1 but {MISSING}")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
-    async def taken_up() -> bool:
-        return bool(await page.evaluate(read) == name)
 
-    await until(taken_up, f"GraphiQL to take up operation {name}", interval=0.025)
+def operation_sent(request: Request) -> list[str | None]:
+    """The operation name a query GraphiQL runs goes out under (not its schema fetches)."""
+    if request.method != "POST" or urlsplit(request.url).path != "/graphql":
+        return []
+    body = request.post_data_json
+    name = body.get("operationName") if isinstance(body, dict) else None
+    return [] if name == "IntrospectionQuery" else [name]
 
 
 async def test_graphiql_runs_the_demo_operations_with_no_other_origin(demo_city: DemoStack) -> None:
-    if not INSTALLED:
-        pytest.fail(f"GOVGRAPH_REQUIRE_CHROMIUM=1 but {MISSING}")
     # The page's examples are this city's samples: the presets the demo stack wrote for it,
     # which its gateway_env() names.
     cases = demo_city.samples["cases"]
@@ -73,6 +90,7 @@ async def test_graphiql_runs_the_demo_operations_with_no_other_origin(demo_city:
     elsewhere: list[str] = []
     sockets: list[str] = []
     errors: list[str] = []
+    sent: list[str | None] = []  # operation names of the queries run, in order
     async with served(gateway_app(demo_city.gateway_env(), CallStats())) as url:
         names = await names_of(url, [child, worker, typed])
         origin = urlsplit(url)[:2]
@@ -91,44 +109,79 @@ async def test_graphiql_runs_the_demo_operations_with_no_other_origin(demo_city:
             if message.type == "error":
                 errors.append(message.text)
 
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-            try:
-                context = await browser.new_context()
-                await context.route("**/*", only_the_gateway)  # pages and workers alike
-                page = await context.new_page()
-                page.on("websocket", lambda ws: sockets.append(ws.url))
-                page.on("console", console)
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                await page.goto(f"{url}/graphql")
+        async with chromium() as browser:
+            context = await browser.new_context()
+            await context.route("**/*", only_the_gateway)  # pages and workers alike
+            page = await context.new_page()
+            page.on("websocket", lambda ws: sockets.append(ws.url))
+            page.on("console", console)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda request: sent.extend(operation_sent(request)))
+            await page.goto(f"{url}/graphql")
 
-                tabs = page.locator(".graphiql-tab-button")
-                await expect(tabs).to_have_text(OPERATIONS, timeout=WAIT)
-                answer = page.locator(".graphiql-response")
+            tabs = page.locator(".graphiql-tab-button")
+            await expect(tabs).to_have_text(OPERATIONS, timeout=WAIT)
+            answer = page.locator(".graphiql-response")
 
-                # The first registered operation as the page opens it: sample ids, demo headers.
-                await operation_ready(page, "EnrolmentReview")
-                await page.locator(".graphiql-query-editor .CodeMirror").click()
-                await page.keyboard.press("Control+Enter")
-                await expect(answer).to_contain_text(names[0], timeout=WAIT)
+            # The first registered operation as the page opens it: sample ids, demo headers.
+            await page.locator(".graphiql-query-editor .CodeMirror").click()
+            await page.keyboard.press("Control+Enter")
+            await expect(answer).to_contain_text(names[0], timeout=WAIT)
 
-                # Another one, picked from its tab and run with the execute button.
-                await tabs.filter(has_text="TalentCheck").click()
-                await operation_ready(page, "TalentCheck")
-                await page.locator(".graphiql-execute-button").click()
-                await expect(answer).to_contain_text(names[1], timeout=WAIT)
+            # Another one, picked from its tab and run at once with the execute button,
+            # before GraphiQL has read the tab's operation name (100 ms after a change):
+            # the request carries the tab's own operation, not the previous tab's.
+            await tabs.filter(has_text="TalentCheck").click()
+            await page.locator(".graphiql-execute-button").click()
+            await expect(answer).to_contain_text(names[1], timeout=WAIT)
 
-                # A query of one's own, in a new tab (which gets the demo headers too).
-                await page.locator(".graphiql-tab-add").click()
-                await page.locator(".graphiql-query-editor .CodeMirror").click()
-                await page.keyboard.press("Control+A")
-                await page.keyboard.insert_text(f'query Typed {{ person(id: "{typed}") {{ name age }} }}')
-                await operation_ready(page, "Typed")
-                await page.locator(".graphiql-execute-button").click()
-                await expect(answer).to_contain_text(names[2], timeout=WAIT)
-            finally:
-                await browser.close()
+            # A query of one's own, in a new tab (which gets the demo headers too).
+            await page.locator(".graphiql-tab-add").click()
+            await page.locator(".graphiql-query-editor .CodeMirror").click()
+            await page.keyboard.press("Control+A")
+            await page.keyboard.insert_text(f'query Typed {{ person(id: "{typed}") {{ name age }} }}')
+            await page.locator(".graphiql-execute-button").click()  # at once, as a tab switched to
+            await expect(answer).to_contain_text(names[2], timeout=WAIT)
+            assert sent == ["EnrolmentReview", "TalentCheck", "Typed"]
 
     assert elsewhere == [], "the page tried to reach another origin"
     assert sockets == []
     assert errors == [], "console errors (a CSP violation is one)"
+
+
+async def test_a_link_opens_its_query_in_a_tab_of_its_own(demo_city: DemoStack) -> None:
+    """GraphiQL's link convention: ?query=, &variables=, &operationName= open in a tab that
+    runs the operation named, beside the registered ones; the same link again, or a reload,
+    opens no second tab."""
+    worker = demo_city.samples["cases"]["changed_employer"][0]
+    document = (
+        "query Age($id: ResidentId!) { person(id: $id) { age } }\n"
+        "query Named($id: ResidentId!) { person(id: $id) { name } }"
+    )
+    link = {"query": document, "variables": json.dumps({"id": worker}), "operationName": "Named"}
+    sent: list[str | None] = []
+    async with served(gateway_app(demo_city.gateway_env(), CallStats())) as url, chromium() as browser:
+        (name,) = await names_of(url, [worker])
+        page = await (await browser.new_context()).new_page()
+        page.on("request", lambda request: sent.extend(operation_sent(request)))
+        await page.goto(f"{url}/graphql?{urlencode(link)}")
+
+        tabs = page.locator(".graphiql-tab-button")
+        active = page.locator(".graphiql-tab-active .graphiql-tab-button")
+        answer = page.locator(".graphiql-response")
+        await expect(tabs).to_have_text([*OPERATIONS, "Named"], timeout=WAIT)
+        await expect(active).to_have_text("Named")
+        await expect(page).to_have_url(f"{url}/graphql")  # read, then dropped from the address
+        await page.keyboard.press("Control+Enter")  # the editor has the cursor in the operation named
+        await expect(answer).to_contain_text(name, timeout=WAIT)
+        assert sent == ["Named"]
+
+        await tabs.filter(has_text="TalentCheck").click()
+        await page.goto(f"{url}/graphql?{urlencode(link)}")
+        await expect(active).to_have_text("Named", timeout=WAIT)
+        await page.reload()
+        await expect(active).to_have_text("Named", timeout=WAIT)
+        await expect(tabs).to_have_text([*OPERATIONS, "Named"])
+        await page.keyboard.press("Control+Enter")  # the tab's operation is still the one selected
+        await expect(answer).to_contain_text(name, timeout=WAIT)
+        assert sent == ["Named", "Named"]

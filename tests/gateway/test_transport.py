@@ -1,9 +1,10 @@
-"""GraphQL over HTTP: media types, methods, status codes and malformed requests."""
+"""GraphQL over HTTP: media types, methods, status codes and malformed requests; `/`."""
 
 from __future__ import annotations
 
 import pytest
 
+from gateway.config.settings import GatewaySettings
 from tests.resolvers.city import CHILD
 
 from .support import DEVELOPER, gateway
@@ -159,3 +160,56 @@ async def test_unknown_operation_name_and_methods() -> None:
     assert code(put) == "METHOD_NOT_ALLOWED"
     assert bad_variables.status_code == 400
     assert code(bad_variables) == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "HEAD"])
+async def test_other_methods_are_405_before_credentials_are_asked_for(method: str) -> None:
+    async with gateway() as client:
+        anonymous = await client.request(method, "/graphql")
+        known = await client.request(method, "/graphql", headers=DEVELOPER)
+    for response in (anonymous, known):
+        assert response.status_code == 405
+        assert response.headers["allow"] == "GET, POST, OPTIONS"
+        if method != "HEAD":
+            assert response.json() == {
+                "errors": [
+                    {
+                        "message": f"{method} is not allowed on /graphql (allowed: GET, POST, OPTIONS).",
+                        "extensions": {"code": "METHOD_NOT_ALLOWED"},
+                    }
+                ]
+            }
+
+
+async def test_options_says_what_is_allowed() -> None:
+    async with gateway() as client:
+        response = await client.options("/graphql")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, POST, OPTIONS"
+
+
+# `/`: where people type the address ----------------------------------------------------------
+
+
+async def test_the_root_sends_browsers_on_to_graphiql() -> None:
+    async with gateway() as client:
+        get = await client.get("/")
+        head = await client.head("/")
+        link = await client.get("/", params={"query": "{ __typename }"})
+        post = await client.post("/", json={"query": "{ __typename }"})
+    for response in (get, head):
+        assert response.status_code == 307  # temporary: the GraphiQL switch can change
+        assert response.headers["location"] == "/graphql"
+    assert link.headers["location"] == "/graphql?query=%7B+__typename+%7D"
+    assert post.status_code == 405
+    assert post.headers["allow"] == "GET, HEAD"
+    assert code(post) == "METHOD_NOT_ALLOWED"
+
+
+async def test_without_graphiql_the_root_is_a_coded_404() -> None:
+    async with gateway(gateway=GatewaySettings(graphiql=False)) as client:
+        get = await client.get("/")
+        head = await client.head("/")
+    assert get.status_code == head.status_code == 404
+    assert get.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert "location" not in get.headers
