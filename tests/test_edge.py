@@ -144,6 +144,24 @@ async def test_slow_heads_and_idle_connections_are_closed(serve: Start) -> None:
         assert closed_within(huge, 30).startswith(b"HTTP/1.1 431 ")
 
 
+async def test_a_stop_waits_for_requests_in_flight_at_most_shutdown_timeout(serve: Start) -> None:
+    gateway: Served = serve(shutdown_timeout=1, header_timeout=300)
+    await wait_ready(gateway.url)
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        b"X-API-Key: demo-only-developer-api-key\r\nX-Purpose: development\r\nContent-Length: 1000\r\n\r\n{"
+    )
+    with socket.create_connection(("127.0.0.1", gateway.port)) as stuck:
+        stuck.sendall(head)  # a request in flight whose body never ends
+        await asyncio.sleep(0.5)
+        stopping = time.monotonic()
+        gateway.process.send_signal(signal.SIGTERM)
+        # uvicorn alone would wait for this request for ever
+        code = await asyncio.to_thread(gateway.process.wait, 30)
+        print(f"stopped {time.monotonic() - stopping:.1f} s after SIGTERM with a request in flight")
+    assert code == 0
+
+
 async def test_connections_beyond_the_cap_are_refused(serve: Start) -> None:
     gateway: Served = serve(max_connections=2, keepalive_timeout=300, header_timeout=300)
     await wait_ready(gateway.url)

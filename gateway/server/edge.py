@@ -77,6 +77,10 @@ def edge_config(app: Any, gateway: GatewaySettings, **options: Any) -> EdgeConfi
         # uvicorn refuses a request once open connections (this one included) reach the
         # limit, so the limit is one more than the connections to serve.
         "limit_concurrency": gateway.max_connections + 1,
+        # Without it uvicorn waits for ever for a request in flight (a client still sending
+        # its body, a department that never answers), and a supervisor cannot know how
+        # long a stop takes.
+        "timeout_graceful_shutdown": gateway.shutdown_timeout,
     }
     return EdgeConfig(app, header_timeout=gateway.header_timeout, **{**settings, **options})
 
