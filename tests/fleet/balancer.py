@@ -47,9 +47,7 @@ def _sub(pattern: str, replacement: str, text: str, *, count: int = 0) -> str:
     return changed
 
 
-def render(
-    shipped: str, *, servers: list[str], public: int, ops: int, stats: int, admin: Path
-) -> str:
+def render(shipped: str, *, servers: list[str], public: int, ops: int, stats: int, admin: Path) -> str:
     """The test's configuration: `servers` are "host:port" of the gateway hosts (the
     shipped server lines' names and options kept, in order; extra lines dropped)."""
     text = _sub(r"^\s*(chroot|user|group|daemon)\b.*\n", "", shipped)
@@ -60,7 +58,10 @@ def render(
     text = _sub(r"^(\s*default-server .*\bcheck port )\d+", rf"\g<1>{ops}", text)
     shipped_servers = re.findall(r"^ *server (\S+) \S+(.*)$", text, flags=re.M)
     assert len(shipped_servers) >= len(servers), "deploy/haproxy.cfg lists fewer servers than the test runs"
-    ours = [f"    server {name} {address}{rest}\n" for (name, rest), address in zip(shipped_servers, servers)]
+    ours = [
+        f"    server {name} {address}{rest}\n"
+        for (name, rest), address in zip(shipped_servers, servers, strict=False)
+    ]
     block = re.search(r"^ *server .*\n(?: *server .*\n)*", text, flags=re.M)  # the servers, one after another
     assert block is not None
     return text[: block.start()] + "".join(ours) + text[block.end() :]
@@ -104,7 +105,9 @@ class Balancer:
         text = (await self.command("show stat")).lstrip("# ")
         rows = csv.DictReader(io.StringIO(text))
         return {
-            r["svname"]: r for r in rows if r["pxname"] == BACKEND and r["svname"] not in ("BACKEND", "FRONTEND")
+            r["svname"]: r
+            for r in rows
+            if r["pxname"] == BACKEND and r["svname"] not in ("BACKEND", "FRONTEND")
         }
 
     async def state(self, name: str) -> str:
@@ -126,7 +129,9 @@ class Balancer:
         await until(reached, f"HAProxy to see {name} {state}", within=within, interval=0.01)
 
 
-def start_balancer(binary: str, servers: list[str], ops: int, directory: Path, public: int, stats: int) -> Balancer:
+def start_balancer(
+    binary: str, servers: list[str], ops: int, directory: Path, public: int, stats: int
+) -> Balancer:
     """HAProxy on the rendered configuration, checked first with `haproxy -c`."""
     directory.mkdir(parents=True, exist_ok=True)
     admin, config, log = directory / "admin.sock", directory / "haproxy.cfg", directory / "haproxy.log"

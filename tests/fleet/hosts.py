@@ -82,7 +82,9 @@ class Host:
             states = [w.get("status") for w in body.get("workers", {}).values()]
             return status == 200 and states == ["ready"] * workers
 
-        await until(ready, f"{self.name} ({self.url}) and its {workers} workers to be ready", within=120, interval=0.2)
+        await until(
+            ready, f"{self.name} ({self.url}) and its {workers} workers to be ready", within=120, interval=0.2
+        )
 
     async def metric(self, name: str, **labels: str) -> float:
         """The sum of a metric's samples whose labels include `labels`, over every worker."""
@@ -100,7 +102,10 @@ class Host:
     async def kill(self) -> None:
         """SIGKILL to the whole host (supervisor and workers); returns once every one of its
         processes is gone."""
-        members = [self.process.pid, *(c.pid for c in psutil.Process(self.process.pid).children(recursive=True))]
+        members = [
+            self.process.pid,
+            *(c.pid for c in psutil.Process(self.process.pid).children(recursive=True)),
+        ]
         os.killpg(self.process.pid, signal.SIGKILL)
         await asyncio.to_thread(self.process.wait)
 

@@ -30,7 +30,12 @@ class Outcome:
     @property
     def delivered(self) -> bool:
         """An answer with data and no error: personal data reached the client."""
-        return self.status == 200 and self.body is not None and bool(self.body.get("data")) and not self.body.get("errors")
+        return (
+            self.status == 200
+            and self.body is not None
+            and bool(self.body.get("data"))
+            and not self.body.get("errors")
+        )
 
 
 @dataclass
@@ -50,7 +55,9 @@ class Load:
 
     async def wait_delivered(self, count: int) -> None:
         total = len(self.delivered()) + count
-        await until(lambda: len(self.delivered()) >= total, f"{count} more answers through the balancer", within=60)
+        await until(
+            lambda: len(self.delivered()) >= total, f"{count} more answers through the balancer", within=60
+        )
 
     async def _client(self, offset: int) -> None:
         async with httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=30) as http:
@@ -70,7 +77,13 @@ class Load:
                 except ValueError:  # HAProxy's own error page
                     decoded = None
                 self.outcomes.append(
-                    Outcome(started, time.monotonic(), answer.status_code, answer.headers.get("x-request-id"), decoded)
+                    Outcome(
+                        started,
+                        time.monotonic(),
+                        answer.status_code,
+                        answer.headers.get("x-request-id"),
+                        decoded,
+                    )
                 )
 
 
