@@ -15,6 +15,7 @@ import pytest
 from gateway.config.load import load_audit, load_section
 from gateway.config.sections import GatewaySettings
 from gateway.http import ops
+from tests.fleet.balancer import timing
 
 ROOT = Path(__file__).parents[1]
 UNIT = ROOT / "deploy" / "govgraph.service"
@@ -26,6 +27,14 @@ def unit() -> configparser.SectionProxy:
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read_string(UNIT.read_text(encoding="utf-8").replace("\\\n", " "))
     return parser["Service"]
+
+
+def drain_seconds() -> float:
+    """What deploy/README.md's environment file sets."""
+    readme = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"GOVGRAPH_DRAIN_SECONDS=(\d+)", readme)
+    assert found is not None, "deploy/README.md sets no GOVGRAPH_DRAIN_SECONDS"
+    return float(found.group(1))
 
 
 def seconds(value: str) -> float:
@@ -40,7 +49,7 @@ def test_the_unit_stops_the_supervisor_gracefully_and_waits_longer_than_the_gate
     assert "--workers ${GOVGRAPH_WORKERS}" in service["ExecStart"]
     assert service["EnvironmentFile"].startswith("/etc/")
     assert (service["KillSignal"], service["KillMode"]) == ("SIGTERM", "mixed")  # to the supervisor only
-    graceful = gateway.shutdown_timeout + audit.commit_timeout
+    graceful = drain_seconds() + gateway.shutdown_timeout + audit.commit_timeout
     assert seconds(service["TimeoutStopSec"]) > graceful
     assert service["NoNewPrivileges"] == "yes"
     assert service["ProtectSystem"] == "strict"
@@ -59,6 +68,7 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
 
 def test_the_balancer_checks_readyz_on_the_operators_port_and_waits_for_the_supervisor() -> None:
     text = HAPROXY.read_text(encoding="utf-8")
+    assert drain_seconds() > timing(text).window + 1  # a stopping host serves until it is out
     gateway = load_section(ROOT / "govgraph.toml", "gateway", GatewaySettings, {})
     port = gateway.ops_listen.rsplit(":", 1)[1]
     assert re.search(rf"^\s*default-server check port {port}\b", text, flags=re.M)

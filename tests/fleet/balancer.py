@@ -37,7 +37,8 @@ class CheckTiming:
 
     @property
     def window(self) -> float:
-        """Seconds from a host's first failed check to its being marked down."""
+        """Seconds at most from a host failing (dead, or /readyz 503) to HAProxy marking it
+        down: its next check within `inter`, then `fall - 1` more, `fastinter` apart."""
         return self.inter + (self.fall - 1) * self.fastinter
 
 

@@ -36,6 +36,7 @@ from tests.policy_store import DEMO_SECRET
 ROOT = Path(__file__).parents[2]
 ADDRESSES = ("127.0.0.2", "127.0.0.3")
 WORKERS = 2
+DRAIN = 3  # seconds: above the shipped checks' inter + (fall - 1) x fastinter
 # The shipped policy, with the enterprise desk's own limit made small enough that one
 # burst is quickly spent; every other client gets the (high) defaults the hosts run with.
 RATE, BURST = 1, 10
@@ -57,9 +58,21 @@ class Fleet:
     switch: Switch  # the social-insurance department, counting its requests
     samples: dict[str, Any]
     env: dict[str, str]  # the hosts' environment (for `govgraph` commands against the same stores)
+    directory: Path
 
     async def import_policy(self, text: str) -> None:
         await import_text(self.store, text)
+
+    async def restart(self, index: int) -> Host:
+        """Start a stopped host again, as it was; returns once the balancer sends to it."""
+        old = self.hosts[index]
+        assert old.process.poll() is not None, f"{old.name} is still running"
+        directory = self.directory / old.name
+        host = start_host(old.name, old.address, old.port, old.ops, WORKERS, self.env, directory)
+        self.hosts[index] = host
+        await host.wait_ready(WORKERS)
+        await self.balancer.wait_state(host.name, "UP")
+        return host
 
 
 async def import_text(store: PolicyStore, text: str) -> None:
@@ -135,6 +148,8 @@ async def fleet(
             "GOVGRAPH_RATE": "100000",
             "GOVGRAPH_BURST": "100000",
             "GOVGRAPH_LOG_FORMAT": "text",
+            # As deploy/README.md sets it: a stopping host serves until HAProxy has seen its /readyz fail.
+            "GOVGRAPH_DRAIN_SECONDS": str(DRAIN),
         }
         port, ops = free_port_on(*ADDRESSES), free_port_on(*ADDRESSES)
         while ops == port:
@@ -157,11 +172,13 @@ async def fleet(
                 assert balancer.names == [h.name for h in hosts]
                 for host in hosts:
                     await balancer.wait_state(host.name, "UP")
-                yield Fleet(hosts, balancer, store, fleet_db, switch, demo_city.samples, env)
+                yield Fleet(hosts, balancer, store, fleet_db, switch, demo_city.samples, env, directory)
             finally:
                 balancer.process.terminate()
                 balancer.process.wait(timeout=30)
         finally:
             for host in hosts:
                 host.stop()
+            for host in hosts:
+                await asyncio.to_thread(host.wait)
             await store.aclose()

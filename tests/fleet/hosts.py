@@ -112,13 +112,16 @@ class Host:
         await until(lambda: not any(map(_alive, members)), f"{self.name}'s processes to die", interval=0.001)
 
     def stop(self) -> None:
+        """SIGTERM to the supervisor, as systemd sends it (KillMode=mixed); `wait` for the end."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # the supervisor stops its workers
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self) -> None:
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
 
 def _alive(pid: int) -> bool:
@@ -135,7 +138,7 @@ def start_host(
     maintenance, log = directory / "maintenance", directory / "gateway.log"
     command = [sys.executable, "-m", "gateway", "serve", "--allow-demo-keys", "--host", address]
     command += ["--port", str(port), "--workers", str(workers), "--ops-listen", f"{address}:{ops}"]
-    with log.open("wb") as out:
+    with log.open("ab") as out:  # a host started again writes after its earlier life
         process = subprocess.Popen(
             command,
             cwd=ROOT,

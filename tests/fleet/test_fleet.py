@@ -1,20 +1,24 @@
 """The gateway as a fleet: two hosts behind HAProxy (deploy/haproxy.cfg), one Redis, one
 PostgreSQL (tests/fleet/conftest.py). A client's rate limit and the record cache are the
-fleet's, a policy change reaches every worker of every host, a host in maintenance drains
-without a failed request, and a host that dies costs only the requests it was answering,
-each delivered answer audited.
+fleet's, a policy change reaches every worker of every host, a host that dies costs only
+the requests it was answering (each delivered answer audited), a host stopped or put in
+maintenance under load fails no request.
 
-The tests share one fleet and run in this order; the last one kills a host, so a new
-check of the fleet (e.g. a query registered through one host and found through the
-other) goes above it. Each prints the figures it measured (`pytest -s` shows them);
-timings are asserted only against the bounds the fleet promises: a policy change in
-every worker within 2 s, a dead host out of the balancer within its check window.
+The tests share one fleet, in this order; each leaves both hosts serving (a host killed
+or stopped is started again), so a new check of the fleet (e.g. a query registered
+through one host and found through the other) can go anywhere. The kill comes first of
+the disruptive ones, while HAProxy gives both hosts their full share: a host that came
+back ramps up over its `slowstart`. Each test prints the figures it measured (`make
+test-fleet` shows them); timings are asserted only against the bounds the fleet promises:
+a policy change in every worker within 2 s, a dead host out of the balancer within its
+check window.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -143,28 +147,6 @@ async def test_a_policy_change_reaches_every_worker_of_every_host(fleet: Fleet) 
         assert [e["extensions"]["code"] for e in answer["errors"]] == ["FORBIDDEN"]
 
 
-async def test_a_host_in_maintenance_drains_without_a_failed_request(fleet: Fleet) -> None:
-    drained = fleet.hosts[0]
-    balancer = fleet.balancer
-    async with steady_load(balancer.url, DEV, person_bodies(fleet)) as load:
-        await load.wait_delivered(100)
-        assert await balancer.sessions(drained.name) > 0
-        drained.maintenance.touch()
-        touched = time.monotonic()
-        await balancer.wait_state(drained.name, "DOWN")
-        out = time.monotonic() - touched
-        sessions = await balancer.sessions(drained.name)
-        await load.wait_delivered(200)
-    after = await balancer.sessions(drained.name)
-    print(f"\ndrain: {drained.name} out of the balancer {out * 1000:.0f} ms after the maintenance file; "
-          f"{len(load.outcomes)} requests, {len(load.failed())} failed")  # fmt: skip
-    assert load.failed() == []
-    assert after == sessions, "the balancer sent requests to a host it had marked down"
-
-    drained.maintenance.unlink()
-    await balancer.wait_state(drained.name, "UP")
-
-
 async def test_a_host_killed_under_load_costs_only_its_requests_in_flight(fleet: Fleet) -> None:
     victim = fleet.hosts[0]
     balancer = fleet.balancer
@@ -220,3 +202,52 @@ async def test_a_host_killed_under_load_costs_only_its_requests_in_flight(fleet:
     print(verified.stdout.strip())
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.strip().endswith("intact")
+    await fleet.restart(0)
+
+
+async def test_a_host_stopped_under_load_loses_no_request(fleet: Fleet) -> None:
+    """`systemctl stop` with no drain first: SIGTERM to the supervisor (KillMode=mixed). The
+    host goes on serving for drain_seconds while HAProxy sees /readyz fail, then stops."""
+    stopped = fleet.hosts[1]
+    balancer = fleet.balancer
+    async with steady_load(balancer.url, DEV, person_bodies(fleet)) as load:
+        await load.wait_delivered(100)
+        assert await balancer.sessions(stopped.name) > 0
+        stopping = time.monotonic()
+        stopped.process.send_signal(signal.SIGTERM)
+        await balancer.wait_state(stopped.name, "DOWN")
+        out = time.monotonic() - stopping
+        code = await asyncio.to_thread(stopped.process.wait, 60)
+        exited = time.monotonic() - stopping
+        await load.wait_delivered(100)
+    failed = load.failed()
+    print(
+        f"\nstop: {stopped.name} out of the balancer {out * 1000:.0f} ms after SIGTERM, exited after "
+        f"{exited * 1000:.0f} ms; {len(failed)} of {len(load.outcomes)} requests failed "
+        f"{sorted({f.status or f.error for f in failed}, key=str)}"
+    )
+    assert code == 0
+    assert failed == []
+    await fleet.restart(1)
+
+
+async def test_a_host_in_maintenance_drains_without_a_failed_request(fleet: Fleet) -> None:
+    drained = fleet.hosts[0]
+    balancer = fleet.balancer
+    async with steady_load(balancer.url, DEV, person_bodies(fleet)) as load:
+        await load.wait_delivered(100)
+        assert await balancer.sessions(drained.name) > 0
+        drained.maintenance.touch()
+        touched = time.monotonic()
+        await balancer.wait_state(drained.name, "DOWN")
+        out = time.monotonic() - touched
+        sessions = await balancer.sessions(drained.name)
+        await load.wait_delivered(200)
+    after = await balancer.sessions(drained.name)
+    print(f"\ndrain: {drained.name} out of the balancer {out * 1000:.0f} ms after the maintenance file; "
+          f"{len(load.outcomes)} requests, {len(load.failed())} failed")  # fmt: skip
+    assert load.failed() == []
+    assert after == sessions, "the balancer sent requests to a host it had marked down"
+
+    drained.maintenance.unlink()
+    await balancer.wait_state(drained.name, "UP")
