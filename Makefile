@@ -1,4 +1,5 @@
-# govgraph: `make demo` runs the gateway over the demo city, `make test` runs every test.
+# govgraph: `make demo` runs the gateway over the demo city, `make test` runs every test but the
+# fleet's, `make test-fleet` those (two gateway hosts behind HAProxy: apt-get install haproxy).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 JS_STAMP := tests/js/node_modules/.installed
 NPM := $(shell command -v npm)
 
-.PHONY: demo test check bench schema catalog-docs clean
+.PHONY: demo test test-fleet check bench schema catalog-docs clean
 
 # Development: the tests, linters and every extra (dev pulls in demo and otel).
 $(STAMP): pyproject.toml
@@ -32,7 +33,10 @@ demo: $(DEMO_STAMP)
 	$(BIN)/govgraph demo $(ARGS)
 
 test: $(STAMP) $(if $(NPM),$(JS_STAMP))
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not fleet" $(PYTEST_ARGS)
+
+test-fleet: $(STAMP)
+	$(BIN)/python -m pytest -m fleet -s $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(ARGS)

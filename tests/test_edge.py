@@ -27,6 +27,7 @@ from demo.stack import DemoStack
 
 from .test_cli import free_port
 from .test_processes import wait_ready
+from .waiting import until
 
 ROOT = Path(__file__).parents[1]
 DEV = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
@@ -142,6 +143,40 @@ async def test_slow_heads_and_idle_connections_are_closed(serve: Start) -> None:
     with socket.create_connection(address) as huge:  # a head past 64 kB, never finished
         huge.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Padding: " + b"a" * 100_000)
         assert closed_within(huge, 30).startswith(b"HTTP/1.1 431 ")
+
+
+async def test_a_stopping_process_serves_for_drain_seconds_with_readyz_failing(serve: Start) -> None:
+    gateway: Served = serve(drain_seconds=3)
+    await wait_ready(gateway.url)
+    async with httpx.AsyncClient(timeout=10) as client:
+        gateway.process.send_signal(signal.SIGTERM)
+
+        async def not_ready() -> bool:
+            return (await client.get(f"{gateway.ops_url}/readyz")).status_code == 503
+
+        await until(not_ready, "/readyz to fail after SIGTERM")
+        body = {"query": "{ __typename }"}
+        served = await client.post(f"{gateway.url}/graphql", json=body, headers=DEV)
+        assert served.status_code == 200  # still serving while the balancer takes it out
+    assert await asyncio.to_thread(gateway.process.wait, 30) == 0
+
+
+async def test_a_stop_waits_for_requests_in_flight_at_most_shutdown_timeout(serve: Start) -> None:
+    gateway: Served = serve(shutdown_timeout=1, header_timeout=300)
+    await wait_ready(gateway.url)
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        b"X-API-Key: demo-only-developer-api-key\r\nX-Purpose: development\r\nContent-Length: 1000\r\n\r\n{"
+    )
+    with socket.create_connection(("127.0.0.1", gateway.port)) as stuck:
+        stuck.sendall(head)  # a request in flight whose body never ends
+        await asyncio.sleep(0.5)
+        stopping = time.monotonic()
+        gateway.process.send_signal(signal.SIGTERM)
+        # uvicorn alone would wait for this request for ever
+        code = await asyncio.to_thread(gateway.process.wait, 30)
+        print(f"stopped {time.monotonic() - stopping:.1f} s after SIGTERM with a request in flight")
+    assert code == 0
 
 
 async def test_connections_beyond_the_cap_are_refused(serve: Start) -> None:

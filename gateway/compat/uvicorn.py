@@ -22,13 +22,30 @@ __all__ = ["HttpProtocol", "QuietServer", "SignalServer", "Supervisor", "bind"]
 class SignalServer(uvicorn.Server):
     """A server that stops at SIGINT or SIGTERM as uvicorn's does, without re-raising the
     signal once it has shut down (uvicorn does, so that its caller stops too); `on_exit`
-    runs at the signal, before the requests in flight have finished."""
+    runs at the signal, before the requests in flight have finished. With `drain` seconds
+    it goes on serving that long after the signal (`on_exit` already run) before it
+    stops; a second signal stops it at once."""
 
     on_exit: Callable[[], None] | None = None
+    drain: float = 0.0
+    _draining: asyncio.TimerHandle | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining is not None:
+            self._draining.cancel()
+        elif self.drain > 0 and not self.should_exit:
+            self._exiting()
+            # Signal handlers run in the main thread, where the server's loop runs.
+            self._draining = asyncio.get_running_loop().call_later(self.drain, self._stop, sig, frame)
+            return
+        self._stop(sig, frame)
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+        self._exiting()
+
+    def _exiting(self) -> None:
         if self.on_exit is not None:
             self.on_exit()
 
@@ -59,6 +76,16 @@ class Supervisor(Multiprocess):
 
     def workers_gone(self, pids: set[int]) -> None:
         """Override to hear of workers that are gone."""
+
+    def terminate_all(self) -> None:
+        """Stop every worker, having closed the supervisor's own copy of the listening
+        socket first: uvicorn keeps it open, so once the workers have closed theirs the
+        kernel still completes connections that no process will accept, and resets them
+        when the supervisor exits. Closed, the socket refuses new connections as soon as
+        the workers stop accepting, and a load balancer sends those requests elsewhere."""
+        for sock in self.sockets:
+            sock.close()
+        super().terminate_all()
 
     def _watched(self, step: Callable[[], None]) -> None:
         before = self.worker_pids()

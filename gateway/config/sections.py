@@ -78,6 +78,16 @@ class GatewaySettings:
     max_connections: Count = Field(
         default=1000, description="Connections served at once per process; requests on further ones get 503."
     )
+    drain_seconds: SecondsOrOff = Field(
+        default=0.0,
+        description="Seconds a stopping process goes on serving after SIGTERM or SIGINT, /readyz "
+        "already 503, so that a load balancer stops sending before it stops accepting.",
+    )
+    shutdown_timeout: Positive = Field(
+        default=20.0,
+        description="Seconds the requests in flight have to finish after SIGTERM or SIGINT; then they "
+        "are cancelled and the process stops (a service manager's stop timeout must be longer).",
+    )
     graphiql_presets: OptionalPath = Field(
         default=None,
         description="A file of GraphiQL pre-fill presets (the demo writes one), relative to this file; "

@@ -77,6 +77,10 @@ def edge_config(app: Any, gateway: GatewaySettings, **options: Any) -> EdgeConfi
         # uvicorn refuses a request once open connections (this one included) reach the
         # limit, so the limit is one more than the connections to serve.
         "limit_concurrency": gateway.max_connections + 1,
+        # Without it uvicorn waits for ever for a request in flight (a client still sending
+        # its body, a department that never answers), and a supervisor cannot know how
+        # long a stop takes.
+        "timeout_graceful_shutdown": gateway.shutdown_timeout,
     }
     return EdgeConfig(app, header_timeout=gateway.header_timeout, **{**settings, **options})
 
@@ -183,12 +187,14 @@ async def serve(
     app: Starlette, settings: Settings, host: str, port: int, ops: tuple[str, int], **options: Any
 ) -> None:
     """Serve `app` on host:port and its operators' endpoints on `ops`, in this process,
-    until SIGINT or SIGTERM. From the signal on /readyz answers 503 while the requests in
+    until SIGINT or SIGTERM. From the signal on /readyz answers 503; the process goes on
+    serving for `[gateway] drain_seconds`, then stops accepting and lets the requests in
     flight finish; the operators' listener stops last."""
     ops_socket = listen(*ops, "gateway.ops_listen (or --ops-listen)")
     public = SignalServer(edge_config(app, settings.gateway, host=host, port=port, **options))
     readiness = app.state.readiness
     public.on_exit = lambda: setattr(readiness, "started", False)
+    public.drain = settings.gateway.drain_seconds
     operators = operators_server(ops_app(app), settings.gateway, ops_socket)
     listening = asyncio.create_task(operators.serve(sockets=[ops_socket]))
     try:

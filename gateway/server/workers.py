@@ -23,6 +23,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,6 +128,15 @@ class _Supervisor(Supervisor):
         finally:
             operators.should_exit = True
             thread.join()
+
+    def terminate_all(self) -> None:
+        # From the signal on /readyz answers 503 ("stopping"); the workers go on serving for
+        # drain_seconds, so that the load balancer stops sending before they stop accepting.
+        # A second signal ends the wait.
+        deadline = time.monotonic() + self._settings.gateway.drain_seconds
+        while time.monotonic() < deadline and not self.signal_queue:
+            time.sleep(0.05)
+        super().terminate_all()
 
     def workers_gone(self, pids: set[int]) -> None:
         for pid in pids:

@@ -136,6 +136,35 @@ def test_the_supervisor_names_workers_that_died_or_were_replaced(supervisor_sign
         sock.close()
 
 
+def test_a_stopping_supervisor_closes_its_listening_socket(supervisor_signals: None) -> None:
+    """Else, once its workers have closed theirs, the kernel would still take connections
+    that no process accepts; refused, a load balancer sends them to another host."""
+    workers = config("tests.gateway.test_compat_uvicorn:hello", workers=1)
+    sock = bind(workers)
+    port = sock.getsockname()[1]
+    supervisor = Supervisor(workers, [sock])
+    try:
+        supervisor.init_processes()
+        deadline = time.monotonic() + 20
+        while True:  # until the worker answers
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as up:
+                    up.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if up.recv(1024).startswith(b"HTTP/1.1 200 "):
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
+    finally:
+        supervisor.should_exit.set()
+        supervisor.terminate_all()
+        supervisor.join_all()
+    assert sock.fileno() == -1
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
 class Recording(HttpProtocol):
     """Records the hooks it is called at; refuses requests while REFUSE is set."""
 

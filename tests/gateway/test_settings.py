@@ -168,14 +168,17 @@ def test_edge_and_token_settings_have_defaults_and_can_be_set(tmp_path: Path) ->
     assert defaults.gateway.ops_listen == "127.0.0.1:9000"
     assert (defaults.gateway.keepalive_timeout, defaults.gateway.header_timeout) == (5, 10.0)
     assert defaults.gateway.max_connections == 1000
+    assert (defaults.gateway.shutdown_timeout, defaults.gateway.drain_seconds) == (20.0, 0.0)
     text = (
         '[gateway]\nops_listen = "${OPS}"\nkeepalive_timeout = 75\nheader_timeout = 2.5\n'
-        'max_connections = 50\n[auth]\npolicy = "policy.toml"\nleeway = 0\n' + MEMORY
+        "max_connections = 50\nshutdown_timeout = 45\ndrain_seconds = 3\n"
+        '[auth]\npolicy = "policy.toml"\nleeway = 0\n' + MEMORY
     )
     chosen = load_settings(write(tmp_path, text), {"OPS": "[::1]:9100"})
     assert chosen.gateway.ops_listen == "[::1]:9100"
     assert (chosen.gateway.keepalive_timeout, chosen.gateway.header_timeout) == (75, 2.5)
     assert chosen.gateway.max_connections == 50
+    assert (chosen.gateway.shutdown_timeout, chosen.gateway.drain_seconds) == (45.0, 3.0)
     assert chosen.auth is not None
     assert chosen.auth.leeway == 0.0
     unset = load_settings(write(tmp_path, '[auth]\npolicy = "p.toml"\n' + MEMORY), {}).auth
