@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from gateway.audit.record import canonical_hash
+from gateway.execution.documents import document_id
 from tests.fleet.balancer import SHIPPED, timing
 from tests.fleet.conftest import BURST, POLICY, RATE, ROOT, WORKERS, Fleet, token
 from tests.fleet.load import steady_load
@@ -101,6 +102,28 @@ async def test_a_record_fetched_through_one_host_is_cached_for_the_other(fleet: 
         "ok",
         "cached",
     )
+
+
+async def test_a_query_registered_through_one_host_is_found_through_the_other(fleet: Fleet) -> None:
+    """Automatic persisted queries live in the record cache's Redis: a hash registered
+    through one host (one of its workers) is run by hash alone through the other."""
+    first, second = fleet.hosts
+    person = fleet.samples["cases"]["family_child"][0]
+    text = f'query FleetName {{ person(id: "{person}") {{ name }} }}'  # the run's own Redis namespace
+    hashed = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": document_id(text)}}}
+    fresh = httpx.Limits(max_keepalive_connections=0)  # each request to either worker of a host
+    async with httpx.AsyncClient(timeout=30, limits=fresh) as http:
+        unknown = (await http.post(f"{second.url}/graphql", json=hashed, headers=DEV)).json()
+        registered = (
+            await http.post(f"{first.url}/graphql", json={**hashed, "query": text}, headers=DEV)
+        ).json()
+        found = [
+            (await http.post(f"{second.url}/graphql", json=hashed, headers=DEV)).json() for _ in range(4)
+        ]
+    print(f"\npersisted query: registered through {first.name}, found by hash through {second.name} 4 times")
+    assert unknown["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert registered["data"]["person"]["name"]
+    assert all(f.get("data") == registered["data"] for f in found), found
 
 
 async def test_a_policy_change_reaches_every_worker_of_every_host(fleet: Fleet) -> None:
