@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol
 
@@ -112,7 +113,7 @@ async def test_operators_endpoints_are_on_their_own_port_only(serve: Start) -> N
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     assert ready.json()["pid"] == gateway.process.pid
-    assert ops_alive.json() == {"status": "ok"}
+    assert alive.json() == ops_alive.json() == {"status": "ok", "version": version("govgraph")}
     assert no_data.status_code == 404
 
 
