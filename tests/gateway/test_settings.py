@@ -219,6 +219,9 @@ def test_an_unknown_key_gets_the_nearest_known_one(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "[gateway]\nmax_conections = 5\n" + MEMORY), {})
     with pytest.raises(ConfigError, match=r":1: gatway: unknown key; did you mean 'gateway'\?"):
         load_settings(write(tmp_path, "gatway = 1\n" + MEMORY), {})
+    # A misspelt table is named on the line of its header, dotted or not.
+    with pytest.raises(ConfigError, match=r":8: sorces: unknown key; did you mean 'sources'\?"):
+        load_settings(write(tmp_path, MEMORY + '\n[sorces.tax]\nkind = "memory"\n'), {})
     with pytest.raises(ConfigError) as far:
         load_settings(write(tmp_path, "[limits]\nzzz = 1\n" + MEMORY), {})
     assert "did you mean" not in str(far.value)
