@@ -327,10 +327,13 @@ def console(page: str, command: str) -> tuple[list[str], str]:
 
 
 def govgraph(args: list[str], site: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """`govgraph ARGS` as the page runs it from the project directory (site/ is `site`)."""
+    """`govgraph ARGS` as the page runs it from the project directory (site/ is `site`); the
+    standard error after the line saying which configuration was used, which names the site's."""
     capsys.readouterr()
     status = govgraph_main([a.replace("site/", f"{site}/") for a in args])
     out, err = capsys.readouterr()
+    using, _, err = err.partition("\n")
+    assert using == f"govgraph: using configuration {(site / 'govgraph.toml').resolve()} (from --config)"
     return status, out, err
 
 

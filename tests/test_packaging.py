@@ -94,7 +94,9 @@ def test_the_otlp_exporter_without_the_otel_extra_names_the_extra(tmp_path: Path
         out = without(otlp, *command, "--config", str(config), env=on)
         assert out.returncode == 2, out.stderr
         assert "Traceback" not in out.stderr
-        assert out.stderr.startswith('govgraph: configuration error: tracing.exporter: "otlp" needs the OTLP')
+        using, problem = out.stderr.splitlines()
+        assert using == f"govgraph: using configuration {config} (from --config)"
+        assert problem.startswith('govgraph: configuration error: tracing.exporter: "otlp" needs the OTLP')
         assert "pip install 'govgraph[otel]'" in out.stderr
     # With the extra installed, the same configuration is fine.
     assert (

@@ -24,7 +24,7 @@ def register(subparsers: Subparsers) -> None:
         "action", choices=["verify", "subject"], help="verify: check the hash chains; subject: list accesses"
     )
     parser.add_argument("subject", nargs="?", help="resident id or credit code (for `subject`)")
-    add_config(parser, help="configuration whose [audit] section names the log")
+    add_config(parser, help="configuration whose [audit] section names the log", demo=True)
     parser.set_defaults(func=run)
 
 

@@ -21,6 +21,7 @@ from gateway.cli import (
     serve,
     token,
 )
+from gateway.cli.locate import prepare
 from gateway.cli.plugins import command_registrars
 from gateway.version import installed_version
 from sources.errors import ConfigError
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        prepare(args)  # the configuration, the running demo: found, and said on stderr
         code: int = args.func(args)
         sys.stdout.flush()  # here, so that a reader gone away is noticed inside this `try`
     except ConfigError as exc:  # the policy's, a source's and a document's mistakes included

@@ -82,7 +82,7 @@ def register(subparsers: Subparsers) -> None:
         "--bootstrap", action="store_true", help="role: act without an administrator's role (the first one)"
     )
     parser.add_argument("-o", "--output", help="export: write here instead of standard output")
-    add_config(parser)
+    add_config(parser, demo=True)
     parser.set_defaults(func=run)
 
 
