@@ -22,6 +22,7 @@ from gateway.config.sections import AuthConfig
 from gateway.http.refusal import Refusal
 from gateway.policy.model import Client, Policy
 from resolvers.context import Principal
+from sources.errors import ConfigError
 
 __all__ = ["AuthSettings", "Authenticator", "mint_token"]
 
@@ -41,7 +42,12 @@ class AuthSettings:
 
     @staticmethod
     def key_files(paths: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-        return tuple((alg, Path(p).read_text(encoding="ascii")) for alg, p in paths.items())
+        """The PEM text of each file; a ConfigError naming the one that cannot be read."""
+        try:
+            return tuple((alg, Path(p).read_text(encoding="ascii")) for alg, p in paths.items())
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = f"{exc.filename} ({exc.strerror})" if isinstance(exc, OSError) else "(not PEM text)"
+            raise ConfigError(f"auth.public_keys: cannot read {problem}") from exc
 
 
 class Authenticator:

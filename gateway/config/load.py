@@ -19,7 +19,7 @@ from gateway.config.file import ConfigFile, Settings
 from gateway.config.sections import AuditSettings, AuthConfig
 from gateway.config.tables import CatalogTable, DocumentsTable
 from gateway.config.tomllines import Lines
-from gateway.config.variables import Variables
+from gateway.config.variables import REFERENCE, Variables
 from gateway.config.wording import problems
 from sources.errors import ConfigError, SourceConfigError
 
@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class Problems(SourceConfigError):
@@ -201,7 +200,7 @@ def expand(value: Any, variables: Variables, where: str) -> Any:
     """Substitute ${VAR} and ${VAR:-default} in every string under `value`; a variable
     that is not set is recorded in `variables` (`take_unset`), not raised."""
     if isinstance(value, str):
-        return _ENV.sub(lambda m: variables.value(m.group(1), m.group(2), where), value)
+        return REFERENCE.sub(lambda m: variables.value(m.group(1), m.group(2), where), value)
     if isinstance(value, dict):
         return {k: expand(v, variables, f"{where}.{k}" if where else k) for k, v in value.items()}
     if isinstance(value, list):

@@ -17,8 +17,9 @@ from typing import Any
 
 from gateway.config.schema import file_schema
 
-__all__ = ["STAND_IN_MARK", "Variables", "stand_in"]
+__all__ = ["REFERENCE", "STAND_IN_MARK", "Variables", "stand_in"]
 
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${VAR}, ${VAR:-default}
 STAND_IN_MARK = "${"  # a text stand-in is the reference itself: a message quoting it says so
 _PARTS = re.compile(r"\[\d+\]|[^.\[\]]+")
 # A stand-in by key name where the type says only "text" (the adapters' own keys included).
@@ -34,14 +35,17 @@ class Variables:
         self.environ = environ
         self.stand_in = stand_in  # every variable, set or not, stands in (check-config --no-env)
         self.unset: dict[str, str] = {}  # key -> variable not set, without a default: mistakes
-        self.stood_in: dict[str, str] = {}  # key -> variable whose value is not known here
+        self.stood_in: dict[str, str] = {}  # key -> variable without a default, not read
+        self.defaulted: dict[str, str] = {}  # key -> variable read as its default, not read
 
     def value(self, var: str, default: str | None, where: str) -> str:
         """The text `${var}` (or `${var:-default}`) at the dotted key `where` stands for."""
         if self.stand_in:
             if default is None:
                 self.stood_in[where] = var
-            return default if default is not None else stand_in(where, var)
+                return stand_in(where, var)
+            self.defaulted[where] = var
+            return default
         if var in self.environ:
             return self.environ[var]
         if default is not None:
@@ -60,8 +64,8 @@ def stand_in(where: str, var: str) -> str:
     """A value for `where` that passes its type checks: its default, the first of its
     choices, the least number it allows; for text, the reference itself."""
     node = _schema_at(where)
-    if "default" in node and not isinstance(node["default"], dict | list):
-        default = node["default"]
+    default = node.get("default")
+    if default not in (None, "") and not isinstance(default, dict | list):  # "": not set
         return str(default).lower() if isinstance(default, bool) else str(default)
     kinds = [node, *node.get("anyOf", [])]
     for kind in kinds:
