@@ -1,6 +1,7 @@
 """`govgraph check-config` checks what `govgraph serve` checks, reports every mistake at
 once, refuses the demo's published keys as serve does, and with --no-env checks a file
-without its secrets, saying what that leaves unchecked. Real `govgraph` processes."""
+without its secrets, saying what that leaves unchecked; `serve --help` lists the
+environment the configuration needs. Real `govgraph` processes."""
 
 from __future__ import annotations
 
@@ -212,6 +213,34 @@ def test_without_the_environment(tmp_path: Path) -> None:
     assert unset == [
         f"environment variable {v} is not set" for v in ("OPS", "CONNECTIONS", "POLICY_FILE", "AUDIT_KEY")
     ]
+
+
+def test_serve_help_lists_the_environment_the_configuration_needs(tmp_path: Path) -> None:
+    out = govgraph("serve", "--help")
+    assert out.returncode == 0, out.stderr
+    environment = out.stdout.split("\nenvironment:\n", 1)[1]
+    assert f"  read by {CONFIG}:\n" in environment
+    rows = {
+        line.split()[0]: line.split(None, 1)[1]
+        for line in environment.splitlines()
+        if line.startswith("    ")
+    }
+    assert rows["GOVGRAPH_TAX_DSN"] == "required: sources.tax.dsn"
+    assert rows["GOVGRAPH_AUDIT_DSN"] == "required: sources.audit.dsn, audit.dsn"
+    assert rows["GOVGRAPH_POLICY_DSN"] == "optional: auth.store"
+    assert rows["GOVGRAPH_CONSOLE_SECRET"] == "optional: console.session_secret"
+    assert rows["REDIS_URL"] == "optional: rate_limit.redis_url, cache.redis_url"
+    for fixed in ("GOVGRAPH_CONFIG", "PROMETHEUS_MULTIPROC_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        assert fixed in rows
+    # Another configuration, named before --help; and none at all.
+    other = tmp_path / "other.toml"
+    other.write_text('[auth]\npolicy = "p.toml"\nhs256_secret = "${MY_SECRET}"\n' + MEMORY)
+    out = govgraph("serve", "--config", str(other), "--help", cwd=tmp_path)
+    assert f"  read by {other}:\n    MY_SECRET" in out.stdout
+    assert "GOVGRAPH_TAX_DSN" not in out.stdout
+    out = govgraph("serve", "--help", cwd=tmp_path)
+    assert "  no configuration: give --config FILE, set GOVGRAPH_CONFIG" in out.stdout
+    assert "    GOVGRAPH_CONFIG " in out.stdout
 
 
 @pytest.mark.parametrize("flag", ["--no-env", "--allow-demo-keys"])

@@ -6,6 +6,7 @@ import argparse
 
 from gateway.app import create_app
 from gateway.cli.common import OPS_HELP, Subparsers, add_config, address, run_on_uvloop
+from gateway.cli.environment import add_help
 from gateway.cli.plugins import published_keys
 from gateway.cli.published import ALLOW_FLAG, published_keys_in_use, refusal
 from gateway.config.settings import ConfigError, load_settings, parse_address
@@ -17,7 +18,15 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("serve", help="run the gateway against the departments in a config file")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the gateway against the departments in a config file",
+        description="Serve the gateway over the departments of the configuration. It refuses to start\n"
+        "on any mistake `govgraph check-config` reports. The environment it reads is listed\n"
+        "below, for the configuration it would use (give --config before --help for another).",
+        add_help=False,
+    )
+    add_help(parser)  # lists the configuration's ${VAR}s: computed when --help is asked for
     add_config(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default %(default)s)")

@@ -19,7 +19,7 @@ from gateway.config.file import ConfigFile, Settings
 from gateway.config.sections import AuditSettings, AuthConfig
 from gateway.config.tables import CatalogTable, DocumentsTable
 from gateway.config.tomllines import Lines
-from gateway.config.variables import REFERENCE, Variables
+from gateway.config.variables import REFERENCE, Reference, Variables, references
 from gateway.config.wording import problems
 from sources.errors import ConfigError, SourceConfigError
 
@@ -31,6 +31,7 @@ __all__ = [
     "load_auth",
     "load_catalog_path",
     "load_documents_path",
+    "load_references",
     "load_settings",
     "located",
     "parse_settings",
@@ -194,6 +195,12 @@ def _one_section(path: Path, name: str, model: type[T], environ: Environment, ab
         )
     except SourceConfigError as exc:
         raise located(path, text, _found(exc)) from exc
+
+
+def load_references(path: str | Path) -> list[Reference]:
+    """The file's `${VAR}`s, in file order: what it needs from the environment."""
+    _, raw = _read(Path(path))
+    return references(raw)
 
 
 def expand(value: Any, variables: Variables, where: str) -> Any:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.config.schema import file_schema
 
-__all__ = ["REFERENCE", "STAND_IN_MARK", "Variables", "stand_in"]
+__all__ = ["REFERENCE", "STAND_IN_MARK", "Reference", "Variables", "references", "stand_in"]
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${VAR}, ${VAR:-default}
 STAND_IN_MARK = "${"  # a text stand-in is the reference itself: a message quoting it says so
@@ -58,6 +59,24 @@ class Variables:
         found = [(where, f"environment variable {var} is not set") for where, var in self.unset.items()]
         self.unset.clear()
         return found
+
+
+@dataclass(frozen=True)
+class Reference:
+    var: str
+    where: str  # the dotted key
+    has_default: bool
+
+
+def references(value: Any, where: str = "") -> list[Reference]:
+    """The `${VAR}`s of a parsed file (or of the table `value` at `where`), in file order."""
+    if isinstance(value, str):
+        return [Reference(m.group(1), where, m.group(2) is not None) for m in REFERENCE.finditer(value)]
+    if isinstance(value, dict):
+        return [r for k, v in value.items() for r in references(v, f"{where}.{k}" if where else k)]
+    if isinstance(value, list):
+        return [r for i, v in enumerate(value) for r in references(v, f"{where}[{i}]")]
+    return []
 
 
 def stand_in(where: str, var: str) -> str:
