@@ -123,7 +123,10 @@ async def _demo(args: argparse.Namespace) -> None:
         seconds = time.perf_counter() - started
         _announce(stack, settings, policy, args.host, args.port, seconds, ops)
         running = _running(stack, args.config, args.host, args.port)
-        demo_state.announce(running)  # where `govgraph samples`, `audit`, ... find this demo
+        try:  # where `govgraph samples`, `audit`, ... find this demo
+            demo_state.announce(running)
+        except OSError as exc:  # the demo runs on; only other directories' commands miss it
+            log.warning("cannot note where this demo is (%s): commands elsewhere will not find it", exc)
         try:
             if args.workers > 1:
                 await _workers(args, ops)

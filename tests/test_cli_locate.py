@@ -150,6 +150,12 @@ def test_a_demo_that_died_is_not_found(nowhere: Path, pointer: Path, city: Path)
     dead = int(finished.stdout)
     demo_state.announce(RunningDemo(dead, str(city), str(CONFIG), "http://127.0.0.1:8474"))
     assert demo_state.running() is None
+    # Nor one whose number a later process was given: it started at another time.
+    demo_state.announce(RunningDemo(os.getpid(), str(city), str(CONFIG), "http://127.0.0.1:8474"))
+    assert demo_state.running() is not None
+    state = json.loads((city / "demo.json").read_text())
+    (city / "demo.json").write_text(json.dumps({**state, "started": "1"}))
+    assert demo_state.running() is None
     out = govgraph("samples", cwd=nowhere)
     assert out.returncode == 1
     assert "(no demo is running; --data-dir names another city)" in out.stderr

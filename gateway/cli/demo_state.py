@@ -7,7 +7,8 @@ that file in a per-user place: `$XDG_RUNTIME_DIR/govgraph/demo.json` (a tmpfs th
 session owns, emptied at logout), else `$XDG_CACHE_HOME/govgraph/demo.json` (by default
 `~/.cache/govgraph/demo.json`). Both are removed when the demo stops; a demo killed
 without stopping leaves them behind, so a reader trusts them only while the process
-they name is alive. The most recently started demo is the one found.
+they name is alive (and, where /proc tells, is the same process, not a later one given
+its number). The most recently started demo is the one found.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def pointer_path() -> Path:
 def announce(demo: RunningDemo) -> None:
     """Write the state file and the pointer. Readable by this user only: it holds the
     departments' and the audit log's addresses."""
-    _write(demo.state_path, asdict(demo))
+    _write(demo.state_path, {**asdict(demo), "started": _started(demo.pid)})
     pointer = pointer_path()
     pointer.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     _write(pointer, {"pid": demo.pid, "state": str(demo.state_path)})
@@ -69,6 +70,8 @@ def running() -> RunningDemo | None:
     if not isinstance(pid, int) or not isinstance(state, str) or not _alive(pid):
         return None
     found = _read(Path(state))
+    if found.get("started") not in (None, _started(pid)):
+        return None  # the process that wrote it is gone; another has its number now
     texts = [found.get(k) for k in ("data_dir", "config", "gateway")]
     environ = found.get("environ")
     if found.get("pid") != pid or not all(isinstance(t, str) for t in texts) or not isinstance(environ, dict):
@@ -85,6 +88,16 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # exists, and is someone else's
         return True
     return True
+
+
+def _started(pid: int) -> str | None:
+    """When the process started (clock ticks since boot, /proc/PID/stat's 22nd field);
+    None where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # fields after the command name start at 3
 
 
 def _read(path: Path) -> dict[str, object]:
