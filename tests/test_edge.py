@@ -139,7 +139,7 @@ async def test_slow_heads_and_idle_connections_are_closed(serve: Start) -> None:
         idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n")
         answer = closed_within(idle, 30)
         assert answer.startswith(b"HTTP/1.1 200 ")
-        assert answer.endswith(b'{"status":"ok"}')
+        assert answer.endswith(b'{"status":"ok","version":"%s"}' % version("govgraph").encode())
     with socket.create_connection(address) as huge:  # a head past 64 kB, never finished
         huge.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Padding: " + b"a" * 100_000)
         assert closed_within(huge, 30).startswith(b"HTTP/1.1 431 ")
