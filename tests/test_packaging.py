@@ -4,6 +4,7 @@ extra (`demo`, `otel`) is a clear message naming the extra, not a traceback."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -96,7 +97,9 @@ def test_the_otlp_exporter_without_the_otel_extra_names_the_extra(tmp_path: Path
         assert out.returncode == 2, out.stderr
         assert "Traceback" not in out.stderr
         lines = out.stderr.splitlines()
-        assert lines[0] == f"govgraph: using configuration {config} (from --config)"
+        using = f"using configuration {config} (from --config)"
+        # check-config says it on stderr; serve in its log (JSON by default, for shippers).
+        assert lines[0] == f"govgraph: {using}" or json.loads(lines[0])["message"] == using
         assert lines[-1].startswith('govgraph: configuration error: tracing.exporter: "otlp" needs the OTLP')
         assert "pip install 'govgraph[otel]'" in out.stderr
     # With the extra installed, the same configuration is fine.

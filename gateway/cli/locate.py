@@ -30,6 +30,7 @@ __all__ = [
     "find_config",
     "find_data_dir",
     "prepare",
+    "using",
 ]
 
 CONFIG_ENV = "GOVGRAPH_CONFIG"
@@ -95,10 +96,16 @@ def prepare(args: argparse.Namespace) -> None:
     if search is not None:
         located = find_config(args.config, demo, required=search == "required", demo_aware=demo_aware)
         args.config = None if located is None else str(located.path)
-        if located is not None:
-            _say(f"using configuration {located.path} (from {located.origin})")
+        args.config_said = None if located is None else using(located)
+        # A server says it in its own log, whose lines a log shipper reads (JSON by default).
+        if located is not None and not getattr(args, "logs_config", False):
+            _say(args.config_said)
     if getattr(args, "data_dir_search", False):
         args.data_dir = find_data_dir(args.data_dir, demo)
+
+
+def using(located: Located) -> str:
+    return f"using configuration {located.path} (from {located.origin})"
 
 
 def _say(line: str) -> None:

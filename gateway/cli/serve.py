@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from gateway.app import create_app
 from gateway.cli.common import OPS_HELP, Subparsers, add_config, address, run_on_uvloop
@@ -15,6 +16,8 @@ from gateway.server.edge import serve
 from gateway.server.workers import serve_workers
 
 __all__ = ["register", "run"]
+
+log = logging.getLogger("govgraph")
 
 
 def register(subparsers: Subparsers) -> None:
@@ -37,12 +40,13 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="start even with the demo's published keys (never in production)",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, logs_config=True)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.logging)
+    log.info("%s", args.config_said)  # which configuration, as a line of the server's own log
     _check(args.config, args.allow_demo_keys)
     ops = args.ops_listen or parse_address(settings.gateway.ops_listen)
     if args.workers > 1:
