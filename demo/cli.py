@@ -12,7 +12,6 @@ import dataclasses
 import json
 import logging
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -21,9 +20,8 @@ import uvicorn
 
 from gateway.access.auth import mint_token
 from gateway.app import create_app
+from gateway.cli import demo_state
 from gateway.cli.common import (
-    DATA_DIR_HELP,
-    DEFAULT_DATA_DIR,
     OPS_HELP,
     Subparsers,
     add_config,
@@ -76,7 +74,8 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--data-dir",
         default=data_dir_default(),
-        help=DATA_DIR_HELP + ": the embedded PostgreSQL, the city, samples.json",
+        help="the demo's data directory (default %(default)s; $GOVGRAPH_DATA_DIR sets it): the"
+        " embedded PostgreSQL, the city, samples.json, and demo.json while it runs",
     )
     parser.add_argument("--persons", type=int, default=20_000, help="size of the city (default %(default)s)")
     parser.add_argument("--seed", type=int, default=20261126, help="seed of the city (default %(default)s)")
@@ -123,13 +122,35 @@ async def _demo(args: argparse.Namespace) -> None:
         policy = await demo_policy(stack, settings, app.state.runtime)
         seconds = time.perf_counter() - started
         _announce(stack, settings, policy, args.host, args.port, seconds, ops)
-        if args.workers > 1:
-            await _workers(args, ops)
-            return
-        # uvicorn's own log format: the demo's reader knows it from uvicorn's documentation.
-        await serve(app, settings, args.host, args.port, ops, log_config=uvicorn.config.LOGGING_CONFIG)
+        running = _running(stack, args.config, args.host, args.port)
+        try:  # where `govgraph samples`, `audit`, ... find this demo
+            demo_state.announce(running)
+        except OSError as exc:  # the demo runs on; only other directories' commands miss it
+            log.warning("cannot note where this demo is (%s): commands elsewhere will not find it", exc)
+        try:
+            if args.workers > 1:
+                await _workers(args, ops)
+                return
+            # uvicorn's own log format: the demo's reader knows it from uvicorn's documentation.
+            await serve(app, settings, args.host, args.port, ops, log_config=uvicorn.config.LOGGING_CONFIG)
+        finally:
+            demo_state.withdraw(running)
     finally:
         await stack.stop()
+
+
+def _running(stack: DemoStack, config: str, host: str, port: int) -> demo_state.RunningDemo:
+    """This demo, as other commands find it: the variables it gave its gateway, the policy
+    store's included (taken from the environment, where the shell may have set its own)."""
+    environ = {**stack.gateway_env(), "GOVGRAPH_POLICY_DSN": os.environ["GOVGRAPH_POLICY_DSN"]}
+    reach = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - what to connect to
+    return demo_state.RunningDemo(
+        pid=os.getpid(),
+        data_dir=str(stack.data_dir.resolve()),
+        config=str(Path(config).resolve()),
+        gateway=f"http://{listen_address(reach, port)}",
+        environ=environ,
+    )
 
 
 async def _workers(args: argparse.Namespace, ops: tuple[str, int]) -> None:
@@ -146,11 +167,6 @@ async def _workers(args: argparse.Namespace, ops: tuple[str, int]) -> None:
             await process.wait()
 
 
-def _quoted(value: str) -> str:
-    """`value` in single quotes for a POSIX shell, always (a DSN holds `?` and `&`)."""
-    return "'" + value.replace("'", "'\"'\"'") + "'"
-
-
 def _announce(
     stack: DemoStack,
     settings: Settings,
@@ -163,10 +179,7 @@ def _announce(
     cases = stack.samples.get("cases", {})
     lines = [f"demo city ready in {seconds:.1f}s (data in {stack.data_dir})"]
     lines += [f"  department {name}: {where}" for name, where in stack.describe().items()]
-    samples = "govgraph samples"
-    if stack.data_dir != Path(DEFAULT_DATA_DIR):  # elsewhere, `samples` must be told where
-        samples += f" --data-dir {shlex.quote(str(stack.data_dir))}"
-    lines.append(f"  sample ids: {stack.samples_path}  (or: {samples})")
+    lines.append(f"  sample ids: {stack.samples_path}  (or: govgraph samples, from any directory)")
     for case in _ANNOUNCED:
         ids = cases.get(case) or []
         if ids:
@@ -176,7 +189,7 @@ def _announce(
     lines.append(f"  operators: http://{where}/metrics and http://{where}/readyz  (not on the public port)")
     if settings.audit.mode != "off":
         dsn = stack.gateway_env()["GOVGRAPH_AUDIT_DSN"]
-        lines.append(f"  audit: export GOVGRAPH_AUDIT_DSN={_quoted(dsn)}  (for `govgraph audit`)")
+        lines.append(f"  audit log: {dsn}  (`govgraph audit verify`, `govgraph audit subject ID` find it)")
     secret = settings.auth.hs256_secret if settings.auth else None
     people = read_people(stack.data_dir)
     if secret and people:

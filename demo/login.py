@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gateway.cli.common import DATA_DIR_HELP, Subparsers, add_config, data_dir_default
+from gateway.cli.common import Subparsers, add_config, add_data_dir
 from gateway.config.settings import ConsoleSettings, load_auth, load_section
 from gateway.console.people import mint_person_token
 
@@ -16,14 +16,16 @@ from .access import PEOPLE_FILE, read_people
 
 __all__ = ["login_link", "register", "run"]
 
+DEFAULT_URL = "http://127.0.0.1:8000"  # where `govgraph demo` serves by default
+
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("login", help="print a one-time console login link for a demo person")
     parser.add_argument("role", help="applicant, reviewer, tax-reviewer, auditor, administrator or resident")
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway (default %(default)s)")
+    parser.add_argument("--url", help=f"the gateway (default: the running demo's, else {DEFAULT_URL})")
     parser.add_argument("--minutes", type=int, default=10, help="minutes the link stays valid (default 10)")
-    parser.add_argument("--data-dir", default=data_dir_default(), help=DATA_DIR_HELP)
-    add_config(parser)
+    add_data_dir(parser)
+    add_config(parser, demo=True)
     parser.set_defaults(func=run)
 
 
@@ -46,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print("govgraph: auth.hs256_secret is not set: sign in with your identity provider", file=sys.stderr)
         return 2
     console = load_section(args.config, "console", ConsoleSettings)
+    url = args.url or (args.demo.gateway if args.demo else DEFAULT_URL)
     print(f"{person.name} ({args.role}):")
-    print(
-        login_link(args.url, auth.hs256_secret, console.audience, person.subject, person.name, args.minutes)
-    )
+    print(login_link(url, auth.hs256_secret, console.audience, person.subject, person.name, args.minutes))
     return 0

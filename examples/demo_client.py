@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "FAILURES",
     "GatewayError",
     "ask",
     "base_parser",
     "document_id",
+    "finish",
     "headers",
-    "print_refusals",
     "refusals",
     "run",
     "samples",
@@ -33,10 +34,23 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "http://127.0.0.1:8000"
+# Codes of what went wrong on the way (docs/errors.md), not a refusal of this client: the
+# data may be there another time.
+FAILURES = frozenset(
+    {
+        "SOURCE_UNAVAILABLE",
+        "SOURCE_TIMEOUT",
+        "SOURCE_CIRCUIT_OPEN",
+        "SOURCE_REJECTED",
+        "AUDIT_UNAVAILABLE",
+        "INTERNAL_SERVER_ERROR",
+    }
+)
 
 
 class GatewayError(Exception):
-    """The gateway refused the whole request (HTTP 4xx/5xx); the message carries its code."""
+    """No answer: the gateway refused the whole request (HTTP 4xx/5xx; the message carries
+    its code) or could not be reached."""
 
 
 def base_parser(description: str | None) -> argparse.ArgumentParser:
@@ -93,20 +107,23 @@ def run(url: str, operation: str, variables: dict[str, Any], sent: dict[str, str
     except urllib.error.HTTPError as exc:
         refused = json.loads(exc.read() or b"{}").get("errors") or [{"message": exc.reason}]
         code = refused[0].get("extensions", {}).get("code", "")
-        raise GatewayError(f"HTTP {exc.code} {code}: {refused[0]['message']}") from None
+        raise GatewayError(f"refused: HTTP {exc.code} {code}: {refused[0]['message']}") from None
     except urllib.error.URLError as exc:
-        raise GatewayError(f"cannot reach {url} ({exc.reason}); is `make demo` running?") from None
+        unreached = f"not answered: cannot reach {url} ({exc.reason})"
+        raise GatewayError(f"{unreached}; is `make demo` running?") from None
     return answer
 
 
 def refusals(answer: dict[str, Any]) -> list[str]:
-    """One line per error: the path, the code and, for FORBIDDEN, the scope."""
+    """One line per error: `refused:` (or `not answered:` for a failure on the way), the
+    path, the code and, for FORBIDDEN, the scope."""
     lines = []
     for error in answer.get("errors") or []:
         ext = error.get("extensions", {})
         path = ".".join(str(p) for p in error.get("path") or []) or "(request)"
         detail = ext.get("scope") or ext.get("source") or error["message"]
-        lines.append(f"{path}: {ext.get('code')} ({detail})")
+        word = "not answered" if ext.get("code") in FAILURES else "refused"
+        lines.append(f"{word}: {path}: {ext.get('code')} ({detail})")
     return lines
 
 
@@ -115,10 +132,15 @@ def ask(url: str, operation: str, variables: dict[str, Any], sent: dict[str, str
     try:
         return run(url, operation, variables, sent)
     except GatewayError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(exc, file=sys.stderr)
         return None
 
 
-def print_refusals(answer: dict[str, Any]) -> None:
-    for line in refusals(answer):
-        print(f"not answered: {line}")
+def finish(answer: dict[str, Any]) -> int:
+    """The script's exit status, after saying on stderr what was not answered: 0 for a
+    whole answer, 1 when any part was refused or failed (a caller must not take a partial
+    answer for a whole one)."""
+    lines = refusals(answer)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 1 if lines else 0

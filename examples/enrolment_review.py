@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from demo_client import ask, base_parser, headers, print_refusals, samples
+from demo_client import ask, base_parser, finish, headers, samples
 
 
 def yes(value: bool | None) -> str:
@@ -72,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for identifier, child in zip(ids, (answer.get("data") or {}).get("persons") or [], strict=False):
         print("\n".join(review(child)) if child else f"{identifier}: no such person")
-    print_refusals(answer)
-    return 0
+    return finish(answer)
 
 
 if __name__ == "__main__":

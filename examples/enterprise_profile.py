@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import ask, base_parser, headers, print_refusals, samples
+from demo_client import ask, base_parser, finish, headers, samples
 
 
 def profile(e: dict[str, Any]) -> list[str]:
@@ -47,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     enterprise = (answer.get("data") or {}).get("enterprise")
     print("\n".join(profile(enterprise)) if enterprise else f"{code}: no such enterprise")
-    print_refusals(answer)
-    return 0
+    return finish(answer)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import ask, base_parser, headers, print_refusals, samples
+from demo_client import ask, base_parser, finish, headers, samples
 
 
 def form(household: dict[str, Any]) -> list[str]:
@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     household = (answer.get("data") or {}).get("household")
     if household:
         print("\n".join(form(household)))
-    print_refusals(answer)
-    return 0
+    return finish(answer)
 
 
 if __name__ == "__main__":

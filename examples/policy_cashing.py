@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import ask, base_parser, headers, print_refusals, samples
+from demo_client import ask, base_parser, finish, headers, samples
 
 
 def _yes(value: bool | None) -> str:
@@ -72,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     enterprise = (answer.get("data") or {}).get("enterprise")
     print("\n".join(form(enterprise)) if enterprise else f"{code}: no such enterprise")
-    print_refusals(answer)
-    return 0
+    return finish(answer)
 
 
 if __name__ == "__main__":

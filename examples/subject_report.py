@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import ask, base_parser, headers, print_refusals, samples
+from demo_client import ask, base_parser, finish, headers, samples
 
 
 def report(subject: str, events: list[dict[str, Any]]) -> list[str]:
@@ -44,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     events = (answer.get("data") or {}).get("accessLog")
     if events is not None:
         print("\n".join(report(subject, events)))
-    print_refusals(answer)
-    return 0
+    return finish(answer)
 
 
 if __name__ == "__main__":

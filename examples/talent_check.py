@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from demo_client import ask, base_parser, headers, print_refusals, samples
+from demo_client import ask, base_parser, finish, headers, samples
 
 
 def verdict(person: dict[str, Any], months: int, within: int) -> list[str]:
@@ -49,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     person = (answer.get("data") or {}).get("person")
     print("\n".join(verdict(person, args.months, args.within)) if person else f"{applicant}: no such person")
-    print_refusals(answer)
-    return 0
+    return finish(answer)
 
 
 if __name__ == "__main__":

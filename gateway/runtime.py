@@ -141,11 +141,15 @@ def _auth_settings(settings: Settings) -> AuthSettings:
             f"{settings.path}: console.audience: must differ from auth.audience ({auth.audience!r}): "
             "a person's sign-in token must never be a client's"
         )
+    try:
+        public_keys = AuthSettings.key_files(dict(auth.public_keys))
+    except ConfigError as exc:  # a missing or unreadable PEM file stops start-up naming it
+        raise ConfigError(f"{settings.path}: {exc}") from exc
     return AuthSettings(
         audience=auth.audience,
         issuer=auth.issuer,
         hs256_secret=auth.hs256_secret,
-        public_keys=AuthSettings.key_files(dict(auth.public_keys)),
+        public_keys=public_keys,
         leeway=auth.leeway,
         exclusive=() if console is None else (console,),
     )

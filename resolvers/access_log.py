@@ -6,14 +6,13 @@ import datetime as dt
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 
 from sources.base import Record
 
 from .context import Info
 from .derivations import derived
 from .directives import max_length, scope
-from .identifiers import credit_code_problem, resident_id_problem
+from .scalars import parse_subject
 from .subjects import Subject
 from .values import as_datetime
 
@@ -66,11 +65,7 @@ class AccessEvent(Subject):
 )
 async def access_log(root: None, info: Info, subject: Annotated[str, max_length(32)]) -> list[AccessEvent]:
     """Newest first. The log holds only keyed hashes of ids; the gateway supplies the key."""
-    identifier = subject.strip().upper()
-    if resident_id_problem(identifier) and credit_code_problem(identifier):
-        raise GraphQLError(
-            "subject must be a resident id or a credit code", extensions={"code": "BAD_USER_INPUT"}
-        )
+    identifier = parse_subject(subject)  # BAD_USER_INPUT, as `govgraph audit subject` says it
     info.context.access.read(identifier, "audit.read")  # looking is an access, even to an empty log
     rows = await info.context.loaders.many("access_log", info.context.audit_subject(identifier))
     return [AccessEvent.of(r, identifier) for r in sorted(rows, key=lambda r: str(r["time"]), reverse=True)]

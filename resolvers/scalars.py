@@ -11,7 +11,17 @@ from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 
 from .identifiers import credit_code_problem, resident_id_problem
 
-__all__ = ["SCALARS", "CreditCode", "Month", "ResidentId", "month_key", "month_range"]
+__all__ = [
+    "SCALARS",
+    "CreditCode",
+    "Month",
+    "ResidentId",
+    "month_key",
+    "month_range",
+    "parse_credit_code",
+    "parse_resident_id",
+    "parse_subject",
+]
 
 ResidentId = NewType("ResidentId", str)
 CreditCode = NewType("CreditCode", str)
@@ -60,6 +70,20 @@ def parse_credit_code(value: Any) -> CreditCode:
     if problem:
         raise _bad(f"CreditCode {_shown(value)} {problem}")
     return CreditCode(value.upper())
+
+
+def parse_subject(value: Any) -> str:
+    """A data subject's key, as the audit log is searched by it: a resident id or a credit
+    code, upper-cased. Checked as `ResidentId` and `CreditCode` check theirs; refused
+    with both reasons, since either was meant."""
+    if not isinstance(value, str):
+        raise _bad("subject must be a resident id or a credit code")
+    text = value.strip().upper()
+    as_person, as_enterprise = resident_id_problem(text), credit_code_problem(text)
+    if as_person and as_enterprise:
+        neither = f"is neither a ResidentId ({as_person}) nor a CreditCode ({as_enterprise})"
+        raise _bad(f"subject {_shown(value)} {neither}")
+    return text
 
 
 def parse_month(value: Any) -> Month:

@@ -17,6 +17,22 @@ from demo.synth import CityConfig
 from tests.redis_server import redis_url_or_skip, stop_spawned_redis
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The tests' own $XDG_RUNTIME_DIR, where a running demo leaves its pointer
+    (gateway/cli/demo_state.py): the commands the tests run never find a demo the user
+    runs meanwhile, nor the user's commands a demo a test starts."""
+    path = tmp_path_factory.mktemp("run")
+    path.chmod(0o700)
+    saved = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(path)
+    yield path
+    if saved is None:
+        del os.environ["XDG_RUNTIME_DIR"]
+    else:
+        os.environ["XDG_RUNTIME_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A superuser DSN on a real PostgreSQL server."""

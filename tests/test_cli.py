@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -35,10 +37,12 @@ def free_port() -> int:
         return port
 
 
-def govgraph(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def govgraph(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         env=env,
@@ -47,7 +51,7 @@ def govgraph(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 @pytest.mark.slow
-def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path, private_runtime_dir: Path) -> None:
     port, ops = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     data = tmp_path / "demo"
@@ -83,8 +87,21 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
                 pass
             assert time.monotonic() < deadline, "demo did not start"
             time.sleep(0.3)
-        samples = json.loads(govgraph("samples", "--data-dir", str(data)).stdout)
+        # From another directory, with nothing pasted: the commands find this demo.
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        found = govgraph("samples", cwd=elsewhere)
+        assert found.returncode == 0, found.stderr
+        assert f"govgraph: using the demo running as pid {proc.pid} (data in {data})" in found.stderr
+        samples = json.loads(found.stdout)
         child = samples["cases"]["family_child"][0]
+        audit = govgraph("audit", "verify", cwd=elsewhere)
+        assert audit.returncode == 0, audit.stderr
+        assert (
+            f"configuration {ROOT / 'govgraph.toml'} (from the demo running as pid {proc.pid})"
+            in audit.stderr
+        )
+        assert audit.stdout.strip().endswith(": intact")
         response = httpx.post(
             f"http://127.0.0.1:{port}/graphql",
             json={
@@ -101,8 +118,9 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
         assert httpx.get(f"http://127.0.0.1:{ops}/readyz", timeout=5).json()["status"] == "ready"
         # The console as the README walks it: a reviewer's login link, the department's
         # seeded applications, one of them overdue.
-        login = govgraph("login", "reviewer", "--data-dir", str(data), "--url", f"http://127.0.0.1:{port}")
+        login = govgraph("login", "reviewer", cwd=elsewhere)
         link = login.stdout.strip().splitlines()[-1]
+        assert link.startswith(f"http://127.0.0.1:{port}/console/login?ticket="), login.stderr
         with httpx.Client(timeout=10, follow_redirects=True) as browser:
             assert browser.get(link).status_code == 200
             reviews = browser.get(f"http://127.0.0.1:{port}/console/reviews")
@@ -117,10 +135,16 @@ def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
     assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output
     assert "family_child" in output
     assert f"operators: http://127.0.0.1:{ops}/metrics and http://127.0.0.1:{ops}/readyz" in output
-    assert f"(or: govgraph samples --data-dir {data})" in output
+    assert "(or: govgraph samples, from any directory)" in output
     assert "; event loop uvloop" in output
-    assert "  audit: export GOVGRAPH_AUDIT_DSN='postgresql://gg_audit@" in output
+    assert "  audit log: postgresql://gg_audit@" in output
     assert not (data / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+    # Stopped, it is no longer found: its state file and the pointer to it are gone.
+    assert not (data / "demo.json").exists()
+    assert not (private_runtime_dir / "govgraph" / "demo.json").exists()
+    gone = govgraph("samples", cwd=elsewhere)
+    assert gone.returncode == 1
+    assert "no demo is running" in gone.stderr
 
 
 def announcement(data_dir: Path, caplog: pytest.LogCaptureFixture) -> str:
@@ -149,21 +173,16 @@ def test_the_start_up_announcement_gives_ready_commands(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     default = announcement(Path(".govgraph"), caplog)
-    assert "  sample ids: .govgraph/samples.json  (or: govgraph samples)\n" in default
+    # `govgraph samples` and `govgraph audit` find the running demo: nothing to paste.
+    assert "  sample ids: .govgraph/samples.json  (or: govgraph samples, from any directory)\n" in default
     assert "  GraphiQL: http://127.0.0.1:8474/graphql" in default
     assert "  operators: http://127.0.0.1:9474/metrics and http://127.0.0.1:9474/readyz" in default
     elsewhere = announcement(tmp_path / "a city", caplog)
-    assert f"(or: govgraph samples --data-dir '{tmp_path / 'a city'}')\n" in elsewhere
-    (line,) = [line for line in elsewhere.splitlines() if line.startswith("  audit: ")]
-    command = line.removeprefix("  audit: ").partition("  (")[0]
-    assert command.startswith("export GOVGRAPH_AUDIT_DSN=")
-    shell = subprocess.run(
-        ["sh", "-c", f'{command}; printf %s "$GOVGRAPH_AUDIT_DSN"'],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert shell.stdout == "postgresql://gg_audit@/gg_audit?host=/srv/my city/pg"
+    assert f"  sample ids: {tmp_path / 'a city' / 'samples.json'}  (or: govgraph samples," in elsewhere
+    assert (
+        "  audit log: postgresql://gg_audit@/gg_audit?host=/srv/my city/pg"
+        "  (`govgraph audit verify`, `govgraph audit subject ID` find it)"
+    ) in elsewhere
 
 
 def test_help_describes_every_command_and_option(capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,6 +215,49 @@ def test_help_describes_every_command_and_option(capsys: pytest.CaptureFixture[s
     assert "(default 127.0.0.1)" in options
     assert "(default .govgraph;" in options or f"(default {os.environ['GOVGRAPH_DATA_DIR']};" in options
     assert "--data-dir DATA_DIR the demo's data directory" in " ".join(samples.split())
+
+
+def test_version_is_the_installed_distributions(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway", "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"govgraph {importlib.metadata.version('govgraph')}\n"
+
+
+@pytest.mark.parametrize(
+    "command", [("token", "developer"), ("export-schema",), ("catalog", "--format", "json")]
+)
+def test_a_reader_that_goes_away_ends_a_command_quietly(command: tuple[str, ...]) -> None:
+    """`govgraph token X | head -1`: the reader closes the pipe; no traceback follows."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", *command],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()  # gone before the command writes its first line
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err
+    piped = subprocess.run(
+        ["sh", "-c", f"{shlex.quote(sys.executable)} -m gateway {' '.join(command)} | head -c 1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in piped.stderr
+    assert "BrokenPipeError" not in piped.stderr
 
 
 @pytest.mark.parametrize("ttl", ["0", "-60"])
@@ -273,7 +335,9 @@ async def test_audit_needs_only_its_own_section(scratch_db: str) -> None:
     empty = govgraph("audit", "verify", env={**env, "GOVGRAPH_AUDIT_DSN": scratch_db})
     assert empty.returncode == 1
     assert "Traceback" not in empty.stderr
-    assert empty.stderr.startswith("govgraph: audit store: ")
+    using, problem = empty.stderr.splitlines()
+    assert using == f"govgraph: using configuration {ROOT / 'govgraph.toml'} (from the current directory)"
+    assert problem.startswith("govgraph: audit store: ")
     assert "audit_event" in empty.stderr
     store = AuditStore(scratch_db)
     await store.open()

@@ -328,11 +328,12 @@ def console(page: str, command: str) -> tuple[list[str], str]:
 
 
 def govgraph(args: list[str], site: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """`govgraph ARGS` as the page runs it from the project directory (site/ is `site`)."""
+    """`govgraph ARGS` as the page runs it from the project directory (site/ is `site`), its
+    paths as the page writes them (the project at /path/to/govgraph)."""
     capsys.readouterr()
     status = govgraph_main([a.replace("site/", f"{site}/") for a in args])
     out, err = capsys.readouterr()
-    return status, out, err
+    return status, out, err.replace(str(site.resolve().parent), DEMO_ROOT)
 
 
 def _station(address: str) -> str:
@@ -446,7 +447,8 @@ async def test_a_department_published_by_catalogue_as_documented(
         # The commands print what the page shows.
         for command in ("check-config", "catalog"):
             args, shown = console(page, command)
-            assert govgraph(args, site, capsys) == (0, shown, ""), f"govgraph {command}"
+            status, out, err = govgraph(args, site, capsys)
+            assert (status, err + out) == (0, shown), f"govgraph {command}"  # as a terminal shows both
 
         stats = CallStats()
         app = create_app(settings, stats=stats)
@@ -599,7 +601,9 @@ def test_the_mistakes_the_page_quotes(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     status, out, err = govgraph(["catalog", "--config", "site/govgraph.toml"], site, capsys)
     assert (status, out) == (2, "")
-    assert err.replace(str(site.resolve().parent), DEMO_ROOT).strip() in page
+    using, error = err.strip().split("\n", 1)
+    assert using == f"govgraph: using configuration {DEMO_ROOT}/site/govgraph.toml (from --config)"
+    assert error in page
 
     text = config.read_text(encoding="utf-8")
     env = {var: "http://127.0.0.1:9" for var, default in _ENV_REF.findall(text) if not default}

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol
 
@@ -113,7 +114,7 @@ async def test_operators_endpoints_are_on_their_own_port_only(serve: Start) -> N
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     assert ready.json()["pid"] == gateway.process.pid
-    assert ops_alive.json() == {"status": "ok"}
+    assert alive.json() == ops_alive.json() == {"status": "ok", "version": version("govgraph")}
     assert no_data.status_code == 404
 
 
@@ -139,7 +140,7 @@ async def test_slow_heads_and_idle_connections_are_closed(serve: Start) -> None:
         idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n")
         answer = closed_within(idle, 30)
         assert answer.startswith(b"HTTP/1.1 200 ")
-        assert answer.endswith(b'{"status":"ok"}')
+        assert answer.endswith(b'{"status":"ok","version":"%s"}' % version("govgraph").encode())
     with socket.create_connection(address) as huge:  # a head past 64 kB, never finished
         huge.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Padding: " + b"a" * 100_000)
         assert closed_within(huge, 30).startswith(b"HTTP/1.1 431 ")

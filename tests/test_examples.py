@@ -33,22 +33,33 @@ async def gateway(demo_city: DemoStack) -> AsyncIterator[str]:
         yield url
 
 
-async def example(gateway: str, city: DemoStack, script: str, *args: str) -> str:
-    """Run examples/`script` with the demo's environment; its standard output."""
-    env = {k: v for k, v in os.environ.items() if k != "GOVGRAPH_JWT_SECRET"}  # the demo's secret
-    env |= {"GOVGRAPH_URL": gateway, "GOVGRAPH_DATA_DIR": str(city.data_dir)}
+async def run_example(
+    gateway: str, city: DemoStack, script: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """Run examples/`script` with the demo's environment: its exit status, standard output
+    and standard error."""
+    environ = {k: v for k, v in os.environ.items() if k != "GOVGRAPH_JWT_SECRET"}  # the demo's secret
+    environ |= {"GOVGRAPH_URL": gateway, "GOVGRAPH_DATA_DIR": str(city.data_dir), **(env or {})}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "examples" / script),
         *args,
         cwd=ROOT,
-        env=env,
+        env=environ,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 0, err.decode()
-    return out.decode()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def example(gateway: str, city: DemoStack, script: str, *args: str) -> str:
+    """Run examples/`script`, which must get a whole answer; its standard output."""
+    status, out, err = await run_example(gateway, city, script, *args)
+    assert status == 0, err
+    assert "refused" not in err, err
+    return out
 
 
 async def rows(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:
@@ -87,7 +98,7 @@ async def test_enrolment_review_prints_the_family_and_the_verdicts(
         line = next(x for x in lines if x.startswith(f"  guardian {g['name']} {g['id']}: "))
         assert "24 on-time months in the last 36: " in line or "not insured" in line
     assert re.search(r"^  checks: local hukou (yes|no); .* applications \d+ \(duplicates \d+\)$", out, re.M)
-    assert "not answered" not in out  # the registered operation asks only what the platform is granted
+    # (`example` also checks that nothing was refused: the operation asks only what is granted)
 
 
 async def test_talent_check_prints_a_verdict(gateway: str, demo_city: DemoStack) -> None:
@@ -132,12 +143,27 @@ async def test_household_prefill_masks_identifiers_and_stays_in_jimei(
     for m in members:  # neither a full id nor a full name leaves the gateway
         assert m["id"] not in out
         assert m["name"] not in out
+    # Another district's household is refused: said on stderr, and the script fails.
     elsewhere = next(n for n in cases["household"] if not n.startswith("350211"))
-    refused = await example(gateway, demo_city, "household_prefill.py", elsewhere)
-    assert (
-        refused.strip()
-        == "not answered: household: FORBIDDEN (Outside this client's jurisdiction, or not found.)"
-    )
+    status, out, err = await run_example(gateway, demo_city, "household_prefill.py", elsewhere)
+    assert status == 1
+    assert out == ""
+    assert err == "refused: household: FORBIDDEN (Outside this client's jurisdiction, or not found.)\n"
+
+
+async def test_a_request_the_gateway_refuses_fails_the_script(gateway: str, demo_city: DemoStack) -> None:
+    """A token the gateway does not accept (signed with another secret): HTTP 401, said
+    with its code on stderr, exit status 1, nothing on stdout."""
+    other = {"GOVGRAPH_JWT_SECRET": "not-the-gateways-secret-0123456789"}
+    for script in ("talent_check.py", "enterprise_profile.py"):
+        status, out, err = await run_example(gateway, demo_city, script, env=other)
+        assert status == 1, (script, out, err)
+        assert out == ""
+        assert err.startswith("refused: HTTP 401 UNAUTHENTICATED: "), err
+    unreachable = {"GOVGRAPH_URL": "http://127.0.0.1:9"}  # the discard port: nothing listens
+    status, out, err = await run_example(gateway, demo_city, "subject_report.py", env=unreachable)
+    assert status == 1
+    assert err.startswith("not answered: cannot reach http://127.0.0.1:9 "), err
 
 
 async def test_enterprise_profile_joins_market_tax_and_social_insurance(
@@ -191,7 +217,7 @@ async def test_policy_cashing_prefills_from_market_tax_credit_and_licences(
         assert f"    on no serious dishonesty list: {eligible}" in out
         shown = sorted(line.split(":")[0] for line in out.splitlines() if line.startswith("  licence "))
         assert shown == sorted(f"  licence {r['kind']} {r['licence_no']}" for r in licences)
-        assert "not answered" not in out  # every field is granted to the desk
+        # (and `example` that nothing was refused: every field is granted to the desk)
 
 
 async def test_subject_report_shows_the_enrolment_review(gateway: str, demo_city: DemoStack) -> None:

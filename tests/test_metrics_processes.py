@@ -170,7 +170,10 @@ async def test_serve_workers_share_a_fresh_directory_and_forget_dead_workers(
         supervisor.send_signal(signal.SIGINT)
         supervisor.wait(timeout=60)
     assert supervisor.returncode == 0
-    # The workers log in the configured format (JSON), one line per request.
+    # The workers log in the configured format (JSON), one line per request; the
+    # supervisor's saying which configuration it read is one of those JSON lines too.
+    said = [json.loads(line)["message"] for line in log.read_text().splitlines()]
+    assert f"using configuration {ROOT / 'govgraph.toml'} (from the current directory)" in said
     lines = request_lines(log)
     assert len(lines) == 4
     assert {line["outcome"] for line in lines} == {"ok"}

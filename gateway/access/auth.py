@@ -22,6 +22,7 @@ from gateway.config.sections import AuthConfig
 from gateway.http.refusal import Refusal
 from gateway.policy.model import Client, Policy
 from resolvers.context import Principal
+from sources.errors import ConfigError
 
 __all__ = ["AuthSettings", "Authenticator", "mint_token"]
 
@@ -41,7 +42,12 @@ class AuthSettings:
 
     @staticmethod
     def key_files(paths: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-        return tuple((alg, Path(p).read_text(encoding="ascii")) for alg, p in paths.items())
+        """The PEM text of each file; a ConfigError naming the one that cannot be read."""
+        try:
+            return tuple((alg, Path(p).read_text(encoding="ascii")) for alg, p in paths.items())
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = f"{exc.filename} ({exc.strerror})" if isinstance(exc, OSError) else "(not PEM text)"
+            raise ConfigError(f"auth.public_keys: cannot read {problem}") from exc
 
 
 class Authenticator:
@@ -65,9 +71,7 @@ class Authenticator:
         if not purpose:
             raise Refusal(403, "PURPOSE_REQUIRED", "Declare the purpose of this request in X-Purpose.")
         if purpose not in client.purposes or (token_purposes is not None and purpose not in token_purposes):
-            raise Refusal(
-                403, "PURPOSE_NOT_ALLOWED", f"Purpose {purpose[:64]!r} is not granted to this client."
-            )
+            raise Refusal(403, "PURPOSE_NOT_ALLOWED", _not_allowed(purpose, client, token_purposes))
         return Principal(
             client_id=client.id,
             purpose=purpose,
@@ -153,6 +157,23 @@ class Authenticator:
             raise Refusal(
                 401, "UNAUTHENTICATED", "The token is malformed or its signature is invalid."
             ) from exc
+
+
+_LISTED = 6  # purposes named in a refusal; a client with more is told how many more
+
+
+def _not_allowed(purpose: str, client: Client, token_purposes: frozenset[str] | None) -> str:
+    """The refusal names what this caller may declare instead: its own client's purposes
+    (those its token allows, when the token limits them), never another client's."""
+    holder = "this client" if purpose not in client.purposes else "this token"
+    valid = sorted(client.purposes if token_purposes is None else client.purposes & token_purposes)
+    said = f"Purpose {purpose[:64]!r} is not granted to {holder}"
+    if not valid and token_purposes is None:
+        return f"{said}, which has no purposes."
+    if not valid:
+        return f"{said}; the token allows none of its client's purposes."
+    more = f" and {len(valid) - _LISTED} more" if len(valid) > _LISTED else ""
+    return f"{said}; use one of: {', '.join(valid[:_LISTED])}{more}."
 
 
 def _optional(headers: Mapping[str, str], name: str) -> str | None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
+
+from graphql import GraphQLError
 
 from gateway.audit.store import AuditStore, AuditStoreError
 from gateway.audit.verify import subject_report, verify
 from gateway.cli.common import Subparsers, add_config
+from gateway.cli.jsonout import as_json
 from gateway.config.settings import load_audit
+from resolvers.scalars import parse_subject
 
 __all__ = ["register", "run"]
 
@@ -21,12 +24,22 @@ def register(subparsers: Subparsers) -> None:
         "action", choices=["verify", "subject"], help="verify: check the hash chains; subject: list accesses"
     )
     parser.add_argument("subject", nargs="?", help="resident id or credit code (for `subject`)")
-    add_config(parser, help="configuration whose [audit] section names the log")
+    add_config(parser, help="configuration whose [audit] section names the log", demo=True)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_audit(args.config, args.action, args.subject))
+    subject = None
+    if args.action == "subject":
+        if not args.subject:
+            print("govgraph: audit subject needs a resident id or credit code", file=sys.stderr)
+            return 2
+        try:  # refused as the auditor's `accessLog` query refuses it, before anything is opened
+            subject = parse_subject(args.subject)
+        except GraphQLError as exc:
+            print(f"govgraph: audit subject: {exc.message}", file=sys.stderr)
+            return 2
+    return asyncio.run(_audit(args.config, args.action, subject))
 
 
 async def _audit(config: str, action: str, subject: str | None) -> int:
@@ -52,9 +65,6 @@ async def _action(store: AuditStore, subject_key: str, action: str, subject: str
             print(problem)
         print(f"{report.chains} chains, {report.events} events: {'intact' if report.ok else 'BROKEN'}")
         return 0 if report.ok else 1
-    if not subject:
-        print("govgraph: audit subject needs a resident id or credit code", file=sys.stderr)
-        return 2
-    rows = await subject_report(store, subject_key.encode(), subject.strip().upper())
-    print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    rows = await subject_report(store, subject_key.encode(), subject or "")
+    print(as_json(rows))  # the field names and times of `accessLog`, and the chain position
     return 0

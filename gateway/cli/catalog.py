@@ -11,7 +11,7 @@ from gateway.catalog.export import FORMATS
 from gateway.catalog.graph import graph_of
 from gateway.catalog.listing import listing, matching
 from gateway.catalog.markdown import as_markdown, with_section
-from gateway.cli.common import DEFAULT_CONFIG, Subparsers
+from gateway.cli.common import Subparsers, add_config
 from gateway.config.settings import load_catalog_path
 
 __all__ = ["register", "run"]
@@ -22,13 +22,11 @@ def register(subparsers: Subparsers) -> None:
         "catalog",
         help="print the resource catalogue (departments, resources, data items) as Markdown, CSV or JSON",
         description="Print the resource catalogue the graph is built from: the directory [catalog] path"
-        " of the configuration names, or the project's own catalog/. Its mistakes are reported as"
-        " start-up reports them.",
+        " of the configuration names, or, without a configuration, the project's own catalog/. Its"
+        " mistakes are reported as start-up reports them.",
     )
-    parser.add_argument(
-        "--config",
-        help=f"gateway configuration whose [catalog] path is read (default {DEFAULT_CONFIG} when it"
-        " exists; only its [catalog] section is read)",
+    add_config(
+        parser, "gateway configuration whose [catalog] path is read (only that section)", optional=True
     )
     parser.add_argument("--format", choices=sorted(FORMATS), default="markdown", help="(default %(default)s)")
     parser.add_argument("--search", help="only what names this text in a title, name or GraphQL field")
@@ -43,11 +41,7 @@ def register(subparsers: Subparsers) -> None:
 
 def _directory(config: str | None) -> str | None:
     """The configuration's [catalog] path; None (the project's own) without one."""
-    if config is None:
-        if not Path(DEFAULT_CONFIG).is_file():
-            return None
-        config = DEFAULT_CONFIG
-    return load_catalog_path(config)
+    return None if config is None else load_catalog_path(config)
 
 
 def _update(page: Path, markdown: str) -> int:

@@ -10,16 +10,17 @@ from typing import Any, TypeAlias
 
 import uvloop
 
+from gateway.cli.locate import CONFIG_ENV, DATA_DIR_ENV, DEFAULT_CONFIG, DEFAULT_DATA_DIR
 from gateway.config.settings import parse_address
 from sources.errors import SourceConfigError
 
 __all__ = [
-    "DATA_DIR_HELP",
     "DEFAULT_CONFIG",
     "DEFAULT_DATA_DIR",
     "OPS_HELP",
     "Subparsers",
     "add_config",
+    "add_data_dir",
     "address",
     "data_dir_default",
     "run_on_uvloop",
@@ -28,19 +29,41 @@ __all__ = [
 # What each command module's `register(subparsers)` receives.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-DEFAULT_CONFIG = "govgraph.toml"
-DEFAULT_DATA_DIR = ".govgraph"
-DATA_DIR_HELP = "the demo's data directory (default %(default)s; $GOVGRAPH_DATA_DIR sets it)"
 OPS_HELP = "address of /metrics and /readyz (default: [gateway] ops_listen of the config)"
 
 
-def add_config(parser: argparse.ArgumentParser, help: str = "gateway configuration") -> None:
-    parser.add_argument("--config", default=DEFAULT_CONFIG, help=f"{help} (default %(default)s)")
+def add_config(
+    parser: argparse.ArgumentParser,
+    help: str = "gateway configuration",
+    *,
+    optional: bool = False,
+    demo: bool = False,
+) -> None:
+    """`--config`, found as gateway/cli/locate.py says when not given (`optional`: the
+    command can do without one; `demo`: the running demo's is the last resort)."""
+    last = ", else the running demo's" if demo else ""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"{help} (default: ${CONFIG_ENV}, else {DEFAULT_CONFIG} in the current directory{last})",
+    )
+    parser.set_defaults(config_search="optional" if optional else "required")
+    if demo:
+        parser.set_defaults(uses_demo=True)
+
+
+def add_data_dir(parser: argparse.ArgumentParser, help: str = "the demo's data directory") -> None:
+    """`--data-dir` of a command that reads a demo's data, found as locate.py says."""
+    parser.add_argument(
+        "--data-dir",
+        help=f"{help} (default: ${DATA_DIR_ENV}, else the running demo's, else {DEFAULT_DATA_DIR})",
+    )
+    parser.set_defaults(uses_demo=True, data_dir_search=True)
 
 
 def data_dir_default() -> str:
-    """The demo's data directory: `$GOVGRAPH_DATA_DIR`, else `.govgraph`."""
-    return os.environ.get("GOVGRAPH_DATA_DIR", DEFAULT_DATA_DIR)
+    """Where `govgraph demo` keeps its data: `$GOVGRAPH_DATA_DIR`, else `.govgraph`."""
+    return os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)
 
 
 def address(text: str) -> tuple[str, int]:

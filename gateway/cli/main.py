@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from types import ModuleType
 
@@ -20,7 +21,9 @@ from gateway.cli import (
     serve,
     token,
 )
+from gateway.cli.locate import prepare
 from gateway.cli.plugins import command_registrars
+from gateway.version import installed_version
 from sources.errors import ConfigError
 
 __all__ = ["main"]
@@ -34,6 +37,7 @@ COMMANDS: tuple[ModuleType, ...] = (
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="govgraph", description=__doc__)
+    top.add_argument("--version", action="version", version=f"govgraph {installed_version()}")
     subparsers = top.add_subparsers(dest="command", required=True)
     # Installed packages' commands (entry points `govgraph.commands`, e.g. the demo's)
     # come first: `govgraph demo` is where a newcomer starts.
@@ -48,8 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        prepare(args)  # the configuration, the running demo: found, and said on stderr
         code: int = args.func(args)
+        sys.stdout.flush()  # here, so that a reader gone away is noticed inside this `try`
     except ConfigError as exc:  # the policy's, a source's and a document's mistakes included
         print(f"govgraph: configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader closed the pipe (`govgraph token X | head -1`): what it did not read is
+        # nobody's, so stop quietly. Standard output is pointed at /dev/null so that the
+        # interpreter's own flush at exit does not fail again (the Python documentation's
+        # recipe, "Note on SIGPIPE" in the signal module).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return code

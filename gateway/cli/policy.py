@@ -12,9 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import getpass
-import json
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -29,6 +27,7 @@ from gateway.audit.record import AuditUnavailable, PolicyChange
 from gateway.audit.recorder import change_recorder
 from gateway.catalog.graph import graph_of
 from gateway.cli.common import Subparsers, add_config
+from gateway.cli.jsonout import as_json
 from gateway.compat import graphql_schema
 from gateway.config.settings import (
     ApplicationSettings,
@@ -83,7 +82,7 @@ def register(subparsers: Subparsers) -> None:
         "--bootstrap", action="store_true", help="role: act without an administrator's role (the first one)"
     )
     parser.add_argument("-o", "--output", help="export: write here instead of standard output")
-    add_config(parser)
+    add_config(parser, demo=True)
     parser.set_defaults(func=run)
 
 
@@ -198,7 +197,7 @@ async def _act(workflow: Workflow, actor: str, args: argparse.Namespace) -> int:
         answer = await workflow.set_role(
             actor, args.target, args.role, args.on, args.name, not args.remove, bootstrap=args.bootstrap
         )
-    print(json.dumps(_plain(answer), ensure_ascii=False, indent=2))
+    print(as_json(answer))
     return 0
 
 
@@ -210,25 +209,3 @@ def _target(args: argparse.Namespace) -> str:
     if not args.target:
         raise WorkflowError("BAD_USER_INPUT", f"`policy {args.action}` needs what it acts on")
     return str(args.target)
-
-
-def _plain(value: Any) -> Any:
-    """camelCase JSON with ISO times, as the console's API answers."""
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {_camel(k): _plain(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, dict):
-        return {_camel(str(k)): _plain(v) for k, v in value.items()}
-    if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return value
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)

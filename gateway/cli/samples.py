@@ -1,4 +1,5 @@
-"""`govgraph samples`: the demo city's sample ids, as the demo wrote them."""
+"""`govgraph samples`: the demo city's sample ids, as the demo wrote them (the running
+demo's, from any directory: gateway/cli/locate.py)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from gateway.cli.common import DATA_DIR_HELP, Subparsers, data_dir_default
+from gateway.cli.common import Subparsers, add_data_dir
 
 __all__ = ["register", "run"]
 
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("samples", help="print the demo city's sample ids as JSON")
-    parser.add_argument("--data-dir", default=data_dir_default(), help=DATA_DIR_HELP)
+    add_data_dir(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     path = Path(args.data_dir) / "samples.json"
     if not path.exists():
-        print(f"govgraph: no samples at {path}; run `make demo` first", file=sys.stderr)
+        elsewhere = "" if args.demo else " (no demo is running; --data-dir names another city)"
+        print(f"govgraph: no samples at {path}{elsewhere}: run `make demo` first", file=sys.stderr)
         return 1
     sys.stdout.write(path.read_text(encoding="utf-8"))
     return 0

@@ -3,39 +3,50 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-from collections.abc import Mapping
+import logging
 
 from gateway.app import create_app
 from gateway.cli.common import OPS_HELP, Subparsers, add_config, address, run_on_uvloop
+from gateway.cli.environment import add_help
 from gateway.cli.plugins import published_keys
-from gateway.config.settings import ConfigError, Settings, load_settings, parse_address
+from gateway.cli.published import ALLOW_FLAG, published_keys_in_use, refusal
+from gateway.config.settings import ConfigError, load_settings, parse_address
 from gateway.observability.logs import configure_logging
-from gateway.policy.model import Policy
 from gateway.server.edge import serve
 from gateway.server.workers import serve_workers
 
-__all__ = ["published_keys_in_use", "register", "run"]
+__all__ = ["register", "run"]
+
+log = logging.getLogger("govgraph")
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("serve", help="run the gateway against the departments in a config file")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the gateway against the departments in a config file",
+        description="Serve the gateway over the departments of the configuration. It refuses to start\n"
+        "on any mistake `govgraph check-config` reports. The environment it reads is listed\n"
+        "below, for the configuration it would use (give --config before --help for another).",
+        add_help=False,
+    )
+    add_help(parser)  # lists the configuration's ${VAR}s: computed when --help is asked for
     add_config(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="processes (share Redis and PostgreSQL)")
     parser.add_argument("--ops-listen", type=address, metavar="HOST:PORT", help=OPS_HELP)
     parser.add_argument(
-        "--allow-demo-keys",
+        ALLOW_FLAG,
         action="store_true",
         help="start even with the demo's published keys (never in production)",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, logs_config=True)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.logging)
+    log.info("%s", args.config_said)  # which configuration, as a line of the server's own log
     _check(args.config, args.allow_demo_keys)
     ops = args.ops_listen or parse_address(settings.gateway.ops_listen)
     if args.workers > 1:
@@ -45,44 +56,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def published_keys_in_use(
-    settings: Settings, policy: Policy, published: Mapping[str, frozenset[str]]
-) -> dict[str, list[str]]:
-    """Publisher -> the places where the configuration uses a key that publisher made public
-    (its sample configuration and docs): anyone could sign tokens or call with them."""
-
-    def digest(secret: str) -> str:
-        return hashlib.sha256(secret.encode()).hexdigest()
-
-    found: dict[str, list[str]] = {}
-    for publisher, hashes in published.items():
-        places = []
-        if settings.auth and settings.auth.hs256_secret and digest(settings.auth.hs256_secret) in hashes:
-            places.append("auth.hs256_secret")
-        if settings.audit.mode != "off" and digest(settings.audit.subject_key) in hashes:
-            places.append("audit.subject_key")
-        secret = settings.console.session_secret
-        if settings.console.enabled and secret and digest(secret) in hashes:
-            places.append("console.session_secret")
-        places += [
-            f"policy clients.{c.id}.api_key_sha256"
-            for c in policy.clients.values()
-            if hashes.intersection(c.api_key_sha256)
-        ]
-        if places:
-            found[publisher] = places
-    return found
-
-
 def _check(config: str, allow_published: bool) -> None:
     """Build the app once in the parent: a bad config or published keys stop start-up here."""
     runtime = create_app(load_settings(config)).state.runtime
     found = published_keys_in_use(runtime.settings, runtime.policy, published_keys())
     if found and not allow_published:
-        uses = "; ".join(
-            f"the {who}'s published keys are in use ({', '.join(p)})" for who, p in found.items()
-        )
-        raise ConfigError(f"{config}: {uses}; set your own")
+        raise ConfigError(f"{config}: {refusal(found)}")
 
 
 async def _serve(config: str, host: str, port: int, ops: tuple[str, int]) -> None:

@@ -23,7 +23,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--ttl", type=_seconds, default=3600, help="seconds the token is valid, at least 1 (default 3600)"
     )
-    add_config(parser)
+    add_config(parser, demo=True)
     parser.set_defaults(func=run)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from gateway.config.file import ConfigFile, Settings
 from gateway.config.sections import AuditSettings, AuthConfig
 from gateway.config.tables import CatalogTable, DocumentsTable
 from gateway.config.tomllines import Lines
+from gateway.config.variables import REFERENCE, Reference, Variables, references
 from gateway.config.wording import problems
 from sources.errors import ConfigError, SourceConfigError
 
@@ -30,13 +31,13 @@ __all__ = [
     "load_auth",
     "load_catalog_path",
     "load_documents_path",
+    "load_references",
     "load_settings",
     "located",
     "parse_settings",
 ]
 
 T = TypeVar("T")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class Problems(SourceConfigError):
@@ -88,31 +89,59 @@ def _found(exc: SourceConfigError) -> list[tuple[str, str]]:
     return exc.found if isinstance(exc, Problems) else [(exc.where, exc.problem)]
 
 
-def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
-    return os.environ if environ is None else environ
+# Where `${VAR}` takes its values: the process's environment (None), another mapping, or
+# `Variables` (check-config's stand-ins).
+Environment = Mapping[str, str] | Variables | None
 
 
-def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
+def _variables(environ: Environment) -> Variables:
+    if isinstance(environ, Variables):
+        return environ
+    return Variables(os.environ if environ is None else environ)
+
+
+def load_settings(path: str | Path, environ: Environment = None) -> Settings:
     path = Path(path)
     text, raw = _read(path)
     try:
-        return parse_settings(raw, _environ(environ), str(path))
+        return parse_settings(raw, environ, str(path))
     except SourceConfigError as exc:
         raise located(path, text, _found(exc)) from exc
 
 
-def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str], path: str = "<memory>") -> Settings:
+def parse_settings(raw: Mapping[str, Any], environ: Environment, path: str = "<memory>") -> Settings:
     """Turn a parsed TOML document into settings; raises SourceConfigError (`Problems`)
-    naming each wrong key."""
-    expanded = expand(raw, environ, "")
+    naming each wrong key, every one found in this pass."""
+    return _validated(
+        raw,
+        _variables(environ),
+        "",
+        lambda table: ConfigFile.model_validate(table, context={"here": Path(path).parent}),
+        ConfigFile,
+    ).settings(path)
+
+
+def _validated(raw: Any, variables: Variables, where: str, validate: Callable[[Any], T], model: type) -> T:
+    """`raw` expanded and validated; its unset variables and its other mistakes raised
+    together (`Problems`), the mistakes of an unset variable's stand-in left out."""
+    expanded = expand(raw, variables, where)
+    unset = variables.take_unset()
     try:
-        document = ConfigFile.model_validate(expanded, context={"here": Path(path).parent})
+        validated = validate(expanded)
     except ValidationError as exc:
-        raise Problems(problems(exc, ConfigFile)) from None
-    return document.settings(path)
+        prefix = (where,) if where else ()
+        found = [(w, p) for w, p in problems(exc, model, prefix) if not _under(w, unset)]
+        raise Problems(unset + found) from None
+    if unset:
+        raise Problems(unset)
+    return validated
 
 
-def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> AuthConfig:
+def _under(where: str, unset: list[tuple[str, str]]) -> bool:
+    return any(where == key or where.startswith((f"{key}.", f"{key}[")) for key, _ in unset)
+
+
+def load_auth(path: str | Path, environ: Environment = None) -> AuthConfig:
     """Only the [auth] section: what minting a token needs, without the departments' addresses."""
     auth = _one_section(Path(path), "auth", AuthConfig, environ)
     if auth is None:
@@ -120,7 +149,7 @@ def load_auth(path: str | Path, environ: Mapping[str, str] | None = None) -> Aut
     return auth
 
 
-def load_audit(path: str | Path, environ: Mapping[str, str] | None = None) -> AuditSettings:
+def load_audit(path: str | Path, environ: Environment = None) -> AuditSettings:
     """Only the [audit] section: what `govgraph audit` needs, beside a running gateway or not."""
     # Absent, it is read as empty, as the whole file reads it: its defaults need a key.
     audit = _one_section(Path(path), "audit", AuditSettings, environ, absent={})
@@ -129,19 +158,19 @@ def load_audit(path: str | Path, environ: Mapping[str, str] | None = None) -> Au
     return audit
 
 
-def load_documents_path(path: str | Path, environ: Mapping[str, str] | None = None) -> str | None:
+def load_documents_path(path: str | Path, environ: Environment = None) -> str | None:
     """Only [documents] path: what checking trusted documents needs."""
     documents = _one_section(Path(path), "documents", DocumentsTable, environ)
     return None if documents is None else documents.path
 
 
-def load_catalog_path(path: str | Path, environ: Mapping[str, str] | None = None) -> str | None:
+def load_catalog_path(path: str | Path, environ: Environment = None) -> str | None:
     """Only [catalog] path: what listing the catalogue needs; None: the project's own."""
     catalog = _one_section(Path(path), "catalog", CatalogTable, environ)
     return None if catalog is None else catalog.path
 
 
-def load_section(path: str | Path, name: str, model: type[T], environ: Mapping[str, str] | None = None) -> T:
+def load_section(path: str | Path, name: str, model: type[T], environ: Environment = None) -> T:
     """One section of the file, its defaults when absent: what a command that needs only it reads."""
     section = _one_section(Path(path), name, model, environ, absent={})
     if section is None:  # not reached: an absent section is read as `absent`
@@ -149,39 +178,38 @@ def load_section(path: str | Path, name: str, model: type[T], environ: Mapping[s
     return section
 
 
-def _one_section(
-    path: Path, name: str, model: type[T], environ: Mapping[str, str] | None, absent: Any = None
-) -> T | None:
+def _one_section(path: Path, name: str, model: type[T], environ: Environment, absent: Any = None) -> T | None:
     """The section `name` alone, the rest of the file unchecked; an absent section is None,
     or read as the table `absent` when one is given."""
     text, raw = _read(path)
     if name not in raw and absent is None:
         return None
+    adapter = TypeAdapter(model)
     try:
-        table = expand(raw.get(name, absent), _environ(environ), name)
-        try:
-            return TypeAdapter(model).validate_python(table, context={"here": path.parent})
-        except ValidationError as exc:
-            raise Problems(problems(exc, model, (name,))) from None
+        return _validated(
+            raw.get(name, absent),
+            _variables(environ),
+            name,
+            lambda table: adapter.validate_python(table, context={"here": path.parent}),
+            model,
+        )
     except SourceConfigError as exc:
         raise located(path, text, _found(exc)) from exc
 
 
-def expand(value: Any, environ: Mapping[str, str], where: str) -> Any:
-    """Substitute ${VAR} and ${VAR:-default} in every string under `value`."""
+def load_references(path: str | Path) -> list[Reference]:
+    """The file's `${VAR}`s, in file order: what it needs from the environment."""
+    _, raw = _read(Path(path))
+    return references(raw)
+
+
+def expand(value: Any, variables: Variables, where: str) -> Any:
+    """Substitute ${VAR} and ${VAR:-default} in every string under `value`; a variable
+    that is not set is recorded in `variables` (`take_unset`), not raised."""
     if isinstance(value, str):
-
-        def sub(m: re.Match[str]) -> str:
-            var, default = m.group(1), m.group(2)
-            if var in environ:
-                return environ[var]
-            if default is not None:
-                return default
-            raise SourceConfigError(where, f"environment variable {var} is not set")
-
-        return _ENV.sub(sub, value)
+        return REFERENCE.sub(lambda m: variables.value(m.group(1), m.group(2), where), value)
     if isinstance(value, dict):
-        return {k: expand(v, environ, f"{where}.{k}" if where else k) for k, v in value.items()}
+        return {k: expand(v, variables, f"{where}.{k}" if where else k) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand(v, environ, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [expand(v, variables, f"{where}[{i}]") for i, v in enumerate(value)]
     return value

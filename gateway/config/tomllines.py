@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sources.options import unknown_key
+
 __all__ = ["Lines", "count", "known", "positive", "strings", "tables", "text"]
 
 
@@ -37,7 +39,8 @@ class Lines:
                     counts[name] = index + 1
                     name = (*name, str(index))
                 current = name
-                self._keys.setdefault(current, number)
+                for end in range(1, len(current) + 1):  # `[sorces.tax]` is where `sorces` is
+                    self._keys.setdefault(current[:end], number)
                 continue
             key = self._KEY.match(line)
             if key:
@@ -59,7 +62,7 @@ class Lines:
 def known(table: Mapping[str, Any], known: set[str], fail: Any, *where: str | int) -> None:
     for key in table:
         if key not in known:
-            raise fail(f"unknown key (expected one of: {', '.join(sorted(known))})", *where, key)
+            raise fail(unknown_key(key, known), *where, key)
 
 
 def tables(raw: Mapping[str, Any], key: str, fail: Any) -> dict[str, Any]:

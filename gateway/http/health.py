@@ -1,4 +1,4 @@
-"""/healthz (the process is alive) and /readyz (this process should get traffic).
+"""/healthz (the process is alive, and its version) and /readyz (this process should get traffic).
 
 /readyz answers 200 when the configuration is loaded and serving has started (and no
 stop signal has come), the audit writer can take events (unless the audit log is off),
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway.config.settings import HealthSettings
+from gateway.version import installed_version
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -34,7 +35,8 @@ __all__ = ["Readiness", "healthz"]
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    """Alive, and which release: a rolling upgrade can be watched host by host."""
+    return JSONResponse({"status": "ok", "version": installed_version()})
 
 
 class Readiness:

@@ -4,6 +4,7 @@ before the answer leaves; no answer when the audit database is down."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -177,6 +178,25 @@ async def test_audit_database_down_means_no_data_then_recovery(tmp_path: Path) -
         server.cleanup()
 
 
+ACCESS_LOG = (
+    "query($s: String!) { accessLog(subject: $s) {"
+    " time client purpose caseId operator operation scopes outcome basis requestId } }"
+)
+
+
+async def ask(dsn: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """One auditor's query through a gateway over the audit log at `dsn`."""
+    app = create_app(settings(dsn))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            response = await http.post(
+                "/graphql", json={"query": query, "variables": variables}, headers=headers("auditor", "audit")
+            )
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
 def test_audit_verify_and_subject_commands(tmp_path: Path, scratch_db: str) -> None:
     async def write_one() -> None:
         app = create_app(settings(scratch_db))
@@ -203,6 +223,11 @@ def test_audit_verify_and_subject_commands(tmp_path: Path, scratch_db: str) -> N
     assert [(r["client"], r["purpose"]) for r in rows] == [("enrollment", "enrollment_review")]
     grants = tomllib.loads((ROOT / "policy.toml").read_text(encoding="utf-8"))["grants"]
     assert rows[0]["basis"] == next(g["basis"] for g in grants if g["client"] == "enrollment")
+    # The auditor's query answers the same accesses under the same names, times in ISO 8601.
+    (event,) = asyncio.run(ask(scratch_db, ACCESS_LOG, {"s": CHILD.lower()}))["data"]["accessLog"]
+    assert {k: rows[0][k] for k in event} == event
+    assert dt.datetime.fromisoformat(rows[0]["time"]).tzinfo is not None
+    assert {"writerId", "seq"} <= rows[0].keys()  # and where the event sits in its chain
 
     async def tamper() -> None:
         conn = await asyncpg.connect(scratch_db)
@@ -216,6 +241,29 @@ def test_audit_verify_and_subject_commands(tmp_path: Path, scratch_db: str) -> N
     )
     assert broken.returncode == 1
     assert "BROKEN" in broken.stdout
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [CHILD[:-1] + ("0" if CHILD[-1] != "0" else "1"), "91350203MA63W6263", "not-an-id", CHILD + "1"],
+    ids=["check-digit", "short-credit-code", "words", "long"],
+)
+def test_audit_subject_refuses_what_the_auditors_query_refuses(
+    tmp_path: Path, scratch_db: str, subject: str
+) -> None:
+    (error,) = asyncio.run(ask(scratch_db, ACCESS_LOG, {"s": subject}))["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    config = tmp_path / "govgraph.toml"
+    config.write_text(f'[sources.m]\nkind = "memory"\n[audit]\ndsn = "{scratch_db}"\nsubject_key = "k"\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway", "audit", "subject", subject, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[-1] == f"govgraph: audit subject: {error['message']}"
+    assert out.stdout == ""
 
 
 async def test_a_bare_existence_check_is_audited(gateway: httpx.AsyncClient, scratch_db: str) -> None:

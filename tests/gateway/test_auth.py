@@ -147,14 +147,32 @@ async def test_purpose_is_required(client: httpx.AsyncClient) -> None:
     refused(await post(client, {"Authorization": f"Bearer {token()}"}), 403, "PURPOSE_REQUIRED")
 
 
+def message(response: httpx.Response) -> str:
+    (error,) = response.json()["errors"]
+    return str(error["message"])
+
+
 async def test_a_purpose_the_client_is_not_granted_is_refused(client: httpx.AsyncClient) -> None:
     headers = {"Authorization": f"Bearer {token('enrollment')}", "X-Purpose": "development"}
-    refused(await post(client, headers), 403, "PURPOSE_NOT_ALLOWED")
+    response = await post(client, headers)
+    refused(response, 403, "PURPOSE_NOT_ALLOWED")
+    # It says what the client may declare instead: its own purposes, no other client's.
+    said = message(response)
+    assert said == "Purpose 'development' is not granted to this client; use one of: enrollment_review."
+    for other in ("talent_subsidy", "household_survey", "enterprise_service", "audit"):
+        assert other not in said
 
 
 async def test_a_purpose_outside_the_tokens_scope_is_refused(client: httpx.AsyncClient) -> None:
     headers = {"Authorization": f"Bearer {token(scope='something_else')}", **DEV}
-    refused(await post(client, headers), 403, "PURPOSE_NOT_ALLOWED")
+    response = await post(client, headers)
+    refused(response, 403, "PURPOSE_NOT_ALLOWED")
+    assert message(response) == (
+        "Purpose 'development' is not granted to this token; the token allows none of its client's purposes."
+    )
+    # A token limited to some of its client's purposes names those only.
+    response = await post(client, {"Authorization": f"Bearer {token(scope='development')}", "X-Purpose": "x"})
+    assert message(response) == "Purpose 'x' is not granted to this client; use one of: development."
 
 
 @pytest.mark.parametrize(

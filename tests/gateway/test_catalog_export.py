@@ -333,7 +333,11 @@ def test_a_wrong_catalogue_prints_each_mistake_and_exits_2(tmp_path: Path) -> No
 def test_a_configuration_that_cannot_be_read_is_named(tmp_path: Path) -> None:
     done = cli.govgraph("catalog", "--config", str(tmp_path / "absent.toml"))
     assert done.returncode == 2
-    assert f"{tmp_path / 'absent.toml'}: cannot read" in done.stderr
+    assert f"{tmp_path / 'absent.toml'}: no such configuration file (from --config)" in done.stderr
+    (tmp_path / "unreadable.toml").mkdir()  # there, but not a file to read
+    done = cli.govgraph("catalog", "--config", str(tmp_path / "unreadable.toml"))
+    assert done.returncode == 2
+    assert f"{tmp_path / 'unreadable.toml'}: is not a file (from --config)" in done.stderr
 
 
 # docs/catalog.md --------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ async def test_metrics_and_readiness_are_served_to_operators_only() -> None:
         graphql = await ops.post("/graphql", json={"query": "{ __typename }"}, headers=DEVELOPER)
     assert answered.status_code == 200
     assert hidden == {"/metrics": 404, "/readyz": 404}
-    assert alive.json() == ops_alive.json() == {"status": "ok"}
+    # Alive, and which release: the installed distribution's version, on both listeners.
+    assert alive.json() == ops_alive.json() == {"status": "ok", "version": version("govgraph")}
     assert metrics.status_code == 200
     assert any(f.name == "govgraph_requests" for f in text_string_to_metric_families(metrics.text))
     assert ready.status_code == 200

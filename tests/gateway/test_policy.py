@@ -83,7 +83,12 @@ def test_every_scope_is_granted_to_the_developer_or_auditor() -> None:
         ),
         (("[clients.app]", "[clients.App]"), 4, "client ids are lower-case"),
         (('purpose = "review"\n', 'purpose = "other"\n'), 9, "is not allowed purpose 'other'"),
-        (("[[grants]]", "[[grant]]"), 7, "grant: unknown key"),
+        (("[[grants]]", "[[grant]]"), 7, "grant: unknown key; did you mean 'grants'?"),
+        (
+            ('purposes = ["review"]', 'purpose = ["review"]'),
+            5,
+            "purpose: unknown key; did you mean 'purposes'?",
+        ),
         (('legal_basis = "law"', "legal_basis = law"), 2, "syntax"),
     ],
 )

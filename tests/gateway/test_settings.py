@@ -222,6 +222,9 @@ def test_an_unknown_key_gets_the_nearest_known_one(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "[gateway]\nmax_conections = 5\n" + MEMORY), {})
     with pytest.raises(ConfigError, match=r":1: gatway: unknown key; did you mean 'gateway'\?"):
         load_settings(write(tmp_path, "gatway = 1\n" + MEMORY), {})
+    # A misspelt table is named on the line of its header, dotted or not.
+    with pytest.raises(ConfigError, match=r":8: sorces: unknown key; did you mean 'sources'\?"):
+        load_settings(write(tmp_path, MEMORY + '\n[sorces.tax]\nkind = "memory"\n'), {})
     with pytest.raises(ConfigError) as far:
         load_settings(write(tmp_path, "[limits]\nzzz = 1\n" + MEMORY), {})
     assert "did you mean" not in str(far.value)
@@ -240,6 +243,29 @@ def test_every_mistake_is_reported_in_the_order_of_the_file(tmp_path: Path) -> N
         "sources.a.retries: must be at least 0, got -1",
         "gateway.gc_young: must be int, got 5.5",
         "gateway.graphiql: must be true or false, got 1",
+    ]
+
+
+def test_unset_variables_are_reported_with_every_other_mistake(tmp_path: Path) -> None:
+    """An unset variable does not hide the rest of the file; its stand-in's own checks say
+    nothing (`rate` is not also "must be float")."""
+    text = (
+        '[gateway]\nmax_conections = 5\n[rate_limit]\nrate = "${NO_RATE}"\n'
+        '[sources.a]\nkind = "memory"\nretries = -1\ndsn = "${NO_DSN}"\n[sources.a.entities.e]\nkey = "id"\n'
+        '[audit]\nsubject_key = "${NO_KEY}"\ndsn = "${NO_DSN}"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), {})
+    found = [line.split(": ", 1)[1] for line in str(caught.value).splitlines()]
+    assert found == [
+        "gateway.max_conections: unknown key; did you mean 'max_connections'? (expected one of:"
+        " batching, gc_young, graphiql, graphiql_presets, header_timeout, keepalive_timeout,"
+        " max_connections, ops_listen)",
+        "rate_limit.rate: environment variable NO_RATE is not set",
+        "sources.a.retries: must be at least 0, got -1",
+        "sources.a.dsn: environment variable NO_DSN is not set",
+        "audit.subject_key: environment variable NO_KEY is not set",
+        "audit.dsn: environment variable NO_DSN is not set",
     ]
 
 
