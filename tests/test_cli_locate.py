@@ -170,3 +170,55 @@ def test_without_a_runtime_directory_the_pointer_is_in_the_users_cache(
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert demo_state.pointer_path() == tmp_path / ".cache" / "govgraph" / "demo.json"
+
+
+def test_another_configuration_never_gets_the_demos_addresses(
+    nowhere: Path, pointer: Path, city: Path, tmp_path: Path
+) -> None:
+    production = tmp_path / "production.toml"
+    production.write_text(
+        '[audit]\ndsn = "${GOVGRAPH_AUDIT_DSN}"\nsubject_key = "a-production-key-of-32-chars-xx"\n'
+    )
+    demo = RunningDemo(
+        os.getpid(),
+        str(city),
+        str(CONFIG),
+        "http://127.0.0.1:8474",
+        {"GOVGRAPH_AUDIT_DSN": "postgresql://demo"},
+    )
+    demo_state.announce(demo)
+    out = govgraph("audit", "verify", "--config", str(production), cwd=nowhere)
+    assert out.returncode == 2
+    assert f"not using the demo's addresses: {production} is not its configuration" in out.stderr
+    assert "GOVGRAPH_AUDIT_DSN is not set" in out.stderr  # the demo's database was not used
+
+
+def test_a_state_file_gives_addresses_only_and_only_when_it_is_the_users_own(
+    pointer: Path, city: Path
+) -> None:
+    environ = {
+        "GOVGRAPH_AUDIT_DSN": "postgresql://demo",
+        "GOVGRAPH_EDUCATION_URL": "http://127.0.0.1:8101",
+        "GOVGRAPH_CONFIG": "/srv/elsewhere.toml",  # would choose what every later command reads
+        "PYTHONPATH": "/srv/code",
+    }
+    demo_state.announce(RunningDemo(os.getpid(), str(city), str(CONFIG), "http://127.0.0.1:8474", environ))
+    found = demo_state.running()
+    assert found is not None
+    assert found.environ == {
+        "GOVGRAPH_AUDIT_DSN": "postgresql://demo",
+        "GOVGRAPH_EDUCATION_URL": "http://127.0.0.1:8101",
+    }
+    # A state file another user could have written is as good as none.
+    (city / "demo.json").chmod(0o620)
+    assert demo_state.running() is None
+    (city / "demo.json").chmod(0o600)
+    city.chmod(0o777)
+    assert demo_state.running() is None
+    city.chmod(0o755)
+    assert demo_state.running() is not None
+    # Nor is one that does not say when its process started, where /proc does.
+    state = json.loads((city / "demo.json").read_text())
+    del state["started"]
+    (city / "demo.json").write_text(json.dumps(state))
+    assert demo_state.running() is None

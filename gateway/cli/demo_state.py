@@ -8,7 +8,10 @@ session owns, emptied at logout), else `$XDG_CACHE_HOME/govgraph/demo.json` (by 
 `~/.cache/govgraph/demo.json`). Both are removed when the demo stops; a demo killed
 without stopping leaves them behind, so a reader trusts them only while the process
 they name is alive (and, where /proc tells, is the same process, not a later one given
-its number). The most recently started demo is the one found.
+its number), and only when they are this user's own and no one else may write them. Of
+the variables the demo gave its gateway, a reader takes only departments', stores' and
+presets' addresses (`GOVGRAPH_*_DSN`, `GOVGRAPH_*_URL`, `GOVGRAPH_GRAPHIQL_PRESETS`), never
+what chooses a configuration or code. The most recently started demo is the one found.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 __all__ = ["STATE_FILE", "RunningDemo", "announce", "pointer_path", "running", "withdraw"]
 
 STATE_FILE = "demo.json"  # in the demo's data directory
+# The demo's variables a command may take: addresses, nothing that picks a file to run.
+_ADDRESS = re.compile(r"GOVGRAPH_[A-Z0-9_]+_(?:DSN|URL)|GOVGRAPH_GRAPHIQL_PRESETS")
 
 
 @dataclass(frozen=True)
@@ -70,14 +77,15 @@ def running() -> RunningDemo | None:
     if not isinstance(pid, int) or not isinstance(state, str) or not _alive(pid):
         return None
     found = _read(Path(state))
-    if found.get("started") not in (None, _started(pid)):
+    if found.get("started") != _started(pid):
         return None  # the process that wrote it is gone; another has its number now
     texts = [found.get(k) for k in ("data_dir", "config", "gateway")]
     environ = found.get("environ")
     if found.get("pid") != pid or not all(isinstance(t, str) for t in texts) or not isinstance(environ, dict):
         return None  # another demo's, or not written by this version: as if absent
     data_dir, config, gateway = (str(t) for t in texts)
-    return RunningDemo(pid, data_dir, config, gateway, {str(k): str(v) for k, v in environ.items()})
+    addresses = {str(k): str(v) for k, v in environ.items() if _ADDRESS.fullmatch(str(k))}
+    return RunningDemo(pid, data_dir, config, gateway, addresses)
 
 
 def _alive(pid: int) -> bool:
@@ -101,11 +109,20 @@ def _started(pid: int) -> str | None:
 
 
 def _read(path: Path) -> dict[str, object]:
+    """The JSON object in `path`, if this user wrote it and no one else may change it (nor
+    its directory); otherwise empty, as if absent."""
     try:
+        if not all(_own(p) for p in (path, path.parent)):
+            return {}
         found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def _own(path: Path) -> bool:
+    status = path.stat()
+    return status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _write(path: Path, content: dict[str, object]) -> None:

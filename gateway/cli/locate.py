@@ -89,8 +89,6 @@ def prepare(args: argparse.Namespace) -> None:
     demo = demo_state.running() if demo_aware else None
     args.demo = demo
     if demo is not None:
-        filled = sorted(k for k in demo.environ if k not in os.environ)
-        os.environ.update({k: demo.environ[k] for k in filled})  # the shell's own values win
         _say(f"using the demo running as pid {demo.pid} (data in {demo.data_dir})")
     search = getattr(args, "config_search", None)
     if search is not None:
@@ -100,8 +98,21 @@ def prepare(args: argparse.Namespace) -> None:
         # A server says it in its own log, whose lines a log shipper reads (JSON by default).
         if located is not None and not getattr(args, "logs_config", False):
             _say(args.config_said)
+        if demo is not None and located is not None:
+            _demo_addresses(demo, located.path)
     if getattr(args, "data_dir_search", False):
         args.data_dir = find_data_dir(args.data_dir, demo)
+
+
+def _demo_addresses(demo: RunningDemo, config: Path) -> None:
+    """The demo's addresses (its departments, audit log, policy store) for the variables the
+    shell does not set, when the configuration is the demo's own: another file's `${VAR}`s
+    are that deployment's, never the demo's."""
+    if config.resolve() != Path(demo.config).resolve():
+        _say(f"not using the demo's addresses: {config} is not its configuration")
+        return
+    filled = sorted(k for k in demo.environ if k not in os.environ)
+    os.environ.update({k: demo.environ[k] for k in filled})  # the shell's own values win
 
 
 def using(located: Located) -> str:
