@@ -27,6 +27,7 @@ from gateway.applications.workflow import Workflow
 from gateway.console.history import access_history
 from gateway.console.people import Person, person_of
 from gateway.console.types import AccessToMe, Application, ApplyInput, Grant, Me
+from gateway.execution.outcome import request_error
 from gateway.execution.parse_cache import ParsedOnce
 from gateway.execution.validation_cache import ValidatedOnce
 from gateway.http.refusal import Refusal
@@ -177,8 +178,8 @@ def console_graphql(runtime: Runtime) -> Any:
             context_value=ConsoleContext(person, runtime.workflow, runtime),
         )
         answer: dict[str, Any] = {"data": result.data}
-        if result.data is None and result.errors and all(e.path is None for e in result.errors):
-            del answer["data"]  # a request error: nothing ran (as on /graphql)
+        if request_error(result.data, result.errors):
+            del answer["data"]  # nothing ran (as on /graphql)
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]
         return Response(orjson.dumps(answer), media_type="application/json")

@@ -14,10 +14,12 @@ nothing (`audited`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from enum import StrEnum
 
-__all__ = ["Outcome", "audited", "classify", "refused", "worst"]
+from graphql import GraphQLError
+
+__all__ = ["Outcome", "audited", "classify", "refused", "request_error", "request_error_status", "worst"]
 
 
 class Outcome(StrEnum):  # in order of severity: a batch reports its worst operation
@@ -49,6 +51,22 @@ _BEFORE_EXECUTION = frozenset(
     }
 )
 _ADMISSION = {401: Outcome.UNAUTHENTICATED, 403: Outcome.FORBIDDEN, 429: Outcome.RATE_LIMITED}
+
+
+def request_error(data: object, errors: Sequence[GraphQLError] | None) -> bool:
+    """Whether an answer is a request error, where nothing ran (the document refused, the
+    operation not chosen, the variables refused, the operation refused as a whole): no
+    data, and no error at a field (field errors have a path). Such an answer has no `data`
+    entry; `data: null` means the operation ran and a non-null field failed."""
+    return data is None and bool(errors) and all(e.path is None for e in errors or ())
+
+
+def request_error_status(codes: Collection[object]) -> int:
+    """The HTTP status of a request error with these codes, where the media type lets the
+    status speak (application/graphql-response+json): 400 when the request is at fault,
+    500 when the gateway is (INTERNAL_SERVER_ERROR, or any code not decided before
+    execution)."""
+    return 400 if codes and set(codes) <= _BEFORE_EXECUTION else 500
 
 
 def classify(codes: Collection[object], has_data: bool) -> Outcome:

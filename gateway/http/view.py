@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from gateway.audit.record import AccessRecord, subject_key
 from gateway.compat import Execute, GraphQLView
 from gateway.execution.limits import limit_error
+from gateway.execution.outcome import request_error, request_error_status
 from gateway.execution.schema import GatewaySchema
 from gateway.execution.step import RequestContext
 from gateway.execution.textcheck import unpaired_surrogate
@@ -257,19 +258,18 @@ class GatewayGraphQL(GraphQLView[Context]):
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         body = process_result(result)
-        # A request error (the document unparsable or invalid, the operation not chosen,
-        # the variables refused, the request refused before it ran) has no `data` at all;
-        # `data: null` means it ran and a non-null field failed. Field errors have a path.
-        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+        if request_error(result.data, result.errors):
             del body["data"]
         return body
 
     def finish_response(self, response: Response, response_data: Any, sub_response: Any) -> Response:
         if GRAPHQL_RESPONSE in getattr(sub_response, "gg_accept", ""):
             response.headers["content-type"] = GRAPHQL_RESPONSE
-            # A request error is the client's (a status of the request's own, such as 503 for
-            # AUDIT_UNAVAILABLE, stands); with application/json it stays 200, as the spec says.
+            # A request error answers 400, or 500 when the gateway failed (a status of the
+            # request's own, such as 503 for AUDIT_UNAVAILABLE, stands); with
+            # application/json it stays 200, as the specification recommends.
             single = response_data if isinstance(response_data, dict) else None
             if single is not None and "data" not in single and not sub_response.status_code:
-                response.status_code = 400
+                codes = [e.get("extensions", {}).get("code") for e in single.get("errors", ())]
+                response.status_code = request_error_status(codes)
         return response

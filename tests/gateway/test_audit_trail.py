@@ -165,6 +165,11 @@ async def test_audit_database_down_means_no_data_then_recovery(tmp_path: Path) -
                 assert "data" not in down.json()  # withheld: as if nothing ran
                 assert [e["extensions"]["code"] for e in down.json()["errors"]] == ["AUDIT_UNAVAILABLE"]
                 assert "林" not in down.text
+                strict = await http.post(
+                    "/graphql", json=query, headers={**sent, "Accept": "application/graphql-response+json"}
+                )
+                assert strict.status_code == 503  # the request's own status, not a client error's 400
+                assert "data" not in strict.json()
                 server = get_server(tmp_path / "auditpg", cleanup_mode="stop")  # it returns
 
                 async def answered() -> bool:  # the pool replaces its dead connections as they fail

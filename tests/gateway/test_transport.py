@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from gateway.app import create_app
 from gateway.config.settings import GatewaySettings
 from tests.resolvers.city import CHILD
 
-from .support import DEVELOPER, gateway
+from .support import DEVELOPER, gateway, settings
 
 QUERY = "query($id: ResidentId!) { person(id: $id) { name } }"
 
@@ -213,3 +215,34 @@ async def test_without_graphiql_the_root_is_a_coded_404() -> None:
     assert get.status_code == head.status_code == 404
     assert get.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert "location" not in get.headers
+
+
+class BrokenStore:
+    """A persisted-query store that fails as a bug would."""
+
+    async def get(self, digest: str) -> str | None:
+        raise RuntimeError("not a client's doing")
+
+    async def put(self, digest: str, text: str) -> None:
+        raise RuntimeError("not a client's doing")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_gateway_failure_before_execution_is_500_not_a_client_error() -> None:
+    app = create_app(settings())
+    app.state.runtime.persisted = BrokenStore()
+    hashed = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "a" * 64}}}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client,
+    ):
+        strict = await client.post(
+            "/graphql", json=hashed, headers={**DEVELOPER, "Accept": "application/graphql-response+json"}
+        )
+        plain = await client.post("/graphql", json=hashed, headers=DEVELOPER)
+    assert strict.status_code == 500
+    assert code(strict) == code(plain) == "INTERNAL_SERVER_ERROR"
+    assert "not a client's doing" not in strict.text
+    assert plain.status_code == 200  # application/json: errors in the body, as ever
