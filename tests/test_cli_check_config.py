@@ -233,7 +233,10 @@ def test_serve_help_lists_the_environment_the_configuration_needs(tmp_path: Path
     assert rows["GOVGRAPH_TAX_DSN"] == "required: sources.tax.dsn"
     assert rows["GOVGRAPH_AUDIT_DSN"] == "required: sources.audit.dsn, audit.dsn"
     assert rows["GOVGRAPH_POLICY_DSN"] == "optional: auth.store"
-    assert rows["GOVGRAPH_CONSOLE_SECRET"] == "optional: console.session_secret"
+    # A secret's default is a demo key: serve refuses it, so it is not optional.
+    assert rows["GOVGRAPH_CONSOLE_SECRET"] == (
+        "required unless --allow-demo-keys (a published demo key is refused): console.session_secret"
+    )
     assert rows["REDIS_URL"] == "optional: rate_limit.redis_url, cache.redis_url"
     for fixed in ("GOVGRAPH_CONFIG", "PROMETHEUS_MULTIPROC_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT"):
         assert fixed in rows

@@ -57,12 +57,19 @@ def _by_variable(found: Sequence[Reference]) -> dict[str, list[Reference]]:
     return by
 
 
+# Keys whose default, where the file gives one, can only be a key for trying it out.
+_SECRETS = frozenset({"auth.hs256_secret", "audit.subject_key", "console.session_secret"})
+
+
 def _optional(refs: list[Reference]) -> bool:
-    return all(r.has_default for r in refs)
+    return all(r.has_default for r in refs) and not any(r.where in _SECRETS for r in refs)
 
 
 def _line(var: str, refs: list[Reference]) -> str:
-    need = "optional" if _optional(refs) else "required"
+    if any(r.where in _SECRETS for r in refs) and all(r.has_default for r in refs):
+        need = "required unless --allow-demo-keys (a published demo key is refused)"
+    else:
+        need = "optional" if _optional(refs) else "required"
     return _row(var, f"{need}: {', '.join(dict.fromkeys(r.where for r in refs))}")
 
 
