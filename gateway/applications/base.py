@@ -19,7 +19,7 @@ import asyncpg
 from gateway.applications.errors import WorkflowError
 from gateway.applications.items import ItemIndex
 from gateway.audit.record import AuditUnavailable, PolicyChange, RecordChange
-from gateway.config.sections import ApplicationSettings
+from gateway.config.workflow import ApplicationSettings
 from gateway.policy.model import PolicyChecks
 from gateway.policystore.errors import PolicyStoreError
 from gateway.policystore.store import PolicyStore

@@ -11,7 +11,7 @@ from gateway.applications.workflow import Workflow
 from gateway.audit.record import RecordChange
 from gateway.catalog.graph import graph_of
 from gateway.compat import graphql_schema
-from gateway.config.sections import ApplicationSettings
+from gateway.config.workflow import ApplicationSettings
 from gateway.execution.schema import GatewaySchema
 from gateway.policy.declarations import read_declarations
 from gateway.policystore.store import PolicyStore

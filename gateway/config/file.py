@@ -9,10 +9,8 @@ from pydantic import Field, field_validator
 from gateway.config.automatic import Automatic
 from gateway.config.limits import Limits
 from gateway.config.sections import (
-    ApplicationSettings,
     AuditSettings,
     AuthConfig,
-    ConsoleSettings,
     GatewaySettings,
     HealthSettings,
     LogSettings,
@@ -22,6 +20,7 @@ from gateway.config.sections import (
 )
 from gateway.config.tables import CacheTable, CatalogTable, DocumentsTable, LimitsTable, SourceTable, Table
 from gateway.config.values import SourceName, problem
+from gateway.config.workflow import ApplicationSettings, ConsoleSettings
 from sources.base import CacheSpec, SourceSpec
 from sources.errors import SourceConfigError
 

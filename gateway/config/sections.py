@@ -35,10 +35,9 @@ from gateway.config.values import (
 )
 
 __all__ = [
-    "ApplicationSettings",
+    "SECTION",
     "AuditSettings",
     "AuthConfig",
-    "ConsoleSettings",
     "GatewaySettings",
     "HealthSettings",
     "LogSettings",
@@ -266,37 +265,3 @@ class TracingSettings:
     sample_ratio: Ratio = Field(
         default=1.0, description="Share of traces started here that are recorded (0 to 1), by trace id."
     )
-
-
-@dataclass(frozen=True, config=SECTION)
-class ApplicationSettings:
-    """[applications]: how applications for access (共享申请) are reviewed; needs `[auth] store`."""
-
-    review_days: Count = Field(
-        default=10,
-        description="Working days a department has to decide a conditional (有条件共享) application.",
-    )
-    calendar: str = Field(
-        default="CN",
-        description="Country whose public holidays and make-up working days (调休) count, by ISO code "
-        '(the `holidays` package); "" for Saturdays and Sundays only.',
-    )
-    timezone: Text = Field(default="Asia/Shanghai", description="The time zone working days are counted in.")
-    max_period_days: Count = Field(
-        default=1095, description="The longest period an approval may run, in days."
-    )
-
-
-@dataclass(frozen=True, config=SECTION)
-class ConsoleSettings:
-    """[console]: the web console at /console, for applicants, reviewers, auditors and residents."""
-
-    enabled: Switch = Field(default=True, description="Serve the console (it needs `[auth] store`).")
-    audience: Text = Field(
-        default="govgraph-console",
-        description="The `aud` of the identity provider's tokens people sign in with.",
-    )
-    session_secret: Text | None = Field(
-        default=None, description="Key that signs session cookies (32 characters or more)."
-    )
-    session_minutes: Count = Field(default=30, description="Minutes a console session lasts without use.")

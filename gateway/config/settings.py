@@ -18,10 +18,8 @@ from gateway.config.load import (
     parse_settings,
 )
 from gateway.config.sections import (
-    ApplicationSettings,
     AuditSettings,
     AuthConfig,
-    ConsoleSettings,
     GatewaySettings,
     HealthSettings,
     LogSettings,
@@ -30,6 +28,7 @@ from gateway.config.sections import (
     TracingSettings,
 )
 from gateway.config.values import parse_address
+from gateway.config.workflow import ApplicationSettings, ConsoleSettings
 
 __all__ = [
     "ApplicationSettings",

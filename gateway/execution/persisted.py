@@ -6,7 +6,9 @@ the text and the hash, the text is checked against the hash, and once it has pas
 validation and the limits it is kept, so that later requests send the hash alone. The
 store is bounded in entries and in time: in memory, least recently used first; in Redis,
 each text expires and an index (a sorted set by registration time) drops the oldest
-beyond the bound. When Redis fails, the process's own memory store serves meanwhile.
+beyond the bound (one Redis server or its replicas, not Redis Cluster: the eviction deletes
+texts by name from a script). When Redis fails, the process's own memory store serves
+meanwhile.
 Registered (trusted) documents are not kept here: they are read at start-up
 (gateway/execution/documents.py).
 """

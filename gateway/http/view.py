@@ -27,7 +27,7 @@ from gateway.execution.outcome import request_error, request_error_status
 from gateway.execution.schema import GatewaySchema
 from gateway.execution.step import RequestContext
 from gateway.execution.textcheck import unpaired_surrogate
-from gateway.http.graphiql import CSP, graphiql_page, load_presets
+from gateway.http.graphiql import CSP, graphiql_page, load_presets, page_wanted
 from gateway.http.refusal import Refusal
 from resolvers.context import Context, Principal, RequestTally
 from resolvers.loaders import Loaders
@@ -162,14 +162,10 @@ class GatewayGraphQL(GraphQLView[Context]):
         await response(scope, receive, send)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
-        # A browser's page (it asks for HTML), never an API client's GET, such as a
-        # persisted query sent as a hash alone with Accept: */*.
-        params = request.query_params
-        return (
-            request.method == "GET"
-            and "text/html" in request.headers.get("accept", "")
-            and not any(params.get(key) for key in ("query", "extensions", "documentId"))
-        )
+        # The one rule admission applies too: a browser's GET gets the page, never an API
+        # client's (strawberry would also serve it for */* without a query, e.g. a
+        # persisted query's hash sent alone by GET).
+        return page_wanted(request.method, request.headers.get("accept", ""))
 
     async def render_graphql_ide(self, request: Any) -> Response:
         # Built on the first visit, again after the policy or the documents are reloaded.

@@ -129,11 +129,21 @@ class _Supervisor(Supervisor):
             operators.should_exit = True
             thread.join()
 
+    _signalled = False  # a stop signal came, rather than a worker failing to start
+
+    def handle_term(self) -> None:
+        self._signalled = True
+        super().handle_term()
+
+    def handle_int(self) -> None:
+        self._signalled = True
+        super().handle_int()
+
     def terminate_all(self) -> None:
         # From the signal on /readyz answers 503 ("stopping"); the workers go on serving for
         # drain_seconds, so that the load balancer stops sending before they stop accepting.
-        # A second signal ends the wait.
-        deadline = time.monotonic() + self._settings.gateway.drain_seconds
+        # A second signal ends the wait. Workers that could not start serve nothing to drain.
+        deadline = time.monotonic() + (self._settings.gateway.drain_seconds if self._signalled else 0)
         while time.monotonic() < deadline and not self.signal_queue:
             time.sleep(0.05)
         super().terminate_all()
