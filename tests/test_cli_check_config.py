@@ -6,17 +6,15 @@ environment the configuration needs. Real `govgraph` processes."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gateway.config.settings import GatewaySettings
+from tests.commands import ROOT, govgraph
 
-ROOT = Path(__file__).parents[1]
 CONFIG = ROOT / "govgraph.toml"
 MEMORY = '[sources.tax]\nkind = "memory"\n[sources.tax.entities.taxpayer]\nkey = "credit_code"\n'
 POSTGRES = (
@@ -49,18 +47,6 @@ def site(tmp_path: Path, *edits: tuple[str, str]) -> Path:
     config = tmp_path / "govgraph.toml"
     config.write_text(text, encoding="utf-8")
     return config
-
-
-def govgraph(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_")} | env
-    return subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def problems(out: subprocess.CompletedProcess[str]) -> list[str]:

@@ -17,21 +17,9 @@ import pytest
 from gateway.audit.store import AuditStore
 from gateway.cli import demo_state
 from gateway.cli.demo_state import RunningDemo
+from tests.commands import ROOT, govgraph
 
-ROOT = Path(__file__).parents[1]
 CONFIG = ROOT / "govgraph.toml"
-
-
-def govgraph(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_")} | env
-    return subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

@@ -169,6 +169,10 @@ def test_every_environment_variable_is_documented() -> None:
 # Error codes -------------------------------------------------------------------------------
 
 
+# Calls that take a code without a status, and which argument it is.
+_CODE_ARGUMENT = {"WorkflowError": 0, "_refused": 0, "recoded": 1}
+
+
 def error_codes() -> set[str]:
     """The codes the code can put in `extensions.code`: values of a `"code"` key, the `code`
     attribute of source errors, codes given with an HTTP status (`Refusal(401, "…")`),
@@ -196,9 +200,11 @@ def error_codes() -> set[str]:
             elif isinstance(node, ast.Call) and any(status(a) for a in node.args):
                 found.update(code(a) for a in node.args)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
-                # The workflow's refusals, WorkflowError(code, message), and the documents'
-                # step's, _refused(code, message), carry no status.
-                found.add(code(node.args[0]) if node.func.id in ("WorkflowError", "_refused") else None)
+                # The workflow's refusals, WorkflowError(code, message), the documents'
+                # step's, _refused(code, message), carry no status; recoded(error, code) codes
+                # graphql-core's parse and validation errors.
+                at = _CODE_ARGUMENT.get(node.func.id, len(node.args))
+                found.add(code(node.args[at]) if at < len(node.args) else None)
     return {c for c in found if c}
 
 

@@ -17,7 +17,7 @@ from graphql import GraphQLError
 
 from sources.errors import SourceError, SourceRejected
 
-__all__ = ["Hints", "translate", "without_suggestion"]
+__all__ = ["Hints", "recoded", "translate", "without_suggestion"]
 
 log = logging.getLogger("govgraph.errors")
 
@@ -44,6 +44,19 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
         positions=error.positions,
         path=error.path,
         extensions=extensions,
+    )
+
+
+def recoded(error: GraphQLError, code: str) -> GraphQLError:
+    """`error`, where it is, coded `code` (its other extensions kept)."""
+    return GraphQLError(
+        error.message,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        error.original_error,
+        extensions={**(error.extensions or {}), "code": code},
     )
 
 

@@ -19,7 +19,16 @@ from enum import StrEnum
 
 from graphql import GraphQLError
 
-__all__ = ["Outcome", "audited", "classify", "refused", "request_error", "request_error_status", "worst"]
+__all__ = [
+    "REFUSED_BEFORE_EXECUTION",
+    "Outcome",
+    "audited",
+    "classify",
+    "refused",
+    "request_error",
+    "request_error_status",
+    "worst",
+]
 
 
 class Outcome(StrEnum):  # in order of severity: a batch reports its worst operation
@@ -36,7 +45,7 @@ class Outcome(StrEnum):  # in order of severity: a batch reports its worst opera
 
 _OPERATION = list(Outcome)[:6]
 # Codes of refusals decided before anything is fetched.
-_BEFORE_EXECUTION = frozenset(
+REFUSED_BEFORE_EXECUTION = frozenset(
     {
         "BAD_USER_INPUT",
         "GRAPHQL_PARSE_FAILED",
@@ -66,7 +75,7 @@ def request_error_status(codes: Collection[object]) -> int:
     status speak (application/graphql-response+json): 400 when the request is at fault,
     500 when the gateway is (INTERNAL_SERVER_ERROR, or any code not decided before
     execution)."""
-    return 400 if codes and set(codes) <= _BEFORE_EXECUTION else 500
+    return 400 if codes and set(codes) <= REFUSED_BEFORE_EXECUTION else 500
 
 
 def classify(codes: Collection[object], has_data: bool) -> Outcome:
@@ -77,7 +86,7 @@ def classify(codes: Collection[object], has_data: bool) -> Outcome:
     if "AUDIT_UNAVAILABLE" in kinds:
         return Outcome.AUDIT_UNAVAILABLE
     if not has_data:
-        return Outcome.REJECTED if kinds <= _BEFORE_EXECUTION else Outcome.ERROR
+        return Outcome.REJECTED if kinds <= REFUSED_BEFORE_EXECUTION else Outcome.ERROR
     return Outcome.DENIED if kinds == {"FORBIDDEN"} else Outcome.PARTIAL
 
 

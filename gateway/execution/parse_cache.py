@@ -14,6 +14,7 @@ from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import ParserCache
 
 from gateway.compat import provided_operation_name
+from gateway.execution.errors import recoded
 
 __all__ = ["ParsedOnce"]
 
@@ -34,21 +35,10 @@ class ParsedOnce(ParserCache):
                 # The tokens limit stops the parser too ("Syntax Error: Document contains
                 # more than N tokens"): that one is OPERATION_LIMIT's (execution/errors.py).
                 if error.message.startswith("Syntax Error") and "Parsing aborted" not in error.message:
-                    raise _parse_failed(error) from None
+                    raise recoded(error, "GRAPHQL_PARSE_FAILED") from None
                 raise
         _choose_operation(ctx.graphql_document, provided_operation_name(ctx))
         yield
-
-
-def _parse_failed(error: GraphQLError) -> GraphQLError:
-    return GraphQLError(
-        error.message,
-        error.nodes,
-        error.source,
-        error.positions,
-        error.path,
-        extensions={"code": "GRAPHQL_PARSE_FAILED"},
-    )
 
 
 def _choose_operation(document: DocumentNode, name: str | None) -> None:

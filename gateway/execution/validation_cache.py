@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphql import GraphQLError
 from strawberry.extensions import ValidationCache
 
 from gateway.compat import cached_validation
+from gateway.execution.errors import recoded
 
 __all__ = ["ValidatedOnce"]
 
@@ -24,17 +24,7 @@ class ValidatedOnce(ValidationCache):
 
     def on_validate(self) -> Iterator[None]:
         errors = cached_validation(self)  # the cache's own list: never changed here
-        self.execution_context.pre_execution_errors = [_failed(e) for e in errors]
+        self.execution_context.pre_execution_errors = [
+            recoded(e, "GRAPHQL_VALIDATION_FAILED") for e in errors
+        ]
         yield
-
-
-def _failed(error: GraphQLError) -> GraphQLError:
-    return GraphQLError(
-        error.message,
-        error.nodes,
-        error.source,
-        error.positions,
-        error.path,
-        error.original_error,
-        extensions={**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"},
-    )

@@ -33,6 +33,7 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.execution.outcome import REFUSED_BEFORE_EXECUTION
 from gateway.observability.exchange import Exchange
 from sources.registry import Catalog
 from sources.stats import Call
@@ -55,31 +56,22 @@ MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _KEYS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
 _STATES = ("closed", "half_open", "open")
-_CODES = frozenset(
-    {
-        "UNAUTHENTICATED",
-        "PURPOSE_REQUIRED",
-        "PURPOSE_NOT_ALLOWED",
-        "FORBIDDEN",
-        "BAD_USER_INPUT",
-        "GRAPHQL_PARSE_FAILED",
-        "GRAPHQL_VALIDATION_FAILED",
-        "OPERATION_RESOLUTION_FAILURE",
-        "OPERATION_LIMIT",
-        "PERSISTED_QUERY_NOT_FOUND",
-        "PERSISTED_QUERY_NOT_SUPPORTED",
-        "PERSISTED_QUERY_NOT_IN_LIST",
-        "PERSISTED_QUERY_ID_REQUIRED",
-        "LOOKUP_BUDGET_EXCEEDED",
-        "RATE_LIMITED",
-        "SOURCE_UNAVAILABLE",
-        "SOURCE_TIMEOUT",
-        "SOURCE_CIRCUIT_OPEN",
-        "SOURCE_REJECTED",
-        "AUDIT_UNAVAILABLE",
-        "INTERNAL_SERVER_ERROR",
-    }
-)
+# Every code a response may carry gets its own label; anything else is OTHER.
+_CODES = REFUSED_BEFORE_EXECUTION | {
+    "UNAUTHENTICATED",
+    "PURPOSE_REQUIRED",
+    "PURPOSE_NOT_ALLOWED",
+    "CROSS_ORIGIN",
+    "METHOD_NOT_ALLOWED",
+    "LOOKUP_BUDGET_EXCEEDED",
+    "RATE_LIMITED",
+    "SOURCE_UNAVAILABLE",
+    "SOURCE_TIMEOUT",
+    "SOURCE_CIRCUIT_OPEN",
+    "SOURCE_REJECTED",
+    "AUDIT_UNAVAILABLE",
+    "INTERNAL_SERVER_ERROR",
+}
 
 LOOKUPS = Counter(
     "govgraph_lookups",
