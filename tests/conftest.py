@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
-from demo.departments import database_dsn
 from demo.stack import DemoStack
 from demo.synth import CityConfig
+from tests.databases import fresh_database
 from tests.redis_server import redis_url_or_skip, stop_spawned_redis
 
 
@@ -73,11 +71,5 @@ async def redis_url() -> AsyncIterator[str]:
 @pytest_asyncio.fixture
 async def scratch_db(pg_admin_dsn: str) -> AsyncIterator[str]:
     """A fresh, empty database for one test; dropped afterwards."""
-    name = f"gg_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_dsn(pg_admin_dsn))
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        yield database_dsn(pg_admin_dsn, name)
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    async with fresh_database(pg_admin_dsn) as dsn:
+        yield dsn

@@ -1,5 +1,6 @@
 """The gateway's link to Redis, for the state every gateway process shares (rate-limit
-buckets, look-up budgets, verdict windows), with a per-process fallback behind it.
+buckets, look-up budgets, verdict windows, automatic persisted queries), with a
+per-process fallback behind it.
 
 The connections are the process's shared pool for the server (sources/sharedredis.py),
 the one the record cache uses too; what a failure costs and how it is logged is

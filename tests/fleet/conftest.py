@@ -18,16 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import jwt
 import pytest
 import pytest_asyncio
 
-from demo.departments import database_dsn
 from demo.stack import DemoStack
 from gateway.audit.record import PolicyChange
 from gateway.policystore.store import PolicyStore
 from gateway.policystore.transfer import import_policy
+from tests.databases import fresh_database
 from tests.departments import Switch, serve_switch
 from tests.fleet.balancer import Balancer, start_balancer
 from tests.fleet.hosts import Host, free_port_on, start_host
@@ -112,14 +111,8 @@ def loopback_or_skip() -> None:
 
 @pytest_asyncio.fixture(scope="module")
 async def fleet_db(pg_admin_dsn: str) -> AsyncIterator[str]:
-    name = f"gg_fleet_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_dsn(pg_admin_dsn))
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        yield database_dsn(pg_admin_dsn, name)
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    async with fresh_database(pg_admin_dsn, "gg_fleet") as dsn:
+        yield dsn
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -128,7 +128,9 @@ async def test_a_query_registered_through_one_host_is_found_through_the_other(fl
 
 async def test_a_policy_change_reaches_every_worker_of_every_host(fleet: Fleet) -> None:
     """Proved worker by worker: each host's supervisor asks every one of its workers for
-    its readiness report, which carries the policy store version in force in that worker."""
+    its readiness report, which carries the policy store version in force in that worker.
+    That the new policy is enforced is then sampled through the balancer, on fresh
+    connections, not asked of each worker."""
     person = fleet.samples["cases"]["changed_employer"][0]
     probe = {"query": STATUS, "variables": {"id": person}}
     talent = token("talent-policy", "talent_subsidy")
