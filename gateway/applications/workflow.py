@@ -44,19 +44,13 @@ class Workflow(GrantActions, RoleActions):
         async with self._reading("read applications") as conn:
             roles = await records.roles_of(conn, person)
             where, args = _visible(roles, "a.client", "a.department")
-            if state is not None:
-                args.append(state)
-                where = f"({where}) AND a.state = ${len(args)}"
-            return await records.applications(conn, where, *args)
+            return await records.applications(conn, _narrowed(where, args, "a.state", state), *args)
 
     async def grants(self, person: str, client: str | None = None) -> list[GrantView]:
         async with self._reading("read grants") as conn:
             roles = await records.roles_of(conn, person)
             where, args = _visible(roles, "g.client", "a.department")
-            if client is not None:
-                args.append(client)
-                where = f"({where}) AND g.client = ${len(args)}"
-            return await records.grants(conn, where, *args)
+            return await records.grants(conn, _narrowed(where, args, "g.client", client), *args)
 
     # Applying and deciding ----------------------------------------------------------------
 
@@ -142,6 +136,14 @@ class Workflow(GrantActions, RoleActions):
         approved = await _found(change, application.id)
         change.events.append(_event("approve", actor, approved, reason))
         return approved
+
+
+def _narrowed(where: str, args: list[object], column: str, value: str | None) -> str:
+    """`where`, and `column` equal to `value` when one is given (its argument added)."""
+    if value is None:
+        return where
+    args.append(value)
+    return f"({where}) AND {column} = ${len(args)}"
 
 
 def _visible(roles: Roles, client_column: str, department_column: str) -> tuple[str, list[Any]]:

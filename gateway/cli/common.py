@@ -15,8 +15,6 @@ from gateway.config.settings import parse_address
 from sources.errors import SourceConfigError
 
 __all__ = [
-    "DEFAULT_CONFIG",
-    "DEFAULT_DATA_DIR",
     "OPS_HELP",
     "Subparsers",
     "add_config",

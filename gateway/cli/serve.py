@@ -10,7 +10,7 @@ from gateway.cli.common import OPS_HELP, Subparsers, add_config, address, run_on
 from gateway.cli.environment import add_help
 from gateway.cli.plugins import published_keys
 from gateway.cli.published import ALLOW_FLAG, published_keys_in_use, refusal
-from gateway.config.settings import ConfigError, load_settings, parse_address
+from gateway.config.settings import ConfigError, Settings, load_settings, parse_address
 from gateway.observability.logs import configure_logging
 from gateway.server.edge import serve
 from gateway.server.workers import serve_workers
@@ -47,23 +47,22 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.logging)
     log.info("%s", args.config_said)  # which configuration, as a line of the server's own log
-    _check(args.config, args.allow_demo_keys)
+    _check(settings, args.allow_demo_keys)
     ops = args.ops_listen or parse_address(settings.gateway.ops_listen)
     if args.workers > 1:
-        serve_workers(args.config, args.host, args.port, args.workers, ops)
+        serve_workers(args.config, args.host, args.port, args.workers, ops)  # each worker reads it
     else:
-        run_on_uvloop(_serve(args.config, args.host, args.port, ops))
+        run_on_uvloop(_serve(settings, args.host, args.port, ops))
     return 0
 
 
-def _check(config: str, allow_published: bool) -> None:
+def _check(settings: Settings, allow_published: bool) -> None:
     """Build the app once in the parent: a bad config or published keys stop start-up here."""
-    runtime = create_app(load_settings(config)).state.runtime
-    found = published_keys_in_use(runtime.settings, runtime.policy, published_keys())
+    runtime = create_app(settings).state.runtime
+    found = published_keys_in_use(settings, runtime.policy, published_keys())
     if found and not allow_published:
-        raise ConfigError(f"{config}: {refusal(found)}")
+        raise ConfigError(f"{settings.path}: {refusal(found)}")
 
 
-async def _serve(config: str, host: str, port: int, ops: tuple[str, int]) -> None:
-    settings = load_settings(config)
+async def _serve(settings: Settings, host: str, port: int, ops: tuple[str, int]) -> None:
     await serve(create_app(settings, serving=True), settings, host, port, ops)

@@ -16,6 +16,7 @@ by Apollo's `extensions.persistedQuery.sha256Hash`:
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
@@ -27,6 +28,7 @@ from resolvers.context import Context
 __all__ = ["TrustedDocuments"]
 
 _APOLLO_VERSION = 1  # the only version of Apollo's persistedQuery extension
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class TrustedDocuments(Step):
@@ -104,15 +106,11 @@ def _apollo_hash(persisted: object) -> str | None:
     if persisted.get("version") != _APOLLO_VERSION:
         raise _refused("BAD_USER_INPUT", "`extensions.persistedQuery.version` must be 1.")
     digest = persisted.get("sha256Hash")
-    if not isinstance(digest, str) or len(digest) != 64 or not _is_hex(digest):
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
         raise _refused(
             "BAD_USER_INPUT", "`extensions.persistedQuery.sha256Hash` must be 64 hexadecimal digits."
         )
     return digest.lower()
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def _refused(code: str, message: str) -> GraphQLError:

@@ -151,10 +151,11 @@ class GatewayGraphQL(GraphQLView[Context]):
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError):
                 # A mutation or subscription sent with GET: the method is what is wrong.
-                exc = HTTPException(405, exc.reason)
-            response = Refusal(
-                exc.status_code, _CODES.get(exc.status_code, "BAD_USER_INPUT"), exc.reason
-            ).response()
+                response = Refusal(405, "METHOD_NOT_ALLOWED", exc.reason, allow="POST").response()
+            else:
+                response = Refusal(
+                    exc.status_code, _CODES.get(exc.status_code, "BAD_USER_INPUT"), exc.reason
+                ).response()
         except MissingQueryError:
             response = Refusal(
                 400, "BAD_USER_INPUT", "A request needs a `query` or a `documentId`."

@@ -119,6 +119,7 @@ async def test_a_mutation_sent_with_get_is_a_wrong_method() -> None:
         )
     assert response.status_code == 405
     assert code(response) == "METHOD_NOT_ALLOWED"
+    assert response.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize(
