@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from gateway.applications.building import build_workflow
 from gateway.applications.workflow import Workflow
+from gateway.audit.keys import checkpointer_for
 from gateway.audit.record import AuditUnavailable, PolicyChange
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
@@ -102,6 +103,9 @@ async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitS
         max_batch=audit.max_batch,
         max_wait=audit.max_wait,
         commit_timeout=audit.commit_timeout,
+        suite=runtime.audit_suite,
+        checkpointer=checkpointer_for(audit),
+        tend_interval=audit.checkpoint_interval,
     )
     await writer.start()
     parts.push_async_callback(writer.aclose)

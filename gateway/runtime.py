@@ -18,6 +18,7 @@ from gateway.access.ratelimit import RateLimiter, build_rate_limiter
 from gateway.access.tally import Tally, build_tally
 from gateway.applications.workflow import Workflow
 from gateway.audit.store import AuditStore
+from gateway.audit.suite import Suite, get_suite
 from gateway.audit.writer import AuditWriter
 from gateway.catalog.graph import graph_of
 from gateway.catalog.load import check_sources
@@ -49,6 +50,7 @@ class Runtime:
     policy: Policy
     authenticator: Authenticator
     audit_key: bytes
+    audit_suite: Suite  # the suite this process's chain uses
     documents: Registry
     operations: frozenset[str] | None  # registered operation names, when documents are configured
     limiter: RateLimiter
@@ -102,6 +104,7 @@ def build_runtime(
         policy=policy,
         authenticator=Authenticator(_auth_settings(settings), lambda: runtime.policy),
         audit_key=settings.audit.subject_key.encode(),
+        audit_suite=get_suite(settings.audit.suite),
         documents=documents,
         operations=operations,
         limiter=build_rate_limiter(shared.backend, shared.redis_url, f"{shared.namespace}:rl:"),

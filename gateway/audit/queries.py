@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["ACCESS_LOG_VIEW", "APPEND", "CLIENT_EVENTS", "CURRENT", "SUBJECT_EVENTS", "WRITERS"]
+__all__ = [
+    "ACCESS_LOG_VIEW",
+    "APPEND",
+    "CLIENT_EVENTS",
+    "CURRENT",
+    "LAYOUT",
+    "PARTITIONS",
+    "SUBJECT_EVENTS",
+    "WRITERS",
+]
 
 # The batch arrives as one jsonb array of EventRow objects (orjson encodes dataclasses and
 # datetimes natively); the subject rows are derived from it server-side.
@@ -19,14 +28,15 @@ WITH batch AS (
     SELECT writer_id, seq, "time", request_id, client, purpose, case_id, operator, operation,
            document_hash, basis, detail, subjects, denied, outcome, response_hash, prev_hash, hash
     FROM batch
-    RETURNING writer_id, seq, subjects
+    RETURNING writer_id, seq, "time", subjects
 ), index_rows AS (
-    INSERT INTO audit_subject (subject, writer_id, seq, scopes)
-    SELECT s ->> 'subject', e.writer_id, e.seq, ARRAY(SELECT jsonb_array_elements_text(s -> 'scopes'))
+    INSERT INTO audit_subject (subject, writer_id, seq, "time", scopes)
+    SELECT s ->> 'subject', e.writer_id, e.seq, e."time",
+           ARRAY(SELECT jsonb_array_elements_text(s -> 'scopes'))
     FROM events e, jsonb_array_elements(e.subjects) AS s
 ), head AS (
-    INSERT INTO audit_writer (writer_id, last_seq, last_hash, started_at)
-    VALUES ($2, $3, $4, now())
+    INSERT INTO audit_writer (writer_id, last_seq, last_hash, started_at, suite)
+    VALUES ($2, $3, $4, now(), $5)
     ON CONFLICT (writer_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash
 )
 SELECT count(*) FROM events
@@ -40,20 +50,34 @@ CREATE OR REPLACE VIEW access_log AS
 SELECT s.subject, e."time", e.client, e.purpose, e.case_id, e.operator, e.operation, s.scopes,
        e.outcome, e.request_id, e.writer_id, e.seq, e.basis
 FROM audit_subject s
-JOIN audit_event e USING (writer_id, seq)
+JOIN audit_event e USING (writer_id, seq, "time")
 """
 
+# What install() finds: 'p' for the partitioned log, 'r' for one installed before it was
+# partitioned (migrated then), NULL for none.
+LAYOUT = "SELECT relkind::text FROM pg_class WHERE oid = to_regclass('audit_event')"
+
+# A log installed before events recorded their basis and policy changes.
 CURRENT = """
-SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('access_log') AND attname = 'basis')
+SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('audit_event') AND attname = 'basis')
    AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('audit_event') AND attname = 'detail')
-   AND to_regclass('audit_event_client') IS NOT NULL
 """
 
+# Every chain the database knows of, with its head and suite where it has one (a chain whose
+# head row was deleted still shows through its events or index rows).
 WRITERS = """
-SELECT writer_id FROM audit_event
-UNION SELECT writer_id FROM audit_writer
-UNION SELECT writer_id FROM audit_subject
+SELECT w.writer_id, h.last_seq, h.last_hash, h.suite
+FROM (SELECT DISTINCT writer_id FROM audit_event
+      UNION SELECT writer_id FROM audit_writer
+      UNION SELECT DISTINCT writer_id FROM audit_subject) w
+LEFT JOIN audit_writer h USING (writer_id)
 ORDER BY 1
+"""
+
+# Months present in the database, from the partitions of audit_event.
+PARTITIONS = """
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'audit_event'::regclass ORDER BY 1
 """
 
 SUBJECT_EVENTS = """
@@ -61,11 +85,11 @@ SELECT e."time", e.client, e.purpose, e.case_id, e.operator, e.operation, s.scop
        e.request_id, e.writer_id, e.seq, e.basis, m.entry ->> 'lookup' AS lookup,
        coalesce(m.entry -> 'verdicts', '[]'::jsonb) AS verdicts
 FROM audit_subject s
-JOIN audit_event e USING (writer_id, seq)
+JOIN audit_event e USING (writer_id, seq, "time")
 LEFT JOIN LATERAL (
     SELECT x AS entry FROM jsonb_array_elements(e.subjects) AS x WHERE x ->> 'subject' = s.subject LIMIT 1
 ) m ON true
-WHERE s.subject = $1
+WHERE s.subject = ANY($1::text[]) AND s."time" >= $3 AND s."time" < $4
 ORDER BY e."time" DESC, e.writer_id, e.seq DESC
 LIMIT $2
 """
@@ -79,4 +103,35 @@ FROM audit_event
 WHERE client = $1
 ORDER BY "time" DESC, writer_id, seq DESC
 LIMIT $2
+"""
+
+# A log installed before it was partitioned: its tables step aside (their keys and indexes
+# dropped, so the partitioned ones can take the names), audit.sql creates the new ones, the
+# rows move month by month, then the old tables go. One transaction: all or nothing.
+LEGACY_ASIDE = """
+DROP VIEW IF EXISTS access_log;
+ALTER TABLE audit_event DROP CONSTRAINT IF EXISTS audit_event_pkey;
+DROP INDEX IF EXISTS audit_event_client;
+DROP INDEX IF EXISTS audit_subject_subject;
+DROP INDEX IF EXISTS audit_subject_event;
+ALTER TABLE audit_event RENAME TO audit_event_legacy;
+ALTER TABLE audit_subject RENAME TO audit_subject_legacy;
+ALTER TABLE audit_writer ADD COLUMN IF NOT EXISTS suite text NOT NULL DEFAULT 'sha256-ed25519';
+"""
+
+LEGACY_MONTHS = 'SELECT min("time"), max("time") FROM audit_event_legacy'
+
+LEGACY_MOVE = """
+INSERT INTO audit_event (writer_id, seq, "time", request_id, client, purpose, case_id, operator,
+                         operation, document_hash, basis, detail, subjects, denied, outcome,
+                         response_hash, prev_hash, hash)
+SELECT writer_id, seq, "time", request_id, client, purpose, case_id, operator, operation,
+       document_hash, basis, detail, subjects, denied, outcome, response_hash, prev_hash, hash
+FROM audit_event_legacy;
+-- An index row without its event (which the verifier reports) keeps a time so it still moves.
+INSERT INTO audit_subject (subject, writer_id, seq, "time", scopes)
+SELECT s.subject, s.writer_id, s.seq, coalesce(e."time", now()), s.scopes
+FROM audit_subject_legacy s LEFT JOIN audit_event_legacy e USING (writer_id, seq);
+DROP TABLE audit_event_legacy;
+DROP TABLE audit_subject_legacy;
 """

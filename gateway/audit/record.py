@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 from uuid import uuid4
@@ -26,6 +25,7 @@ import orjson
 
 from gateway.audit.errors import AuditUnavailable
 from gateway.audit.store import EventRow
+from gateway.audit.suite import DEFAULT_SUITE, SUITES, Suite, get_suite
 from gateway.execution.outcome import Outcome
 
 __all__ = [
@@ -39,13 +39,16 @@ __all__ = [
     "canonical_hash",
     "change_fields",
     "event_hash",
+    "link",
     "subject_entries",
     "subject_key",
+    "subject_keys",
 ]
 
 log = logging.getLogger("govgraph.audit")
 
 GENESIS = "0" * 64
+DEFAULT = get_suite(DEFAULT_SUITE)
 # What an event may record (gateway/execution/outcome.py `audited`).
 OUTCOMES = frozenset({Outcome.OK, Outcome.PARTIAL, Outcome.DENIED, Outcome.ERROR})
 # What a root look-up by id came to, as the audit records it for the id asked.
@@ -54,9 +57,14 @@ MIN_SECRET_BYTES = 16  # a short key would let anyone enumerate the id space aga
 _HASHED = tuple(f.name for f in fields(EventRow) if f.name not in ("prev_hash", "hash"))
 
 
-def subject_key(secret: bytes, identifier: str) -> str:
-    """The keyed HMAC that stands for a person or enterprise id in the log."""
-    return hmac.new(secret, identifier.encode(), hashlib.sha256).hexdigest()
+def subject_key(secret: bytes, identifier: str, suite: Suite = DEFAULT) -> str:
+    """The keyed HMAC that stands for a person or enterprise id in the log (the suite's HMAC)."""
+    return suite.mac(secret, identifier.encode())
+
+
+def subject_keys(secret: bytes, identifier: str) -> tuple[str, ...]:
+    """The id's HMAC under every suite, for look-ups across chains of different suites."""
+    return tuple(subject_key(secret, identifier, suite) for suite in SUITES.values())
 
 
 def canonical_hash(value: object) -> str:
@@ -64,10 +72,27 @@ def canonical_hash(value: object) -> str:
     return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def event_hash(prev_hash: str, row_without_hashes: Mapping[str, Any]) -> str:
-    """One chain link: sha256(prev_hash + canonical JSON of the event's other columns)."""
+def event_hash(prev_hash: str, row_without_hashes: Mapping[str, Any], suite: Suite = DEFAULT) -> str:
+    """One chain link: digest(prev_hash + canonical JSON of the event's other columns), with
+    the chain's suite's hash (SHA-256 or SM3)."""
     body = orjson.dumps(dict(row_without_hashes), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+    return suite.digest(prev_hash.encode() + body)
+
+
+def link(
+    writer_id: str, head: tuple[int, str], drafts: Iterable[Mapping[str, Any]], suite: Suite = DEFAULT
+) -> list[EventRow]:
+    """Give each draft (an event's columns but its place in the chain) its seq and hashes, in
+    order, after `head` (last seq, last hash): the one way rows are chained, whether the
+    writer commits them or `audit synth` copies them in."""
+    seq, prev = head
+    rows = []
+    for fields_ in drafts:
+        seq += 1
+        values = {**fields_, "writer_id": writer_id, "seq": seq, "prev_hash": prev}
+        prev = values["hash"] = event_hash(prev, _hashed_fields(values), suite)
+        rows.append(EventRow(**values))
+    return rows
 
 
 def _hashed_fields(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,14 +166,14 @@ class AccessRecord:
         return bool(self.subjects or self.denied or self.lookups)
 
 
-def subject_entries(secret: bytes, access: AccessRecord) -> list[dict[str, Any]]:
+def subject_entries(secret: bytes, access: AccessRecord, suite: Suite = DEFAULT) -> list[dict[str, Any]]:
     """One entry per subject the request touched, by keyed hash: the scopes read, and where
     they apply, what a root look-up of its id came to and the verdicts concluded about it."""
     identifiers = set(access.subjects) | set(access.lookups) | set(access.conclusions)
     entries = []
     for ident in identifiers:
         entry: dict[str, Any] = {
-            "subject": subject_key(secret, ident),
+            "subject": subject_key(secret, ident, suite),
             "scopes": sorted(access.subjects.get(ident, ())),
         }
         if ident in access.lookups:

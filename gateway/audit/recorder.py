@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from gateway.audit.keys import checkpointer_for
 from gateway.audit.record import PolicyChange, RecordChange
 from gateway.audit.store import AuditStore
+from gateway.audit.suite import get_suite
 from gateway.audit.writer import AuditWriter
 from gateway.config.sections import AuditSettings
 from sources.errors import ConfigError
@@ -28,7 +30,14 @@ async def change_recorder(audit: AuditSettings) -> AsyncIterator[RecordChange]:
     if not audit.dsn:
         raise ConfigError("audit: dsn is required to record changes to the policy")
     store = AuditStore(audit.dsn)
-    writer = AuditWriter(store, audit.subject_key.encode(), commit_timeout=audit.commit_timeout)
+    writer = AuditWriter(
+        store,
+        audit.subject_key.encode(),
+        commit_timeout=audit.commit_timeout,
+        suite=get_suite(audit.suite),
+        checkpointer=checkpointer_for(audit),  # the chain's head is signed when it closes
+        tend_interval=audit.checkpoint_interval,
+    )
     try:
         await store.open()
         await store.install()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -21,18 +21,49 @@ import asyncpg
 import orjson
 
 from gateway.audit.errors import AuditStoreError
+from gateway.audit.partitions import (
+    PARTITIONED,
+    Month,
+    month_from_partition,
+    month_of,
+    months_between,
+    next_month,
+    partition_ddl,
+    partition_name,
+)
 from gateway.audit.queries import (
     ACCESS_LOG_VIEW,
     APPEND,
     CLIENT_EVENTS,
     CURRENT,
+    LAYOUT,
+    LEGACY_ASIDE,
+    LEGACY_MONTHS,
+    LEGACY_MOVE,
+    PARTITIONS,
     SUBJECT_EVENTS,
     WRITERS,
 )
+from gateway.audit.suite import DEFAULT_SUITE
 
-__all__ = ["AuditStore", "AuditStoreError", "ChainHead", "EventRow"]
+__all__ = [
+    "AuditStore",
+    "AuditStoreError",
+    "ChainHead",
+    "EventRow",
+    "MonthReader",
+    "read_head",
+    "stream_events",
+    "stream_index",
+]
 
-TABLES = ("audit_event", "audit_subject", "audit_writer", "access_log")
+TABLES = ("audit_event", "audit_subject", "audit_writer", "audit_archive", "access_log")
+LEGACY_TABLES = ("audit_event", "audit_subject", "audit_writer", "access_log")
+EVENT_COLUMNS = (
+    "writer_id", "seq", "time", "request_id", "client", "purpose", "case_id", "operator", "operation",
+    "document_hash", "basis", "detail", "subjects", "denied", "outcome", "response_hash", "prev_hash", "hash",
+)  # fmt: skip
+MONTHS_AHEAD = 2  # months created beyond the current one
 _INSTALL_LOCK = 0x676F76617564  # advisory lock id: concurrent installs take turns
 
 
@@ -65,6 +96,7 @@ class ChainHead:
     writer_id: str
     last_seq: int
     last_hash: str
+    suite: str = DEFAULT_SUITE  # the chain's cryptographic suite (suite.py), fixed at its start
 
 
 def _encode_jsonb(value: Any) -> bytes:
@@ -87,6 +119,7 @@ def _ddl() -> str:
 
 class AuditStore:
     def __init__(self, dsn: str, pool_size: int = 4, timeout: float = 2.0) -> None:
+        self.dsn = dsn
         self._dsn = dsn
         self._pool_size = pool_size
         self._timeout = timeout
@@ -125,29 +158,40 @@ class AuditStore:
             raise AuditStoreError("the audit store is closed")
         return self._pool
 
-    async def install(self) -> None:
-        """Create the audit tables unless they exist; refuse a half-installed schema."""
+    async def install(self, now: dt.datetime | None = None) -> None:
+        """Create the audit tables and this month's partitions (and the next ones) unless they
+        exist; move a log installed before partitioning into them; refuse a half-installed one."""
         pool = await self._get_pool()
-        async with self._translated("install"), pool.acquire() as conn, conn.transaction():
+        current = month_of(now or dt.datetime.now(dt.UTC))
+        async with self._translated("install", timed=False), pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _INSTALL_LOCK)
+            layout = await conn.fetchval(LAYOUT)
+            expected = LEGACY_TABLES if layout == "r" else TABLES
             present = await conn.fetchval(
-                "SELECT count(*) FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL", list(TABLES)
+                "SELECT count(*) FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL", list(expected)
             )
             if present == 0:
                 await conn.execute(_ddl())
                 await conn.execute(ACCESS_LOG_VIEW)
-            elif present != len(TABLES):
-                raise AuditStoreError(f"audit store: only {present} of {', '.join(TABLES)} exist")
-            elif not await conn.fetchval(CURRENT):
-                # Installed before events recorded their grant's basis or policy changes;
-                # altered only then, so that a gateway whose role does not own the tables
-                # still starts.
-                await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS basis text")
-                await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS detail jsonb")
-                await conn.execute(
-                    'CREATE INDEX IF NOT EXISTS audit_event_client ON audit_event (client, "time" DESC)'
-                )
-                await conn.execute(ACCESS_LOG_VIEW)
+            elif present != len(expected):
+                raise AuditStoreError(f"audit store: only {present} of {', '.join(expected)} exist")
+            elif layout == "r":
+                await _migrate(conn)
+            await conn.execute(_months_ddl(current, next_month(current, MONTHS_AHEAD)))
+
+    async def ensure_partitions(self, first: Month, last: Month) -> None:
+        """Create the partitions of the months first..last that do not exist yet."""
+        pool = await self._get_pool()
+        async with self._translated("create partitions"), pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _INSTALL_LOCK)
+            await conn.execute(_months_ddl(first, last))
+
+    async def months(self) -> list[Month]:
+        """The months the database holds partitions for, oldest first."""
+        pool = await self._get_pool()
+        async with self._translated("list partitions"):
+            names = [r["relname"] for r in await pool.fetch(PARTITIONS)]
+        return sorted(m for m in map(month_from_partition, names) if m is not None)
 
     async def append(self, rows: Sequence[EventRow], head: ChainHead) -> None:
         """Insert `rows`, their subject index rows and the new `head`, all or nothing."""
@@ -159,62 +203,116 @@ class AuditStore:
             raise ValueError("the head must be the batch's last event")
         pool = await self._get_pool()
         async with self._translated(f"append {len(rows)} events"):
-            await pool.fetchval(APPEND, list(rows), head.writer_id, head.last_seq, head.last_hash)
+            await pool.fetchval(APPEND, list(rows), head.writer_id, head.last_seq, head.last_hash, head.suite)
+
+    async def copy(self, rows: Iterable[EventRow], heads: Iterable[ChainHead]) -> int:
+        """COPY events in, with their subject index rows, and set the chains' heads: the rows
+        APPEND would write, at bulk speed (`audit synth`). One transaction."""
+        events = [tuple(getattr(r, c) for c in EVENT_COLUMNS) for r in rows]
+        index = [
+            (e["subject"], r[0], r[1], r[2], list(e["scopes"]))
+            for r in events
+            for e in r[EVENT_COLUMNS.index("subjects")]
+        ]
+        pool = await self._get_pool()
+        async with (
+            self._translated(f"copy {len(events)} events", timed=False),
+            pool.acquire() as conn,
+            conn.transaction(),
+        ):
+            await conn.copy_records_to_table("audit_event", records=events, columns=EVENT_COLUMNS)
+            await conn.copy_records_to_table(
+                "audit_subject", records=index, columns=("subject", "writer_id", "seq", "time", "scopes")
+            )
+            await conn.executemany(
+                "INSERT INTO audit_writer (writer_id, last_seq, last_hash, started_at, suite) "
+                "VALUES ($1, $2, $3, now(), $4) ON CONFLICT (writer_id) DO UPDATE "
+                "SET last_seq = excluded.last_seq, last_hash = excluded.last_hash",
+                [(h.writer_id, h.last_seq, h.last_hash, h.suite) for h in heads],
+            )
+        return len(events)
 
     async def head(self, writer_id: str) -> ChainHead | None:
         """The last committed link of a chain, as the store has it."""
         pool = await self._get_pool()
         async with self._translated("read chain head"):
             row = await pool.fetchrow(
-                "SELECT last_seq, last_hash FROM audit_writer WHERE writer_id = $1", writer_id
+                "SELECT last_seq, last_hash, suite FROM audit_writer WHERE writer_id = $1", writer_id
             )
-        return None if row is None else ChainHead(writer_id, row["last_seq"], row["last_hash"])
+        return None if row is None else ChainHead(writer_id, row["last_seq"], row["last_hash"], row["suite"])
 
-    async def chains(self) -> AsyncIterator[tuple[str, list[EventRow], ChainHead | None]]:
-        """Every writer's events in seq order with its recorded head, one chain in memory at a time.
-
-        Events and head come from one snapshot, so a writer committing meanwhile is not a false
-        alarm. Reading a whole chain is not bounded by the request-path timeout.
-        """
+    async def writers(self) -> list[tuple[str, ChainHead | None]]:
+        """Every chain the database knows of, with its recorded head (None if it has none)."""
         pool = await self._get_pool()
-        async with self._translated("list writers"):
-            writers = [r["writer_id"] for r in await pool.fetch(WRITERS)]
-        for writer_id in writers:
-            async with (
-                self._translated(f"read chain {writer_id}", timed=False),
-                pool.acquire() as conn,
-                conn.transaction(isolation="repeatable_read", readonly=True),
-            ):
-                records = await conn.fetch(
-                    "SELECT * FROM audit_event WHERE writer_id = $1 ORDER BY seq", writer_id
-                )
-                head = await conn.fetchrow(
-                    "SELECT last_seq, last_hash FROM audit_writer WHERE writer_id = $1", writer_id
-                )
-            rows = [EventRow(**dict(r)) for r in records]
-            yield writer_id, rows, None if head is None else ChainHead(writer_id, *head)
+        async with self._translated("list writers", timed=False):
+            records = await pool.fetch(WRITERS)
+        return [
+            (
+                r["writer_id"],
+                None if r["last_seq"] is None else ChainHead(r["writer_id"], *list(r.values())[1:]),
+            )
+            for r in records
+        ]
 
-    async def subject_index(self, writer_id: str, through_seq: int) -> dict[int, list[dict[str, Any]]]:
-        """audit_subject rows of one writer up to a seq, in EventRow.subjects' shape: seq -> entries."""
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection in a read-only repeatable-read transaction: a chain, its index and its
+        head read from it agree, however much is committed meanwhile. Not bounded by the
+        request-path timeout."""
         pool = await self._get_pool()
-        async with self._translated(f"read subject index {writer_id}", timed=False):
+        async with (
+            self._translated("read the log", timed=False),
+            pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            yield conn
+
+    async def archived(self) -> list[dict[str, Any]]:
+        """The months archived out of the database, oldest first, with their manifests."""
+        pool = await self._get_pool()
+        async with self._translated("read archived months"):
             records = await pool.fetch(
-                "SELECT seq, subject, scopes FROM audit_subject WHERE writer_id = $1 AND seq <= $2 "
-                "ORDER BY seq, subject",
-                writer_id,
-                through_seq,
+                "SELECT month, archived_at, events, manifest, manifest_digest FROM audit_archive "
+                "ORDER BY month"
             )
-        index: dict[int, list[dict[str, Any]]] = {}
-        for r in records:
-            index.setdefault(r["seq"], []).append({"subject": r["subject"], "scopes": list(r["scopes"])})
-        return index
+        return [dict(r) for r in records]
 
-    async def subject_events(self, subject_hmac: str, limit: int = 1000) -> list[dict[str, Any]]:
-        """Accesses to one subject, newest first: what each read, and what a look-up of the
-        subject's id came to and the verdicts concluded about it, where there were any."""
+    async def drop_month(self, month: Month, events: int, manifest: bytes, digest: str) -> None:
+        """Record an archived month and drop its partitions, in one transaction."""
         pool = await self._get_pool()
+        async with (
+            self._translated(f"drop {month:%Y-%m}", timed=False),
+            pool.acquire() as conn,
+            conn.transaction(),
+        ):
+            await conn.execute(
+                "INSERT INTO audit_archive (month, events, manifest, manifest_digest) "
+                "VALUES ($1, $2, $3, $4)",
+                month,
+                events,
+                orjson.loads(manifest),
+                digest,
+            )
+            for table in PARTITIONED:
+                name = partition_name(table, month)
+                await conn.execute(f"ALTER TABLE {table} DETACH PARTITION {name}")
+                await conn.execute(f"DROP TABLE {name}")
+
+    async def subject_events(
+        self,
+        subject_hmacs: Sequence[str],
+        limit: int = 1000,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Accesses to one subject (its HMAC under each suite the log has used), newest first:
+        what each read, and what a look-up of the subject's id came to and the verdicts
+        concluded about it, where there were any. `since`/`until` bound the months read."""
+        pool = await self._get_pool()
+        low = since or dt.datetime.min.replace(tzinfo=dt.UTC)
+        high = until or dt.datetime.max.replace(tzinfo=dt.UTC)
         async with self._translated("read access log"):
-            records = await pool.fetch(SUBJECT_EVENTS, subject_hmac, limit)
+            records = await pool.fetch(SUBJECT_EVENTS, list(subject_hmacs), limit, low, high)
         return [{**dict(r), "scopes": list(r["scopes"])} for r in records]
 
     async def client_events(self, client: str, limit: int = 1000) -> list[dict[str, Any]]:
@@ -229,3 +327,97 @@ class AuditStore:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+
+def _months_ddl(first: Month, last: Month) -> str:
+    return "\n".join(partition_ddl(m) for m in months_between(first, last))
+
+
+async def _migrate(conn: asyncpg.Connection) -> None:
+    """Move a log installed before partitioning (and perhaps before basis and detail) into the
+    partitioned tables, within the caller's transaction."""
+    if not await conn.fetchval(CURRENT):
+        await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS basis text")
+        await conn.execute("ALTER TABLE audit_event ADD COLUMN IF NOT EXISTS detail jsonb")
+    await conn.execute(LEGACY_ASIDE)
+    await conn.execute(_ddl())
+    first, last = await conn.fetchrow(LEGACY_MONTHS)
+    if first is not None:
+        await conn.execute(_months_ddl(month_of(first), month_of(last)))
+    await conn.execute(LEGACY_MOVE)
+    await conn.execute(ACCESS_LOG_VIEW)
+
+
+async def read_head(conn: asyncpg.Connection, writer_id: str) -> ChainHead | None:
+    """A chain's head as `conn`'s snapshot has it."""
+    row = await conn.fetchrow(
+        "SELECT last_seq, last_hash, suite FROM audit_writer WHERE writer_id = $1", writer_id
+    )
+    return None if row is None else ChainHead(writer_id, row["last_seq"], row["last_hash"], row["suite"])
+
+
+async def stream_events(
+    conn: asyncpg.Connection, writer_id: str, after_seq: int = 0, prefetch: int = 2000
+) -> AsyncIterator[asyncpg.Record]:
+    """One chain's events after `after_seq`, in seq order, a few thousand in memory at a time
+    (inside AuditStore.snapshot)."""
+    query = "SELECT * FROM audit_event WHERE writer_id = $1 AND seq > $2 ORDER BY seq"
+    async for record in conn.cursor(query, writer_id, after_seq, prefetch=prefetch):
+        yield record
+
+
+async def stream_index(
+    conn: asyncpg.Connection, writer_id: str, after_seq: int, through_seq: int, prefetch: int = 4000
+) -> AsyncIterator[asyncpg.Record]:
+    """One chain's subject index rows in (seq, subject) order, after_seq < seq <= through_seq."""
+    query = (
+        "SELECT seq, subject, scopes FROM audit_subject WHERE writer_id = $1 AND seq > $2 AND seq <= $3 "
+        "ORDER BY seq, subject"
+    )
+    async for record in conn.cursor(query, writer_id, after_seq, through_seq, prefetch=prefetch):
+        yield record
+
+
+class MonthReader:
+    """One month's partitions read inside a snapshot, for `audit archive`. Partition names are
+    made by partition_name from a date, never from input, hence the formatted SQL."""
+
+    def __init__(self, conn: asyncpg.Connection, month: Month) -> None:
+        self._conn = conn
+        events, subjects = partition_name("audit_event", month), partition_name("audit_subject", month)
+        self._chains = (
+            f"SELECT e.writer_id, coalesce(w.suite, $1) AS suite FROM (SELECT DISTINCT writer_id FROM {events}) e "  # noqa: S608, E501
+            "LEFT JOIN audit_writer w USING (writer_id) ORDER BY 1"
+        )
+        self._first = f"SELECT seq, prev_hash FROM {events} WHERE writer_id = $1 ORDER BY seq LIMIT 1"  # noqa: S608
+        self._events = f"SELECT * FROM {events} WHERE writer_id = $1 ORDER BY seq"  # noqa: S608
+        self._named = f"SELECT coalesce(sum(jsonb_array_length(subjects)), 0) FROM {events}"  # noqa: S608
+        self._indexed = f"SELECT count(*) FROM {subjects}"  # noqa: S608
+        self._ends = (
+            "SELECT DISTINCT ON (writer_id) writer_id, seq, hash, count(*) OVER (PARTITION BY writer_id) "  # noqa: S608
+            f"AS n FROM {events} ORDER BY writer_id, seq DESC"
+        )
+
+    async def chains(self) -> list[tuple[str, str]]:
+        """(writer id, suite) of every chain with events in the month."""
+        rows = await self._conn.fetch(self._chains, DEFAULT_SUITE)
+        return [(r["writer_id"], r["suite"]) for r in rows]
+
+    async def first(self, writer_id: str) -> tuple[int, str]:
+        """The seq and prev_hash of the chain's first event in the month."""
+        row = await self._conn.fetchrow(self._first, writer_id)
+        return row["seq"], row["prev_hash"]
+
+    async def events(self, writer_id: str, batch: int = 2000) -> AsyncIterator[list[asyncpg.Record]]:
+        cursor = await self._conn.cursor(self._events, writer_id)
+        while rows := await cursor.fetch(batch):
+            yield rows
+
+    async def index_counts(self) -> tuple[int, int]:
+        """(subjects the month's events name, audit_subject rows the month holds)."""
+        return await self._conn.fetchval(self._named), await self._conn.fetchval(self._indexed)
+
+    async def ends(self) -> dict[str, tuple[int, int, str]]:
+        """writer id -> (events, last seq, last hash) in the month."""
+        rows = await self._conn.fetch(self._ends)
+        return {r["writer_id"]: (r["n"], r["seq"], r["hash"]) for r in rows}

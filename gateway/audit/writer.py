@@ -16,21 +16,24 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import uuid4
 
+from gateway.audit.checkpoint import Checkpointer
+from gateway.audit.partitions import month_of, next_month
 from gateway.audit.record import (
+    DEFAULT,
     GENESIS,
     MIN_SECRET_BYTES,
     OUTCOMES,
     AccessRecord,
     AuditUnavailable,
     PolicyChange,
-    _hashed_fields,
     _optional_text,
     _text,
     change_fields,
-    event_hash,
+    link,
     subject_entries,
 )
-from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
+from gateway.audit.store import MONTHS_AHEAD, AuditStore, AuditStoreError, ChainHead, EventRow
+from gateway.audit.suite import Suite
 from gateway.config.sections import AuditSettings
 
 __all__ = ["RECENT_FAILURE", "AuditWriter", "WriterObserver", "WriterStats"]
@@ -87,6 +90,9 @@ class AuditWriter:
         max_batch: int = AuditSettings.max_batch,
         max_wait: float = AuditSettings.max_wait,
         commit_timeout: float = AuditSettings.commit_timeout,
+        suite: Suite = DEFAULT,
+        checkpointer: Checkpointer | None = None,
+        tend_interval: float = AuditSettings.checkpoint_interval,
     ) -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise ValueError(f"the audit secret must be at least {MIN_SECRET_BYTES} bytes")
@@ -101,10 +107,15 @@ class AuditWriter:
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._commit_timeout = commit_timeout
+        self.suite = suite
+        self.checkpointer = checkpointer
+        self._tend_interval = tend_interval
+        self._tending: asyncio.Task[None] | None = None
+        self._months_through = month_of(dt.datetime.now(dt.UTC))  # install() created them ahead
         self._pending: collections.deque[_Draft] = collections.deque()
         self._nonempty = asyncio.Event()
         self._full = asyncio.Event()
-        self._head = ChainHead(self.writer_id, 0, GENESIS)
+        self._head = ChainHead(self.writer_id, 0, GENESIS, suite.name)
         # Read the head from the store before the first commit (a writer_id may be reused) and
         # after a failure (a commit that timed out on our side may have landed on the server's).
         self._head_known = False
@@ -120,6 +131,33 @@ class AuditWriter:
         if self._task is None:
             self._closing = False
             self._task = asyncio.create_task(self._run(), name=f"audit-writer-{self.writer_id}")
+            self._tending = asyncio.create_task(self._tend(), name=f"audit-checkpoints-{self.writer_id}")
+
+    async def _tend(self) -> None:
+        """Every interval: sign the committed head into the checkpoint sink, and create the
+        months ahead once the month has turned. A failing sink is retried every second."""
+        while True:
+            failing = self.checkpointer is not None and self.checkpointer.failing
+            await asyncio.sleep(min(1.0, self._tend_interval) if failing else self._tend_interval)
+            await self._months_ahead()
+            await self.anchor()
+
+    async def anchor(self) -> bool:
+        """Checkpoint the committed head now (False if the sink failed; True without one)."""
+        if self.checkpointer is None or not self._head_known:
+            return True
+        return await self.checkpointer.checkpoint(self._head)
+
+    async def _months_ahead(self) -> None:
+        current = month_of(dt.datetime.now(dt.UTC))
+        if current < self._months_through:
+            return
+        try:
+            await self._store.ensure_partitions(current, next_month(current, MONTHS_AHEAD))
+        except AuditStoreError as exc:  # retried next time; commits fail only once the month runs out
+            log.error("audit partitions for the months ahead could not be created: %s", exc)
+            return
+        self._months_through = next_month(current)
 
     async def record(self, access: AccessRecord, outcome: str, response_hash: str) -> None:
         """Return once the event of `access` is committed; raise AuditUnavailable otherwise."""
@@ -134,6 +172,9 @@ class AuditWriter:
     async def _enqueue(self, fields: dict[str, Any]) -> None:
         if self._task is None or self._closing:
             raise AuditUnavailable("the audit writer is not running")
+        unanchored = self.checkpointer.problem() if self.checkpointer is not None else None
+        if unanchored is not None:
+            raise AuditUnavailable(unanchored)
         done = asyncio.get_running_loop().create_future()
         self._pending.append(_Draft(fields, done))
         if self.observer is not None:
@@ -160,7 +201,7 @@ class AuditWriter:
             "operation": _optional_text(access.operation),
             "document_hash": access.document_hash,
             "basis": _optional_text(access.basis),
-            "subjects": subject_entries(self._secret, access),
+            "subjects": subject_entries(self._secret, access, self.suite),
             "denied": [{"path": path, "scope": scope} for path, scope in access.denied],
             "outcome": outcome,
             "response_hash": response_hash,
@@ -196,7 +237,12 @@ class AuditWriter:
             async with asyncio.timeout(self._commit_timeout):
                 if not self._head_known:
                     stored = await self._store.head(self.writer_id)
-                    self._head = stored or ChainHead(self.writer_id, 0, GENESIS)
+                    if stored is not None and stored.suite != self.suite.name:
+                        raise AuditStoreError(
+                            f"chain {self.writer_id} was begun with suite {stored.suite}, "
+                            f"not this writer's {self.suite.name}"
+                        )
+                    self._head = stored or ChainHead(self.writer_id, 0, GENESIS, self.suite.name)
                     self._head_known = True
                 rows, head = self._link(batch)
                 await self._store.append(rows, head)
@@ -228,14 +274,9 @@ class AuditWriter:
 
     def _link(self, batch: list[_Draft]) -> tuple[list[EventRow], ChainHead]:
         """Give each draft its seq and hashes, in order, after the current head."""
-        seq, prev = self._head.last_seq, self._head.last_hash
-        rows = []
-        for draft in batch:
-            seq += 1
-            values = {**draft.fields, "writer_id": self.writer_id, "seq": seq, "prev_hash": prev}
-            prev = values["hash"] = event_hash(prev, _hashed_fields(values))
-            rows.append(EventRow(**values))
-        return rows, ChainHead(self.writer_id, seq, prev)
+        head = (self._head.last_seq, self._head.last_hash)
+        rows = link(self.writer_id, head, (d.fields for d in batch), self.suite)
+        return rows, ChainHead(self.writer_id, rows[-1].seq, rows[-1].hash, self.suite.name)
 
     async def check(self, within: float = 1.0) -> str | None:
         """Why this writer cannot take events now, or None: it must be running, its last
@@ -245,6 +286,9 @@ class AuditWriter:
             return "the audit writer is not running"
         if self._failed_at is not None and time.monotonic() - self._failed_at < RECENT_FAILURE:
             return "the last audit commit failed"
+        unanchored = self.checkpointer.problem() if self.checkpointer is not None else None
+        if unanchored is not None:
+            return unanchored
         try:
             async with asyncio.timeout(within):
                 await self._store.head(self.writer_id)
@@ -261,8 +305,15 @@ class AuditWriter:
         self._nonempty.set()
         self._full.set()
         task, self._task = self._task, None
+        if self._tending is not None:
+            self._tending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tending
+            self._tending = None
         try:
             await asyncio.wait_for(task, 3 * self._commit_timeout)
+            async with asyncio.timeout(self._commit_timeout):  # the last head, signed at shutdown
+                await self.anchor()
         except TimeoutError:
             log.warning("audit writer stopped with %d events not committed", len(self._pending))
         finally:

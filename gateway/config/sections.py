@@ -8,6 +8,7 @@ before, and every construction is checked the way the file is.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -164,6 +165,38 @@ class AuditSettings:
     commit_timeout: Positive = Field(
         default=2.0, description="Seconds a response waits for its event's commit before AUDIT_UNAVAILABLE."
     )
+    suite: Literal["sha256-ed25519", "sm3-sm2"] = Field(
+        default="sha256-ed25519",
+        description="Chain hash, subject HMAC and checkpoint signature: SHA-256, HMAC-SHA-256, Ed25519; "
+        "or SM3, HMAC-SM3, SM2 (GB/T 32905, 32918). Recorded per chain; new chains take a change.",
+    )
+    retain_months: Count = Field(
+        default=36,
+        description="Months kept in the database; `govgraph audit archive` moves older ones to files.",
+    )
+    checkpoints: OptionalText = Field(
+        default=None,
+        description="Where signed checkpoints go: a directory (a file per writer; relative to this "
+        "file) or scheme://... for an installed sink. Unset: no checkpoints.",
+    )
+    checkpoint_key: OptionalPath = Field(
+        default=None,
+        validate_default=True,
+        description="PEM private key (Ed25519, or SM2 for sm3-sm2) that signs checkpoints; "
+        "required with checkpoints. Keep it out of the database's reach.",
+    )
+    checkpoint_interval: Positive = Field(
+        default=10.0, description="Seconds between checkpoints of a writer whose chain has grown."
+    )
+    checkpoint_grace: Positive = Field(
+        default=60.0,
+        description="Seconds checkpointing may fail before personal-data requests get AUDIT_UNAVAILABLE.",
+    )
+    verify_keys: tuple[RelativePath, ...] = Field(
+        default=(),
+        description="PEM public keys `audit verify` trusts for checkpoints (old keys after a rotation); "
+        "empty: the public half of checkpoint_key.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -180,6 +213,21 @@ class AuditSettings:
     def _dsn_unless_off(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None and info.data.get("mode", "off") != "off":
             raise problem("is required")
+        return value
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _directory_beside_the_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        here = (info.context or {}).get("here")
+        if value is None or "://" in value or here is None:
+            return value
+        return str(Path(here) / value)
+
+    @field_validator("checkpoint_key")
+    @classmethod
+    def _key_with_checkpoints(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("checkpoints") and info.data.get("mode", "off") != "off":
+            raise problem("is required with checkpoints")
         return value
 
     @field_validator("subject_key")

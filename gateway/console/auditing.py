@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from gateway.applications.errors import WorkflowError
 from gateway.audit.record import AccessRecord, AuditUnavailable, canonical_hash, subject_key
-from gateway.audit.verify import VerifyReport, verify
+from gateway.audit.sweep import verify
+from gateway.audit.verify import VerifyReport
 from gateway.console.applying import names
 from gateway.execution.outcome import Outcome
 

@@ -20,7 +20,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_res
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from gateway.audit.record import AccessRecord, subject_key
+from gateway.audit.record import AccessRecord, subject_key, subject_keys
 from gateway.compat import Execute, GraphQLView
 from gateway.execution.limits import limit_error
 from gateway.execution.outcome import request_error, request_error_status
@@ -246,7 +246,8 @@ class GatewayGraphQL(GraphQLView[Context]):
             loaders=Loaders(runtime.catalog, batching=runtime.settings.gateway.batching),
             principal=principal,
             access=access,
-            audit_subject=partial(subject_key, runtime.audit_key),
+            audit_subject=partial(subject_key, runtime.audit_key, suite=runtime.audit_suite),
+            audit_subjects=partial(subject_keys, runtime.audit_key),
             max_list_keys=runtime.settings.limits.list_keys,
             tally=tally,
             request=request,

@@ -15,6 +15,7 @@ import httpx
 import jwt
 
 from gateway.app import create_app
+from gateway.audit.store import AuditStore, ChainHead, EventRow, read_head, stream_events
 from gateway.config.settings import AuditSettings, AuthConfig, GatewaySettings, Settings
 from gateway.http.ops import ops_app
 from sources.base import EntitySpec, SourceSpec
@@ -126,3 +127,14 @@ async def gateway_and_ops(
         ops = httpx.AsyncClient(transport=httpx.ASGITransport(app=ops_app(app)), base_url="http://ops")
         async with public, ops:
             yield public, ops
+
+
+async def chains(store: AuditStore) -> list[tuple[str, list[EventRow], ChainHead | None]]:
+    """Every chain with its events and head, whole, from one snapshot each (small test stores)."""
+    found = []
+    for writer_id, _ in await store.writers():
+        async with store.snapshot() as conn:
+            rows = [EventRow(**dict(r)) async for r in stream_events(conn, writer_id)]
+            head = await read_head(conn, writer_id)
+        found.append((writer_id, rows, head))
+    return found

@@ -17,9 +17,10 @@ from starlette.applications import Starlette
 from demo.stack import DemoStack
 from gateway.app import create_app
 from gateway.audit.store import AuditStore
-from gateway.audit.verify import verify
+from gateway.audit.sweep import verify
 from gateway.console.people import mint_person_token
 from sources.stats import CallStats
+from tests.gateway.support import chains
 from tests.policy_store import (
     APPLICANT,
     APPLY,
@@ -147,7 +148,7 @@ async def _events(dsn: str) -> list[dict[str, Any]]:
     store = AuditStore(dsn)
     try:
         events = []
-        async for _, rows, _ in store.chains():
+        for _, rows, _ in await chains(store):
             events += [vars(r) for r in rows]
         report = await verify(store)
         assert report.ok, report.problems

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
+import orjson
 import pytest
 import pytest_asyncio
 
@@ -20,14 +23,16 @@ from gateway.audit.record import (
     _hashed_fields,
     canonical_hash,
     event_hash,
+    link,
     subject_key,
 )
 from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
-from gateway.audit.verify import subject_report, verify
+from gateway.audit.sweep import verify
+from gateway.audit.verify import subject_report
 from gateway.audit.writer import AuditWriter
 from tests.waiting import until
 
-from .support import audit_blocked, audit_idle
+from .support import audit_blocked, audit_idle, chains
 
 SECRET = b"test-audit-secret-0123456789abcdef"
 CHILD = "350203201503071234"
@@ -168,7 +173,7 @@ async def test_concurrent_records_are_group_committed_into_one_valid_chain(
 async def test_the_event_holds_what_the_request_read(writer: AuditWriter, store: AuditStore) -> None:
     await writer.record(access(), "partial", "r" * 64)
 
-    [(writer_id, [event], _)] = [c async for c in store.chains()]
+    [(writer_id, [event], _)] = await chains(store)
     assert writer_id == writer.writer_id
     assert (event.seq, event.prev_hash, event.outcome, event.response_hash) == (
         1,
@@ -262,7 +267,7 @@ async def test_an_updated_value_is_detected(five: str, store: AuditStore, scratc
 async def test_an_updated_value_with_a_recomputed_hash_breaks_the_next_link(
     five: str, store: AuditStore, scratch_db: str
 ) -> None:
-    [(_, rows, _)] = [c async for c in store.chains()]
+    [(_, rows, _)] = await chains(store)
     forged = {**vars(rows[2]), "purpose": "curiosity"}
     new_hash = event_hash(forged["prev_hash"], _hashed_fields(forged))  # the forger knows the algorithm
     await tamper(
@@ -304,7 +309,7 @@ async def test_each_chain_reports_its_own_first_break(five: str, store: AuditSto
     await other.aclose()
     await tamper(scratch_db, "UPDATE audit_event SET client = 'x' WHERE seq IN (2, 4)")
     report = await verify(store)
-    assert (report.chains, report.events) == (2, 9)
+    assert (report.chains, report.events) == (2, 2)  # each read up to its break, at seq 2
     assert len(report.problems) == 2
     for writer_id in (five, other.writer_id):
         assert [p for p in report.problems if f"writer {writer_id} seq 2:" in p]
@@ -530,7 +535,7 @@ async def test_the_basis_is_hashed_into_the_chain_when_the_grant_has_one(
     approved.basis = "共享申请批复 XM-GX-2026-0012"
     await writer.record(approved, "ok", "r" * 64)
     await writer.record(access(2), "ok", "r" * 64)  # a grant without a basis
-    [(_, events, _)] = [c async for c in store.chains()]
+    [(_, events, _)] = await chains(store)
     assert [e.basis for e in events] == ["共享申请批复 XM-GX-2026-0012", None]
     assert (await verify(store)).problems == []
     await tamper(scratch_db, "UPDATE audit_event SET basis = 'another approval' WHERE seq = 1")
@@ -538,26 +543,62 @@ async def test_the_basis_is_hashed_into_the_chain_when_the_grant_has_one(
     assert "seq 1" in str(problem)
 
 
-async def test_a_store_installed_before_the_basis_gains_it(scratch_db: str) -> None:
+LEGACY_COLUMNS = (
+    "writer_id", "seq", "time", "request_id", "client", "purpose", "case_id", "operator", "operation",
+    "document_hash", "subjects", "denied", "outcome", "response_hash", "prev_hash", "hash",
+)  # fmt: skip
+LEGACY_INSERT = (
+    (
+        f"INSERT INTO audit_event ({', '.join(f'{c!r}'.replace(chr(39), chr(34)) for c in LEGACY_COLUMNS)}) "
+        f"VALUES ({', '.join(f'${i}' for i in range(1, len(LEGACY_COLUMNS) + 1))})"
+    )
+    .replace("$11", "$11::text::jsonb")
+    .replace("$12", "$12::text::jsonb")
+)
+
+
+def _legacy_values(row: EventRow) -> tuple[object, ...]:
+    values = vars(row)
+    return tuple(
+        orjson.dumps(values[c]).decode() if c in ("subjects", "denied") else values[c] for c in LEGACY_COLUMNS
+    )
+
+
+async def test_a_store_installed_before_partitioning_moves_into_months(scratch_db: str) -> None:
+    """A log from before partitioning (and before basis and detail): install() moves its events
+    into monthly partitions in one transaction; they verify and read back unchanged."""
+    drafts = [AuditWriter(AuditStore(scratch_db), SECRET)._draft(access(i), "ok", "r" * 64) for i in range(3)]
+    times = ("2026-01-31T23:59:59.999999", "2026-02-01T00:00:00", "2026-04-10T08:00:00")
+    for draft, when in zip(drafts, times, strict=True):
+        draft["time"] = dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC)
+        del draft["basis"]  # None: hashed as before the column existed
+    rows = link("old-writer", (0, GENESIS), drafts)
+    conn = await asyncpg.connect(scratch_db)
+    try:
+        await conn.execute((Path(__file__).parent / "audit_legacy.sql").read_text(encoding="utf-8"))
+        await conn.executemany(LEGACY_INSERT, [_legacy_values(r) for r in rows])
+        await conn.executemany(
+            "INSERT INTO audit_subject VALUES ($1, $2, $3, $4)",
+            [(e["subject"], r.writer_id, r.seq, e["scopes"]) for r in rows for e in r.subjects],
+        )
+        await conn.execute("INSERT INTO audit_writer VALUES ('old-writer', 3, $1, now())", rows[-1].hash)
+    finally:
+        await conn.close()
+
     store = AuditStore(scratch_db)
     await store.install()
-    # The store as it was: no basis column, an access_log view without it.
-    await sql(scratch_db, "DROP VIEW access_log")
-    await sql(scratch_db, "ALTER TABLE audit_event DROP COLUMN basis")
-    await sql(
-        scratch_db,
-        "CREATE VIEW access_log AS SELECT s.subject, e.time, e.client FROM audit_subject s"
-        " JOIN audit_event e USING (writer_id, seq)",
-    )
-    await store.install()
-    columns = await sql(
-        scratch_db,
-        "SELECT table_name FROM information_schema.columns WHERE column_name = 'basis' ORDER BY 1",
-    )
-    assert [c["table_name"] for c in columns] == ["access_log", "audit_event"]
-    writer = AuditWriter(store, SECRET)
+    months = [m.isoformat() for m in await store.months()]
+    assert months[:4] == ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"]  # the old rows' span
+    assert [r.seq for r in (await chains(store))[0][1]] == [1, 2, 3]
+    assert (await chains(store))[0][1] == rows
+    assert (await sql(scratch_db, "SELECT to_regclass('audit_event_legacy') AS t"))[0]["t"] is None
+    report = await verify(store)
+    assert report.problems == []
+    assert report.events == 3
+    assert len(await subject_report(store, SECRET, CHILD)) == 3
+    writer = AuditWriter(store, SECRET)  # and the gateway writes on
     await writer.start()
     await writer.record(access(), "ok", "r" * 64)
     await writer.aclose()
-    assert (await verify(store)).problems == []
+    assert (await verify(store)).events == 4
     await store.aclose()

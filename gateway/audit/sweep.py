@@ -1,0 +1,365 @@
+"""`govgraph audit verify` over a whole store: chains checked in parallel processes, each
+streamed (verify.py), with progress on a terminal, archived months read from their files or
+taken on the database's record of them, and a state file so the next run can start from the
+checkpoints this one verified (`--since-checkpoint`)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import multiprocessing as mp
+import os
+import queue
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gateway.audit.archive import ArchiveError, ChainSpan, Manifest, archived_batches, read_manifests
+from gateway.audit.checkpoint import open_sink
+from gateway.audit.record import GENESIS
+from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, read_head
+from gateway.audit.suite import verifier_for
+from gateway.audit.verify import Anchors, ChainResult, Start, VerifyReport, check_chain
+
+__all__ = ["Sweep", "sweep", "verify", "verify_here"]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a verify run reads: picklable, so each process builds its own connections."""
+
+    dsn: str
+    checkpoints: str | None = None  # the sink spec; None: no checkpoints to check against
+    keys: tuple[bytes, ...] = ()  # trusted public keys (PEM)
+    archive: str | None = None  # a directory of archived months, read instead of trusted
+    state: str | None = None  # where verified checkpoints are remembered
+    since_checkpoint: bool = False
+    jobs: int = 0  # processes; 0: one per core
+
+
+@dataclass(frozen=True)
+class _Job:
+    writer_id: str
+    start: Start
+    months: tuple[str, ...] = ()  # archived months (in Sweep.archive) holding its first events
+    size: int = 0  # events expected, to share the work and show progress
+
+
+@dataclass
+class _Plan:
+    jobs: list[_Job] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    total: int = 0
+
+
+def sweep(settings: Sweep, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+    """Verify every chain, in `settings.jobs` processes; `progress(done, total)` is called
+    about twice a second."""
+    if settings.jobs == 1:
+        return asyncio.run(verify_here(settings, progress))
+    started = time.monotonic()
+    plan = asyncio.run(_plan(settings))
+    return _finish(settings, plan, _run(settings, plan, progress), started)
+
+
+async def verify_here(settings: Sweep, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+    """Verify every chain in this process, one after another."""
+    started = time.monotonic()
+    plan = await _plan(settings)
+    counter = _Counter(plan.total, progress)
+    return _finish(settings, plan, await _work(settings, plan.jobs, counter.add), started)
+
+
+async def verify(store: AuditStore, **options: Any) -> VerifyReport:
+    """Verify the store `store` opens, in this process (`options`: Sweep's)."""
+    return await verify_here(Sweep(dsn=store.dsn, jobs=1, **options))
+
+
+def _finish(settings: Sweep, plan: _Plan, results: Iterable[ChainResult], started: float) -> VerifyReport:
+    report = VerifyReport(problems=list(plan.problems), notes=list(plan.notes))
+    for result in results:
+        report.add(result)
+    report.results.sort(key=lambda r: r.writer_id)
+    report.problems.sort()
+    report.seconds = time.monotonic() - started
+    if settings.state:
+        _save_state(Path(settings.state), settings.dsn, report.results)
+    return report
+
+
+async def _plan(settings: Sweep) -> _Plan:
+    store = AuditStore(settings.dsn, pool_size=1, timeout=30.0)
+    try:
+        writers = await store.writers()
+        recorded = await store.archived()
+    finally:
+        await store.aclose()
+    plan = _Plan()
+    spans = _recorded_spans(recorded)
+    if settings.archive:
+        spans = _archive_spans(Path(settings.archive), recorded, plan)
+    elif recorded:
+        archived = sum(r["events"] for r in recorded)
+        plan.notes.append(
+            f"{len(recorded)} archived months ({archived} events) taken on the database's record; "
+            "--archive DIR reads them"
+        )
+    state = (
+        _load_state(Path(settings.state), settings.dsn)
+        if settings.since_checkpoint and settings.state
+        else {}
+    )
+    for writer_id, head in writers:
+        chain_spans = spans.get(writer_id, [])
+        problem = _continuity(writer_id, chain_spans)
+        if problem is not None:
+            plan.problems.append(problem)
+            continue
+        plan.jobs.append(
+            _job(writer_id, head, chain_spans, settings.archive is not None, state.get(writer_id))
+        )
+    if settings.checkpoints:
+        known = {w for w, _ in writers}
+        for writer_id in open_sink(settings.checkpoints).writers():
+            if writer_id not in known:
+                plan.problems.append(
+                    f"writer {writer_id}: signed checkpoints, but the database has no such chain; "
+                    "it was deleted"
+                )
+    else:
+        plan.notes.append("no checkpoints configured: a chain rewritten together with its head would verify")
+    plan.total = sum(j.size for j in plan.jobs)
+    return plan
+
+
+def _recorded_spans(recorded: list[dict[str, Any]]) -> dict[str, list[tuple[str, ChainSpan]]]:
+    spans: dict[str, list[tuple[str, ChainSpan]]] = {}
+    for row in recorded:
+        manifest = Manifest.loads(orjson.dumps(row["manifest"]))
+        for writer_id, span in manifest.chains.items():
+            spans.setdefault(writer_id, []).append((manifest.month, span))
+    return spans
+
+
+def _archive_spans(
+    directory: Path, recorded: list[dict[str, Any]], plan: _Plan
+) -> dict[str, list[tuple[str, ChainSpan]]]:
+    """The chains' archived spans from the files, each month's manifest checked against the one
+    the database recorded when it dropped the month."""
+    try:
+        found = {m.month: (m, digest) for m, digest in read_manifests(directory)}
+    except ArchiveError as exc:
+        plan.problems.append(f"archive {directory}: {exc}")
+        return {}
+    spans: dict[str, list[tuple[str, ChainSpan]]] = {}
+    for row in recorded:
+        month = f"{row['month']:%Y-%m}"
+        if month not in found:
+            plan.problems.append(f"archive {directory}: {month} was archived but is not there")
+        elif found[month][1] != row["manifest_digest"]:
+            plan.problems.append(
+                f"archive {directory}: the manifest of {month} is not the one recorded when it was "
+                "archived; it was altered"
+            )
+    for month, (manifest, _) in sorted(found.items()):
+        if month not in {f"{r['month']:%Y-%m}" for r in recorded}:
+            plan.notes.append(f"archive {directory}: {month} is not recorded as archived from this store")
+            continue
+        for writer_id, span in manifest.chains.items():
+            spans.setdefault(writer_id, []).append((month, span))
+    return spans
+
+
+def _continuity(writer_id: str, spans: list[tuple[str, ChainSpan]]) -> str | None:
+    """Archived months of one chain follow each other from its first event."""
+    last_seq, last_hash = 0, GENESIS
+    for month, span in spans:
+        if span.first_seq != last_seq + 1 or span.first_prev_hash != last_hash:
+            return (
+                f"writer {writer_id} seq {last_seq + 1}: missing from the archive (its {month} part "
+                f"begins at seq {span.first_seq}); a month was dropped without an archive"
+            )
+        last_seq, last_hash = span.last_seq, span.last_hash
+    return None
+
+
+def _job(
+    writer_id: str,
+    head: ChainHead | None,
+    spans: list[tuple[str, ChainSpan]],
+    read_archive: bool,
+    verified: tuple[int, str] | None,
+) -> _Job:
+    size = head.last_seq if head is not None else 0
+    if verified is not None:
+        seq, digest = verified
+        archived_to = spans[-1][1].last_seq if spans else 0
+        if seq >= archived_to:
+            return _Job(writer_id, Start(seq, digest, "verified before"), (), max(0, size - seq))
+    if read_archive:
+        return _Job(writer_id, Start(), tuple(m for m, _ in spans), size)
+    if spans:
+        last = spans[-1][1]
+        return _Job(
+            writer_id, Start(last.last_seq, last.last_hash, "archived"), (), max(0, size - last.last_seq)
+        )
+    return _Job(writer_id, Start(), (), size)
+
+
+def _run(settings: Sweep, plan: _Plan, progress: Callable[[int, int], None] | None) -> Iterator[ChainResult]:
+    groups = _share(plan.jobs, settings.jobs or os.cpu_count() or 1)
+    if len(groups) <= 1:
+        counter = _Counter(plan.total, progress)
+        yield from asyncio.run(_work(settings, plan.jobs, counter.add))
+        return
+    context = mp.get_context("spawn")
+    done = context.Value("q", 0)
+    results: Any = context.Queue()
+    workers = [context.Process(target=_process, args=(settings, group, done, results)) for group in groups]
+    for worker in workers:
+        worker.start()
+    remaining = len(workers)
+    while remaining:
+        try:
+            batch = results.get(timeout=0.5)
+        except queue.Empty:
+            if progress is not None:
+                progress(done.value, plan.total)
+            if not any(w.is_alive() for w in workers) and results.empty():
+                raise AuditStoreError("a verifying process ended without its results") from None
+            continue
+        remaining -= 1
+        if isinstance(batch, str):
+            raise AuditStoreError(batch)
+        yield from batch
+    for worker in workers:
+        worker.join()
+    if progress is not None:
+        progress(done.value, plan.total)
+
+
+def _share(jobs: list[_Job], count: int) -> list[list[_Job]]:
+    """Jobs in `count` groups of about equal size, largest first."""
+    groups: list[list[_Job]] = [[] for _ in range(max(1, min(count, len(jobs))))]
+    sizes = [0] * len(groups)
+    for job in sorted(jobs, key=lambda j: -j.size):
+        smallest = sizes.index(min(sizes))
+        groups[smallest].append(job)
+        sizes[smallest] += job.size + 1
+    return [g for g in groups if g]
+
+
+class _Counter:
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None) -> None:
+        self.done = 0
+        self._total = total
+        self._progress = progress
+        self._shown = 0.0
+
+    def add(self, events: int) -> None:
+        self.done += events
+        if self._progress is not None and time.monotonic() - self._shown > 0.5:
+            self._shown = time.monotonic()
+            self._progress(self.done, self._total)
+
+
+def _process(settings: Sweep, jobs: list[_Job], done: Any, results: Any) -> None:
+    def add(events: int) -> None:
+        with done.get_lock():
+            done.value += events
+
+    try:
+        results.put(asyncio.run(_work(settings, jobs, add)))
+    except Exception as exc:  # told to the parent, which reports it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+async def _work(settings: Sweep, jobs: list[_Job], progress: Callable[[int], None]) -> list[ChainResult]:
+    trusted = {v.key_id: v for v in map(verifier_for, settings.keys)}
+    sink = open_sink(settings.checkpoints) if settings.checkpoints else None
+    manifests = {m.month: m for m, _ in read_manifests(Path(settings.archive))} if settings.archive else {}
+    store = AuditStore(settings.dsn, pool_size=1, timeout=30.0)
+    results = []
+    try:
+        for job in jobs:
+            async with store.snapshot() as conn:
+                snapshot_time = dt.datetime.now(dt.UTC)
+                head = await read_head(conn, job.writer_id)
+                suite = head.suite if head is not None else _archived_suite(manifests, job)
+                anchors = Anchors(sink.read(job.writer_id), job.writer_id, suite, trusted) if sink else None
+                archived = _archived(Path(settings.archive or "."), manifests, job)
+                try:
+                    result = await check_chain(
+                        conn,
+                        job.writer_id,
+                        head,
+                        job.start,
+                        anchors,
+                        archived,
+                        progress,
+                        snapshot_time,
+                        suite,
+                    )
+                except ArchiveError as exc:
+                    result = ChainResult(job.writer_id, suite, problem=f"writer {job.writer_id}: {exc}")
+            results.append(result)
+    finally:
+        await store.aclose()
+    return results
+
+
+def _archived_suite(manifests: dict[str, Manifest], job: _Job) -> str:
+    for month in job.months:
+        return manifests[month].chains[job.writer_id].suite
+    return "sha256-ed25519"
+
+
+def _archived(directory: Path, manifests: dict[str, Manifest], job: _Job) -> Iterator[list[dict[str, Any]]]:
+    for month in job.months:
+        yield from archived_batches(directory, manifests[month], job.writer_id)
+
+
+def _load_state(path: Path, dsn: str) -> dict[str, tuple[int, str]]:
+    try:
+        value = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(value, dict) or value.get("store") != _store_name(dsn):
+        return {}
+    return {w: (int(s), str(h)) for w, (s, h) in value.get("chains", {}).items()}
+
+
+def _save_state(path: Path, dsn: str, results: list[ChainResult]) -> None:
+    """Remember, per intact chain, the last checkpoint verified; a broken chain keeps its old entry."""
+    chains = _load_state(path, dsn)
+    for result in results:
+        if result.problem is None and result.anchored is not None:
+            chains[result.writer_id] = result.anchored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(
+        orjson.dumps({"store": _store_name(dsn), "chains": chains}, option=orjson.OPT_SORT_KEYS)
+    )
+    partial.replace(path)
+
+
+def _store_name(dsn: str) -> str:
+    """The DSN without its password: which store a state file belongs to."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(dsn)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{parts.username or ''}@{host}:{parts.port or ''}{parts.path}?{parts.query}"
+
+
+def print_progress(done: int, total: int) -> None:
+    """On a terminal: one line, rewritten in place."""
+    share = f" ({100 * done // total}%)" if total else ""
+    sys.stderr.write(f"\rverified {done:,} of {total:,} events{share}   ")
+    sys.stderr.flush()
