@@ -99,6 +99,8 @@ class Context:
     access: AccessLog = field(default_factory=_Discard)
     # The audit log's keyed hash of an id, for the auditor's look-ups.
     audit_subject: Callable[[str], str] = _no_audit
+    # Its hashes under every suite the log has used (its HMAC changes with the suite).
+    audit_subjects: Callable[[str], tuple[str, ...]] | None = None
     max_list_keys: int = 100
     tally: RequestTally = field(default_factory=RequestTally)
     # The day "age" and "within the last N months" are counted from, in China Standard
