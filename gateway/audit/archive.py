@@ -192,7 +192,7 @@ class ChainFile:
     def __exit__(self, kind: object, *_: object) -> None:
         try:
             self._writer.flush(zstandard.FLUSH_FRAME)
-            self._writer.close()
+            self._writer.close()  # type: ignore[no-untyped-call]
             self._out.flush()
             os.fsync(self._out.fileno())
         finally:

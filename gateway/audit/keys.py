@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from gateway.audit.checkpoint import Checkpointer, open_sink
-from gateway.audit.suite import Signer, Verifier, get_suite, verifier_for
+from gateway.audit.suite import Signer, get_suite, verifier_for
 from gateway.config.sections import AuditSettings
 from sources.errors import ConfigError
 
@@ -38,14 +38,15 @@ def checkpointer_for(audit: AuditSettings) -> Checkpointer | None:
     return Checkpointer(sink, signer, audit.suite, grace=audit.checkpoint_grace)
 
 
-def trusted_keys(audit: AuditSettings, files: list[str] | None = None) -> dict[str, Verifier]:
-    """The public keys checkpoints are checked with, by key id: the files given (`audit verify
-    --keys`), else `verify_keys`, else the public half of `checkpoint_key`."""
+def trusted_keys(audit: AuditSettings, files: list[str] | None = None) -> dict[str, bytes]:
+    """The public keys (PEM) checkpoints are checked with, by key id: the files given (`audit
+    verify --keys`), else `verify_keys`, else the public half of `checkpoint_key`."""
     paths = files or list(audit.verify_keys)
-    verifiers = []
+    trusted: dict[str, bytes] = {}
     for path in paths:
         try:
-            verifiers.append(verifier_for(Path(path).read_bytes()))
+            pem = Path(path).read_bytes()
+            trusted[verifier_for(pem).key_id] = pem
         except OSError as exc:
             raise ConfigError(f"audit: public key {path}: {exc.strerror}") from None
         except ValueError as exc:
@@ -53,8 +54,8 @@ def trusted_keys(audit: AuditSettings, files: list[str] | None = None) -> dict[s
     if not paths:
         signer = signer_for(audit)
         if signer is not None:
-            verifiers.append(verifier_for(signer.public_pem))
-    return {v.key_id: v for v in verifiers}
+            trusted[signer.key_id] = signer.public_pem
+    return trusted
 
 
 def write_key_pair(suite: str, private_path: Path) -> Path:

@@ -298,7 +298,7 @@ class ChainCheck:
 class _IndexReader:
     """A chain's audit_subject rows, fetched in step with its events."""
 
-    def __init__(self, cursor: asyncpg.cursor.Cursor) -> None:  # type: ignore[type-arg]
+    def __init__(self, cursor: asyncpg.cursor.Cursor) -> None:
         self._cursor = cursor
         self._pending: list[asyncpg.Record] = []
         self._done = False

@@ -96,7 +96,7 @@ def run_verify(args: argparse.Namespace) -> int:
     settings = Sweep(
         dsn=audit.dsn,
         checkpoints=audit.checkpoints,
-        keys=tuple(k.public_pem for k in keys.values()),
+        keys=tuple(keys.values()),
         archive=args.archive,
         state=args.state or _default_state(audit),
         since_checkpoint=args.since_checkpoint,
