@@ -106,7 +106,8 @@ class CheckpointSink(Protocol):
     def writers(self) -> list[str]: ...
 
     def read(self, writer_id: str) -> Iterator[bytes]:
-        """The writer's checkpoint lines, in the order they were appended."""
+        """The writer's checkpoint lines in the order they were appended: those appended before
+        the call, however many follow while the caller reads (its snapshot is taken after)."""
         ...
 
 
@@ -142,10 +143,19 @@ class FileSink:
 
     def read(self, writer_id: str) -> Iterator[bytes]:
         path = self._path(writer_id)
-        if not path.exists():
-            return
+        try:
+            size = path.stat().st_size  # now, not when the lines are read: see CheckpointSink
+        except FileNotFoundError:
+            return iter(())
+        return self._lines(path, size)
+
+    @staticmethod
+    def _lines(path: Path, size: int) -> Iterator[bytes]:
         with path.open("rb") as lines:
             for line in lines:
+                size -= len(line)
+                if size < 0:
+                    return
                 if line.strip():
                     yield line
 

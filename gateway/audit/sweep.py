@@ -6,7 +6,6 @@ checkpoints this one verified (`--since-checkpoint`)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import multiprocessing as mp
 import os
 import queue
@@ -288,11 +287,12 @@ async def _work(settings: Sweep, jobs: list[_Job], progress: Callable[[int], Non
     results = []
     try:
         for job in jobs:
+            # Listed before the snapshot begins, the checkpoints cover only commits it sees.
+            signed = sink.read(job.writer_id) if sink else None
             async with store.snapshot() as conn:
-                snapshot_time = dt.datetime.now(dt.UTC)
                 head = await read_head(conn, job.writer_id)
                 suite = head.suite if head is not None else _archived_suite(manifests, job)
-                anchors = Anchors(sink.read(job.writer_id), job.writer_id, suite, trusted) if sink else None
+                anchors = Anchors(signed, job.writer_id, suite, trusted) if signed is not None else None
                 archived = _archived(Path(settings.archive or "."), manifests, job)
                 try:
                     result = await check_chain(
@@ -303,7 +303,6 @@ async def _work(settings: Sweep, jobs: list[_Job], progress: Callable[[int], Non
                         anchors,
                         archived,
                         progress,
-                        snapshot_time,
                         suite,
                     )
                 except ArchiveError as exc:

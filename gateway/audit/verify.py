@@ -26,9 +26,6 @@ from gateway.audit.suite import Suite, Verifier, get_suite
 
 __all__ = ["Anchors", "ChainCheck", "ChainResult", "Start", "VerifyReport", "check_chain", "subject_report"]
 
-# A checkpoint signed this close to the verifier's snapshot (or after it) may cover events
-# the snapshot does not see yet: beyond the chain's end, it is not taken as a truncation.
-SNAPSHOT_MARGIN = dt.timedelta(seconds=30)
 BATCH = 2000
 _ORPHANS = "audit_subject rows for an event that does not exist"
 
@@ -260,7 +257,7 @@ class ChainCheck:
         self.result.anchored = (seq, self.last_hash)
         self._anchor_seq = self._next_anchor()
 
-    def finish(self, head: ChainHead | None, snapshot_time: dt.datetime | None = None) -> ChainResult:
+    def finish(self, head: ChainHead | None) -> ChainResult:
         """The end of the chain: its head, and no checkpoint beyond it."""
         result = self.result
         if self.broken:
@@ -268,16 +265,13 @@ class ChainCheck:
         last = self.last_seq
         anchors = self._anchors
         if anchors is not None and anchors.next is not None:
+            # The checkpoints were listed before the snapshot began: each covers commits it sees.
             beyond = anchors.next
-            fresh = snapshot_time is not None and dt.datetime.fromisoformat(beyond.time) > (
-                snapshot_time - SNAPSHOT_MARGIN
+            self.fail(
+                f"writer {self.writer_id} seq {last}: the chain ends here, but the checkpoint of "
+                f"{beyond.time} signed seq {beyond.seq}; the newest events were deleted (truncated)"
             )
-            if not fresh:
-                self.fail(
-                    f"writer {self.writer_id} seq {last}: the chain ends here, but the checkpoint of "
-                    f"{beyond.time} signed seq {beyond.seq}; the newest events were deleted (truncated)"
-                )
-                return result
+            return result
         if anchors is not None and anchors.problem is not None:
             self.fail(anchors.problem)
             return result
@@ -326,7 +320,6 @@ async def check_chain(
     anchors: Anchors | None,
     archived: Iterable[Iterable[Mapping[str, Any]]] = (),
     progress: Callable[[int], None] | None = None,
-    snapshot_time: dt.datetime | None = None,
     suite: str | None = None,
 ) -> ChainResult:
     """Check one chain: its archived events (batches from files) if given, then the database's
@@ -363,7 +356,7 @@ async def check_chain(
         leftover = await index.through(2**62)
         if leftover:
             check.fail(f"writer {writer_id} seq {min(leftover)}: {_ORPHANS}")
-    return check.finish(head, snapshot_time)
+    return check.finish(head)
 
 
 async def subject_report(
