@@ -20,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from aiohttp import web
 
+from gateway.audit.keys import write_key_pair
+from gateway.audit.suite import DEFAULT_SUITE
 from sources.errors import GovgraphError
 
 from . import synth
@@ -79,6 +81,7 @@ class DemoStack:
         self.audit_dsn = department_dsn(admin, "audit")
         await self._ensure_city(admin)
         await self._ensure_audit_database(admin)
+        self._ensure_checkpoint_key()
         self.graphiql_presets = write_presets(self.data_dir, self.samples)
         for department in REST_DEPARTMENTS:
             app = make_app(self.dsns[department], ENDPOINTS[department], self.rest_latency)
@@ -89,6 +92,21 @@ class DemoStack:
             self._runners[department] = runner
             port = runner.addresses[0][1]
             self.urls[department] = f"http://{self.rest_host}:{port}"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.data_dir / "audit-checkpoints"
+
+    @property
+    def checkpoint_key(self) -> Path:
+        return self.data_dir / "audit-checkpoint.pem"
+
+    def _ensure_checkpoint_key(self) -> None:
+        """The demo's checkpoint key: made once in its data directory, kept with the audit log
+        it signs (a deployment keeps its key off the database host)."""
+        self.checkpoints.mkdir(exist_ok=True)
+        if not self.checkpoint_key.exists():
+            write_key_pair(DEFAULT_SUITE, self.checkpoint_key)
 
     def _embedded(self) -> str:
         try:  # only the embedded mode needs it
@@ -184,6 +202,8 @@ class DemoStack:
         env = {f"GOVGRAPH_{d.upper()}_DSN": dsn for d, dsn in self.dsns.items() if d not in self.urls}
         env |= {f"GOVGRAPH_{d.upper()}_URL": url for d, url in self.urls.items()}
         env["GOVGRAPH_AUDIT_DSN"] = self.audit_dsn
+        env["GOVGRAPH_AUDIT_CHECKPOINTS"] = str(self.checkpoints.resolve())
+        env["GOVGRAPH_AUDIT_CHECKPOINT_KEY"] = str(self.checkpoint_key.resolve())
         if self.graphiql_presets is not None:
             env["GOVGRAPH_GRAPHIQL_PRESETS"] = str(self.graphiql_presets.resolve())
         return env

@@ -104,7 +104,7 @@ async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitS
         max_wait=audit.max_wait,
         commit_timeout=audit.commit_timeout,
         suite=runtime.audit_suite,
-        checkpointer=checkpointer_for(audit),
+        checkpointer=checkpointer_for(audit, await store.identity()),
         tend_interval=audit.checkpoint_interval,
     )
     await writer.start()

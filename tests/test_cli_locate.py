@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.audit.keys import write_key_pair
 from gateway.audit.store import AuditStore
+from gateway.audit.suite import DEFAULT_SUITE
 from gateway.cli import demo_state
 from gateway.cli.demo_state import RunningDemo
 from tests.commands import ROOT, govgraph
@@ -98,9 +100,14 @@ def test_a_running_demo_is_found_from_anywhere(
 ) -> None:
     asyncio.run(installed(scratch_db))
     # This test's process stands for the demo: alive while the commands run.
-    demo = RunningDemo(
-        os.getpid(), str(city), str(CONFIG), "http://127.0.0.1:8474", {"GOVGRAPH_AUDIT_DSN": scratch_db}
-    )
+    (city / "checkpoints").mkdir()
+    write_key_pair(DEFAULT_SUITE, city / "checkpoint.pem")
+    lent = {
+        "GOVGRAPH_AUDIT_DSN": scratch_db,
+        "GOVGRAPH_AUDIT_CHECKPOINTS": str(city / "checkpoints"),
+        "GOVGRAPH_AUDIT_CHECKPOINT_KEY": str(city / "checkpoint.pem"),
+    }
+    demo = RunningDemo(os.getpid(), str(city), str(CONFIG), "http://127.0.0.1:8474", lent)
     demo_state.announce(demo)
     assert json.loads(pointer.read_text())["state"] == str(city / "demo.json")
     assert oct((city / "demo.json").stat().st_mode & 0o777) == "0o600"  # it holds addresses
@@ -112,7 +119,8 @@ def test_a_running_demo_is_found_from_anywhere(
     # The audit log: the demo's configuration and the address it gave its gateway.
     audit = govgraph("audit", "verify", cwd=nowhere)
     assert audit.returncode == 0, audit.stderr
-    assert audit.stdout.strip() == "0 chains, 0 events: intact"
+    assert audit.stdout.splitlines()[-1] == "0 chains, 0 events: intact"
+    assert "no checkpoints configured" not in audit.stdout  # it checks against the demo's checkpoints
     assert audit.stderr == said + (
         f"govgraph: using configuration {CONFIG} (from the demo running as pid {os.getpid()})\n"
     )

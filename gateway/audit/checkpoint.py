@@ -53,6 +53,7 @@ class Checkpoint:
     suite: str
     key_id: str
     signature: str = ""  # base64 of the suite's signature over `payload()`
+    store: str = ""  # the audit store's id (audit_store): a checkpoint is of one store's chain
 
     def payload(self) -> bytes:
         fields = asdict(self)
@@ -82,9 +83,10 @@ class Checkpoint:
 
 
 def sign_checkpoint(
-    signer: Signer, suite: str, head: ChainHead, now: dt.datetime | None = None
+    signer: Signer, suite: str, head: ChainHead, now: dt.datetime | None = None, *, store: str = ""
 ) -> Checkpoint:
     unsigned = Checkpoint(
+        store=store,
         writer_id=head.writer_id,
         seq=head.last_seq,
         hash=head.last_hash,
@@ -129,6 +131,9 @@ class FileSink:
 
     @staticmethod
     def _append(path: Path, line: bytes) -> None:
+        # The store's folder is made in the configured directory, never the directory itself:
+        # a mount that went away must fail the checkpoint, not be replaced by a local folder.
+        path.parent.mkdir(exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             os.write(fd, line)
@@ -160,19 +165,19 @@ class FileSink:
                     yield line
 
 
-def open_sink(spec: str) -> CheckpointSink:
-    """`[audit] checkpoints`: a directory (or file:///dir) for FileSink; `scheme://...` for a
-    sink installed under the `govgraph.checkpoint_sinks` entry point group."""
-    if spec.startswith("file://"):
-        return FileSink(spec.removeprefix("file://"))
+def open_sink(spec: str, store: str = "") -> CheckpointSink:
+    """`[audit] checkpoints`: a directory (or file:///dir) for FileSink, one folder in it per
+    audit store; `scheme://...` for a sink installed under the `govgraph.checkpoint_sinks`
+    entry point group, whose factory takes the URL and the store's id."""
     scheme, sep, _ = spec.partition("://")
-    if not sep:
-        return FileSink(spec)
+    if not sep or scheme == "file":
+        directory = Path(spec.removeprefix("file://"))
+        return FileSink(directory / store if store else directory)
     found = [ep for ep in entry_points(group=SINK_GROUP) if ep.name == scheme]
     if not found:
         known = sorted({"file", *(ep.name for ep in entry_points(group=SINK_GROUP))})
         raise ValueError(f"no checkpoint sink for {scheme}:// (installed: {', '.join(known)})")
-    sink: CheckpointSink = found[0].load()(spec)
+    sink: CheckpointSink = found[0].load()(spec, store)
     return sink
 
 
@@ -180,8 +185,11 @@ class Checkpointer:
     """Signs a writer's committed head into the sink when it has moved, and remembers since
     when appending has failed: past `grace` seconds the writer refuses events (fail closed)."""
 
-    def __init__(self, sink: CheckpointSink, signer: Signer, suite: str, *, grace: float) -> None:
+    def __init__(
+        self, sink: CheckpointSink, signer: Signer, suite: str, *, grace: float, store: str = ""
+    ) -> None:
         self.sink = sink
+        self._store = store
         self._signer = signer
         self._suite = suite
         self._grace = grace
@@ -195,7 +203,7 @@ class Checkpointer:
         if head.last_seq == 0 or self._last == (head.last_seq, head.last_hash):
             return True
         try:
-            await self.sink.append(sign_checkpoint(self._signer, self._suite, head))
+            await self.sink.append(sign_checkpoint(self._signer, self._suite, head, store=self._store))
         except Exception as exc:  # whatever the sink raises, the head is not anchored
             if self.failing_since is None:
                 self.failing_since = time.monotonic()

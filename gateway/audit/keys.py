@@ -27,15 +27,17 @@ def signer_for(audit: AuditSettings) -> Signer | None:
         raise ConfigError(f"audit: checkpoint_key {audit.checkpoint_key}: {exc}") from None
 
 
-def checkpointer_for(audit: AuditSettings) -> Checkpointer | None:
+def checkpointer_for(audit: AuditSettings, store: str = "") -> Checkpointer | None:
+    """The writer's checkpointer for the audit store whose id is `store`, or None without
+    checkpoints; ConfigError for a key or sink that cannot be used."""
     signer = signer_for(audit)
     if signer is None or not audit.checkpoints:
         return None
     try:
-        sink = open_sink(audit.checkpoints)
+        sink = open_sink(audit.checkpoints, store)
     except ValueError as exc:
         raise ConfigError(f"audit: checkpoints: {exc}") from None
-    return Checkpointer(sink, signer, audit.suite, grace=audit.checkpoint_grace)
+    return Checkpointer(sink, signer, audit.suite, grace=audit.checkpoint_grace, store=store)
 
 
 def trusted_keys(audit: AuditSettings, files: list[str] | None = None) -> dict[str, bytes]:

@@ -9,6 +9,7 @@ __all__ = [
     "CURRENT",
     "LAYOUT",
     "PARTITIONS",
+    "STORE_ID",
     "SUBJECT_EVENTS",
     "WRITERS",
 ]
@@ -134,4 +135,13 @@ SELECT s.subject, s.writer_id, s.seq, coalesce(e."time", now()), s.scopes
 FROM audit_subject_legacy s LEFT JOIN audit_event_legacy e USING (writer_id, seq);
 DROP TABLE audit_event_legacy;
 DROP TABLE audit_subject_legacy;
+"""
+
+# The store's id, made once (a store installed before it had one gains it at install).
+STORE_ID = """
+CREATE TABLE IF NOT EXISTS audit_store (
+    id         text        PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO audit_store (id) SELECT gen_random_uuid()::text WHERE NOT EXISTS (SELECT FROM audit_store);
 """

@@ -30,19 +30,21 @@ async def change_recorder(audit: AuditSettings) -> AsyncIterator[RecordChange]:
     if not audit.dsn:
         raise ConfigError("audit: dsn is required to record changes to the policy")
     store = AuditStore(audit.dsn)
-    writer = AuditWriter(
-        store,
-        audit.subject_key.encode(),
-        commit_timeout=audit.commit_timeout,
-        suite=get_suite(audit.suite),
-        checkpointer=checkpointer_for(audit),  # the chain's head is signed when it closes
-        tend_interval=audit.checkpoint_interval,
-    )
     try:
         await store.open()
         await store.install()
+        writer = AuditWriter(
+            store,
+            audit.subject_key.encode(),
+            commit_timeout=audit.commit_timeout,
+            suite=get_suite(audit.suite),
+            checkpointer=checkpointer_for(audit, await store.identity()),  # the head, signed at close
+            tend_interval=audit.checkpoint_interval,
+        )
         await writer.start()
-        yield writer.record_change
+        try:
+            yield writer.record_change
+        finally:
+            await writer.aclose()
     finally:
-        await writer.aclose()
         await store.aclose()

@@ -41,6 +41,7 @@ from gateway.audit.queries import (
     LEGACY_MONTHS,
     LEGACY_MOVE,
     PARTITIONS,
+    STORE_ID,
     SUBJECT_EVENTS,
     WRITERS,
 )
@@ -178,6 +179,15 @@ class AuditStore:
             elif layout == "r":
                 await _migrate(conn)
             await conn.execute(_months_ddl(current, next_month(current, MONTHS_AHEAD)))
+            await conn.execute(STORE_ID)
+
+    async def identity(self) -> str:
+        """The store's id, made when it was installed: checkpoints name it, so a checkpoint
+        log never mixes two stores' chains."""
+        pool = await self._get_pool()
+        async with self._translated("read the store's id"):
+            found: str = await pool.fetchval("SELECT id FROM audit_store")
+        return found
 
     async def ensure_partitions(self, first: Month, last: Month) -> None:
         """Create the partitions of the months first..last that do not exist yet."""
@@ -300,7 +310,7 @@ class AuditStore:
 
     async def subject_events(
         self,
-        subject_hmacs: Sequence[str],
+        subject_hmacs: tuple[str, ...] | list[str],  # not Sequence: a lone str would be one too
         limit: int = 1000,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,

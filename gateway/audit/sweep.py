@@ -55,6 +55,7 @@ class _Plan:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     total: int = 0
+    store: str = ""  # the store's id, which its checkpoints name
 
 
 def sweep(settings: Sweep, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
@@ -72,7 +73,7 @@ async def verify_here(settings: Sweep, progress: Callable[[int, int], None] | No
     started = time.monotonic()
     plan = await _plan(settings)
     counter = _Counter(plan.total, progress)
-    return _finish(settings, plan, await _work(settings, plan.jobs, counter.add), started)
+    return _finish(settings, plan, await _work(settings, plan.jobs, counter.add, plan.store), started)
 
 
 async def verify(store: AuditStore, **options: Any) -> VerifyReport:
@@ -97,9 +98,10 @@ async def _plan(settings: Sweep) -> _Plan:
     try:
         writers = await store.writers()
         recorded = await store.archived()
+        identity = await store.identity()
     finally:
         await store.aclose()
-    plan = _Plan()
+    plan = _Plan(store=identity)
     spans = _recorded_spans(recorded)
     if settings.archive:
         spans = _archive_spans(Path(settings.archive), recorded, plan)
@@ -125,7 +127,7 @@ async def _plan(settings: Sweep) -> _Plan:
         )
     if settings.checkpoints:
         known = {w for w, _ in writers}
-        for writer_id in open_sink(settings.checkpoints).writers():
+        for writer_id in open_sink(settings.checkpoints, identity).writers():
             if writer_id not in known:
                 plan.problems.append(
                     f"writer {writer_id}: signed checkpoints, but the database has no such chain; "
@@ -215,12 +217,15 @@ def _run(settings: Sweep, plan: _Plan, progress: Callable[[int, int], None] | No
     groups = _share(plan.jobs, settings.jobs or os.cpu_count() or 1)
     if len(groups) <= 1:
         counter = _Counter(plan.total, progress)
-        yield from asyncio.run(_work(settings, plan.jobs, counter.add))
+        yield from asyncio.run(_work(settings, plan.jobs, counter.add, plan.store))
         return
     context = mp.get_context("spawn")
     done = context.Value("q", 0)
     results: Any = context.Queue()
-    workers = [context.Process(target=_process, args=(settings, group, done, results)) for group in groups]
+    workers = [
+        context.Process(target=_process, args=(settings, group, plan.store, done, results))
+        for group in groups
+    ]
     for worker in workers:
         worker.start()
     remaining = len(workers)
@@ -268,20 +273,22 @@ class _Counter:
             self._progress(self.done, self._total)
 
 
-def _process(settings: Sweep, jobs: list[_Job], done: Any, results: Any) -> None:
+def _process(settings: Sweep, jobs: list[_Job], identity: str, done: Any, results: Any) -> None:
     def add(events: int) -> None:
         with done.get_lock():
             done.value += events
 
     try:
-        results.put(asyncio.run(_work(settings, jobs, add)))
+        results.put(asyncio.run(_work(settings, jobs, add, identity)))
     except Exception as exc:  # told to the parent, which reports it
         results.put(f"{type(exc).__name__}: {exc}")
 
 
-async def _work(settings: Sweep, jobs: list[_Job], progress: Callable[[int], None]) -> list[ChainResult]:
+async def _work(
+    settings: Sweep, jobs: list[_Job], progress: Callable[[int], None], identity: str
+) -> list[ChainResult]:
     trusted = {v.key_id: v for v in map(verifier_for, settings.keys)}
-    sink = open_sink(settings.checkpoints) if settings.checkpoints else None
+    sink = open_sink(settings.checkpoints, identity) if settings.checkpoints else None
     manifests = {m.month: m for m, _ in read_manifests(Path(settings.archive))} if settings.archive else {}
     store = AuditStore(settings.dsn, pool_size=1, timeout=30.0)
     results = []
@@ -292,7 +299,7 @@ async def _work(settings: Sweep, jobs: list[_Job], progress: Callable[[int], Non
             async with store.snapshot() as conn:
                 head = await read_head(conn, job.writer_id)
                 suite = head.suite if head is not None else _archived_suite(manifests, job)
-                anchors = Anchors(signed, job.writer_id, suite, trusted) if signed is not None else None
+                anchors = None if signed is None else Anchors(signed, job.writer_id, suite, trusted, identity)
                 archived = _archived(Path(settings.archive or "."), manifests, job)
                 try:
                     result = await check_chain(

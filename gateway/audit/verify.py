@@ -94,8 +94,14 @@ class Anchors:
     each signature checked with a trusted key before it counts."""
 
     def __init__(
-        self, lines: Iterable[bytes], writer_id: str, suite: str, trusted: Mapping[str, Verifier]
+        self,
+        lines: Iterable[bytes],
+        writer_id: str,
+        suite: str,
+        trusted: Mapping[str, Verifier],
+        store: str = "",
     ) -> None:
+        self._store = store
         self._lines = iter(lines)
         self._writer = writer_id
         self._suite = suite
@@ -126,6 +132,9 @@ class Anchors:
                 good = False
             if not good or checkpoint.writer_id != self._writer:
                 self.problem = f"{where}: the signature does not match; the checkpoint was forged or altered"
+                return
+            if checkpoint.store != self._store:
+                self.problem = f"{where}: signed for audit store {checkpoint.store!r}, not this one"
                 return
             if checkpoint.suite != self._suite:
                 self.problem = (

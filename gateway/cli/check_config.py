@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from gateway.access.auth import AuthSettings
 from gateway.app import create_app
+from gateway.audit.keys import checkpointer_for
 from gateway.catalog.build import Graph
 from gateway.catalog.graph import graph_of
 from gateway.catalog.load import check_sources
@@ -207,6 +208,11 @@ def _keys(settings: Settings, found: Findings) -> None:
             found.add(f"{settings.path}: {exc}")
     if settings.tracing.enabled:  # its exporter's package may be missing
         found.attempt(lambda: Tracing(settings.tracing).shutdown())
+    if settings.audit.mode != "off":  # the checkpoint key and sink, read as the writer reads them
+        try:
+            checkpointer_for(settings.audit)
+        except ConfigError as exc:
+            found.add(f"{settings.path}: {exc}")
 
 
 def _published(

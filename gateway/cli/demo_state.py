@@ -27,8 +27,11 @@ from pathlib import Path
 __all__ = ["STATE_FILE", "RunningDemo", "announce", "pointer_path", "running", "withdraw"]
 
 STATE_FILE = "demo.json"  # in the demo's data directory
-# The demo's variables a command may take: addresses, nothing that picks a file to run.
-_ADDRESS = re.compile(r"GOVGRAPH_[A-Z0-9_]+_(?:DSN|URL)|GOVGRAPH_GRAPHIQL_PRESETS")
+# The demo's variables a command may take: addresses, and where its audit checkpoints and
+# their key lie (`audit verify` checks against them); nothing that picks a file to run.
+_ADDRESS = re.compile(
+    r"GOVGRAPH_[A-Z0-9_]+_(?:DSN|URL)|GOVGRAPH_GRAPHIQL_PRESETS|GOVGRAPH_AUDIT_CHECKPOINTS?(?:_KEY)?"
+)
 
 
 @dataclass(frozen=True)

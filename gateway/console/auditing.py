@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from gateway.applications.errors import WorkflowError
-from gateway.audit.record import AccessRecord, AuditUnavailable, canonical_hash, subject_key
+from gateway.audit.keys import trusted_keys
+from gateway.audit.record import AccessRecord, AuditUnavailable, canonical_hash, subject_keys
 from gateway.audit.sweep import verify
 from gateway.audit.verify import VerifyReport
 from gateway.console.applying import names
@@ -36,12 +37,16 @@ async def page(visit: Visit) -> Response:
     report: VerifyReport | None = None
     if store is not None:
         if subject:
-            subject_rows = await store.subject_events(subject_key(runtime.audit_key, subject.upper()), _LIMIT)
+            subject_rows = await store.subject_events(
+                subject_keys(runtime.audit_key, subject.upper()), _LIMIT
+            )
             await _audited(visit, subject.upper(), subject_rows)  # before anything is shown
         if client:
             client_rows = await store.client_events(client, _LIMIT)
         if visit.field("verify") == "1":
-            report = await verify(store)
+            audit = runtime.settings.audit
+            keys = tuple(trusted_keys(audit).values())  # the public half of the key serve loaded
+            report = await verify(store, checkpoints=audit.checkpoints, keys=keys)
     return visit.render(
         "audit.html",
         visit.texts("nav.audit"),

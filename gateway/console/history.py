@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.audit.record import subject_key
+from gateway.audit.record import subject_keys
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -21,7 +21,7 @@ async def access_history(runtime: Runtime, subject: str, limit: int = 500) -> li
     store = runtime.audit_store
     if store is None:
         return []
-    events = await store.subject_events(subject_key(runtime.audit_key, subject.strip().upper()), limit)
+    events = await store.subject_events(subject_keys(runtime.audit_key, subject.strip().upper()), limit)
     policy = runtime.policy
     history = []
     for event in events:

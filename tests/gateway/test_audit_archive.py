@@ -16,7 +16,7 @@ import zstandard
 
 from gateway.audit.archive import ArchiveError, Manifest, archived_subject_events
 from gateway.audit.archiver import archive_months
-from gateway.audit.checkpoint import FileSink, sign_checkpoint
+from gateway.audit.checkpoint import open_sink, sign_checkpoint
 from gateway.audit.partitions import month_of
 from gateway.audit.record import GENESIS, link, subject_keys
 from gateway.audit.store import AuditStore, ChainHead, EventRow
@@ -40,9 +40,11 @@ class City:
     """Two chains: `long` runs from January into this month, `short` lives in January only;
     their heads are signed after every event."""
 
-    def __init__(self, store: AuditStore, sink: Path) -> None:
+    def __init__(self, store: AuditStore, sink: Path, identity: str) -> None:
         self.store = store
-        self.sink = FileSink(sink)
+        self.directory = sink
+        self.identity = identity
+        self.sink = open_sink(str(sink), identity)
         suite = get_suite(DEFAULT_SUITE)
         self.signer: Signer = suite.signer(suite.generate_key())
         self.drafter = AuditWriter(store, SECRET)
@@ -57,7 +59,13 @@ class City:
         for row in rows:
             await self.store.append([row], ChainHead(writer_id, row.seq, row.hash))
             await self.sink.append(
-                sign_checkpoint(self.signer, DEFAULT_SUITE, ChainHead(writer_id, row.seq, row.hash), row.time)
+                sign_checkpoint(
+                    self.signer,
+                    DEFAULT_SUITE,
+                    ChainHead(writer_id, row.seq, row.hash),
+                    row.time,
+                    store=self.identity,
+                )
             )
         return rows
 
@@ -72,7 +80,7 @@ async def city(scratch_db: str, tmp_path: Path) -> AsyncIterator[City]:
     await store.install(now=at(JAN, 1))  # January to March
     await store.install()  # and this month on
     (tmp_path / "checkpoints").mkdir()
-    city = City(store, tmp_path / "checkpoints")
+    city = City(store, tmp_path / "checkpoints", await store.identity())
     now = dt.datetime.now(dt.UTC)
     await city.chain("long", [at(JAN, 5), at(JAN, 20), at(JAN, 31), at(FEB, 2), at(FEB, 27), now, now])
     await city.chain("short", [at(JAN, 7), at(JAN, 8), at(JAN, 9)])
@@ -82,7 +90,7 @@ async def city(scratch_db: str, tmp_path: Path) -> AsyncIterator[City]:
 
 async def test_archive_round_trip(city: City, tmp_path: Path) -> None:
     archive = tmp_path / "archive"
-    before = await verify(city.store, checkpoints=str(city.sink.directory), keys=city.keys)
+    before = await verify(city.store, checkpoints=str(city.directory), keys=city.keys)
     assert (before.problems, before.events, before.checkpoints) == ([], 10, 10)
 
     done = await archive_months(city.store, archive, MAR)
@@ -101,13 +109,11 @@ async def test_archive_round_trip(city: City, tmp_path: Path) -> None:
     assert [len(rows) for _, rows, _ in await chains(city.store)] == [2, 0]  # the database keeps the rest
 
     # Without the files: what is left verifies from where the archive ends, on the database's record.
-    left = await verify(city.store, checkpoints=str(city.sink.directory), keys=city.keys)
+    left = await verify(city.store, checkpoints=str(city.directory), keys=city.keys)
     assert (left.problems, left.events) == ([], 2)
     assert any("2 archived months (8 events)" in n for n in left.notes)
     # With them: every event again, every checkpoint matched.
-    whole = await verify(
-        city.store, checkpoints=str(city.sink.directory), keys=city.keys, archive=str(archive)
-    )
+    whole = await verify(city.store, checkpoints=str(city.directory), keys=city.keys, archive=str(archive))
     assert (whole.problems, whole.events, whole.checkpoints) == ([], 10, 10)
 
     # Who accessed the child: from the files, in the database's words.
@@ -134,7 +140,7 @@ async def test_a_modified_archive_file_is_found(city: City, tmp_path: Path) -> N
     event["purpose"] = "curiosity"
     lines[1] = orjson.dumps(event)
     path.write_bytes(zstandard.ZstdCompressor().compress(b"\n".join(lines) + b"\n"))
-    options = {"checkpoints": str(city.sink.directory), "keys": city.keys, "archive": str(archive)}
+    options = {"checkpoints": str(city.directory), "keys": city.keys, "archive": str(archive)}
     (problem,) = (await verify(city.store, **options)).problems
     assert problem.startswith("writer short seq 2: hash does not match")
 
@@ -151,7 +157,7 @@ async def test_a_month_dropped_without_an_archive_is_found(city: City, scratch_d
     for table in ("audit_event", "audit_subject"):
         await tamper(scratch_db, f"ALTER TABLE {table} DETACH PARTITION {table}_p2026_01")
         await tamper(scratch_db, f"DROP TABLE {table}_p2026_01")
-    problems = (await verify(city.store, checkpoints=str(city.sink.directory), keys=city.keys)).problems
+    problems = (await verify(city.store, checkpoints=str(city.directory), keys=city.keys)).problems
     assert len(problems) == 2
     assert problems[0].startswith("writer long seq 1: missing (the first event read is seq 4)")
     assert "dropped without an archive" in problems[0]

@@ -14,7 +14,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from gateway.audit.checkpoint import Checkpointer, FileSink, sign_checkpoint
+from gateway.audit.checkpoint import Checkpointer, open_sink, sign_checkpoint
 from gateway.audit.record import AuditUnavailable, _hashed_fields, canonical_hash, event_hash
 from gateway.audit.store import AuditStore, ChainHead
 from gateway.audit.suite import DEFAULT_SUITE, SM_SUITE, get_suite
@@ -44,10 +44,18 @@ class Anchored:
         self.suite = get_suite(suite)
         self.signer = self.suite.signer(self.suite.generate_key())
         self.directory = directory
-        self.checkpointer = Checkpointer(FileSink(directory), self.signer, suite, grace=0.5)
+        self.store = store
+        self.suite_name = suite
+
+    async def start(self) -> None:
+        identity = await self.store.identity()
+        self.files = self.directory / identity  # the store's folder in the sink
+        sink = open_sink(str(self.directory), identity)
+        self.checkpointer = Checkpointer(sink, self.signer, self.suite_name, grace=0.5, store=identity)
         self.writer = AuditWriter(
-            store, SECRET, suite=self.suite, checkpointer=self.checkpointer, tend_interval=0.1
+            self.store, SECRET, suite=self.suite, checkpointer=self.checkpointer, tend_interval=0.1
         )
+        await self.writer.start()
 
     async def write(self, n: int) -> None:
         """n events, one commit each, the head checkpointed after each."""
@@ -57,7 +65,7 @@ class Anchored:
 
 
 async def run(anchored: Anchored, n: int) -> str:
-    await anchored.writer.start()
+    await anchored.start()
     await anchored.write(n)
     await anchored.writer.aclose()
     return anchored.writer.writer_id
@@ -126,7 +134,7 @@ async def test_a_deleted_chain_leaves_its_checkpoints_behind(
 async def test_forged_altered_or_untrusted_checkpoints_are_refused(store: AuditStore, tmp_path: Path) -> None:
     anchored = Anchored(store, tmp_path)
     writer_id = await run(anchored, 3)
-    path = tmp_path / f"{writer_id}.jsonl"
+    path = anchored.files / f"{writer_id}.jsonl"
     good = path.read_bytes()
     keys = (anchored.signer.public_pem,)
 
@@ -138,10 +146,19 @@ async def test_forged_altered_or_untrusted_checkpoints_are_refused(store: AuditS
     assert "checkpoint 1: the signature does not match" in problem
 
     stranger = get_suite(DEFAULT_SUITE).signer(get_suite(DEFAULT_SUITE).generate_key())
-    forged = sign_checkpoint(stranger, DEFAULT_SUITE, ChainHead(writer_id, 3, "f" * 64))
+    forged = sign_checkpoint(
+        stranger, DEFAULT_SUITE, ChainHead(writer_id, 3, "f" * 64), store=path.parent.name
+    )
     path.write_bytes(good + forged.line())
     (problem,) = (await verify(store, checkpoints=str(tmp_path), keys=keys)).problems
     assert f"signed with key {stranger.key_id}, which is not trusted" in problem
+
+    elsewhere = sign_checkpoint(
+        anchored.signer, DEFAULT_SUITE, ChainHead(writer_id, 3, "f" * 64), store="other"
+    )
+    path.write_bytes(good + elsewhere.line())  # the right key, another store's chain of that name
+    (problem,) = (await verify(store, checkpoints=str(tmp_path), keys=keys)).problems
+    assert "checkpoint 4: signed for audit store 'other', not this one" in problem
 
     path.write_bytes(good + b"not json\n")
     (problem,) = (await verify(store, checkpoints=str(tmp_path), keys=keys)).problems
@@ -201,7 +218,7 @@ async def test_verify_resumes_from_the_checkpoints_an_earlier_run_verified(
 ) -> None:
     (tmp_path / "checkpoints").mkdir()
     anchored = Anchored(store, tmp_path / "checkpoints")
-    await anchored.writer.start()
+    await anchored.start()
     await anchored.write(4)
     state = str(tmp_path / "verified.json")
     options = {
