@@ -91,6 +91,7 @@ LEFT JOIN LATERAL (
     SELECT x AS entry FROM jsonb_array_elements(e.subjects) AS x WHERE x ->> 'subject' = s.subject LIMIT 1
 ) m ON true
 WHERE s.subject = ANY($1::text[]) AND s."time" >= $3 AND s."time" < $4
+  AND e."time" >= $3 AND e."time" < $4  -- both sides pruned to the months asked, when planned
 ORDER BY e."time" DESC, e.writer_id, e.seq DESC
 LIMIT $2
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +13,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from gateway.audit.queries import SUBJECT_EVENTS
 from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow, stream_index
 
 from .support import audit_blocked, audit_idle, chains
@@ -192,3 +194,23 @@ async def test_subject_events_finds_accesses_by_hmac_newest_first(store: AuditSt
 async def test_rows_of_another_writer_are_refused(store: AuditStore) -> None:
     with pytest.raises(ValueError, match="writer"):
         await store.append([row(1, writer="other")], ChainHead(WRITER, 1, "1" * 64))
+
+
+async def test_a_subject_look_up_reads_only_the_months_asked(store: AuditStore, scratch_db: str) -> None:
+    await store.ensure_partitions(dt.date(2026, 1, 1), dt.date(2026, 6, 1))
+    march = [row(1, ("s-a", ["x"])), row(2, ("s-a", ["y"]))]  # T0 is in March
+    await store.append(march, head_of(march))
+    since, until = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    assert [e["seq"] for e in await store.subject_events(["s-a"], since=since, until=until)] == [2, 1]
+    assert await store.subject_events(["s-a"], until=since) == []
+    conn = await asyncpg.connect(scratch_db)
+    try:
+        plan = "\n".join(
+            r[0] for r in await conn.fetch("EXPLAIN (COSTS OFF) " + SUBJECT_EVENTS, ["s-a"], 10, since, until)
+        )
+    finally:
+        await conn.close()
+    assert "audit_subject_p2026_03" in plan
+    assert "audit_event_p2026_03" in plan
+    read = {m for m in re.findall(r"audit_(?:event|subject)_p(\d{4}_\d{2})", plan)}
+    assert read == {"2026_03"}  # no other month is read at all
