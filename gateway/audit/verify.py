@@ -11,6 +11,7 @@ from them (archive.py) or, without the files, taken on the database's record of 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -78,9 +79,22 @@ class VerifyReport:
 
 def _sorted_subjects(entries: object) -> list[tuple[str, list[str]]] | None:
     # The column may hold anything after tampering: what is not well-formed matches nothing.
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+    if not isinstance(entries, list) or not all(isinstance(e, (dict, tuple)) for e in entries):
         return None
-    return sorted((str(e.get("subject")), [str(s) for s in e.get("scopes") or []]) for e in entries)
+    pairs = (e if isinstance(e, tuple) else (e.get("subject"), e.get("scopes")) for e in entries)
+    return sorted((str(subject), [str(s) for s in scopes or []]) for subject, scopes in pairs)
+
+
+def _index_matches(indexed: list[tuple[str, list[str]]], subjects: Any) -> bool:
+    """The event's subjects are its index rows: as written both are in subject order, so a
+    plain comparison settles it; anything else is compared sorted."""
+    try:
+        if [(e["subject"], e["scopes"]) for e in subjects] == indexed:
+            return True
+    except (TypeError, KeyError):
+        return False
+    sorted_subjects = _sorted_subjects(subjects)
+    return sorted_subjects is not None and sorted_subjects == _sorted_subjects(indexed)
 
 
 def _time_text(value: Any) -> Any:
@@ -200,7 +214,9 @@ class ChainCheck:
         if self.result.problem is None:
             self.result.problem = problem
 
-    def feed(self, rows: Iterable[Mapping[str, Any]], index: dict[int, list[dict[str, Any]]] | None) -> None:
+    def feed(
+        self, rows: Iterable[Mapping[str, Any]], index: dict[int, list[tuple[str, list[str]]]] | None
+    ) -> None:
         """Check `rows` (the next events); `index` maps their seqs to their audit_subject rows,
         None for events read from archive files (which have no index)."""
         if self.broken:
@@ -220,7 +236,7 @@ class ChainCheck:
             self.fail(f"writer {self.writer_id} seq {min(index)}: {_ORPHANS}")
 
     def _link(
-        self, row: Mapping[str, Any], expected: int, index: dict[int, list[dict[str, Any]]] | None
+        self, row: Mapping[str, Any], expected: int, index: dict[int, list[tuple[str, list[str]]]] | None
     ) -> str | None:
         """Why `row` is not the link after the last one, or None (and it becomes the last)."""
         seq = row["seq"]
@@ -237,10 +253,8 @@ class ChainCheck:
         computed = self._digest(self.last_hash.encode() + orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS))
         if computed != row["hash"]:
             return "hash does not match the event's content; the event was altered"
-        if index is not None:
-            indexed = _sorted_subjects(index.pop(seq, []))
-            if indexed is None or indexed != _sorted_subjects(row["subjects"]):
-                return "audit_subject rows do not match the event's subjects"
+        if index is not None and not _index_matches(index.pop(seq, []), row["subjects"]):
+            return "audit_subject rows do not match the event's subjects"
         self.last_seq, self.last_hash = seq, computed
         return None
 
@@ -306,18 +320,17 @@ class _IndexReader:
         self._pending: list[asyncpg.Record] = []
         self._done = False
 
-    async def through(self, seq: int) -> dict[int, list[dict[str, Any]]]:
+    async def through(self, seq: int) -> dict[int, list[tuple[str, list[str]]]]:
+        """The rows of every event up to `seq`: seq -> [(subject, scopes)] in subject order."""
         while not self._done and (not self._pending or self._pending[-1]["seq"] <= seq):
             fetched = await self._cursor.fetch(BATCH * 2)
             self._done = len(fetched) < BATCH * 2
             self._pending.extend(fetched)
-        cut = 0
-        while cut < len(self._pending) and self._pending[cut]["seq"] <= seq:
-            cut += 1
+        cut = bisect.bisect_right(self._pending, seq, key=lambda r: r["seq"])
         taken, self._pending = self._pending[:cut], self._pending[cut:]
-        grouped: dict[int, list[dict[str, Any]]] = {}
-        for r in taken:
-            grouped.setdefault(r["seq"], []).append({"subject": r["subject"], "scopes": list(r["scopes"])})
+        grouped: dict[int, list[tuple[str, list[str]]]] = {}
+        for seq_, subject, scopes in taken:
+            grouped.setdefault(seq_, []).append((subject, scopes))
         return grouped
 
 
