@@ -190,6 +190,9 @@ def _announce(
     if settings.audit.mode != "off":
         dsn = stack.gateway_env()["GOVGRAPH_AUDIT_DSN"]
         lines.append(f"  audit log: {dsn}  (`govgraph audit verify`, `govgraph audit subject ID` find it)")
+        if settings.audit.checkpoints:
+            every = f"{settings.audit.checkpoint_interval:g}"
+            lines.append(f"  audit checkpoints: {settings.audit.checkpoints}  (signed every {every} s)")
     secret = settings.auth.hs256_secret if settings.auth else None
     people = read_people(stack.data_dir)
     if secret and people:

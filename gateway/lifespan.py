@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ from starlette.applications import Starlette
 from gateway.applications.building import build_workflow
 from gateway.applications.workflow import Workflow
 from gateway.audit.keys import checkpointer_for
+from gateway.audit.partitions import month_of, next_month
 from gateway.audit.record import AuditUnavailable, PolicyChange
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
@@ -97,6 +99,7 @@ async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitS
     parts.push_async_callback(store.aclose)
     await store.open()
     await store.install()
+    await _retention(store, audit.retain_months)
     writer = AuditWriter(
         store,
         runtime.audit_key,
@@ -110,6 +113,20 @@ async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitS
     await writer.start()
     parts.push_async_callback(writer.aclose)
     return writer
+
+
+async def _retention(store: AuditStore, months: int) -> None:
+    """Say when months older than `retain_months` wait in the database (never dropped here)."""
+    oldest = next_month(month_of(dt.datetime.now(dt.UTC)), -months)
+    kept = [m for m in await store.months() if m < oldest]
+    if kept:
+        log.warning(
+            "audit: %d months before %s are older than retain_months (%d); "
+            "`govgraph audit archive` moves them to files",
+            len(kept),
+            f"{oldest:%Y-%m}",
+            months,
+        )
 
 
 async def _follow_store(

@@ -181,6 +181,10 @@ def test_the_start_up_announcement_gives_ready_commands(
         "  audit log: postgresql://gg_audit@/gg_audit?host=/srv/my city/pg"
         "  (`govgraph audit verify`, `govgraph audit subject ID` find it)"
     ) in elsewhere
+    assert (
+        f"  audit checkpoints: {(tmp_path / 'a city' / 'audit-checkpoints').resolve()}  (signed every 10 s)"
+        in elsewhere
+    )
 
 
 def test_help_describes_every_command_and_option(capsys: pytest.CaptureFixture[str]) -> None:

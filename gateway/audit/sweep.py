@@ -65,7 +65,7 @@ def sweep(settings: Sweep, progress: Callable[[int, int], None] | None = None) -
         return asyncio.run(verify_here(settings, progress))
     started = time.monotonic()
     plan = asyncio.run(_plan(settings))
-    return _finish(settings, plan, _run(settings, plan, progress), started)
+    return _finish(settings, plan, _run(settings, plan, progress), started, progress)
 
 
 async def verify_here(settings: Sweep, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
@@ -73,7 +73,8 @@ async def verify_here(settings: Sweep, progress: Callable[[int, int], None] | No
     started = time.monotonic()
     plan = await _plan(settings)
     counter = _Counter(plan.total, progress)
-    return _finish(settings, plan, await _work(settings, plan.jobs, counter.add, plan.store), started)
+    results = await _work(settings, plan.jobs, counter.add, plan.store)
+    return _finish(settings, plan, results, started, progress)
 
 
 async def verify(store: AuditStore, **options: Any) -> VerifyReport:
@@ -81,13 +82,21 @@ async def verify(store: AuditStore, **options: Any) -> VerifyReport:
     return await verify_here(Sweep(dsn=store.dsn, jobs=1, **options))
 
 
-def _finish(settings: Sweep, plan: _Plan, results: Iterable[ChainResult], started: float) -> VerifyReport:
+def _finish(
+    settings: Sweep,
+    plan: _Plan,
+    results: Iterable[ChainResult],
+    started: float,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
     report = VerifyReport(problems=list(plan.problems), notes=list(plan.notes))
     for result in results:
         report.add(result)
     report.results.sort(key=lambda r: r.writer_id)
     report.problems.sort()
     report.seconds = time.monotonic() - started
+    if progress is not None:
+        progress(report.events, plan.total)
     if settings.state:
         _save_state(Path(settings.state), settings.dsn, report.results)
     return report

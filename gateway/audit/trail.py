@@ -53,6 +53,10 @@ class AuditTrail(Step):
         if writer is None:
             raise _unavailable(context)
         if self.runtime.settings.audit.mode != "sync":
+            unanchored = writer.refusing()  # failed checkpoints close async mode too
+            if unanchored is not None:
+                log.error("audit unavailable, request %s refused: %s", access.request_id, unanchored)
+                raise _unavailable(context)
             _background(writer.record(access, outcome, response_hash))
             return
         try:

@@ -142,6 +142,10 @@ class AuditWriter:
             await self._months_ahead()
             await self.anchor()
 
+    def refusing(self) -> str | None:
+        """Why events are refused now that checkpoints have failed past their grace, or None."""
+        return self.checkpointer.problem() if self.checkpointer is not None else None
+
     async def anchor(self) -> bool:
         """Checkpoint the committed head now (False if the sink failed; True without one)."""
         if self.checkpointer is None or not self._head_known:
@@ -172,7 +176,7 @@ class AuditWriter:
     async def _enqueue(self, fields: dict[str, Any]) -> None:
         if self._task is None or self._closing:
             raise AuditUnavailable("the audit writer is not running")
-        unanchored = self.checkpointer.problem() if self.checkpointer is not None else None
+        unanchored = self.refusing()
         if unanchored is not None:
             raise AuditUnavailable(unanchored)
         done = asyncio.get_running_loop().create_future()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from gateway.audit.suite import DEFAULT_SUITE, Signer, get_suite
 from gateway.audit.sweep import verify
 from gateway.audit.writer import AuditWriter
 
-from .support import chains
+from .support import audited, chains, gateway
 from .test_audit import CHILD, GUARDIAN, SECRET, access, tamper
 
 pytestmark = pytest.mark.asyncio
@@ -176,3 +177,17 @@ async def test_archive_refuses_a_month_not_over_or_not_intact(
         await archive_months(city.store, tmp_path / "b", MAR)
     assert JAN in await city.store.months()  # nothing dropped
     assert await city.store.archived() == []
+
+
+async def test_the_gateway_says_when_months_wait_past_retention(
+    scratch_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = AuditStore(scratch_db)
+    await old.install(now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))  # 2020-01 to 2020-03
+    await old.aclose()
+    with caplog.at_level(logging.WARNING, logger="govgraph"):
+        async with gateway(**audited(scratch_db)):
+            pass
+    (said,) = [r.getMessage() for r in caplog.records if "retain_months" in r.getMessage()]
+    assert said.startswith("audit: 3 months before ")
+    assert "older than retain_months (36); `govgraph audit archive` moves them to files" in said

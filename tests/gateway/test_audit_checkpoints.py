@@ -241,8 +241,9 @@ async def test_verify_resumes_from_the_checkpoints_an_earlier_run_verified(
     assert "seq 2: hash does not match" in problem  # a full run reads from the start
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_failing_sink_closes_personal_data_past_the_grace_and_its_recovery_reopens_it(
-    scratch_db: str, tmp_path: Path
+    scratch_db: str, tmp_path: Path, mode: str
 ) -> None:
     key = tmp_path / "checkpoint.pem"
     key.write_bytes(get_suite(DEFAULT_SUITE).generate_key())
@@ -251,6 +252,7 @@ async def test_a_failing_sink_closes_personal_data_past_the_grace_and_its_recove
     changes = audited(scratch_db)
     changes["audit"] = replace(
         changes["audit"],
+        mode=mode,
         checkpoints=str(sink),
         checkpoint_key=str(key),
         checkpoint_interval=0.1,
