@@ -3,10 +3,14 @@ processes), archive, and subject look-ups reaching into archived months."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import pty
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,7 @@ from gateway.audit.record import GENESIS, link
 from gateway.audit.store import AuditStore, ChainHead
 from gateway.audit.suite import DEFAULT_SUITE, get_suite
 from gateway.audit.writer import AuditWriter
-from tests.commands import govgraph
+from tests.commands import ROOT, govgraph
 from tests.gateway.test_audit import SECRET, access, tamper
 from tests.resolvers.city import CHILD as RESIDENT
 
@@ -34,6 +38,25 @@ def config(tmp_path: Path, dsn: str, key: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def on_a_terminal(*args: str) -> str:
+    """What `govgraph ARGS` writes to stderr when stderr is a terminal (a pseudo-terminal)."""
+    controller, terminal = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_")}
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "gateway", *args], stderr=terminal, stdout=subprocess.DEVNULL,
+            env=environ, cwd=ROOT, timeout=120, check=True,
+        )  # fmt: skip
+    finally:
+        os.close(terminal)
+    output = b""
+    with contextlib.suppress(OSError):  # EIO once everything written is read
+        while chunk := os.read(controller, 65536):
+            output += chunk
+    os.close(controller)
+    return output.decode()
 
 
 async def fill(dsn: str, sink: Path, key: Path) -> None:
@@ -81,6 +104,9 @@ async def test_keygen_verify_archive_and_subject(scratch_db: str, tmp_path: Path
         "9 signed checkpoints matched; 0 events after the last checkpoint of their chain"
     )
     assert "events/s" in lines[-2]
+
+    shown = on_a_terminal("audit", "verify", "--config", conf)
+    assert "\rverified 9 of 9 events (100%)" in shown  # progress, rewritten in place on stderr
 
     bad_month = govgraph(
         "audit", "archive", "--config", conf, "--to", str(tmp_path / "a"), "--before", "2025-13"
