@@ -20,7 +20,7 @@ from gateway.audit.record import GENESIS, link
 from gateway.audit.store import AuditStore, ChainHead
 from gateway.audit.suite import DEFAULT_SUITE, get_suite
 from gateway.audit.writer import AuditWriter
-from tests.commands import ROOT, govgraph
+from tests.commands import ROOT, STATE, govgraph
 from tests.gateway.test_audit import SECRET, access, tamper
 from tests.resolvers.city import CHILD as RESIDENT
 
@@ -44,6 +44,7 @@ def on_a_terminal(*args: str) -> str:
     """What `govgraph ARGS` writes to stderr when stderr is a terminal (a pseudo-terminal)."""
     controller, terminal = pty.openpty()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_")}
+    environ["XDG_STATE_HOME"] = str(STATE)
     try:
         subprocess.run(
             [sys.executable, "-m", "gateway", *args], stderr=terminal, stdout=subprocess.DEVNULL,

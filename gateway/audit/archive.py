@@ -66,6 +66,7 @@ class Manifest:
     chains: dict[str, ChainSpan] = field(default_factory=dict)
     format: int = FORMAT
     archived_at: str = ""
+    store: str = ""  # the audit store's id (audit_store)
 
     def dumps(self) -> bytes:
         return orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
@@ -213,13 +214,17 @@ def archived_subject_events(
     subject_hmacs: tuple[str, ...] | list[str],
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    store: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Accesses to a subject in the archived months between `since` and `until`, in the shape
-    AuditStore.subject_events gives them. Each month's files are read through; a line that
-    does not name one of the hashes is not even parsed."""
+    """Accesses to a subject in the archived months between `since` and `until` (of the store
+    whose id is `store`, if given), in the shape AuditStore.subject_events gives them. Each
+    month's files are read through; a line that does not name one of the hashes is not even
+    parsed."""
     wanted = [h.encode() for h in subject_hmacs]
     found: list[dict[str, Any]] = []
     for manifest, _ in read_manifests(directory):
+        if store is not None and manifest.store != store:
+            continue
         begins = dt.datetime.combine(manifest.first_month, dt.time(), dt.UTC)
         if (until is not None and begins >= until) or (since is not None and _month_end(begins) <= since):
             continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.audit.archive import (
@@ -17,41 +18,70 @@ from gateway.audit.archive import (
     archived_batches,
     event_line,
 )
+from gateway.audit.checkpoint import open_sink
 from gateway.audit.partitions import Month, month_of
 from gateway.audit.store import AuditStore, MonthReader
-from gateway.audit.suite import get_suite
-from gateway.audit.verify import ChainCheck, Start
+from gateway.audit.suite import get_suite, verifier_for
+from gateway.audit.verify import Anchors, ChainCheck, Start
 
-__all__ = ["archive_months"]
+__all__ = ["Signed", "archive_months"]
+
+
+@dataclass(frozen=True)
+class Signed:
+    """The checkpoints each month's chains are checked against before they leave."""
+
+    sink: str  # [audit] checkpoints
+    keys: tuple[bytes, ...]  # trusted public keys (PEM)
 
 
 async def archive_months(
-    store: AuditStore, directory: Path, before: Month, now: dt.datetime | None = None
+    store: AuditStore,
+    directory: Path,
+    before: Month,
+    now: dt.datetime | None = None,
+    signed: Signed | None = None,
 ) -> list[Manifest]:
     """Archive, then drop, every month older than `before`, oldest first; ArchiveError (and
-    nothing dropped for that month) if one does not verify or its files do not read back."""
+    nothing dropped for that month) if one does not verify, disagrees with its checkpoints, or
+    its files do not read back. A month recorded as archived whose partitions remain (an
+    interrupted run) is dropped now."""
     current = month_of(now or dt.datetime.now(dt.UTC))
     if before > current:
         raise ArchiveError(f"{before:%Y-%m} is not over yet: only months before the current one can go")
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before any month
+    identity = await store.identity()
+    recorded = await store.archived_months()
     done = []
     for month in [m for m in await store.months() if m < before]:
-        manifest = await _export(store, directory, month)
+        if month in recorded:
+            await store.drop_month(month)
+            continue
+        if (directory / f"{month:%Y-%m}" / MANIFEST).exists():
+            folder = directory / f"{month:%Y-%m}"
+            raise ArchiveError(f"{folder} already holds an archive; give each store a directory of its own")
+        manifest = await _export(store, directory, month, identity, signed)
         digest = _read_back(directory, manifest)
         await _compare(store, month, manifest)
-        await store.drop_month(month, manifest.events, manifest.dumps(), digest)
+        await store.record_archived(month, manifest.events, manifest.dumps(), digest)
+        await store.drop_month(month)
         done.append(manifest)
     return done
 
 
-async def _export(store: AuditStore, directory: Path, month: Month) -> Manifest:
-    manifest = Manifest(month=f"{month:%Y-%m}")
+async def _export(
+    store: AuditStore, directory: Path, month: Month, identity: str, signed: Signed | None
+) -> Manifest:
+    manifest = Manifest(month=f"{month:%Y-%m}", store=identity)
     folder = directory / manifest.month
     folder.mkdir(exist_ok=True)
+    sink = open_sink(signed.sink, identity) if signed else None
+    trusted = {v.key_id: v for v in map(verifier_for, signed.keys)} if signed else {}
     async with store.snapshot() as conn:
         reader = MonthReader(conn, month)
         for writer_id, suite in await reader.chains():
-            span = await _export_chain(reader, folder, writer_id, suite)
+            anchors = Anchors(sink.read(writer_id), writer_id, suite, trusted, identity) if sink else None
+            span = await _export_chain(reader, folder, writer_id, suite, anchors)
             manifest.chains[writer_id] = span
             manifest.events += span.events
         named, indexed = await reader.index_counts()
@@ -65,9 +95,11 @@ async def _export(store: AuditStore, directory: Path, month: Month) -> Manifest:
     return manifest
 
 
-async def _export_chain(reader: MonthReader, folder: Path, writer_id: str, suite: str) -> ChainSpan:
+async def _export_chain(
+    reader: MonthReader, folder: Path, writer_id: str, suite: str, anchors: Anchors | None
+) -> ChainSpan:
     first_seq, first_prev = await reader.first(writer_id)
-    check = ChainCheck(writer_id, get_suite(suite), Start(first_seq - 1, first_prev), None)
+    check = ChainCheck(writer_id, get_suite(suite), Start(first_seq - 1, first_prev), anchors)
     file = f"{writer_id}.jsonl.zst"
     with ChainFile(folder / file) as out:  # memory holds one batch: checked, then written
         async for rows in reader.events(writer_id):

@@ -75,8 +75,12 @@ class Checkpoint:
             checkpoint = cls(**value)
         except (orjson.JSONDecodeError, TypeError) as exc:
             raise ValueError(f"not a checkpoint: {exc}") from None
-        if not isinstance(checkpoint.seq, int) or not all(
-            isinstance(v, str) for v in (checkpoint.writer_id, checkpoint.hash, checkpoint.signature)
+        texts = (checkpoint.writer_id, checkpoint.hash, checkpoint.time, checkpoint.suite, checkpoint.key_id)
+        seq = checkpoint.seq
+        if (
+            not isinstance(seq, int)
+            or isinstance(seq, bool)
+            or not all(isinstance(v, str) for v in (*texts, checkpoint.signature, checkpoint.store))
         ):
             raise ValueError("not a checkpoint: a field has the wrong type")
         return checkpoint
@@ -186,10 +190,18 @@ class Checkpointer:
     when appending has failed: past `grace` seconds the writer refuses events (fail closed)."""
 
     def __init__(
-        self, sink: CheckpointSink, signer: Signer, suite: str, *, grace: float, store: str = ""
+        self,
+        sink: CheckpointSink,
+        signer: Signer,
+        suite: str,
+        *,
+        grace: float,
+        store: str = "",
+        timeout: float = 10.0,
     ) -> None:
         self.sink = sink
         self._store = store
+        self._timeout = timeout  # a sink that hangs (a stale mount) fails like one that raises
         self._signer = signer
         self._suite = suite
         self._grace = grace
@@ -203,12 +215,11 @@ class Checkpointer:
         if head.last_seq == 0 or self._last == (head.last_seq, head.last_hash):
             return True
         try:
-            await self.sink.append(sign_checkpoint(self._signer, self._suite, head, store=self._store))
-        except Exception as exc:  # whatever the sink raises, the head is not anchored
-            if self.failing_since is None:
-                self.failing_since = time.monotonic()
-            self._error = f"{type(exc).__name__}: {exc}"
-            log.error("audit checkpoint to %s failed: %s", self.sink.description, self._error)
+            async with asyncio.timeout(self._timeout):
+                await self.sink.append(sign_checkpoint(self._signer, self._suite, head, store=self._store))
+        except Exception as exc:  # whatever the sink raises, or a hang, the head is not anchored
+            reason = f"no answer within {self._timeout:g}s" if isinstance(exc, TimeoutError) else str(exc)
+            self.fail(f"{type(exc).__name__}: {reason}")
             return False
         self._last = (head.last_seq, head.last_hash)
         self.written += 1
@@ -216,6 +227,13 @@ class Checkpointer:
             log.warning("audit checkpoints to %s work again", self.sink.description)
         self.failing_since = None
         return True
+
+    def fail(self, error: str) -> None:
+        """Count a failure to anchor the head (the grace runs from the first one since a success)."""
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+        self._error = error
+        log.error("audit checkpoint to %s failed: %s", self.sink.description, error)
 
     @property
     def failing(self) -> bool:

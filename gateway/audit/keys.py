@@ -37,7 +37,14 @@ def checkpointer_for(audit: AuditSettings, store: str = "") -> Checkpointer | No
         sink = open_sink(audit.checkpoints, store)
     except ValueError as exc:
         raise ConfigError(f"audit: checkpoints: {exc}") from None
-    return Checkpointer(sink, signer, audit.suite, grace=audit.checkpoint_grace, store=store)
+    return Checkpointer(
+        sink,
+        signer,
+        audit.suite,
+        grace=audit.checkpoint_grace,
+        store=store,
+        timeout=max(1.0, audit.checkpoint_interval),
+    )
 
 
 def trusted_keys(audit: AuditSettings, files: list[str] | None = None) -> dict[str, bytes]:

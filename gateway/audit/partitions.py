@@ -70,16 +70,23 @@ def start_of(month: Month) -> dt.datetime:
 
 
 def partition_ddl(month: Month) -> str:
-    """Both tables' partitions of one month, unless they exist. Row triggers are cloned from
-    the parent; a TRUNCATE of the partition itself fires only the partition's own trigger."""
+    """Both tables' partitions of one month, unless they exist. Each is created on its own and
+    then attached, which locks the parent only against other schema changes (commits and
+    readers go on; CREATE TABLE ... PARTITION OF would wait for every reader and hold every
+    commit behind it). Row triggers are cloned from the parent on attach; a TRUNCATE of the
+    partition itself fires only the partition's own trigger."""
     lower, upper = start_of(month).isoformat(), start_of(next_month(month)).isoformat()
     statements = []
     for table in PARTITIONED:
         name = partition_name(table, month)
         statements.append(
-            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
-            f"FOR VALUES FROM ('{lower}') TO ('{upper}');\n"
-            f"CREATE OR REPLACE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"
+            "DO $$ BEGIN\n"
+            f"IF to_regclass('{name}') IS NULL THEN\n"
+            f"  CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);\n"
+            f"  ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ('{lower}') TO ('{upper}');\n"
+            f"  CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name}\n"
+            "    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();\n"
+            "END IF;\n"
+            "END $$;"
         )
     return "\n".join(statements)

@@ -145,4 +145,6 @@ CREATE TABLE IF NOT EXISTS audit_store (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO audit_store (id) SELECT gen_random_uuid()::text WHERE NOT EXISTS (SELECT FROM audit_store);
+CREATE OR REPLACE TRIGGER audit_store_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_store
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 """

@@ -53,6 +53,7 @@ __all__ = [
     "ChainHead",
     "EventRow",
     "MonthReader",
+    "count_through",
     "read_head",
     "stream_events",
     "stream_index",
@@ -287,15 +288,11 @@ class AuditStore:
             )
         return [dict(r) for r in records]
 
-    async def drop_month(self, month: Month, events: int, manifest: bytes, digest: str) -> None:
-        """Record an archived month and drop its partitions, in one transaction."""
+    async def record_archived(self, month: Month, events: int, manifest: bytes, digest: str) -> None:
+        """Record that a month's files are written and checked (before its partitions go)."""
         pool = await self._get_pool()
-        async with (
-            self._translated(f"drop {month:%Y-%m}", timed=False),
-            pool.acquire() as conn,
-            conn.transaction(),
-        ):
-            await conn.execute(
+        async with self._translated(f"record {month:%Y-%m} as archived"):
+            await pool.execute(
                 "INSERT INTO audit_archive (month, events, manifest, manifest_digest) "
                 "VALUES ($1, $2, $3, $4)",
                 month,
@@ -303,10 +300,28 @@ class AuditStore:
                 orjson.loads(manifest),
                 digest,
             )
+
+    async def drop_month(self, month: Month) -> None:
+        """Detach a recorded month's partitions without blocking commits (CONCURRENTLY: it
+        waits for readers instead), then drop them. Picks up where an interrupted run stopped."""
+        pool = await self._get_pool()
+        async with self._translated(f"drop {month:%Y-%m}", timed=False), pool.acquire() as conn:
             for table in PARTITIONED:
                 name = partition_name(table, month)
-                await conn.execute(f"ALTER TABLE {table} DETACH PARTITION {name}")
-                await conn.execute(f"DROP TABLE {name}")
+                attached = await conn.fetchval(
+                    "SELECT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = to_regclass($1) "
+                    "AND inhparent = to_regclass($2))",
+                    name,
+                    table,
+                )
+                if attached:
+                    await conn.execute(f"ALTER TABLE {table} DETACH PARTITION {name} CONCURRENTLY")
+                await conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+    async def archived_months(self) -> set[Month]:
+        pool = await self._get_pool()
+        async with self._translated("read archived months"):
+            return {r["month"] for r in await pool.fetch("SELECT month FROM audit_archive")}
 
     async def subject_events(
         self,
@@ -352,10 +367,24 @@ async def _migrate(conn: asyncpg.Connection) -> None:
     await conn.execute(LEGACY_ASIDE)
     await conn.execute(_ddl())
     first, last = await conn.fetchrow(LEGACY_MONTHS)
-    if first is not None:
-        await conn.execute(_months_ddl(month_of(first), month_of(last)))
+    now = month_of(dt.datetime.now(dt.UTC))  # an index row without its event moves to now
+    await conn.execute(
+        _months_ddl(month_of(first) if first else now, max(month_of(last), now) if last else now)
+    )
     await conn.execute(LEGACY_MOVE)
     await conn.execute(ACCESS_LOG_VIEW)
+
+
+async def count_through(conn: asyncpg.Connection, writer_id: str, seq: int) -> tuple[int, int, int]:
+    """(events, distinct seqs, index rows) the database holds for a chain at or before `seq`."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM audit_event WHERE writer_id = $1 AND seq <= $2), "
+        "(SELECT count(DISTINCT seq) FROM audit_event WHERE writer_id = $1 AND seq <= $2), "
+        "(SELECT count(*) FROM audit_subject WHERE writer_id = $1 AND seq <= $2)",
+        writer_id,
+        seq,
+    )
+    return row[0], row[1], row[2]
 
 
 async def read_head(conn: asyncpg.Connection, writer_id: str) -> ChainHead | None:

@@ -36,6 +36,7 @@ class Sweep:
     checkpoints: str | None = None  # the sink spec; None: no checkpoints to check against
     keys: tuple[bytes, ...] = ()  # trusted public keys (PEM)
     archive: str | None = None  # a directory of archived months, read instead of trusted
+    anchor_span: float | None = None  # events this much older than a chain's last need a checkpoint
     state: str | None = None  # where verified checkpoints are remembered
     since_checkpoint: bool = False
     jobs: int = 0  # processes; 0: one per core
@@ -98,19 +99,30 @@ def _finish(
     if progress is not None:
         progress(report.events, plan.total)
     if settings.state:
-        _save_state(Path(settings.state), settings.dsn, report.results)
+        try:
+            _save_state(Path(settings.state), settings.dsn, plan.store, report.results)
+        except OSError as exc:  # the report stands; only the next --since-checkpoint loses
+            report.notes.append(f"the verify state was not saved to {settings.state}: {exc.strerror}")
     return report
 
 
 async def _plan(settings: Sweep) -> _Plan:
     store = AuditStore(settings.dsn, pool_size=1, timeout=30.0)
     try:
+        identity = await store.identity()
+        # Listed before the database's chains: a chain begun meanwhile is then in both.
+        signed = open_sink(settings.checkpoints, identity).writers() if settings.checkpoints else []
         writers = await store.writers()
         recorded = await store.archived()
-        identity = await store.identity()
     finally:
         await store.aclose()
     plan = _Plan(store=identity)
+    pinned, verified = _load_state(Path(settings.state), settings.dsn) if settings.state else ("", {})
+    if pinned and pinned != identity:
+        plan.problems.append(
+            f"the audit store's id is {identity}, but it was {pinned} when it was last verified; "
+            "its id was changed (which hides its checkpoints)"
+        )
     spans = _recorded_spans(recorded)
     if settings.archive:
         spans = _archive_spans(Path(settings.archive), recorded, plan)
@@ -120,11 +132,7 @@ async def _plan(settings: Sweep) -> _Plan:
             f"{len(recorded)} archived months ({archived} events) taken on the database's record; "
             "--archive DIR reads them"
         )
-    state = (
-        _load_state(Path(settings.state), settings.dsn)
-        if settings.since_checkpoint and settings.state
-        else {}
-    )
+    state = verified if settings.since_checkpoint else {}
     for writer_id, head in writers:
         chain_spans = spans.get(writer_id, [])
         problem = _continuity(writer_id, chain_spans)
@@ -136,7 +144,7 @@ async def _plan(settings: Sweep) -> _Plan:
         )
     if settings.checkpoints:
         known = {w for w, _ in writers}
-        for writer_id in open_sink(settings.checkpoints, identity).writers():
+        for writer_id in signed:
             if writer_id not in known:
                 plan.problems.append(
                     f"writer {writer_id}: signed checkpoints, but the database has no such chain; "
@@ -207,18 +215,15 @@ def _job(
     verified: tuple[int, str] | None,
 ) -> _Job:
     size = head.last_seq if head is not None else 0
-    if verified is not None:
+    archived_to = spans[-1][1].last_seq if spans else 0
+    if verified is not None and verified[0] >= archived_to:
         seq, digest = verified
-        archived_to = spans[-1][1].last_seq if spans else 0
-        if seq >= archived_to:
-            return _Job(writer_id, Start(seq, digest, "verified before"), (), max(0, size - seq))
+        return _Job(writer_id, Start(seq, digest, "verified before", archived_to), (), max(0, size - seq))
     if read_archive:
-        return _Job(writer_id, Start(), tuple(m for m, _ in spans), size)
+        return _Job(writer_id, Start(archived=archived_to), tuple(m for m, _ in spans), size)
     if spans:
-        last = spans[-1][1]
-        return _Job(
-            writer_id, Start(last.last_seq, last.last_hash, "archived"), (), max(0, size - last.last_seq)
-        )
+        start = Start(archived_to, spans[-1][1].last_hash, "archived", archived_to)
+        return _Job(writer_id, start, (), max(0, size - archived_to))
     return _Job(writer_id, Start(), (), size)
 
 
@@ -245,10 +250,14 @@ def _run(settings: Sweep, plan: _Plan, progress: Callable[[int, int], None] | No
             if progress is not None:
                 progress(done.value, plan.total)
             if not any(w.is_alive() for w in workers) and results.empty():
+                for worker in workers:
+                    worker.terminate()
                 raise AuditStoreError("a verifying process ended without its results") from None
             continue
         remaining -= 1
         if isinstance(batch, str):
+            for worker in workers:
+                worker.terminate()
             raise AuditStoreError(batch)
         yield from batch
     for worker in workers:
@@ -320,9 +329,13 @@ async def _work(
                         archived,
                         progress,
                         suite,
+                        settings.anchor_span,
                     )
                 except ArchiveError as exc:
                     result = ChainResult(job.writer_id, suite, problem=f"writer {job.writer_id}: {exc}")
+                except (ValueError, TypeError, KeyError) as exc:  # data no writer wrote
+                    problem = f"writer {job.writer_id}: could not be read: {type(exc).__name__}: {exc}"
+                    result = ChainResult(job.writer_id, suite, problem=problem)
             results.append(result)
     finally:
         await store.aclose()
@@ -340,26 +353,30 @@ def _archived(directory: Path, manifests: dict[str, Manifest], job: _Job) -> Ite
         yield from archived_batches(directory, manifests[month], job.writer_id)
 
 
-def _load_state(path: Path, dsn: str) -> dict[str, tuple[int, str]]:
+def _load_state(path: Path, dsn: str) -> tuple[str, dict[str, tuple[int, str]]]:
+    """(the store's id when it was last verified, per chain the last checkpoint verified)."""
     try:
         value = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return {}
-    if not isinstance(value, dict) or value.get("store") != _store_name(dsn):
-        return {}
-    return {w: (int(s), str(h)) for w, (s, h) in value.get("chains", {}).items()}
+        if not isinstance(value, dict) or value.get("store") != _store_name(dsn):
+            return "", {}
+        chains = {str(w): (int(s), str(h)) for w, (s, h) in value.get("chains", {}).items()}
+        return str(value.get("store_id", "")), chains
+    except (OSError, orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
+        return "", {}
 
 
-def _save_state(path: Path, dsn: str, results: list[ChainResult]) -> None:
+def _save_state(path: Path, dsn: str, identity: str, results: list[ChainResult]) -> None:
     """Remember, per intact chain, the last checkpoint verified; a broken chain keeps its old entry."""
-    chains = _load_state(path, dsn)
+    _, chains = _load_state(path, dsn)
     for result in results:
         if result.problem is None and result.anchored is not None:
             chains[result.writer_id] = result.anchored
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_bytes(
-        orjson.dumps({"store": _store_name(dsn), "chains": chains}, option=orjson.OPT_SORT_KEYS)
+        orjson.dumps(
+            {"store": _store_name(dsn), "store_id": identity, "chains": chains}, option=orjson.OPT_SORT_KEYS
+        )
     )
     partial.replace(path)
 

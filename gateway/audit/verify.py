@@ -12,6 +12,7 @@ from them (archive.py) or, without the files, taken on the database's record of 
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import orjson
 
 from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.record import _HASHED, GENESIS, subject_keys
-from gateway.audit.store import AuditStore, ChainHead
+from gateway.audit.store import AuditStore, ChainHead, count_through
 from gateway.audit.suite import Suite, Verifier, get_suite
 
 __all__ = ["Anchors", "ChainCheck", "ChainResult", "Start", "VerifyReport", "check_chain", "subject_report"]
@@ -39,6 +40,7 @@ class Start:
     seq: int = 0
     hash: str = GENESIS
     why: str = ""  # "archived", "verified before"
+    archived: int = 0  # seqs up to this lie in archived months, never in the database
 
 
 @dataclass
@@ -156,6 +158,11 @@ class Anchors:
                     f"{self._suite}; the chain's suite was altered"
                 )
                 return
+            if previous is not None and checkpoint.seq == previous.seq:
+                if checkpoint.hash == previous.hash:
+                    continue  # the same head signed again (an append retried after it landed)
+                self.problem = f"{where}: signs another hash for seq {checkpoint.seq} than the one before it"
+                return
             if previous is not None and checkpoint.seq < previous.seq:
                 self.problem = (
                     f"{where}: seq {checkpoint.seq} after seq {previous.seq}; the log was reordered"
@@ -184,18 +191,50 @@ class Anchors:
 class ChainCheck:
     """The running check of one chain, fed its events in seq order in batches."""
 
-    def __init__(self, writer_id: str, suite: Suite, start: Start, anchors: Anchors | None) -> None:
+    def __init__(
+        self,
+        writer_id: str,
+        suite: Suite,
+        start: Start,
+        anchors: Anchors | None,
+        anchor_span: float | None = None,
+    ) -> None:
         self.result = ChainResult(writer_id, suite.name)
         self.writer_id = writer_id
         self._digest = suite.digest
         self.last_seq = start.seq
         self.last_hash = start.hash
         self._anchors = anchors
+        # Events more than `anchor_span` seconds older than the chain's last must lie under a
+        # checkpoint: (time, seq) of the events still within the span, and the last seq past it.
+        self._span = None if anchors is None or anchor_span is None else dt.timedelta(seconds=anchor_span)
+        self._recent: collections.deque[tuple[dt.datetime, int]] = collections.deque()
+        self._aged = self._start = start.seq
         if anchors is not None:
-            anchors.skip_through(start.seq)
-            if start.seq and anchors.problem is None:
-                self.result.anchored = (start.seq, start.hash) if start.why == "verified before" else None
+            self._anchor_start(anchors, start)
         self._anchor_seq = self._next_anchor()
+
+    def _anchor_start(self, anchors: Anchors, start: Start) -> None:
+        """Where reading starts after a checkpoint (a resume) or an archive's end, the
+        checkpoint there must sign the hash reading starts from."""
+        anchors.skip_through(start.seq - 1)
+        signed = anchors.next
+        if start.seq and signed is not None and signed.seq == start.seq and anchors.problem is None:
+            anchors.consume()
+            if signed.hash != start.hash:
+                origin = "the archived months end" if start.why == "archived" else "reading starts"
+                self.fail(
+                    f"writer {self.writer_id} seq {start.seq}: {origin} at a hash the checkpoint of "
+                    f"{signed.time} did not sign; the chain was rewritten"
+                )
+                return
+            self.result.checkpoints += 1
+            self.result.anchored = (start.seq, start.hash)
+        elif start.why == "verified before":
+            self.fail(
+                f"writer {self.writer_id} seq {start.seq}: the resume point is not a signed checkpoint; "
+                "the verify state was altered (run without --since-checkpoint)"
+            )
 
     def _next_anchor(self) -> int:
         anchors = self._anchors
@@ -228,6 +267,8 @@ class ChainCheck:
                 self.fail(f"writer {self.writer_id} seq {expected}: {problem}")
                 return
             self.result.events += 1
+            if self._span is not None:
+                self._age(row["time"], expected, self._span)
             if expected == self._anchor_seq:
                 self._anchor(expected)
                 if self.broken:
@@ -257,6 +298,13 @@ class ChainCheck:
             return "audit_subject rows do not match the event's subjects"
         self.last_seq, self.last_hash = seq, computed
         return None
+
+    def _age(self, when: Any, seq: int, span: dt.timedelta) -> None:
+        instant = when if isinstance(when, dt.datetime) else dt.datetime.fromisoformat(when)
+        recent = self._recent
+        recent.append((instant, seq))
+        while recent and recent[0][0] < instant - span:
+            self._aged = recent.popleft()[1]
 
     def _gap(self, seq: int) -> str:
         if self.result.events == 0:
@@ -309,6 +357,12 @@ class ChainCheck:
             self.fail(f"writer {self.writer_id} seq {last}: the head's hash is not the last event's hash")
         anchored = result.anchored[0] if result.anchored else 0
         result.unanchored = last - anchored if anchors is not None else 0
+        if self._span is not None and self._aged > max(anchored, self._start):
+            self.fail(
+                f"writer {self.writer_id} seq {anchored + 1}: events up to seq {self._aged} are more than "
+                f"{self._span.total_seconds():g}s older than the chain's last, yet no checkpoint covers "
+                "them; checkpoints were removed, or the store's id was changed"
+            )
         return result
 
 
@@ -343,12 +397,13 @@ async def check_chain(
     archived: Iterable[Iterable[Mapping[str, Any]]] = (),
     progress: Callable[[int], None] | None = None,
     suite: str | None = None,
+    anchor_span: float | None = None,
 ) -> ChainResult:
     """Check one chain: its archived events (batches from files) if given, then the database's
     from `start` on, inside a snapshot (AuditStore.snapshot). The suite is the head's, else
     `suite` (a chain whose head was deleted)."""
     name = head.suite if head is not None else suite or "sha256-ed25519"
-    check = ChainCheck(writer_id, get_suite(name), start, anchors)
+    check = ChainCheck(writer_id, get_suite(name), start, anchors, anchor_span)
     for batch in archived:
         before = check.result.events
         check.feed(batch, None)
@@ -356,6 +411,8 @@ async def check_chain(
             progress(check.result.events - before)
         if check.broken:
             return check.result
+    if check.last_seq and not check.broken:
+        await _nothing_before(conn, check, start)
     events = await conn.cursor(
         "SELECT * FROM audit_event WHERE writer_id = $1 AND seq > $2 ORDER BY seq", writer_id, check.last_seq
     )
@@ -379,6 +436,23 @@ async def check_chain(
         if leftover:
             check.fail(f"writer {writer_id} seq {min(leftover)}: {_ORPHANS}")
     return check.finish(head)
+
+
+async def _nothing_before(conn: asyncpg.Connection, check: ChainCheck, start: Start) -> None:
+    """Reading the database starts after `check.last_seq`: what lies at or before it must be
+    what should, or rows slipped in there would never be read. Archived seqs are not in the
+    database at all; a resume point's seqs are there once each (their index rows are left to
+    a full run)."""
+    through = check.last_seq
+    events, seqs, indexed = await count_through(conn, check.writer_id, through)
+    expected = through - start.archived
+    if events == expected and seqs == events and (expected or not indexed):
+        return
+    check.fail(
+        f"writer {check.writer_id} seq {through}: the database holds {events} events and {indexed} index "
+        f"rows at or before seq {through}, where {expected} events should be; rows were inserted "
+        "there (or an archive did not finish: run `govgraph audit archive` again)"
+    )
 
 
 async def subject_report(

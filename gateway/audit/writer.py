@@ -139,12 +139,21 @@ class AuditWriter:
         while True:
             failing = self.checkpointer is not None and self.checkpointer.failing
             await asyncio.sleep(min(1.0, self._tend_interval) if failing else self._tend_interval)
-            await self._months_ahead()
-            await self.anchor()
+            try:
+                await self._months_ahead()
+                await self.anchor()
+            except Exception as exc:  # the loop must outlive any tick; a lost one counts as failed
+                log.exception("audit checkpoint tick failed")
+                if self.checkpointer is not None:
+                    self.checkpointer.fail(f"{type(exc).__name__}: {exc}")
 
     def refusing(self) -> str | None:
         """Why events are refused now that checkpoints have failed past their grace, or None."""
-        return self.checkpointer.problem() if self.checkpointer is not None else None
+        if self.checkpointer is None:
+            return None
+        if self._tending is not None and self._tending.done() and not self._closing:
+            return "the audit checkpoint task stopped"
+        return self.checkpointer.problem()
 
     async def anchor(self) -> bool:
         """Checkpoint the committed head now (False if the sink failed; True without one)."""

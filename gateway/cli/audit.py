@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,13 @@ from sources.errors import ConfigError
 
 __all__ = ["register", "run_verify"]
 
+# Beside the verifier, never in the checkpoint directory (often write-once storage).
+DEFAULT_STATE = (
+    Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    / "govgraph"
+    / "audit-verified.json"
+)
+
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
@@ -44,8 +52,13 @@ def register(subparsers: Subparsers) -> None:
     verify.add_argument(
         "--state",
         metavar="FILE",
-        help="where verified checkpoints are remembered (default: audit-verified.json in the "
-        "checkpoint directory's parent, or ~/.local/state/govgraph/)",
+        help="where verified checkpoints and the store's id are remembered "
+        "(default: $XDG_STATE_HOME or ~/.local/state, then govgraph/audit-verified.json)",
+    )
+    verify.add_argument(
+        "--checkpoints",
+        metavar="DIR",
+        help="the checkpoint log to check against, an investigator's copy (default: [audit] checkpoints)",
     )
     verify.add_argument(
         "--keys", metavar="PEM", nargs="+", help="public keys to trust (default: [audit] verify_keys)"
@@ -93,20 +106,27 @@ def run_verify(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"govgraph: {exc}", file=sys.stderr)
         return 2
+    checkpoints = args.checkpoints or audit.checkpoints
     settings = Sweep(
         dsn=audit.dsn,
-        checkpoints=audit.checkpoints,
+        checkpoints=checkpoints,
         keys=tuple(keys.values()),
         archive=args.archive,
-        state=args.state or _default_state(audit),
+        state=args.state or str(DEFAULT_STATE),
         since_checkpoint=args.since_checkpoint,
         jobs=args.jobs,
+        # A writer checkpoints every interval and refuses events once that has failed for the
+        # grace: older events must lie under a checkpoint.
+        anchor_span=audit.checkpoint_interval + audit.checkpoint_grace + 5.0,
     )
-    if audit.checkpoints and not keys:
+    if checkpoints and not keys:
         print(
             "govgraph: no public key to check checkpoints with (--keys, or [audit] verify_keys)",
             file=sys.stderr,
         )
+        return 2
+    if args.keys and not checkpoints:
+        print("govgraph: --keys given, but no checkpoints to check (--checkpoints DIR)", file=sys.stderr)
         return 2
     try:
         report = sweep(settings, print_progress if sys.stderr.isatty() else None)
@@ -117,12 +137,6 @@ def run_verify(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     _print_report(report)
     return 0 if report.ok else 1
-
-
-def _default_state(audit: AuditSettings) -> str:
-    if audit.checkpoints and "://" not in audit.checkpoints:
-        return str(Path(audit.checkpoints).parent / "audit-verified.json")
-    return str(Path.home() / ".local" / "state" / "govgraph" / "audit-verified.json")
 
 
 def _print_report(report: VerifyReport) -> None:
@@ -159,8 +173,9 @@ async def _subject(args: argparse.Namespace, audit: AuditSettings, dsn: str, sub
     try:
         await store.open()
         rows = await store.subject_events(keys, args.limit, since, until)
-        if args.archive:
-            rows += archived_subject_events(Path(args.archive), keys, since, until)
+        if args.archive:  # the months this store archived, nothing another store left there
+            identity = await store.identity()
+            rows += archived_subject_events(Path(args.archive), keys, since, until, store=identity)
             rows.sort(key=lambda r: r["time"], reverse=True)
     except (AuditStoreError, ArchiveError) as exc:  # unreachable, or no audit log installed there
         print(f"govgraph: {exc}", file=sys.stderr)

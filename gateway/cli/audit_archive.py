@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 from gateway.audit.archive import ArchiveError
-from gateway.audit.archiver import archive_months
-from gateway.audit.keys import write_key_pair
+from gateway.audit.archiver import Signed, archive_months
+from gateway.audit.keys import trusted_keys, write_key_pair
 from gateway.audit.partitions import Month, month_of, next_month, parse_month
 from gateway.audit.store import AuditStore, AuditStoreError
 from gateway.audit.suite import DEFAULT_SUITE, SUITES
 from gateway.cli.common import Subparsers, add_config
 from gateway.config.load import load_audit
+from sources.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -53,13 +54,19 @@ def run_archive(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"govgraph: audit archive: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_archive(audit.dsn, Path(args.to), before))
+    try:
+        keys = trusted_keys(audit)
+    except ConfigError as exc:
+        print(f"govgraph: {exc}", file=sys.stderr)
+        return 2
+    signed = Signed(audit.checkpoints, tuple(keys.values())) if audit.checkpoints else None
+    return asyncio.run(_archive(audit.dsn, Path(args.to), before, signed))
 
 
-async def _archive(dsn: str, directory: Path, before: Month) -> int:
+async def _archive(dsn: str, directory: Path, before: Month, signed: Signed | None) -> int:
     store = AuditStore(dsn, timeout=30.0)
     try:
-        done = await archive_months(store, directory, before)
+        done = await archive_months(store, directory, before, signed=signed)
     except (AuditStoreError, ArchiveError, OSError) as exc:
         print(f"govgraph: audit archive: {exc}", file=sys.stderr)
         return 1

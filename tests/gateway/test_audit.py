@@ -564,16 +564,15 @@ def _legacy_values(row: EventRow) -> tuple[object, ...]:
     )
 
 
-async def test_a_store_installed_before_partitioning_moves_into_months(scratch_db: str) -> None:
-    """A log from before partitioning (and before basis and detail): install() moves its events
-    into monthly partitions in one transaction; they verify and read back unchanged."""
-    drafts = [AuditWriter(AuditStore(scratch_db), SECRET)._draft(access(i), "ok", "r" * 64) for i in range(3)]
+async def legacy_store(dsn: str) -> list[EventRow]:
+    """Three events in a log as installed before partitioning, January to April."""
+    drafts = [AuditWriter(AuditStore(dsn), SECRET)._draft(access(i), "ok", "r" * 64) for i in range(3)]
     times = ("2026-01-31T23:59:59.999999", "2026-02-01T00:00:00", "2026-04-10T08:00:00")
     for draft, when in zip(drafts, times, strict=True):
         draft["time"] = dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC)
         del draft["basis"]  # None: hashed as before the column existed
     rows = link("old-writer", (0, GENESIS), drafts)
-    conn = await asyncpg.connect(scratch_db)
+    conn = await asyncpg.connect(dsn)
     try:
         await conn.execute((Path(__file__).parent / "audit_legacy.sql").read_text(encoding="utf-8"))
         await conn.executemany(LEGACY_INSERT, [_legacy_values(r) for r in rows])
@@ -584,6 +583,23 @@ async def test_a_store_installed_before_partitioning_moves_into_months(scratch_d
         await conn.execute("INSERT INTO audit_writer VALUES ('old-writer', 3, $1, now())", rows[-1].hash)
     finally:
         await conn.close()
+    return rows
+
+
+async def test_a_legacy_index_row_without_its_event_moves_and_is_reported(scratch_db: str) -> None:
+    await legacy_store(scratch_db)
+    await sql(scratch_db, "INSERT INTO audit_subject VALUES ('orphan', 'old-writer', 9, '{x}')")
+    store = AuditStore(scratch_db)
+    await store.install()  # the orphan moves to this month, which exists by then
+    (problem,) = (await verify(store)).problems
+    assert problem == "writer old-writer seq 9: audit_subject rows for an event that does not exist"
+    await store.aclose()
+
+
+async def test_a_store_installed_before_partitioning_moves_into_months(scratch_db: str) -> None:
+    """A log from before partitioning (and before basis and detail): install() moves its events
+    into monthly partitions in one transaction; they verify and read back unchanged."""
+    rows = await legacy_store(scratch_db)
 
     store = AuditStore(scratch_db)
     await store.install()

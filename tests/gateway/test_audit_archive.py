@@ -8,25 +8,27 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
 import zstandard
 
 from gateway.audit.archive import ArchiveError, Manifest, archived_subject_events
-from gateway.audit.archiver import archive_months
+from gateway.audit.archiver import Signed, archive_months
 from gateway.audit.checkpoint import open_sink, sign_checkpoint
 from gateway.audit.partitions import month_of
-from gateway.audit.record import GENESIS, link, subject_keys
+from gateway.audit.record import GENESIS, _hashed_fields, event_hash, link, subject_keys
 from gateway.audit.store import AuditStore, ChainHead, EventRow
 from gateway.audit.suite import DEFAULT_SUITE, Signer, get_suite
 from gateway.audit.sweep import verify
 from gateway.audit.writer import AuditWriter
 
 from .support import audited, chains, gateway
-from .test_audit import CHILD, GUARDIAN, SECRET, access, tamper
+from .test_audit import CHILD, GUARDIAN, SECRET, access, sql, tamper
 
 pytestmark = pytest.mark.asyncio
 
@@ -191,3 +193,76 @@ async def test_the_gateway_says_when_months_wait_past_retention(
     (said,) = [r.getMessage() for r in caplog.records if "retain_months" in r.getMessage()]
     assert said.startswith("audit: 3 months before ")
     assert "older than retain_months (36); `govgraph audit archive` moves them to files" in said
+
+
+async def test_rows_slipped_into_archived_seqs_are_found(city: City, scratch_db: str, tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    await archive_months(city.store, archive, MAR)
+    # A forged access: an archived event's seq again, in this month's partition (plain INSERTs
+    # pass the append-only triggers).
+    await tamper(
+        scratch_db,
+        "INSERT INTO audit_event SELECT writer_id, 2, now(), request_id, 'mallory', purpose, case_id, "
+        "operator, operation, document_hash, basis, detail, subjects, denied, outcome, response_hash, "
+        "prev_hash, hash "
+        "FROM audit_event WHERE writer_id = 'long' AND seq = 6",
+    )
+    options = {"checkpoints": str(city.directory), "keys": city.keys}
+    for report in (
+        await verify(city.store, **options),
+        await verify(city.store, archive=str(archive), **options),
+    ):
+        (problem,) = report.problems
+        assert problem.startswith(
+            "writer long seq 5: the database holds 1 events and 0 index rows at or before"
+        )
+
+
+async def test_archive_refuses_a_month_its_checkpoints_contradict(
+    city: City, scratch_db: str, tmp_path: Path
+) -> None:
+    signed = Signed(str(city.directory), city.keys)
+    ((_, rows, _),) = [c for c in await chains(city.store) if c[0] == "short"]
+    # "short" rewritten from seq 2 on, head included: it verifies alone; its checkpoints disagree.
+    await tamper(
+        scratch_db, "UPDATE audit_event SET purpose = 'curiosity' WHERE writer_id = 'short' AND seq = 2"
+    )
+    prev = rows[0].hash
+    for row in rows[1:]:
+        altered = replace(row, purpose="curiosity" if row.seq == 2 else row.purpose, prev_hash=prev)
+        digest = event_hash(prev, _hashed_fields(vars(altered)))
+        await tamper(
+            scratch_db,
+            f"UPDATE audit_event SET prev_hash = '{prev}', hash = '{digest}' "
+            f"WHERE writer_id = 'short' AND seq = {row.seq}",
+        )
+        prev = digest
+    await tamper(scratch_db, f"UPDATE audit_writer SET last_hash = '{prev}' WHERE writer_id = 'short'")
+    with pytest.raises(ArchiveError, match=r"short seq 2: not the event signed"):
+        await archive_months(city.store, tmp_path / "a", MAR, signed=signed)
+    assert JAN in await city.store.months()
+
+
+async def test_an_archive_directory_of_another_store_is_not_overwritten(city: City, tmp_path: Path) -> None:
+    (tmp_path / "a" / "2026-01").mkdir(parents=True)
+    (tmp_path / "a" / "2026-01" / "manifest.json").write_text("{}")
+    with pytest.raises(ArchiveError, match="already holds an archive"):
+        await archive_months(city.store, tmp_path / "a", MAR)
+
+
+async def test_a_changed_store_id_is_found(city: City, scratch_db: str, tmp_path: Path) -> None:
+    options = {"checkpoints": str(city.directory), "keys": city.keys, "state": str(tmp_path / "state.json")}
+    assert (await verify(city.store, anchor_span=70.0, **options)).problems == []
+    with pytest.raises(asyncpg.PostgresError, match="append-only"):
+        await sql(scratch_db, "UPDATE audit_store SET id = 'fresh'")
+    await tamper(scratch_db, "UPDATE audit_store SET id = 'fresh'")  # by an owner who bypasses it
+    problems = (await verify(city.store, anchor_span=70.0, **options)).problems
+    assert any("its id was changed" in p for p in problems)  # the verifier remembered the old one
+    without_state = (
+        await verify(city.store, anchor_span=70.0, checkpoints=str(city.directory), keys=city.keys)
+    ).problems
+    # No checkpoint found any more, yet events lie days apart: they should have been signed.
+    assert any(
+        p.startswith("writer long seq 1: events up to seq ") and "no checkpoint covers them" in p
+        for p in without_state
+    )

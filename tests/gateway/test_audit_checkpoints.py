@@ -4,9 +4,10 @@ to personal data, and its recovery opens it again."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -296,3 +297,73 @@ async def test_a_failing_sink_closes_personal_data_past_the_grace_and_its_recove
     await store.aclose()
     assert report.problems == []
     assert report.checkpoints >= 1
+
+
+class Hanging:
+    """A sink that never answers, as a stale network mount does."""
+
+    description = "a mount that hangs"
+
+    async def append(self, checkpoint: object) -> None:
+        await asyncio.Event().wait()
+
+    def writers(self) -> list[str]:
+        return []
+
+    def read(self, writer_id: str) -> Iterator[bytes]:
+        return iter(())
+
+
+async def test_a_hanging_sink_fails_closed_like_a_failing_one(store: AuditStore) -> None:
+    signer = get_suite(DEFAULT_SUITE).signer(get_suite(DEFAULT_SUITE).generate_key())
+    checkpointer = Checkpointer(Hanging(), signer, DEFAULT_SUITE, grace=0.3, timeout=0.1)
+    writer = AuditWriter(store, SECRET, checkpointer=checkpointer, tend_interval=0.05)
+    await writer.start()
+    try:
+        await writer.record(access(), "ok", "r" * 64)  # committed; its checkpoint hangs, then times out
+
+        async def refused() -> bool:
+            return writer.refusing() is not None
+
+        await until(refused, "the writer to refuse events")
+        assert "no answer within 0.1s" in str(writer.refusing())
+        with pytest.raises(AuditUnavailable, match="checkpoints have failed"):
+            await writer.record(access(), "ok", "r" * 64)
+        assert "checkpoints have failed" in str(await writer.check())
+    finally:
+        await writer.aclose()
+
+
+async def test_malformed_and_repeated_checkpoints(store: AuditStore, tmp_path: Path) -> None:
+    anchored = Anchored(store, tmp_path)
+    writer_id = await run(anchored, 3)
+    path = anchored.files / f"{writer_id}.jsonl"
+    good = path.read_bytes()
+    keys = (anchored.signer.public_pem,)
+    last = good.splitlines(keepends=True)[-1]
+    path.write_bytes(good + last)  # the same head signed twice (a retried append that landed)
+    assert (await verify(store, checkpoints=str(tmp_path), keys=keys)).problems == []
+
+    odd = orjson.loads(last)
+    odd["key_id"] = ["not", "text"]
+    path.write_bytes(good + orjson.dumps(odd) + b"\n")
+    (problem,) = (await verify(store, checkpoints=str(tmp_path), keys=keys)).problems
+    assert "checkpoint 4: not a checkpoint: a field has the wrong type" in problem
+
+
+async def test_an_unwritable_state_file_leaves_the_report(store: AuditStore, tmp_path: Path) -> None:
+    anchored = Anchored(store, tmp_path / "checkpoints")
+    (tmp_path / "checkpoints").mkdir()
+    await run(anchored, 2)
+    (tmp_path / "file").write_text("")
+    report = await verify(
+        store,
+        checkpoints=str(tmp_path / "checkpoints"),
+        keys=(anchored.signer.public_pem,),
+        state=str(tmp_path / "file" / "state.json"),  # under a file: cannot be written
+    )
+    assert (report.problems, report.events) == ([], 2)
+    assert any(
+        n.startswith(f"the verify state was not saved to {tmp_path / 'file' / 'state.json'}")
+        for n in report.notes
+    )
