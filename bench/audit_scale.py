@@ -98,9 +98,9 @@ async def server(url: str) -> AsyncIterator[tuple[str, str]]:
     except (OSError, asyncpg.PostgresError) as exc:
         log(f"no PostgreSQL at {url} ({type(exc).__name__}); starting an embedded one (pgserver)")
     else:
-        version = await conn.fetchval("SHOW server_version")
+        described = await _describe(conn)
         await conn.close()
-        yield url, f"PostgreSQL {version} at {_host(url)}"
+        yield url, f"{described} at {_host(url)}"
         return
     from pgserver.postgres_server import get_server
 
@@ -108,11 +108,19 @@ async def server(url: str) -> AsyncIterator[tuple[str, str]]:
         pg = get_server(Path(data), cleanup_mode="delete")
         try:
             conn = await asyncpg.connect(pg.get_uri())
-            version = await conn.fetchval("SHOW server_version")
+            described = await _describe(conn)
             await conn.close()
-            yield pg.get_uri(), f"PostgreSQL {version}, embedded (pgserver)"
+            yield pg.get_uri(), f"{described}, embedded (pgserver)"
         finally:
             pg.cleanup()
+
+
+async def _describe(conn: asyncpg.Connection) -> str:
+    """The server's version and the settings a bulk load's cost depends on."""
+    names = ("server_version", "shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_compression")
+    values = {n: await conn.fetchval(f"SHOW {n}") for n in names}
+    settings = ", ".join(f"{n} {values[n]}" for n in names[1:])
+    return f"PostgreSQL {values['server_version']} ({settings})"
 
 
 def _host(url: str) -> str:

@@ -294,6 +294,7 @@ async def _write(plan: _Plan, chains: list[_Chain], add: Callable[[int], None]) 
     finally:
         await store.aclose()
         gc.enable()
+        gc.unfreeze()  # in-process (jobs=1), the caller's objects are collectable again
     return signed
 
 
