@@ -12,9 +12,11 @@ import re
 __all__ = [
     "CREDIT_CODE_ALPHABET",
     "birth_date_of",
+    "credit_code",
     "credit_code_check",
     "credit_code_problem",
     "org_code_check",
+    "resident_id",
     "resident_id_check",
     "resident_id_problem",
 ]
@@ -35,6 +37,13 @@ def resident_id_check(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
     total = sum(int(d) * w for d, w in zip(first17, _RID_WEIGHTS, strict=True))
     return _RID_CHECK[total % 11]
+
+
+def resident_id(area: str, birth: dt.date, sequence: int) -> str:
+    """The resident id of someone first registered in `area` (six digits), born on `birth`,
+    with the sequence number `sequence` (1-999: odd for men, even for women)."""
+    first17 = f"{area}{birth.year:04d}{birth.month:02d}{birth.day:02d}{sequence:03d}"
+    return first17 + resident_id_check(first17)
 
 
 def resident_id_problem(value: str) -> str | None:
@@ -68,6 +77,14 @@ def credit_code_check(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters."""
     total = sum(_CC_INDEX[c] * w for c, w in zip(first17, _CC_WEIGHTS, strict=True))
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+def credit_code(registrar: str, area: str, organisation: str) -> str:
+    """The unified social credit code of the organisation code `organisation` (its eight
+    characters, the check character is added), registered in `area` (six digits) by
+    `registrar` (two characters: "91" an enterprise, "92" an individual business)."""
+    first17 = registrar + area + organisation + org_code_check(organisation)
+    return first17 + credit_code_check(first17)
 
 
 def credit_code_problem(value: str) -> str | None:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from random import Random
 
-from resolvers.identifiers import CREDIT_CODE_ALPHABET, credit_code_check, org_code_check
+from resolvers.identifiers import CREDIT_CODE_ALPHABET, credit_code
 
 from .city import Adult, City, Enterprise
 from .config import CHUNK
@@ -116,9 +116,8 @@ class _Registry:
             if body not in self.orgs:
                 self.orgs.add(body)
                 break
-        org = body + org_code_check(body)
-        first17 = ("92" if kind == "个体工商户" else "91") + DISTRICTS[district][0] + org
-        return first17 + credit_code_check(first17), org
+        code = credit_code("92" if kind == "个体工商户" else "91", DISTRICTS[district][0], body)
+        return code, code[8:17]
 
     def _name(self, kind: str, district: int) -> tuple[str, str, str]:
         """(unique name, business scope, trade: the shop or industry word in the name)."""

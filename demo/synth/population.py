@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from random import Random
 from typing import NamedTuple
 
-from resolvers.identifiers import resident_id_check
+from resolvers.identifiers import resident_id
 
 from .city import Adult, City, Kid
 from .config import CHUNK
@@ -324,13 +324,12 @@ class _Population:
         return pid
 
     def _resident_id(self, area: str, birth: dt.date, male: bool) -> str:
-        day = f"{area}{birth.year:04d}{birth.month:02d}{birth.day:02d}"
         while True:
-            first17 = f"{day}{_id_sequence(self.rng, male):03d}"
-            key = int(first17)
+            pid = resident_id(area, birth, _id_sequence(self.rng, male))
+            key = int(pid[:17])
             if key not in self.ids:
                 self.ids.add(key)
-                return first17 + resident_id_check(first17)
+                return pid
 
     def _permit(self, pid: str, district: int, home: str) -> None:
         rng = self.rng

@@ -36,6 +36,7 @@ __all__ = [
     "AuditUnavailable",
     "PolicyChange",
     "RecordChange",
+    "access_fields",
     "canonical_hash",
     "change_fields",
     "event_hash",
@@ -166,14 +167,17 @@ class AccessRecord:
         return bool(self.subjects or self.denied or self.lookups)
 
 
-def subject_entries(secret: bytes, access: AccessRecord, suite: Suite = DEFAULT) -> list[dict[str, Any]]:
+def subject_entries(
+    secret: bytes, access: AccessRecord, suite: Suite = DEFAULT, key: Callable[[str], str] | None = None
+) -> list[dict[str, Any]]:
     """One entry per subject the request touched, by keyed hash: the scopes read, and where
-    they apply, what a root look-up of its id came to and the verdicts concluded about it."""
+    they apply, what a root look-up of its id came to and the verdicts concluded about it.
+    `key` computes the keyed hash in place of subject_key (e.g. from a cache of them)."""
     identifiers = set(access.subjects) | set(access.lookups) | set(access.conclusions)
     entries = []
     for ident in identifiers:
         entry: dict[str, Any] = {
-            "subject": subject_key(secret, ident, suite),
+            "subject": key(ident) if key is not None else subject_key(secret, ident, suite),
             "scopes": sorted(access.subjects.get(ident, ())),
         }
         if ident in access.lookups:
@@ -182,6 +186,35 @@ def subject_entries(secret: bytes, access: AccessRecord, suite: Suite = DEFAULT)
             entry["verdicts"] = access.conclusions[ident]
         entries.append(entry)
     return sorted(entries, key=lambda e: str(e["subject"]))
+
+
+def access_fields(
+    secret: bytes,
+    access: AccessRecord,
+    outcome: str,
+    response_hash: str,
+    now: dt.datetime,
+    suite: Suite = DEFAULT,
+    key: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """An audit event's columns for an access, all but its place in the chain: what the
+    writer commits for a request, and what `audit synth` generates (`key` as for
+    subject_entries)."""
+    return {
+        "time": now,
+        "request_id": _text(access.request_id),
+        "client": _text(access.client),
+        "purpose": _text(access.purpose),
+        "case_id": _optional_text(access.case_id),
+        "operator": _optional_text(access.operator),
+        "operation": _optional_text(access.operation),
+        "document_hash": access.document_hash,
+        "basis": _optional_text(access.basis),
+        "subjects": subject_entries(secret, access, suite, key),
+        "denied": [{"path": path, "scope": scope} for path, scope in access.denied],
+        "outcome": outcome,
+        "response_hash": response_hash,
+    }
 
 
 @dataclass(frozen=True)

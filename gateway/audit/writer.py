@@ -26,11 +26,9 @@ from gateway.audit.record import (
     AccessRecord,
     AuditUnavailable,
     PolicyChange,
-    _optional_text,
-    _text,
+    access_fields,
     change_fields,
     link,
-    subject_entries,
 )
 from gateway.audit.store import MONTHS_AHEAD, AuditStore, AuditStoreError, ChainHead, EventRow
 from gateway.audit.suite import Suite
@@ -204,21 +202,8 @@ class AuditWriter:
             raise AuditUnavailable(f"audit commit did not finish within {self._commit_timeout}s") from exc
 
     def _draft(self, access: AccessRecord, outcome: str, response_hash: str) -> dict[str, Any]:
-        return {
-            "time": dt.datetime.now(dt.UTC),
-            "request_id": _text(access.request_id),
-            "client": _text(access.client),
-            "purpose": _text(access.purpose),
-            "case_id": _optional_text(access.case_id),
-            "operator": _optional_text(access.operator),
-            "operation": _optional_text(access.operation),
-            "document_hash": access.document_hash,
-            "basis": _optional_text(access.basis),
-            "subjects": subject_entries(self._secret, access, self.suite),
-            "denied": [{"path": path, "scope": scope} for path, scope in access.denied],
-            "outcome": outcome,
-            "response_hash": response_hash,
-        }
+        now = dt.datetime.now(dt.UTC)
+        return access_fields(self._secret, access, outcome, response_hash, now, self.suite)
 
     async def _run(self) -> None:
         while True:

@@ -39,7 +39,7 @@ DEFAULT_STATE = (
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
-        "audit", help="verify the audit log, list who accessed a subject, archive old months"
+        "audit", help="verify the audit log, list who accessed a subject, archive old months, synthesize one"
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = actions.add_parser("verify", help="check every chain, its index, head and signed checkpoints")
