@@ -17,6 +17,7 @@ same events, however many processes write them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import gc
 import heapq
@@ -67,6 +68,7 @@ class _Plan:
     checkpoints: str | None
     signing_key: bytes | None
     checkpoint_every: int
+    store: str = ""  # the store's id, which checkpoints name
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ async def synthesize(
     )  # fmt: skip
     chains = _chains(seed, events, writers)
     await store.install(now=end)
+    plan = dataclasses.replace(plan, store=await store.identity())
     await store.ensure_partitions(month_of(start), month_of(end))
     for chain in chains:
         if await store.head(chain.writer_id) is not None:
@@ -265,7 +268,7 @@ async def _write(plan: _Plan, chains: list[_Chain], add: Callable[[int], None]) 
         return found
 
     signer = suite.signer(plan.signing_key) if plan.signing_key else None
-    sink = open_sink(plan.checkpoints) if plan.checkpoints and signer else None
+    sink = open_sink(plan.checkpoints, plan.store) if plan.checkpoints and signer else None
     streams = [_Stream(plan, chain, position, city, suite) for position, chain in enumerate(chains)]
     moments = heapq.merge(*(s.moments() for s in streams))
     store = AuditStore(plan.dsn, pool_size=1, timeout=60.0)
@@ -286,7 +289,7 @@ async def _write(plan: _Plan, chains: list[_Chain], add: Callable[[int], None]) 
                         # Signed a moment after the event, as a writer's follow its commits.
                         at = min(row.time + dt.timedelta(seconds=5), plan.until)
                         anchored = ChainHead(row.writer_id, row.seq, row.hash, suite.name)
-                        await sink.append(sign_checkpoint(signer, suite.name, anchored, at))
+                        await sink.append(sign_checkpoint(signer, suite.name, anchored, at, store=plan.store))
                         signed += 1
             add(len(rows))
             del rows, linked

@@ -148,7 +148,8 @@ async def test_a_synthesized_store_verifies_against_its_checkpoints_until_tamper
     assert sum(sizes.values()) == 12_000
     signed = {w: n // 1000 + (n % 1000 > 0) for w, n in sizes.items()}  # every 1,000 and the end
     assert report.checkpoints == sum(signed.values())
-    assert {w: len((sink / f"{w}.jsonl").read_bytes().splitlines()) for w in sizes} == signed
+    folder = sink / await store.identity()  # the store's folder in the checkpoint directory
+    assert {w: len((folder / f"{w}.jsonl").read_bytes().splitlines()) for w in sizes} == signed
     options = {"checkpoints": str(sink), "keys": (public.read_bytes(),)}
 
     intact = await verify(store, **options)
