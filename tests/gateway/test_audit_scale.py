@@ -80,7 +80,7 @@ def test_verify_of_a_million_events_stays_under_a_memory_bound(tmp_path: Path, s
     assert process.returncode == 0, out + err
     assert f"{WRITERS} chains, {EVENTS} events: intact" in out
     assert re.search(r"\(([\d,]+) events/s\)", out)
-    signed = sum(len(f.read_bytes().splitlines()) for f in checkpoints.glob("*/*.jsonl"))  # a folder per store
+    signed = sum(len(f.read_bytes().splitlines()) for f in checkpoints.glob("*/*.jsonl"))  # per store
     assert signed > EVENTS // 10_000  # every 10,000 events of a chain, and its end
     assert f"{signed} signed checkpoints matched; 0 events after the last checkpoint" in out
     mb = {pid: rss / 2**20 for pid, rss in peaks.items()}
