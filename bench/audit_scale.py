@@ -408,7 +408,7 @@ def write(out: Path, args: argparse.Namespace, r: Results) -> None:
         "",
         "- synth: wall clock of the `govgraph audit synth` process from start to exit; the CPU split "
         "is its processes' user+system time (RUSAGE_CHILDREN) against the rest of the machine's busy time "
-        "over the same interval, which is PostgreSQL taking the COPYs.",
+        "over the same interval: mostly PostgreSQL taking the COPYs, but anything else running counts too.",
         "- verify: one `govgraph audit verify` (processes: one per core) over the synthesized chains, "
         "checking each against its signed checkpoints; the memory is RSS sampled every 50 ms over "
         "the command and every process it started.",
