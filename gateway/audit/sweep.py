@@ -20,6 +20,7 @@ import orjson
 
 from gateway.audit.archive import ArchiveError, ChainSpan, Manifest, archived_batches, read_manifests
 from gateway.audit.checkpoint import open_sink
+from gateway.audit.progress import Progress, share
 from gateway.audit.record import GENESIS
 from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, read_head
 from gateway.audit.suite import verifier_for
@@ -73,7 +74,7 @@ async def verify_here(settings: Sweep, progress: Callable[[int, int], None] | No
     """Verify every chain in this process, one after another."""
     started = time.monotonic()
     plan = await _plan(settings)
-    counter = _Counter(plan.total, progress)
+    counter = Progress(plan.total, progress)
     results = await _work(settings, plan.jobs, counter.add, plan.store)
     return _finish(settings, plan, results, started, progress)
 
@@ -228,9 +229,9 @@ def _job(
 
 
 def _run(settings: Sweep, plan: _Plan, progress: Callable[[int, int], None] | None) -> Iterator[ChainResult]:
-    groups = _share(plan.jobs, settings.jobs or os.cpu_count() or 1)
+    groups = share(plan.jobs, settings.jobs or os.cpu_count() or 1, lambda j: j.size)
     if len(groups) <= 1:
-        counter = _Counter(plan.total, progress)
+        counter = Progress(plan.total, progress)
         yield from asyncio.run(_work(settings, plan.jobs, counter.add, plan.store))
         return
     context = mp.get_context("spawn")
@@ -264,31 +265,6 @@ def _run(settings: Sweep, plan: _Plan, progress: Callable[[int, int], None] | No
         worker.join()
     if progress is not None:
         progress(done.value, plan.total)
-
-
-def _share(jobs: list[_Job], count: int) -> list[list[_Job]]:
-    """Jobs in `count` groups of about equal size, largest first."""
-    groups: list[list[_Job]] = [[] for _ in range(max(1, min(count, len(jobs))))]
-    sizes = [0] * len(groups)
-    for job in sorted(jobs, key=lambda j: -j.size):
-        smallest = sizes.index(min(sizes))
-        groups[smallest].append(job)
-        sizes[smallest] += job.size + 1
-    return [g for g in groups if g]
-
-
-class _Counter:
-    def __init__(self, total: int, progress: Callable[[int, int], None] | None) -> None:
-        self.done = 0
-        self._total = total
-        self._progress = progress
-        self._shown = 0.0
-
-    def add(self, events: int) -> None:
-        self.done += events
-        if self._progress is not None and time.monotonic() - self._shown > 0.5:
-            self._shown = time.monotonic()
-            self._progress(self.done, self._total)
 
 
 def _process(settings: Sweep, jobs: list[_Job], identity: str, done: Any, results: Any) -> None:

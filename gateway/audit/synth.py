@@ -35,6 +35,7 @@ from typing import Any
 from gateway.audit.checkpoint import open_sink, sign_checkpoint
 from gateway.audit.errors import AuditError
 from gateway.audit.partitions import month_of
+from gateway.audit.progress import Progress, share
 from gateway.audit.record import GENESIS, MIN_SECRET_BYTES, link, subject_key
 from gateway.audit.store import AuditStore, ChainHead, EventRow
 from gateway.audit.suite import DEFAULT_SUITE, Suite, get_suite
@@ -138,9 +139,12 @@ async def synthesize(
                 f"the store already holds chain {chain.writer_id}, synthesized with seed {seed}: "
                 "give another seed"
             )
-    groups = _share(chains, jobs or os.cpu_count() or 1)
+    groups = [
+        sorted(g, key=lambda c: c.index)
+        for g in share(chains, jobs or os.cpu_count() or 1, lambda c: c.events)
+    ]
     if len(groups) == 1:
-        counter = _Progress(events, progress)
+        counter = Progress(events, progress)
         signed = await _write(plan, chains, counter.add)
     else:
         signed = await _in_processes(plan, groups, events, progress)
@@ -181,31 +185,6 @@ def _chains(seed: int, events: int, writers: int) -> list[_Chain]:
     rest = events - writers
     bounds = [0] + [round(rest * w / weights[-1]) for w in weights]
     return [_Chain(i, ids[i], 1 + bounds[i + 1] - bounds[i]) for i in range(writers)]
-
-
-def _share(chains: list[_Chain], count: int) -> list[list[_Chain]]:
-    """Chains in `count` groups of about equal events, largest first."""
-    groups: list[list[_Chain]] = [[] for _ in range(max(1, min(count, len(chains))))]
-    sizes = [0] * len(groups)
-    for chain in sorted(chains, key=lambda c: -c.events):
-        smallest = sizes.index(min(sizes))
-        groups[smallest].append(chain)
-        sizes[smallest] += chain.events
-    return [sorted(g, key=lambda c: c.index) for g in groups if g]
-
-
-class _Progress:
-    def __init__(self, total: int, progress: Callable[[int, int], None] | None) -> None:
-        self.done = 0
-        self._total = total
-        self._progress = progress
-        self._shown = 0.0
-
-    def add(self, events: int) -> None:
-        self.done += events
-        if self._progress is not None and time.monotonic() - self._shown > 0.5:
-            self._shown = time.monotonic()
-            self._progress(self.done, self._total)
 
 
 async def _in_processes(
