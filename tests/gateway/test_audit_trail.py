@@ -33,9 +33,14 @@ SECRET = "test-secret-for-hs256-tokens-only"
 AUDIT_KEY = "test-audit-subject-key-0123456789"
 
 
+# Module-level headers are minted when pytest collects, and the suite runs for several minutes
+# more: tokens that outlive it, so a late test is never refused for an expired one.
+TOKEN_SECONDS = 3 * 3600
+
+
 def headers(client: str, purpose: str, **extra: str) -> dict[str, str]:
     now = int(time.time())
-    claims = {"sub": client, "aud": "govgraph", "exp": now + 300}
+    claims = {"sub": client, "aud": "govgraph", "exp": now + TOKEN_SECONDS}
     return {"Authorization": "Bearer " + jwt.encode(claims, SECRET, "HS256"), "X-Purpose": purpose, **extra}
 
 
