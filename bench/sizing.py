@@ -156,7 +156,9 @@ async def audit_size(dsn: str) -> tuple[int, int]:
     conn = await asyncpg.connect(dsn)
     try:
         events = await conn.fetchval("SELECT count(*) FROM audit_event")
-        size = sum([await conn.fetchval("SELECT pg_total_relation_size($1)", t) for t in AUDIT_TABLES])
+        # Partitioned tables hold nothing themselves: their partitions' sizes, summed.
+        tree = "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree($1)"
+        size = sum([await conn.fetchval(tree, t) for t in AUDIT_TABLES])
         return int(events), int(size)
     finally:
         await conn.close()
