@@ -65,12 +65,27 @@ SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('audit_even
 """
 
 # Every chain the database knows of, with its head and suite where it has one (a chain whose
-# head row was deleted still shows through its events or index rows).
+# head row was deleted still shows through its events or index rows). The distinct writers
+# of the event and index tables are found by skipping through their (writer_id, ...)
+# indexes, one probe per writer and month, not by reading billions of rows.
 WRITERS = """
+WITH RECURSIVE
+events (id) AS (
+    SELECT min(writer_id) FROM audit_event
+    UNION ALL
+    SELECT (SELECT min(writer_id) FROM audit_event WHERE writer_id > events.id)
+    FROM events WHERE id IS NOT NULL
+),
+indexed (id) AS (
+    SELECT min(writer_id) FROM audit_subject
+    UNION ALL
+    SELECT (SELECT min(writer_id) FROM audit_subject WHERE writer_id > indexed.id)
+    FROM indexed WHERE id IS NOT NULL
+)
 SELECT w.writer_id, h.last_seq, h.last_hash, h.suite
-FROM (SELECT DISTINCT writer_id FROM audit_event
+FROM (SELECT id AS writer_id FROM events WHERE id IS NOT NULL
       UNION SELECT writer_id FROM audit_writer
-      UNION SELECT DISTINCT writer_id FROM audit_subject) w
+      UNION SELECT id FROM indexed WHERE id IS NOT NULL) w
 LEFT JOIN audit_writer h USING (writer_id)
 ORDER BY 1
 """
