@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.audit.anchors import Anchors
 from gateway.audit.archive import (
     MANIFEST,
     ArchiveError,
@@ -20,9 +21,10 @@ from gateway.audit.archive import (
 )
 from gateway.audit.checkpoint import open_sink
 from gateway.audit.partitions import Month, month_of
-from gateway.audit.store import AuditStore, MonthReader
+from gateway.audit.reads import MonthReader
+from gateway.audit.store import AuditStore
 from gateway.audit.suite import get_suite, verifier_for
-from gateway.audit.verify import Anchors, ChainCheck, Start
+from gateway.audit.verify import ChainCheck, Start
 
 __all__ = ["Signed", "archive_months"]
 

@@ -3,11 +3,12 @@ in groups of about equal size, and count it as it goes."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["Progress", "share"]
+__all__ = ["Progress", "print_progress", "share"]
 
 T = TypeVar("T")
 
@@ -37,3 +38,10 @@ class Progress:
         if self._progress is not None and time.monotonic() - self._shown > 0.5:
             self._shown = time.monotonic()
             self._progress(self.done, self._total)
+
+
+def print_progress(done: int, total: int) -> None:
+    """On a terminal: one line, rewritten in place."""
+    share = f" ({100 * done // total}%)" if total else ""
+    sys.stderr.write(f"\rverified {done:,} of {total:,} events{share}   ")
+    sys.stderr.flush()

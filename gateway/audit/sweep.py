@@ -9,22 +9,23 @@ import asyncio
 import multiprocessing as mp
 import os
 import queue
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from gateway.audit.anchors import Anchors
 from gateway.audit.archive import ArchiveError, ChainSpan, Manifest, archived_batches, read_manifests
+from gateway.audit.chain_read import check_chain
 from gateway.audit.checkpoint import open_sink
 from gateway.audit.progress import Progress, share
-from gateway.audit.record import GENESIS
-from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, read_head
+from gateway.audit.reads import read_head
+from gateway.audit.spans import archive_spans, continuity, recorded_spans
+from gateway.audit.store import AuditStore, AuditStoreError, ChainHead
 from gateway.audit.suite import verifier_for
-from gateway.audit.verify import Anchors, ChainResult, Start, VerifyReport, check_chain
+from gateway.audit.verify import ChainResult, Start, VerifyReport
+from gateway.audit.verify_state import load_state, save_state
 
 __all__ = ["Sweep", "sweep", "verify", "verify_here"]
 
@@ -101,7 +102,7 @@ def _finish(
         progress(report.events, plan.total)
     if settings.state:
         try:
-            _save_state(Path(settings.state), settings.dsn, plan.store, report.results)
+            save_state(Path(settings.state), settings.dsn, plan.store, report.results)
         except OSError as exc:  # the report stands; only the next --since-checkpoint loses
             report.notes.append(f"the verify state was not saved to {settings.state}: {exc.strerror}")
     return report
@@ -118,15 +119,15 @@ async def _plan(settings: Sweep) -> _Plan:
     finally:
         await store.aclose()
     plan = _Plan(store=identity)
-    pinned, verified = _load_state(Path(settings.state), settings.dsn) if settings.state else ("", {})
+    pinned, verified = load_state(Path(settings.state), settings.dsn) if settings.state else ("", {})
     if pinned and pinned != identity:
         plan.problems.append(
             f"the audit store's id is {identity}, but it was {pinned} when it was last verified; "
             "its id was changed (which hides its checkpoints)"
         )
-    spans = _recorded_spans(recorded)
+    spans = recorded_spans(recorded)
     if settings.archive:
-        spans = _archive_spans(Path(settings.archive), recorded, plan)
+        spans = archive_spans(Path(settings.archive), recorded, plan.problems, plan.notes)
     elif recorded:
         archived = sum(r["events"] for r in recorded)
         plan.notes.append(
@@ -136,7 +137,7 @@ async def _plan(settings: Sweep) -> _Plan:
     state = verified if settings.since_checkpoint else {}
     for writer_id, head in writers:
         chain_spans = spans.get(writer_id, [])
-        problem = _continuity(writer_id, chain_spans)
+        problem = continuity(writer_id, chain_spans)
         if problem is not None:
             plan.problems.append(problem)
             continue
@@ -155,57 +156,6 @@ async def _plan(settings: Sweep) -> _Plan:
         plan.notes.append("no checkpoints configured: a chain rewritten together with its head would verify")
     plan.total = sum(j.size for j in plan.jobs)
     return plan
-
-
-def _recorded_spans(recorded: list[dict[str, Any]]) -> dict[str, list[tuple[str, ChainSpan]]]:
-    spans: dict[str, list[tuple[str, ChainSpan]]] = {}
-    for row in recorded:
-        manifest = Manifest.loads(orjson.dumps(row["manifest"]))
-        for writer_id, span in manifest.chains.items():
-            spans.setdefault(writer_id, []).append((manifest.month, span))
-    return spans
-
-
-def _archive_spans(
-    directory: Path, recorded: list[dict[str, Any]], plan: _Plan
-) -> dict[str, list[tuple[str, ChainSpan]]]:
-    """The chains' archived spans from the files, each month's manifest checked against the one
-    the database recorded when it dropped the month."""
-    try:
-        found = {m.month: (m, digest) for m, digest in read_manifests(directory)}
-    except ArchiveError as exc:
-        plan.problems.append(f"archive {directory}: {exc}")
-        return {}
-    spans: dict[str, list[tuple[str, ChainSpan]]] = {}
-    for row in recorded:
-        month = f"{row['month']:%Y-%m}"
-        if month not in found:
-            plan.problems.append(f"archive {directory}: {month} was archived but is not there")
-        elif found[month][1] != row["manifest_digest"]:
-            plan.problems.append(
-                f"archive {directory}: the manifest of {month} is not the one recorded when it was "
-                "archived; it was altered"
-            )
-    for month, (manifest, _) in sorted(found.items()):
-        if month not in {f"{r['month']:%Y-%m}" for r in recorded}:
-            plan.notes.append(f"archive {directory}: {month} is not recorded as archived from this store")
-            continue
-        for writer_id, span in manifest.chains.items():
-            spans.setdefault(writer_id, []).append((month, span))
-    return spans
-
-
-def _continuity(writer_id: str, spans: list[tuple[str, ChainSpan]]) -> str | None:
-    """Archived months of one chain follow each other from its first event."""
-    last_seq, last_hash = 0, GENESIS
-    for month, span in spans:
-        if span.first_seq != last_seq + 1 or span.first_prev_hash != last_hash:
-            return (
-                f"writer {writer_id} seq {last_seq + 1}: missing from the archive (its {month} part "
-                f"begins at seq {span.first_seq}); a month was dropped without an archive"
-            )
-        last_seq, last_hash = span.last_seq, span.last_hash
-    return None
 
 
 def _job(
@@ -327,47 +277,3 @@ def _archived_suite(manifests: dict[str, Manifest], job: _Job) -> str:
 def _archived(directory: Path, manifests: dict[str, Manifest], job: _Job) -> Iterator[list[dict[str, Any]]]:
     for month in job.months:
         yield from archived_batches(directory, manifests[month], job.writer_id)
-
-
-def _load_state(path: Path, dsn: str) -> tuple[str, dict[str, tuple[int, str]]]:
-    """(the store's id when it was last verified, per chain the last checkpoint verified)."""
-    try:
-        value = orjson.loads(path.read_bytes())
-        if not isinstance(value, dict) or value.get("store") != _store_name(dsn):
-            return "", {}
-        chains = {str(w): (int(s), str(h)) for w, (s, h) in value.get("chains", {}).items()}
-        return str(value.get("store_id", "")), chains
-    except (OSError, orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
-        return "", {}
-
-
-def _save_state(path: Path, dsn: str, identity: str, results: list[ChainResult]) -> None:
-    """Remember, per intact chain, the last checkpoint verified; a broken chain keeps its old entry."""
-    _, chains = _load_state(path, dsn)
-    for result in results:
-        if result.problem is None and result.anchored is not None:
-            chains[result.writer_id] = result.anchored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(
-        orjson.dumps(
-            {"store": _store_name(dsn), "store_id": identity, "chains": chains}, option=orjson.OPT_SORT_KEYS
-        )
-    )
-    partial.replace(path)
-
-
-def _store_name(dsn: str) -> str:
-    """The DSN without its password: which store a state file belongs to."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(dsn)
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{parts.username or ''}@{host}:{parts.port or ''}{parts.path}?{parts.query}"
-
-
-def print_progress(done: int, total: int) -> None:
-    """On a terminal: one line, rewritten in place."""
-    share = f" ({100 * done // total}%)" if total else ""
-    sys.stderr.write(f"\rverified {done:,} of {total:,} events{share}   ")
-    sys.stderr.flush()

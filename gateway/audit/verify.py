@@ -11,22 +11,22 @@ from them (archive.py) or, without the files, taken on the database's record of 
 
 from __future__ import annotations
 
-import bisect
 import collections
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import orjson
 
-from gateway.audit.checkpoint import Checkpoint
-from gateway.audit.record import _HASHED, GENESIS, subject_keys
-from gateway.audit.store import AuditStore, ChainHead, count_through
-from gateway.audit.suite import Suite, Verifier, get_suite
+from gateway.audit.record import _HASHED, GENESIS
+from gateway.audit.store import ChainHead
+from gateway.audit.suite import Suite
 
-__all__ = ["Anchors", "ChainCheck", "ChainResult", "Start", "VerifyReport", "check_chain", "subject_report"]
+if TYPE_CHECKING:
+    from gateway.audit.anchors import Anchors
+
+__all__ = ["ChainCheck", "ChainResult", "Start", "VerifyReport"]
 
 BATCH = 2000
 _ORPHANS = "audit_subject rows for an event that does not exist"
@@ -103,89 +103,6 @@ def _time_text(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
     return value  # an archived event's time is already its hashed spelling
-
-
-class Anchors:
-    """One writer's signed checkpoints, read in the order they were appended (ascending seq),
-    each signature checked with a trusted key before it counts."""
-
-    def __init__(
-        self,
-        lines: Iterable[bytes],
-        writer_id: str,
-        suite: str,
-        trusted: Mapping[str, Verifier],
-        store: str = "",
-    ) -> None:
-        self._store = store
-        self._lines = iter(lines)
-        self._writer = writer_id
-        self._suite = suite
-        self._trusted = trusted
-        self.problem: str | None = None
-        self.next: Checkpoint | None = None
-        self.read = 0
-        self._advance()
-
-    def _advance(self) -> None:
-        previous = self.next
-        self.next = None
-        for number, line in enumerate(self._lines, start=self.read + 1):
-            self.read = number
-            where = f"writer {self._writer} checkpoint {number}"
-            try:
-                checkpoint = Checkpoint.parse(line)
-            except ValueError as exc:
-                self.problem = f"{where}: {exc}; the checkpoint log was altered"
-                return
-            verifier = self._trusted.get(checkpoint.key_id)
-            if verifier is None:
-                self.problem = f"{where}: signed with key {checkpoint.key_id}, which is not trusted"
-                return
-            try:
-                good = verifier.verify(checkpoint.signature_bytes, checkpoint.payload())
-            except ValueError:
-                good = False
-            if not good or checkpoint.writer_id != self._writer:
-                self.problem = f"{where}: the signature does not match; the checkpoint was forged or altered"
-                return
-            if checkpoint.store != self._store:
-                self.problem = f"{where}: signed for audit store {checkpoint.store!r}, not this one"
-                return
-            if checkpoint.suite != self._suite:
-                self.problem = (
-                    f"{where}: signed for suite {checkpoint.suite}, but the chain's recorded suite is "
-                    f"{self._suite}; the chain's suite was altered"
-                )
-                return
-            if previous is not None and checkpoint.seq == previous.seq:
-                if checkpoint.hash == previous.hash:
-                    continue  # the same head signed again (an append retried after it landed)
-                self.problem = f"{where}: signs another hash for seq {checkpoint.seq} than the one before it"
-                return
-            if previous is not None and checkpoint.seq < previous.seq:
-                self.problem = (
-                    f"{where}: seq {checkpoint.seq} after seq {previous.seq}; the log was reordered"
-                )
-                return
-            self.next = checkpoint
-            return
-
-    def skip_through(self, seq: int) -> int:
-        """Pass the checkpoints at or before `seq` (before where reading starts); how many."""
-        skipped = 0
-        while self.next is not None and self.next.seq <= seq and self.problem is None:
-            skipped += 1
-            self._advance()
-        return skipped
-
-    def consume(self) -> Checkpoint:
-        """The next checkpoint (the caller has seen `next` is not None), moving past it."""
-        current = self.next
-        if current is None:
-            raise LookupError("no checkpoint left")
-        self._advance()
-        return current
 
 
 class ChainCheck:
@@ -364,104 +281,3 @@ class ChainCheck:
                 "them; checkpoints were removed, or the store's id was changed"
             )
         return result
-
-
-class _IndexReader:
-    """A chain's audit_subject rows, fetched in step with its events."""
-
-    def __init__(self, cursor: asyncpg.cursor.Cursor) -> None:
-        self._cursor = cursor
-        self._pending: list[asyncpg.Record] = []
-        self._done = False
-
-    async def through(self, seq: int) -> dict[int, list[tuple[str, list[str]]]]:
-        """The rows of every event up to `seq`: seq -> [(subject, scopes)] in subject order."""
-        while not self._done and (not self._pending or self._pending[-1]["seq"] <= seq):
-            fetched = await self._cursor.fetch(BATCH * 2)
-            self._done = len(fetched) < BATCH * 2
-            self._pending.extend(fetched)
-        cut = bisect.bisect_right(self._pending, seq, key=lambda r: r["seq"])
-        taken, self._pending = self._pending[:cut], self._pending[cut:]
-        grouped: dict[int, list[tuple[str, list[str]]]] = {}
-        for seq_, subject, scopes in taken:
-            grouped.setdefault(seq_, []).append((subject, scopes))
-        return grouped
-
-
-async def check_chain(
-    conn: asyncpg.Connection,
-    writer_id: str,
-    head: ChainHead | None,
-    start: Start,
-    anchors: Anchors | None,
-    archived: Iterable[Iterable[Mapping[str, Any]]] = (),
-    progress: Callable[[int], None] | None = None,
-    suite: str | None = None,
-    anchor_span: float | None = None,
-) -> ChainResult:
-    """Check one chain: its archived events (batches from files) if given, then the database's
-    from `start` on, inside a snapshot (AuditStore.snapshot). The suite is the head's, else
-    `suite` (a chain whose head was deleted)."""
-    name = head.suite if head is not None else suite or "sha256-ed25519"
-    check = ChainCheck(writer_id, get_suite(name), start, anchors, anchor_span)
-    for batch in archived:
-        before = check.result.events
-        check.feed(batch, None)
-        if progress is not None:
-            progress(check.result.events - before)
-        if check.broken:
-            return check.result
-    if check.last_seq and not check.broken:
-        await _nothing_before(conn, check, start)
-    events = await conn.cursor(
-        "SELECT * FROM audit_event WHERE writer_id = $1 AND seq > $2 ORDER BY seq", writer_id, check.last_seq
-    )
-    index = _IndexReader(
-        await conn.cursor(
-            "SELECT seq, subject, scopes FROM audit_subject WHERE writer_id = $1 AND seq > $2 "
-            "ORDER BY seq, subject",
-            writer_id,
-            check.last_seq,
-        )
-    )
-    while not check.broken:
-        rows = await events.fetch(BATCH)
-        if not rows:
-            break
-        check.feed(rows, await index.through(rows[-1]["seq"]))
-        if progress is not None:
-            progress(len(rows))
-    if not check.broken:
-        leftover = await index.through(2**62)
-        if leftover:
-            check.fail(f"writer {writer_id} seq {min(leftover)}: {_ORPHANS}")
-    return check.finish(head)
-
-
-async def _nothing_before(conn: asyncpg.Connection, check: ChainCheck, start: Start) -> None:
-    """Reading the database starts after `check.last_seq`: what lies at or before it must be
-    what should, or rows slipped in there would never be read. Archived seqs are not in the
-    database at all; a resume point's seqs are there once each (their index rows are left to
-    a full run)."""
-    through = check.last_seq
-    events, seqs, indexed = await count_through(conn, check.writer_id, through)
-    expected = through - start.archived
-    if events == expected and seqs == events and (expected or not indexed):
-        return
-    check.fail(
-        f"writer {check.writer_id} seq {through}: the database holds {events} events and {indexed} index "
-        f"rows at or before seq {through}, where {expected} events should be; rows were inserted "
-        "there (or an archive did not finish: run `govgraph audit archive` again)"
-    )
-
-
-async def subject_report(
-    store: AuditStore,
-    secret: bytes,
-    identifier: str,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> list[dict[str, Any]]:
-    """Who accessed this person or enterprise, when, for what purpose and which scopes; newest
-    first, from chains of every suite."""
-    return await store.subject_events(subject_keys(secret, identifier), since=since, until=until)

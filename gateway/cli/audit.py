@@ -15,9 +15,10 @@ from graphql import GraphQLError
 from gateway.audit.archive import ArchiveError, archived_subject_events
 from gateway.audit.keys import trusted_keys
 from gateway.audit.partitions import next_month, parse_month, start_of
+from gateway.audit.progress import print_progress
 from gateway.audit.record import subject_keys
 from gateway.audit.store import AuditStore, AuditStoreError
-from gateway.audit.sweep import Sweep, print_progress, sweep
+from gateway.audit.sweep import Sweep, sweep
 from gateway.audit.verify import VerifyReport
 from gateway.cli import audit_archive, audit_synth
 from gateway.cli.common import Subparsers, add_config

@@ -15,7 +15,8 @@ import httpx
 import jwt
 
 from gateway.app import create_app
-from gateway.audit.store import AuditStore, ChainHead, EventRow, read_head, stream_events
+from gateway.audit.reads import read_head, stream_events
+from gateway.audit.store import AuditStore, ChainHead, EventRow
 from gateway.config.settings import AuditSettings, AuthConfig, GatewaySettings, Settings
 from gateway.http.ops import ops_app
 from sources.base import EntitySpec, SourceSpec

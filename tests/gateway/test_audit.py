@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from demo.departments import database_dsn
+from gateway.audit.chain_read import subject_report
 from gateway.audit.record import (
     GENESIS,
     AccessRecord,
@@ -28,7 +29,6 @@ from gateway.audit.record import (
 )
 from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
 from gateway.audit.sweep import verify
-from gateway.audit.verify import subject_report
 from gateway.audit.writer import AuditWriter
 from tests.waiting import until
 

@@ -14,7 +14,8 @@ import pytest
 import pytest_asyncio
 
 from gateway.audit.queries import SUBJECT_EVENTS
-from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow, stream_index
+from gateway.audit.reads import stream_index
+from gateway.audit.store import AuditStore, AuditStoreError, ChainHead, EventRow
 
 from .support import audit_blocked, audit_idle, chains
 

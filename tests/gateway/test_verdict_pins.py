@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.audit.chain_read import subject_report
 from gateway.audit.store import AuditStore
-from gateway.audit.verify import subject_report
 from gateway.config.settings import AuthConfig, RateSettings
 from gateway.policy.model import PolicyError, load_policy, parse_policy
 from sources.stats import CallStats
