@@ -24,9 +24,33 @@ from gateway.policy.model import Client, Policy
 from resolvers.context import Principal
 from sources.errors import ConfigError
 
-__all__ = ["AuthSettings", "Authenticator", "mint_token"]
+__all__ = ["AuthSettings", "Authenticator", "mint_token", "principal_for"]
 
 _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,127}")  # printable ASCII, at most 128
+
+
+def principal_for(
+    policy: Policy, client: Client, purpose: str, case_id: str | None = None, operator_id: str | None = None
+) -> Principal:
+    """`client` acting for `purpose` (one it may declare) under `policy`."""
+    return Principal(
+        client_id=client.id,
+        purpose=purpose,
+        grants=policy.grant(client.id, purpose),
+        jurisdiction=client.jurisdiction,
+        may_introspect=policy.purposes[purpose].introspection,
+        persisted_only=client.persisted_only,
+        operations=client.operations,
+        pins=None if policy.purposes[purpose].introspection else policy.pinned(client.id, purpose),
+        max_lookup_ids=client.max_lookup_ids,
+        miss_budget=client.miss_budget,
+        miss_window=client.miss_window,
+        verdict_window=client.verdict_window,
+        verdict_variants=client.verdict_variants,
+        case_id=case_id,
+        operator_id=operator_id,
+        basis=policy.basis(client.id, purpose),
+    )
 
 
 @dataclass(frozen=True)
@@ -72,23 +96,8 @@ class Authenticator:
             raise Refusal(403, "PURPOSE_REQUIRED", "Declare the purpose of this request in X-Purpose.")
         if purpose not in client.purposes or (token_purposes is not None and purpose not in token_purposes):
             raise Refusal(403, "PURPOSE_NOT_ALLOWED", _not_allowed(purpose, client, token_purposes))
-        return Principal(
-            client_id=client.id,
-            purpose=purpose,
-            grants=policy.grant(client.id, purpose),
-            jurisdiction=client.jurisdiction,
-            may_introspect=policy.purposes[purpose].introspection,
-            persisted_only=client.persisted_only,
-            operations=client.operations,
-            pins=None if policy.purposes[purpose].introspection else policy.pinned(client.id, purpose),
-            max_lookup_ids=client.max_lookup_ids,
-            miss_budget=client.miss_budget,
-            miss_window=client.miss_window,
-            verdict_window=client.verdict_window,
-            verdict_variants=client.verdict_variants,
-            case_id=_optional(headers, "x-case-id"),
-            operator_id=_optional(headers, "x-operator-id"),
-            basis=policy.basis(client.id, purpose),
+        return principal_for(
+            policy, client, purpose, _optional(headers, "x-case-id"), _optional(headers, "x-operator-id")
         )
 
     def _client(self, headers: Mapping[str, str], policy: Policy) -> tuple[Client, frozenset[str] | None]:

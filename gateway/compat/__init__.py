@@ -7,8 +7,17 @@ Where a library's public API does the job it is used directly instead (for examp
 `strawberry.Schema.exception_handlers`, `StrawberryConfig.name_converter`).
 """
 
+from gateway.compat.graphql import (
+    FieldDetails,
+    FragmentDetails,
+    VariableValues,
+    collect_fields,
+    collect_subfields,
+    get_argument_values,
+)
 from gateway.compat.starlette import route_path
 from gateway.compat.strawberry import (
+    CoreExecutor,
     Execute,
     GraphQLView,
     ResolverShape,
@@ -26,7 +35,10 @@ from gateway.compat.strawberry import (
 from gateway.compat.uvicorn import HttpProtocol, QuietServer, SignalServer, Supervisor, bind
 
 __all__ = [
+    "CoreExecutor",
     "Execute",
+    "FieldDetails",
+    "FragmentDetails",
     "GraphQLView",
     "HttpProtocol",
     "QuietServer",
@@ -34,10 +46,14 @@ __all__ = [
     "SignalServer",
     "StrawberryField",
     "Supervisor",
+    "VariableValues",
     "bind",
     "cached_validation",
+    "collect_fields",
+    "collect_subfields",
     "declared",
     "field_definition",
+    "get_argument_values",
     "graphql_schema",
     "info_maker",
     "provided_operation_name",

@@ -19,11 +19,13 @@ from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ValidationCache
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext
 from strawberry.types.field import StrawberryField
 
 __all__ = [
+    "CoreExecutor",
     "Execute",
     "GraphQLView",
     "ResolverShape",
@@ -43,6 +45,11 @@ T = TypeVar("T")
 RequestData = GraphQLRequestData | list[GraphQLRequestData]
 # Runs an operation (or, as strawberry does, a whole batch) with the context given.
 Execute = Callable[[Any, RequestData], Awaitable[Any]]
+
+
+# The graphql-core executor strawberry runs operations with (`execution_context_class`):
+# its resolve infos carry strawberry's operation extensions.
+CoreExecutor = StrawberryGraphQLCoreExecutionContext
 
 
 class _Extended(Protocol):

@@ -19,6 +19,8 @@ from gateway.config.limits import Limits
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.errors import Hints, translate
 from gateway.execution.parse_cache import ParsedOnce
+from gateway.execution.plan.cache import PlanCache
+from gateway.execution.plan.executor import Configured, plan_executor
 from gateway.execution.suggestions import Suggestions
 from gateway.execution.textinput import TextInput, TextRules
 from gateway.execution.validation_cache import ValidatedOnce
@@ -39,6 +41,7 @@ class GatewaySchema(strawberry.Schema):
     text_rules: TextRules | None = None  # read by the TextInput step
     graph: Graph | None = None  # what it was built from
     visible: VisibleSchemas  # the schema each principal sees (introspection, hints)
+    plans: PlanCache | None = None  # the plan executor's plans; None: graphql-core's executor
 
     @property
     def scopes(self) -> Mapping[str, frozenset[str]]:
@@ -72,12 +75,15 @@ def build_schema(
     *,
     text_chars: int = Limits.text_chars,
     graph: Graph | None = None,
+    executor: str = "plan",
+    plan_cache: int = 1000,
     **kwargs: Any,
 ) -> GatewaySchema:
     """`extensions` are the steps of an operation, in order (CORE when not given).
     `text_chars` is the longest String argument accepted where the argument declares no
     `@maxLength` (`[limits] text_chars`). `graph`: built from the catalogue ([catalog]
-    path); the project's own catalogue when not given."""
+    path); the project's own catalogue when not given. `executor`: "plan" (plans cached,
+    at most `plan_cache`) or "strawberry" (graphql-core's executor)."""
     graph = graph or graph_of()
     schema = GatewaySchema(
         query=graph.query,
@@ -92,4 +98,11 @@ def build_schema(
     withheld = graph.catalog.withheld(surface.scopes)
     schema.surface = replace(surface, sharing=replace(surface.sharing, withheld=withheld))
     schema.visible = VisibleSchemas(graphql_schema(schema))
+    if executor == "plan":
+        schema.plans = PlanCache(graphql_schema(schema), surface.rules, plan_cache)
+        schema.execution_context_class = plan_executor(schema.plans)
+    elif executor == "strawberry":
+        schema.execution_context_class = Configured
+    else:
+        raise ValueError(f"executor {executor!r} is not plan or strawberry")
     return schema

@@ -40,6 +40,7 @@ from sources.stats import Call
 
 __all__ = [
     "AUDIT",
+    "EXECUTIONS",
     "MULTIPROCESS_DIR",
     "SOURCES",
     "exposition",
@@ -96,6 +97,12 @@ REQUEST_SECONDS = Histogram(
     "Time to answer a /graphql request (operation=batch for batches, none when refused).",
     ["operation"],
     buckets=_SECONDS,
+)
+EXECUTIONS = Counter(
+    "govgraph_executions",
+    "Operations executed, by executor: plan, or strawberry with the reason (configured, or what"
+    " the planner does not execute: mutation, introspection, abstract_type, ...).",
+    ["executor", "reason"],
 )
 ERRORS = Counter("govgraph_graphql_errors", "Errors in GraphQL responses, by code.", ["code"])
 DENIED = Counter(

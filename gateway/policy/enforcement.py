@@ -43,7 +43,7 @@ from resolvers.context import Context
 from resolvers.directives import MaskRule
 from resolvers.subjects import Located, Subject
 
-__all__ = ["PolicySurface", "attach_policy"]
+__all__ = ["FieldRule", "PolicySurface", "attach_policy"]
 
 Info = GraphQLResolveInfo[Context]
 
@@ -115,6 +115,19 @@ def _raise_single(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class FieldRule:
+    """How policy applies to one field, as its resolver was wrapped: what a plan executor
+    needs to apply the same rule without calling the wrapper (gateway/execution/plan)."""
+
+    kind: str  # "plain" (_scoped, jurisdiction), "lookup" (lookups.py) or "conclusion" (verdicts.py)
+    scope: str | None  # None: @public
+    mask: Callable[[Any], Any] | None  # applied for a `masked` grant
+    about_subject: bool  # reads are recorded under the parent's subject_id
+    located: bool  # jurisdiction applies to what it returns
+    resolve: Resolver  # the wrapped resolver, policy included
+
+
+@dataclass(frozen=True)
 class PolicySurface:
     """What the policy can name in a schema, found while its resolvers are wrapped."""
 
@@ -123,6 +136,7 @@ class PolicySurface:
     pinnable: Mapping[str, Pinnable]  # verdict and summary fields with arguments, by coordinate
     lookups: frozenset[str]  # root fields that look a subject up by id
     sharing: SharingRules = declared_field(default_factory=SharingRules)  # what the catalogue asks of grants
+    rules: Mapping[str, FieldRule] = declared_field(default_factory=dict)  # every field's, by coordinate
 
 
 def _origin(gtype: Any) -> type | None:
@@ -157,6 +171,7 @@ def attach_policy(schema: Any) -> PolicySurface:
     declarations = read_declarations(core)
     pins: dict[str, Pinnable] = {}
     lookups: set[str] = set()
+    rules: dict[str, FieldRule] = {}
     for type_name, gtype in object_types(core):
         root = gtype is core.query_type
         about_subject = _is(_origin(gtype), Subject)
@@ -172,11 +187,13 @@ def attach_policy(schema: Any) -> PolicySurface:
                 # Only a look-up answers "not yours" as it answers "not there".
                 raise TypeError(f"{coordinate}: a root field of a Located type must look up by key")
             named = get_named_type(field.type)
+            kind, mask = "plain", None
             if keyed and scope is not None and isinstance(named, GraphQLObjectType):
                 # Audited per id, budgeted, jurisdiction applied (lookups.py).
                 id_scopes = _id_scopes(named, declarations.fields)
                 resolve = looked_up(resolve, scope, next(iter(field.args)), id_scopes, located)
                 lookups.add(name)
+                kind = "lookup"
             elif declared.conclusion is not None and field.args and scope is not None:
                 # read_declarations has refused a @verdict or @summary without a @scope.
                 if rule is not None:
@@ -185,6 +202,7 @@ def attach_policy(schema: Any) -> PolicySurface:
                     raise TypeError(f"{coordinate}: a verdict or summary must be on a Subject type")
                 pins[coordinate] = pinnable(scope, field)
                 resolve = concluded(resolve, scope, coordinate, field.args)  # pinned (verdicts.py)
+                kind = "conclusion"
             else:
                 if located:
                     resolve = _jurisdiction(resolve)
@@ -192,5 +210,6 @@ def attach_policy(schema: Any) -> PolicySurface:
                     mask = None if rule is None else MASKS[rule]
                     resolve = _scoped(resolve, scope, mask, about_subject)
             field.resolve = resolve
+            rules[coordinate] = FieldRule(kind, scope, mask, about_subject, located, resolve)
     conditional = frozenset(p.scope for p in declarations.fields.values() if p.conditional and p.scope)
-    return PolicySurface(declarations.opens, pins, frozenset(lookups), SharingRules(conditional))
+    return PolicySurface(declarations.opens, pins, frozenset(lookups), SharingRules(conditional), rules)
