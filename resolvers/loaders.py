@@ -60,10 +60,22 @@ class _Scheduler:
             asyncio.get_running_loop().call_soon(self._turn, self._activity, QUIET_TURNS - 1)
 
     def _turn(self, seen: int, quiet: int) -> None:
+        if not self._armed:
+            return  # dispatched already (`settled`)
         quiet = quiet + 1 if seen == self._activity else 0
         if quiet < QUIET_TURNS:
             asyncio.get_running_loop().call_soon(self._turn, self._activity, quiet)
             return
+        self._dispatch()
+
+    def settled(self) -> None:
+        """The caller knows every resolver of the request is waiting on a load: dispatch
+        without waiting for quiet turns, unless a call is in flight (its answer may bring
+        keys of the same level)."""
+        if self.waiting and self.in_flight == 0:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
         self._armed = False
         if self._hold is not None:
             self._hold.cancel()
@@ -201,6 +213,12 @@ class Loaders:
             if isinstance(loader, _EntityLoader):
                 loader.forget()
         self._loaders.clear()
+
+    def settled(self) -> None:
+        """Every resolver of the request now waits on a load (a plan executor knows when):
+        dispatch the pending batches at once rather than after quiet loop turns."""
+        if self._scheduler is not None:
+            self._scheduler.settled()
 
     def consulted(self) -> dict[str, str]:
         """Each source this request asked: "failed" if any call failed, else "cached" if the

@@ -31,6 +31,7 @@ from gateway.compat.strawberry import (
     python_enum,
     resolver_shape,
     strawberry_definition,
+    validate_document,
 )
 from gateway.compat.uvicorn import HttpProtocol, QuietServer, SignalServer, Supervisor, bind
 
@@ -61,4 +62,5 @@ __all__ = [
     "resolver_shape",
     "route_path",
     "strawberry_definition",
+    "validate_document",
 ]

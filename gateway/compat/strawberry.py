@@ -19,7 +19,7 @@ from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ValidationCache
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext
 from strawberry.types.field import StrawberryField
@@ -38,6 +38,7 @@ __all__ = [
     "python_enum",
     "resolver_shape",
     "strawberry_definition",
+    "validate_document",
 ]
 
 ContextT = TypeVar("ContextT")

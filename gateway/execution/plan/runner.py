@@ -126,10 +126,12 @@ class Runner:
         self.ready: list[tuple[_Pending, Any]] = []
         self.wakeup: asyncio.Future[None] | None = None
         self.failed: list[tuple[GraphQLError, _Slot]] = []  # non-null errors waiting to propagate
+        self.fresh = 0  # tasks started since the loop last turned: they have not asked yet
         self.arguments: dict[int, dict[str, Any] | Exception] = {}
 
     async def run(self) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
         data: dict[str, Any] = {}
+        loaders = self.executor.context_value.loaders
         try:
             self.object(self.plan.root, data, self.executor.root_value, None, _ROOT)
         except GraphQLError as raised:  # a non-null root field
@@ -137,9 +139,13 @@ class Runner:
             self.detach_under(None)
         try:
             while self.live:
+                if not self.fresh:
+                    # Every resolver started is waiting on a load: the level is complete.
+                    loaders.settled()
                 if not self.ready:
                     self.wakeup = asyncio.get_running_loop().create_future()
                     await self.wakeup
+                self.fresh = 0
                 ready, self.ready = self.ready, []
                 for item, future in ready:
                     if item.task is not None:
@@ -309,6 +315,7 @@ class Runner:
         item = _Pending(plan, result, path, slot)
         self.live.add(item)
         if plan.task or not iscoroutine(value):
+            self.fresh += 1
             item.task = task = asyncio.ensure_future(value)
             task.add_done_callback(lambda done, item=item: self.wake(item, done))
         else:
