@@ -75,7 +75,11 @@ def create_app(
     # CORE (parse, validate, text checks) comes first in every schema, then the steps wanted.
     wanted = [step for step in PIPELINE if step.wanted(settings)]
     schema = build_schema(
-        [*CORE, *wanted], text_chars=settings.limits.text_chars, graph=graph_of(settings.catalog)
+        [*CORE, *wanted],
+        text_chars=settings.limits.text_chars,
+        graph=graph_of(settings.catalog),
+        executor=settings.gateway.executor,
+        plan_cache=settings.gateway.plan_cache,
     )
     runtime = build_runtime(
         settings, schema, stats=stats, instances=instances, policy=policy, span_exporter=span_exporter

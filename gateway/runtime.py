@@ -68,6 +68,13 @@ class Runtime:
     def __post_init__(self) -> None:
         self.names = OperationNames(lambda: self.documents)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        if name == "policy" and self.__dict__.get("schema") is not None and self.schema.plans is not None:
+            # Plans are keyed by grants, so an old plan is never wrong; they are dropped so
+            # that plans of grants no longer in force do not wait for eviction.
+            self.schema.plans.clear()
+
 
 def build_runtime(
     settings: Settings,

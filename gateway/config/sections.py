@@ -60,6 +60,16 @@ class GatewaySettings:
         default=True,
         description="false sends one department call per key, only to measure what batching saves.",
     )
+    executor: Literal["plan", "strawberry"] = Field(
+        default="plan",
+        description='How operations execute: "plan" (each operation planned once per grants, then run'
+        ' breadth-first) or "strawberry" (graphql-core\'s resolver-per-field executor).',
+    )
+    plan_cache: Count = Field(
+        default=1000,
+        description="Plans kept per process (one per operation, grants and @include/@skip variables);"
+        " the least recently used is dropped beyond it.",
+    )
     gc_young: Whole = Field(
         default=50_000,
         description="Allocations between young garbage collections once serving; 0 keeps Python's default.",
