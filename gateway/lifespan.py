@@ -22,6 +22,7 @@ from gateway.audit.record import AuditUnavailable, PolicyChange
 from gateway.audit.store import AuditStore
 from gateway.audit.writer import AuditWriter
 from gateway.config.sections import AuthConfig
+from gateway.execution.plan.warm import plan_documents
 from gateway.http.health import Readiness
 from gateway.observability import metrics
 from gateway.policy.reload import PolicyReloader
@@ -78,6 +79,8 @@ async def lifespan(
             )
             parts.push_async_callback(reloader.aclose)
             reloader.start()
+        if runtime.schema.plans is not None:  # the policy in force is known by now
+            plan_documents(runtime.schema.plans, runtime.documents, runtime.policy)
         if serving:
             parts.callback(tune_collector(settings.gateway.gc_young))
         readiness.started = True

@@ -93,9 +93,10 @@ class PlanCache:
         self._grants[id(grants)] = (grants, key)
         return key
 
-    def _conditions_of(
+    def conditions(
         self, operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
     ) -> tuple[str, ...]:
+        """The variables the operation's `@include` and `@skip` read (part of a plan's key)."""
         known = self._conditions.get(id(operation))
         if known is not None and known[0] is operation:
             return known[1]
@@ -113,7 +114,7 @@ class PlanCache:
         grants: Mapping[str, str],
     ) -> Plan | str:
         """The plan, or why the operation runs on Strawberry's executor."""
-        names = self._conditions_of(operation, fragments)
+        names = self.conditions(operation, fragments)
         coerced = variables.coerced
         key = (id(operation), self._grant_key(grants), tuple(coerced.get(n) for n in names))
         entry = self._plans.get(key)
