@@ -9,7 +9,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 JS_STAMP := tests/js/node_modules/.installed
 NPM := $(shell command -v npm)
 
-.PHONY: demo test test-fleet check bench bench-sizing bench-audit schema catalog-docs clean
+.PHONY: demo test test-fleet check bench bench-sizing bench-audit bench-differential schema catalog-docs clean
 
 # Development: the tests, linters and every extra (dev pulls in demo and otel).
 $(STAMP): pyproject.toml
@@ -39,11 +39,17 @@ test-fleet: $(STAMP)
 	$(BIN)/python -m pytest -m fleet -s $(PYTEST_ARGS)
 
 # The benchmarks (bench/results.md), then what a core serves per operation (bench/sizing.md),
-# then the audit log at 10,000,000 events (bench/audit_scale.md; GOVGRAPH_BENCH_AUDIT_EVENTS).
+# then the audit log at 10,000,000 events (bench/audit_scale.md; GOVGRAPH_BENCH_AUDIT_EVENTS),
+# then the plan executor against Strawberry's on many more generated queries than `make test`.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
 	$(BIN)/python -m bench.sizing $(SIZING_ARGS)
 	$(BIN)/python -m bench.audit_scale $(AUDIT_ARGS)
+	$(MAKE) bench-differential
+
+bench-differential: $(STAMP)
+	GOVGRAPH_DIFFERENTIAL_EXAMPLES=20000 GOVGRAPH_DIFFERENTIAL_SECONDS=3600 \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/gateway/test_plan_differential.py
 
 bench-sizing: $(STAMP)
 	$(BIN)/python -m bench.sizing $(SIZING_ARGS)

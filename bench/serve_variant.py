@@ -8,6 +8,8 @@ For bench.policy_cost:
 For bench.run (each with `--latency-ms` added to every PostgreSQL department call, the
 per-source `inject_latency`; the REST departments add theirs server-side):
   gateway          the real gateway: policy, audit (sync), batching, the record cache
+  gateway-strawberry  the same on graphql-core's executor (`[gateway] executor = "strawberry"`)
+  gateway-quiet    the same with audit, metrics and request logs off
   gateway-nocache  the same with the record cache off (batching only)
   naive            the same with batching and the cache off: one backend call per field
   floor            bare Strawberry over in-memory records (bench/floor.py); needs --workload
@@ -54,7 +56,7 @@ from sources.registry import Catalog, build_catalog
 CONFIG = Path(__file__).parents[1] / "govgraph.toml"
 # The departments kept in PostgreSQL; the gateway adds their latency itself.
 POSTGRES_DEPARTMENTS = ("public_security", "tax", "market")
-GATEWAY_VARIANTS = ("gateway", "gateway-nocache", "naive")
+GATEWAY_VARIANTS = ("gateway", "gateway-strawberry", "gateway-quiet", "gateway-nocache", "naive")
 VARIANTS = ("bare", "policy", "policy+audit", *GATEWAY_VARIANTS, "floor")
 BULK_KEYS = 1000
 
@@ -93,6 +95,17 @@ def bench_settings(variant: str, latency: float) -> Settings:
             for s in settings.sources
         ),
     )
+    if variant == "gateway-strawberry":
+        settings = dataclasses.replace(
+            settings, gateway=dataclasses.replace(settings.gateway, executor="strawberry")
+        )
+    if variant == "gateway-quiet":  # target (g): what audit, metrics and request logs cost
+        settings = dataclasses.replace(
+            settings,
+            audit=dataclasses.replace(settings.audit, mode="off"),
+            metrics=dataclasses.replace(settings.metrics, enabled=False),
+            logging=dataclasses.replace(settings.logging, requests=False),
+        )
     if variant in ("gateway-nocache", "naive"):
         settings = dataclasses.replace(settings, cache=CacheSpec(backend="off"))
     if variant == "naive":
