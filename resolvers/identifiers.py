@@ -53,8 +53,9 @@ def resident_id_problem(value: str) -> str | None:
     match = _RID_SHAPE.fullmatch(value)
     if match is None:
         return "must be 17 digits and a digit or X"
-    try:
-        dt.datetime.strptime(match.group(1), "%Y%m%d")
+    born = match.group(1)
+    try:  # the date's constructor: a tenth of strptime's cost, on every id a request names
+        dt.date(int(born[:4]), int(born[4:6]), int(born[6:]))
     except ValueError:
         return "has an impossible birth date"
     if resident_id_check(value[:17]) != value[17]:
@@ -63,7 +64,7 @@ def resident_id_problem(value: str) -> str | None:
 
 
 def birth_date_of(resident_id: str) -> dt.date:
-    return dt.datetime.strptime(resident_id[6:14], "%Y%m%d").date()
+    return dt.date(int(resident_id[6:10]), int(resident_id[10:12]), int(resident_id[12:14]))
 
 
 def org_code_check(first8: str) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from sources.errors import ConfigError
 
 __all__ = ["AuthSettings", "Authenticator", "mint_token", "principal_for"]
 
+VERIFIED_TOKENS = 4096  # tokens remembered as verified, least recently used dropped beyond
 _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,127}")  # printable ASCII, at most 128
 
 
@@ -81,6 +84,7 @@ class Authenticator:
         self._settings = settings
         self._policy = policy
         self._keys: dict[str, list[str]] = {}
+        self._verified: OrderedDict[tuple[str, str | None], dict[str, object]] = OrderedDict()
         for alg, pem in settings.public_keys:
             self._keys.setdefault(alg, []).append(pem)
 
@@ -125,6 +129,32 @@ class Authenticator:
         return self._verify(token, audience)
 
     def _verify(self, token: str, audience: str | None = None) -> dict[str, object]:
+        """A token verified before is not verified again while it is current: a client sends
+        the same token for its whole lifetime, and its signature and claims cannot change."""
+        key = (token, audience)
+        claims = self._verified.get(key)
+        if claims is not None and self._current(claims):
+            self._verified.move_to_end(key)
+            return claims
+        claims = self._verify_signed(token, audience)
+        self._verified[key] = claims
+        if len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _current(self, claims: Mapping[str, object]) -> bool:
+        """Within exp and nbf (with the leeway), as when it was verified; otherwise it is
+        verified again, which refuses it with the reason."""
+        now, leeway = time.time(), self._settings.leeway
+        exp, nbf = claims.get("exp"), claims.get("nbf", 0)
+        return (
+            isinstance(exp, int | float)
+            and now < exp + leeway
+            and isinstance(nbf, int | float)
+            and nbf <= now + leeway
+        )
+
+    def _verify_signed(self, token: str, audience: str | None = None) -> dict[str, object]:
         try:
             alg = jwt.get_unverified_header(token).get("alg")
             if alg == "HS256" and self._settings.hs256_secret:

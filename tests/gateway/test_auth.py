@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -268,3 +269,19 @@ async def test_the_leeway_is_a_setting() -> None:
             fresh = await post(strict, {"Authorization": f"Bearer {token()}", **DEV})
     refused(late, 401, "UNAUTHENTICATED")
     assert fresh.status_code == 200
+
+
+async def test_a_token_verified_before_is_refused_once_it_expires() -> None:
+    auth = AuthConfig(policy=POLICY, hs256_secret=SECRET, leeway=0)
+    app = create_app(Settings(gateway=GatewaySettings(), sources=tuple(city.specs()), auth=auth))
+    short = token(exp=now() + 2)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as strict:
+            first = await post(strict, {"Authorization": f"Bearer {short}", **DEV})
+            again = await post(strict, {"Authorization": f"Bearer {short}", **DEV})  # remembered
+            await asyncio.sleep(2.2)
+            late = await post(strict, {"Authorization": f"Bearer {short}", **DEV})
+    assert first.status_code == again.status_code == 200
+    refused(late, 401, "UNAUTHENTICATED")
+    assert late.json()["errors"][0]["message"] == "The token has expired."
