@@ -12,6 +12,7 @@ operation executes.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from graphql import (
 from gateway.compat import declared
 from resolvers.directives import ListSize
 
-__all__ = ["limit_error", "measure"]
+__all__ = ["limit_error", "measure", "measured"]
 
 
 _DEFAULT_LIST = 10  # items of a list field that declares no @listSize
@@ -126,3 +127,25 @@ def measure(
         if root is not None:
             cost = walk.selections(operation.selection_set, root, 1)
     return walk.depth, walk.aliases, cost
+
+
+_MEASURED: OrderedDict[tuple[Any, ...], tuple[Any, tuple[int, int, int]]] = OrderedDict()
+MEASURED = 512  # (document, operation, list lengths) measured, least recently used dropped beyond
+
+
+def measured(
+    schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any]
+) -> tuple[int, int, int]:
+    """`measure`, remembered per parsed document (shared by the parser cache and the trusted
+    documents) and the lengths of the list variables, the only values a measure reads."""
+    lists = tuple(sorted((k, len(v)) for k, v in variables.items() if isinstance(v, list)))
+    key = (id(schema), id(document), operation_name, lists)
+    found = _MEASURED.get(key)
+    if found is not None and found[0][0] is schema and found[0][1] is document:
+        _MEASURED.move_to_end(key)
+        return found[1]
+    result = measure(schema, document, operation_name, variables)
+    _MEASURED[key] = ((schema, document), result)
+    if len(_MEASURED) > MEASURED:
+        _MEASURED.popitem(last=False)
+    return result

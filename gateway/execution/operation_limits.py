@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 from gateway.compat import graphql_schema
-from gateway.execution.limits import limit_error, measure
+from gateway.execution.limits import limit_error, measured
 from gateway.execution.step import Step
 
 __all__ = ["OperationLimits"]
@@ -28,7 +28,7 @@ class OperationLimits(Step):
         limits = self.runtime.settings.limits
         if ctx.pre_execution_errors or ctx.graphql_document is None:
             return  # invalid documents are refused by validation with their own errors
-        depth, aliases, cost = measure(
+        depth, aliases, cost = measured(
             graphql_schema(ctx.schema), ctx.graphql_document, ctx.operation_name, ctx.variables or {}
         )
         for limit, maximum, actual in (
