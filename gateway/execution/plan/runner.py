@@ -15,7 +15,6 @@ is dropped); work pending under a position nulled by a later error is cancelled.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from inspect import iscoroutine
 from typing import Any
 
@@ -34,42 +33,11 @@ from gateway.execution.plan.model import (
     Plan,
     Selection,
 )
+from gateway.execution.plan.pending import BACKGROUND, Pending, finish, unseen
+from gateway.execution.plan.positions import ROOT, Errors, Slot, under
 from gateway.policy.forbidden import forbidden
 
 __all__ = ["Runner"]
-
-
-class _Slot:
-    """Where a completed object or list sits: the position a non-null error below nulls."""
-
-    __slots__ = ("container", "key", "nullable", "parent", "path")
-
-    def __init__(
-        self, container: Any, key: Any, path: Path | None, nullable: bool, parent: _Slot | None
-    ) -> None:
-        self.container, self.key, self.path, self.nullable, self.parent = (
-            container,
-            key,
-            path,
-            nullable,
-            parent,
-        )
-
-
-_ROOT = _Slot(None, None, None, False, None)
-
-
-class _Pending:
-    """A field whose resolver is waiting."""
-
-    __slots__ = ("cancelled", "container", "coro", "key", "path", "plan", "slot", "task", "waiting_on")
-
-    def __init__(self, plan: FieldPlan, container: dict[str, Any], path: Path, slot: _Slot) -> None:
-        self.plan, self.container, self.key, self.path, self.slot = plan, container, plan.key, path, slot
-        self.coro: Coroutine[Any, Any, Any] | None = None
-        self.task: asyncio.Future[Any] | None = None
-        self.waiting_on: Any = None
-        self.cancelled = False
 
 
 def _null_error(plan: FieldPlan) -> TypeError:
@@ -86,32 +54,6 @@ def _coerced(leaf: Completion, value: Any) -> Any:
     return coerced
 
 
-def _under(path: Path | None, ancestor: Path | None) -> bool:
-    if ancestor is None:
-        return True
-    while path is not None:
-        if path == ancestor:
-            return True
-        path = path.prev
-    return False
-
-
-_BACKGROUND: set[asyncio.Future[None]] = set()
-
-
-async def _finish(coro: Coroutine[Any, Any, Any], waits: Any) -> None:
-    """Drive a detached resolver's coroutine to its end, its outcome unseen."""
-    while True:
-        if waits is not None:
-            await asyncio.wait([waits])
-        try:
-            waits = coro.send(None)
-        except BaseException:  # its end, whatever it is, is nobody's answer
-            return
-        if waits is not None:
-            waits._asyncio_future_blocking = False
-
-
 class Runner:
     """One execution of a plan; `executor` is the operation's graphql-core executor (its
     context, variables and resolve-info builder)."""
@@ -120,12 +62,11 @@ class Runner:
         self.executor = executor
         self.plan = plan
         self.access = executor.context_value.access
-        self.errors: list[GraphQLError] = []
-        self.positions: set[Path | None] = set()
-        self.live: set[_Pending] = set()
-        self.ready: list[tuple[_Pending, Any]] = []
+        self.found = Errors()
+        self.live: set[Pending] = set()
+        self.ready: list[tuple[Pending, Any]] = []
         self.wakeup: asyncio.Future[None] | None = None
-        self.failed: list[tuple[GraphQLError, _Slot]] = []  # non-null errors waiting to propagate
+        self.failed: list[tuple[GraphQLError, Slot]] = []  # non-null errors waiting to propagate
         self.fresh = 0  # tasks started since the loop last turned: they have not asked yet
         self.arguments: dict[int, dict[str, Any] | Exception] = {}
 
@@ -133,10 +74,10 @@ class Runner:
         data: dict[str, Any] = {}
         loaders = self.executor.context_value.loaders
         try:
-            self.object(self.plan.root, data, self.executor.root_value, None, _ROOT)
+            self.object(self.plan.root, data, self.executor.root_value, None, ROOT)
         except GraphQLError as raised:  # a non-null root field
-            self.add_error(raised, None)
-            self.detach_under(None)
+            self.found.add(raised, None)
+            self.detachunder(None)
         try:
             while self.live:
                 if not self.fresh:
@@ -160,42 +101,28 @@ class Runner:
         finally:
             if self.live:  # cancelled while waiting: nothing may run on unseen
                 self.abandon()
-        return (None if None in self.positions else data), self.errors
+        return (None if self.found.nulled(None) else data), self.found.errors
 
     # Errors ------------------------------------------------------------------------
 
-    def nulled(self, path: Path | None) -> bool:
-        positions = self.positions
-        while path is not None:
-            if path in positions:
-                return True
-            path = path.prev
-        return None in positions
-
-    def add_error(self, error: GraphQLError, path: Path | None) -> None:
-        if self.nulled(path):
-            return
-        self.positions.add(path)
-        self.errors.append(error)
-
-    def propagate(self, error: GraphQLError, slot: _Slot) -> None:
+    def propagate(self, error: GraphQLError, slot: Slot) -> None:
         """A non-null value failed inside `slot`'s object or list, after it was placed."""
-        while slot is not _ROOT:
+        while slot is not ROOT:
             if slot.nullable:
-                if not self.nulled(slot.path):
+                if not self.found.nulled(slot.path):
                     slot.container[slot.key] = None
-                    self.add_error(error, slot.path)
-                    self.cancel_under(slot.path)
+                    self.found.add(error, slot.path)
+                    self.cancelunder(slot.path)
                 return
             slot = slot.parent  # type: ignore[assignment]
-        if not self.nulled(None):
-            self.add_error(error, None)
-            self.cancel_under(None)
+        if not self.found.nulled(None):
+            self.found.add(error, None)
+            self.cancelunder(None)
 
     # Objects, lists, leaves ---------------------------------------------------------
 
     def object(
-        self, selection: Selection, result: dict[str, Any], source: Any, path: Path | None, slot: _Slot
+        self, selection: Selection, result: dict[str, Any], source: Any, path: Path | None, slot: Slot
     ) -> None:
         for plan in selection.fields:
             key = plan.key
@@ -233,10 +160,10 @@ class Runner:
                 if not plan.complete.nullable:
                     raise error from None
                 result[key] = None
-                self.add_error(error, own)
-                self.detach_under(own)
+                self.found.add(error, own)
+                self.detachunder(own)
 
-    def resolve(self, plan: FieldPlan, source: Any, path: Path, result: dict[str, Any], slot: _Slot) -> None:
+    def resolve(self, plan: FieldPlan, source: Any, path: Path, result: dict[str, Any], slot: Slot) -> None:
         arguments = plan.arguments if not plan.variable_arguments else self.argument_values(plan)
         info = self.executor.build_resolve_info(plan.definition, plan.nodes, plan.parent, path)
         value = plan.resolve(source, info, **arguments)  # type: ignore[misc, arg-type]
@@ -271,7 +198,7 @@ class Runner:
         container: Any,
         key: Any,
         nullable: bool,
-        slot: _Slot,
+        slot: Slot,
     ) -> Any:
         if isinstance(value, Exception):
             raise value
@@ -287,14 +214,14 @@ class Runner:
             return _coerced(complete, value)
         if kind == OBJECT:
             result: dict[str, Any] = {}
-            self.object(complete.selection, result, value, path, _Slot(container, key, path, nullable, slot))  # type: ignore[arg-type]
+            self.object(complete.selection, result, value, path, Slot(container, key, path, nullable, slot))  # type: ignore[arg-type]
             return result
         if not is_iterable(value):
             raise GraphQLError(
                 f"Expected Iterable, but did not find one for field '{plan.parent.name}.{plan.name}'."
             )
         item = complete.of
-        own = _Slot(container, key, path, nullable, slot)
+        own = Slot(container, key, path, nullable, slot)
         items: list[Any] = []
         for index, each in enumerate(value):
             item_path = path.add_key(index, None)
@@ -305,14 +232,14 @@ class Runner:
                 error = located_error(raw, plan.nodes, item_path.as_list())
                 if not item.nullable:  # type: ignore[union-attr]
                     raise error from None
-                self.add_error(error, item_path)
-                self.detach_under(item_path)
+                self.found.add(error, item_path)
+                self.detachunder(item_path)
         return items
 
     # Waiting resolvers ---------------------------------------------------------------
 
-    def schedule(self, plan: FieldPlan, value: Any, result: dict[str, Any], path: Path, slot: _Slot) -> None:
-        item = _Pending(plan, result, path, slot)
+    def schedule(self, plan: FieldPlan, value: Any, result: dict[str, Any], path: Path, slot: Slot) -> None:
+        item = Pending(plan, result, path, slot)
         self.live.add(item)
         if plan.task or not iscoroutine(value):
             self.fresh += 1
@@ -322,13 +249,13 @@ class Runner:
             item.coro = value
             self.step(item, None)
 
-    def wake(self, item: _Pending, future: Any) -> None:
+    def wake(self, item: Pending, future: Any) -> None:
         self.ready.append((item, future))
         wakeup = self.wakeup
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
-    def step(self, item: _Pending, throw: BaseException | None) -> None:
+    def step(self, item: Pending, throw: BaseException | None) -> None:
         """Run `item`'s coroutine on until it waits again or ends."""
         coro = item.coro
         try:
@@ -353,14 +280,14 @@ class Runner:
         item.waiting_on = waits
         waits.add_done_callback(lambda done, item=item: self.wake(item, done))
 
-    def settled_task(self, item: _Pending) -> None:
+    def settled_task(self, item: Pending) -> None:
         task = item.task
         if task.cancelled():  # type: ignore[union-attr]
             self.settle(item, None, asyncio.CancelledError())
         else:
             self.settle(item, None if task.exception() else task.result(), task.exception())  # type: ignore[union-attr]
 
-    def settle(self, item: _Pending, value: Any, exc: BaseException | None) -> None:
+    def settle(self, item: Pending, value: Any, exc: BaseException | None) -> None:
         self.live.discard(item)
         if item.cancelled:
             return
@@ -382,38 +309,41 @@ class Runner:
             error = located_error(raw, plan.nodes, item.path.as_list())
             if plan.complete.nullable:
                 item.container[item.key] = None
-                self.add_error(error, item.path)
-                self.detach_under(item.path)
+                self.found.add(error, item.path)
+                self.detachunder(item.path)
             else:
                 self.failed.append((error, item.slot))
 
-    def cancel_under(self, path: Path | None) -> None:
+    def cancelunder(self, path: Path | None) -> None:
         """Work pending below a position just nulled is cancelled, as graphql-core cancels
         the awaited siblings of a failed non-null field."""
-        for item in [i for i in self.live if not i.cancelled and _under(i.path, path)]:
+        for item in [i for i in self.live if not i.cancelled and under(i.path, path)]:
             item.cancelled = True  # and it stays live until it ends, as gathers wait for it
             if item.task is not None:
                 item.task.cancel()
             else:
                 self.step(item, asyncio.CancelledError())
 
-    def detach_under(self, path: Path | None) -> None:
+    def detachunder(self, path: Path | None) -> None:
         """Work started below a position nulled by an error raised while it was being
         completed goes on in the background, unseen, as graphql-core settles it."""
         if not self.live:
             return
-        for item in [i for i in self.live if _under(i.path, path)]:
+        for item in [i for i in self.live if under(i.path, path)]:
             self.live.discard(item)
             item.cancelled = True
-            if item.task is None and item.coro is not None:
-                _BACKGROUND.add(task := asyncio.ensure_future(_finish(item.coro, item.waiting_on)))
-                task.add_done_callback(_BACKGROUND.discard)
+            if item.task is not None:
+                item.task.add_done_callback(unseen)
+            elif item.coro is not None:
+                BACKGROUND.add(task := asyncio.ensure_future(finish(item.coro, item.waiting_on)))
+                task.add_done_callback(BACKGROUND.discard)
 
     def abandon(self) -> None:
         for item in list(self.live):
             item.cancelled = True
             if item.task is not None:
                 item.task.cancel()
+                item.task.add_done_callback(unseen)
             elif item.coro is not None:
                 item.coro.close()
         self.live.clear()
