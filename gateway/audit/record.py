@@ -183,7 +183,10 @@ def subject_entries(
         if ident in access.lookups:
             entry["lookup"] = access.lookups[ident]
         if ident in access.conclusions:
-            entry["verdicts"] = access.conclusions[ident]
+            entry["verdicts"] = sorted(
+                access.conclusions[ident],
+                key=lambda c: orjson.dumps(c, option=orjson.OPT_SORT_KEYS, default=str),
+            )
         entries.append(entry)
     return sorted(entries, key=lambda e: str(e["subject"]))
 
@@ -211,7 +214,8 @@ def access_fields(
         "document_hash": access.document_hash,
         "basis": _optional_text(access.basis),
         "subjects": subject_entries(secret, access, suite, key),
-        "denied": [{"path": path, "scope": scope} for path, scope in access.denied],
+        # Sorted: an event's content must not depend on the order fields were refused in.
+        "denied": [{"path": path, "scope": scope} for path, scope in sorted(access.denied)],
         "outcome": outcome,
         "response_hash": response_hash,
     }

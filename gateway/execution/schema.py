@@ -67,7 +67,16 @@ class GatewaySchema(strawberry.Schema):
                 execution_context.variables,
                 execution_context.operation_name,
             )
-        errors[:] = [translate(e, hints) for e in errors]
+        errors[:] = sorted((translate(e, hints) for e in errors), key=_order)
+
+
+def _order(error: GraphQLError) -> tuple[Any, ...]:
+    """Field errors by path, then message: one order whatever order fields happened to fail
+    in, so that an answer and its audit event's response hash do not depend on timing or on
+    the executor. Request errors (no path) come first, in the order they were found."""
+    if error.path is None:
+        return (False,)
+    return (True, [(isinstance(p, str), p) for p in error.path], error.message)
 
 
 def build_schema(
