@@ -109,10 +109,14 @@ class City:
     samples: dict[str, Any]
     dsns: dict[str, str]
     seed_seconds: float | None
+    also_env: dict[str, str] | None = None  # the second set of REST departments (`also_latency_ms`)
 
 
 @contextlib.asynccontextmanager
-async def city(data_dir: Path, persons: int, latency_ms: float) -> AsyncIterator[City]:
+async def city(
+    data_dir: Path, persons: int, latency_ms: float, also_latency_ms: float | None = None
+) -> AsyncIterator[City]:
+    also = [] if also_latency_ms is None else ["--also-latency-ms", str(also_latency_ms)]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -123,6 +127,7 @@ async def city(data_dir: Path, persons: int, latency_ms: float) -> AsyncIterator
         str(persons),
         "--latency-ms",
         str(latency_ms),
+        *also,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         limit=2**24,
@@ -133,7 +138,14 @@ async def city(data_dir: Path, persons: int, latency_ms: float) -> AsyncIterator
         if not line:
             raise RuntimeError("the departments did not start (see their log above)")
         ready = json.loads(line)
-        yield City(process, ready["env"], ready["samples"], ready["dsns"], ready.get("seed_seconds"))
+        yield City(
+            process,
+            ready["env"],
+            ready["samples"],
+            ready["dsns"],
+            ready.get("seed_seconds"),
+            ready.get("also_env"),
+        )
     finally:
         process.stdin.close()
         try:

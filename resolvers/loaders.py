@@ -10,18 +10,25 @@ the others at most that.
 
 A fresh `Loaders` is made for every request: a process-wide loader would serve one
 caller's records to another and bind to the first event loop.
+
+Whoever admitted the operation (the gateway's work budget) may listen through `WAITING`,
+set in the operation's context: told `waiting()` when the request's batches have gone out
+and its resolvers wait on departments, `working()` when a batch is back, so that an
+operation waiting on a slow department need not hold back others that could use the CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from typing import Protocol
 
 from sources.base import Record, Result
 from sources.cache import served_from_cache
 from sources.registry import Catalog
 
-__all__ = ["Loaders", "RequestFinished"]
+__all__ = ["WAITING", "Loaders", "RequestFinished", "Waiting"]
 
 Fetch = Callable[[list[str]], Awaitable[list[Result]]]
 # Loop turns with no new loads before a batch goes out; each turn costs microseconds.
@@ -29,6 +36,18 @@ QUIET_TURNS = 3
 # Longest a ready batch waits for other in-flight calls of its request, so that one slow
 # department delays other branches by at most this much (seconds).
 MAX_HOLD = 0.02
+
+
+class Waiting(Protocol):
+    """Hears when an operation waits on departments and when it works again."""
+
+    def waiting(self) -> None: ...
+
+    def working(self) -> None: ...
+
+
+# The listener of the operation executing in this context, if any (the work budget's share).
+WAITING: ContextVar[Waiting | None] = ContextVar("govgraph_loads_waiting", default=None)
 
 
 class _Scheduler:
@@ -86,11 +105,19 @@ class _Scheduler:
                 self.in_flight += 1
                 task = asyncio.create_task(loader.run(keys, futures))
                 self._tasks.add(task)
-                task.add_done_callback(self._done)
+                task.add_done_callback(self._done)  # in this context: the same listener
+        # Pending keys go out when the request's resolvers are quiet or settled: it now
+        # waits on departments until a batch is back.
+        listener = WAITING.get()
+        if listener is not None and self.in_flight:
+            listener.waiting()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self.in_flight -= 1
+        listener = WAITING.get()
+        if listener is not None:
+            listener.working()  # its resolvers resume with the batch
         self._arm()
 
 

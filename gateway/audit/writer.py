@@ -206,15 +206,24 @@ class AuditWriter:
         return access_fields(self._secret, access, outcome, response_hash, now, self.suite)
 
     async def _run(self) -> None:
+        queued_meanwhile = False  # the events pending came while the last commit was in flight
         while True:
             if not self._pending:
                 if self._closing:
                     return
                 self._nonempty.clear()
                 await self._nonempty.wait()
+                queued_meanwhile = False
                 continue
-            if not self._closing and len(self._pending) < self._max_batch and self._max_wait > 0:
-                # Give concurrent requests max_wait to join this commit, unless it is already full.
+            if (
+                not queued_meanwhile
+                and not self._closing
+                and len(self._pending) < self._max_batch
+                and self._max_wait > 0
+            ):
+                # Give concurrent requests max_wait to join this commit, unless it is already
+                # full. Events that queued during the last commit have waited for it already:
+                # they are the group, and go at once (others queue during their commit).
                 self._full.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._max_wait):
@@ -228,6 +237,7 @@ class AuditWriter:
                     self.observer.abandoned(len(batch) - len(live))
             if live:
                 await self._commit(live)
+            queued_meanwhile = bool(self._pending)
 
     async def _commit(self, batch: list[_Draft]) -> None:
         started = time.perf_counter()

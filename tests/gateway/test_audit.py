@@ -170,6 +170,42 @@ async def test_concurrent_records_are_group_committed_into_one_valid_chain(
     assert head.last_seq == 500
 
 
+class SlowStore(AuditStore):
+    """Commits only when the test opens the gate."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(dsn)
+        self.gate = asyncio.Event()
+        self.appending = 0
+
+    async def append(self, rows: Sequence[EventRow], head: ChainHead) -> None:
+        self.appending += 1
+        await self.gate.wait()
+        await super().append(rows, head)
+
+
+async def test_events_queued_during_a_commit_are_committed_next_without_waiting_for_more(
+    scratch_db: str,
+) -> None:
+    store = SlowStore(scratch_db)
+    await store.install()
+    # A commit waits far longer than the test for more events unless its batch is full (2).
+    writer = AuditWriter(store, SECRET, max_batch=2, max_wait=60.0, commit_timeout=30.0)
+    await writer.start()
+    try:
+        full = asyncio.gather(*(writer.record(access(i), "ok", "r" * 64) for i in range(2)))
+        await until(lambda: store.appending == 1, "the full batch's commit to start")
+        late = asyncio.ensure_future(writer.record(access(2), "ok", "r" * 64))  # during that commit
+        await until(lambda: writer.queue_depth == 1, "the late record to queue")
+        store.gate.set()
+        await full
+        await late  # its own commit, at once: it waited for the one before already
+        assert (writer.stats.batches, writer.stats.events) == (2, 3)
+    finally:
+        await writer.aclose()
+        await store.aclose()
+
+
 async def test_the_event_holds_what_the_request_read(writer: AuditWriter, store: AuditStore) -> None:
     await writer.record(access(), "partial", "r" * 64)
 

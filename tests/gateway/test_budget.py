@@ -85,6 +85,66 @@ async def test_a_caller_that_goes_away_while_waiting_leaves_no_trace() -> None:
     assert budget.waiting == 0
 
 
+async def test_an_operation_waiting_on_departments_lends_its_share() -> None:
+    budget = WorkBudget(10)  # and as much again lent by operations waiting on departments
+    first = await budget.acquire(7)
+    second = asyncio.create_task(budget.acquire(7))
+    await in_line(budget, 1)
+    first.waiting()  # every resolver of `first` waits on a department
+    await finished(second)
+    assert (budget.in_use, budget.lent) == (7, 7)
+    third = asyncio.create_task(budget.acquire(7))
+    await in_line(budget, 1)
+    second.result().waiting()
+    await asyncio.sleep(0)
+    assert not third.done()  # 21 admitted would pass budget + lendable (20)
+    first.working()  # its batch is back: it goes on
+    assert (budget.in_use, budget.lent) == (7, 7)
+    budget.release(first)
+    await finished(third)
+    assert (budget.in_use, budget.lent) == (7, 7)
+    budget.release(second.result())  # released while waiting on its department
+    assert (budget.in_use, budget.lent) == (7, 0)
+    second.result().working()  # a batch landing after its operation ended changes nothing
+    third.result().waiting()
+    third.result().working()
+    third.result().working()
+    assert (budget.in_use, budget.lent) == (7, 0)
+    budget.release(third.result())
+    assert (budget.in_use, budget.lent) == (0, 0)
+
+
+async def test_an_operation_back_from_its_department_goes_on_past_the_budget() -> None:
+    budget = WorkBudget(10)
+    first = await budget.acquire(8)
+    first.waiting()
+    second = await budget.acquire(8)
+    first.working()
+    assert (budget.in_use, budget.lent) == (16, 0)  # within budget + lendable
+    third = asyncio.create_task(budget.acquire(3))
+    await in_line(budget, 1)  # nothing more while the budget is passed
+    budget.release(second)
+    await asyncio.sleep(0)
+    assert not third.done()  # 8 + 3 would still pass it
+    budget.release(first)
+    await finished(third)
+    assert budget.in_use == 3
+
+
+async def test_without_lending_an_operation_waiting_on_departments_keeps_its_share() -> None:
+    budget = WorkBudget(10, lendable=0)
+    first = await budget.acquire(6)
+    second = asyncio.create_task(budget.acquire(6))
+    await in_line(budget, 1)
+    first.waiting()
+    await asyncio.sleep(0)
+    assert not second.done()
+    first.working()
+    budget.release(first)
+    await finished(second)
+    assert budget.in_use == 6
+
+
 class Gate(MemorySource):
     opened = asyncio.Event()
     asked: ClassVar[list[str]] = []
@@ -96,6 +156,8 @@ class Gate(MemorySource):
 
 
 async def test_the_gateway_executes_within_its_budget() -> None:
+    """With a budget of 1, one operation executes and, while it waits on its department,
+    lends its share to one more; the third waits its turn before executing."""
     Gate.opened = asyncio.Event()
     Gate.asked.clear()
     stats = CallStats()
@@ -110,18 +172,24 @@ async def test_the_gateway_executes_within_its_budget() -> None:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client,
     ):
-        first, second = (
-            asyncio.create_task(
-                client.post("/graphql", json={**query, "variables": {"id": i}}, headers=DEVELOPER)
-            )
-            for i in (city.CHILD, city.FATHER)
-        )
         budget = app.state.runtime.budget
+
+        def ask(person: str) -> asyncio.Task[httpx.Response]:
+            return asyncio.create_task(
+                client.post("/graphql", json={**query, "variables": {"id": person}}, headers=DEVELOPER)
+            )
+
+        first = ask(city.CHILD)
         await until(lambda: Gate.asked, "the first operation to reach its department")
-        await in_line(budget, 1)  # the second waits its turn...
-        assert len(Gate.asked) == 1  # ...before executing
+        assert (budget.in_use, budget.lent) == (0, 1)  # waiting on it, its share lent
+        second = ask(city.FATHER)
+        await until(lambda: len(Gate.asked) == 2, "the second operation to reach its department")
+        third = ask(city.MOTHER)
+        await in_line(budget, 1)  # the third waits its turn...
+        assert len(Gate.asked) == 2  # ...before executing
         Gate.opened.set()
-        names = {(await t).json()["data"]["person"]["name"] for t in (first, second)}
-    assert names == {"林小雨", "林建国"}
-    assert len(Gate.asked) == 2
-    assert stats.total() == 2
+        names = {(await t).json()["data"]["person"]["name"] for t in (first, second, third)}
+    assert names == {"林小雨", "林建国", "陈美玲"}
+    assert len(Gate.asked) == 3
+    assert stats.total() == 3
+    assert (budget.in_use, budget.lent, budget.waiting) == (0, 0, 0)

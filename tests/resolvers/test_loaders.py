@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import pytest
 
-from resolvers.loaders import Loaders, RequestFinished
+from resolvers.loaders import WAITING, Loaders, RequestFinished
 from sources.base import Result
 from sources.memory import MemorySource
 from sources.registry import build_catalog
@@ -71,3 +71,29 @@ async def test_after_release_no_new_department_call_starts_and_a_batch_on_its_wa
     assert person is not None
     assert person["name"] == "林小雨"
     assert stats.total() == 1
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    def waiting(self) -> None:
+        self.heard.append("waiting")
+
+    def working(self) -> None:
+        self.heard.append("working")
+
+
+async def test_the_operation_hears_when_its_loads_wait_on_a_department(
+    gated: tuple[Loaders, CallStats],
+) -> None:
+    loaders, _ = gated
+    listener = Listener()
+    WAITING.set(listener)  # as the work budget does when it admits the operation
+    child = asyncio.create_task(loaders.one("person", city.CHILD))
+    father = asyncio.create_task(loaders.one("person", city.FATHER))
+    await until(lambda: Gate.asked, "the batch to reach the department")
+    assert listener.heard == ["waiting"]  # one batch, both keys, on its way
+    Gate.opened.set()
+    assert (await child, await father) != (None, None)
+    await until(lambda: listener.heard == ["waiting", "working"], "the batch to come back")
