@@ -77,16 +77,20 @@ class Runner:
             self.object(self.plan.root, data, self.executor.root_value, None, ROOT)
         except GraphQLError as raised:  # a non-null root field
             self.found.add(raised, None)
-            self.detachunder(None)
+            self.detach_under(None)
         try:
             while self.live:
-                if not self.fresh:
-                    # Every resolver started is waiting on a load: the level is complete.
-                    loaders.settled()
+                if self.fresh:
+                    # Tasks just started take their first step (and ask their loads) on the
+                    # loop's next turn, before this run resumes.
+                    self.fresh = 0
+                    await asyncio.sleep(0)
+                # Every resolver started now waits (on a load, or on the tally store or
+                # the audit store, whose loads come later and go after quiet turns).
+                loaders.settled()
                 if not self.ready:
                     self.wakeup = asyncio.get_running_loop().create_future()
                     await self.wakeup
-                self.fresh = 0
                 ready, self.ready = self.ready, []
                 for item, future in ready:
                     if item.task is not None:
@@ -112,12 +116,12 @@ class Runner:
                 if not self.found.nulled(slot.path):
                     slot.container[slot.key] = None
                     self.found.add(error, slot.path)
-                    self.cancelunder(slot.path)
+                    self.cancel_under(slot.path)
                 return
             slot = slot.parent  # type: ignore[assignment]
         if not self.found.nulled(None):
             self.found.add(error, None)
-            self.cancelunder(None)
+            self.cancel_under(None)
 
     # Objects, lists, leaves ---------------------------------------------------------
 
@@ -161,7 +165,7 @@ class Runner:
                     raise error from None
                 result[key] = None
                 self.found.add(error, own)
-                self.detachunder(own)
+                self.detach_under(own)
 
     def resolve(self, plan: FieldPlan, source: Any, path: Path, result: dict[str, Any], slot: Slot) -> None:
         arguments = plan.arguments if not plan.variable_arguments else self.argument_values(plan)
@@ -233,7 +237,7 @@ class Runner:
                 if not item.nullable:  # type: ignore[union-attr]
                     raise error from None
                 self.found.add(error, item_path)
-                self.detachunder(item_path)
+                self.detach_under(item_path)
         return items
 
     # Waiting resolvers ---------------------------------------------------------------
@@ -310,11 +314,11 @@ class Runner:
             if plan.complete.nullable:
                 item.container[item.key] = None
                 self.found.add(error, item.path)
-                self.detachunder(item.path)
+                self.detach_under(item.path)
             else:
                 self.failed.append((error, item.slot))
 
-    def cancelunder(self, path: Path | None) -> None:
+    def cancel_under(self, path: Path | None) -> None:
         """Work pending below a position just nulled is cancelled, as graphql-core cancels
         the awaited siblings of a failed non-null field."""
         for item in [i for i in self.live if not i.cancelled and under(i.path, path)]:
@@ -324,7 +328,7 @@ class Runner:
             else:
                 self.step(item, asyncio.CancelledError())
 
-    def detachunder(self, path: Path | None) -> None:
+    def detach_under(self, path: Path | None) -> None:
         """Work started below a position nulled by an error raised while it was being
         completed goes on in the background, unseen, as graphql-core settles it."""
         if not self.live:
