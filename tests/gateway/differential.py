@@ -176,7 +176,18 @@ async def differ(
 ) -> tuple[Outcome, Outcome]:
     planned = await run(pair[0], catalog, principal, query, variables, operation)
     reference = await run(pair[1], catalog, principal, query, variables, operation)
-    return planned, reference
+    return _settled(planned), _settled(reference)
+
+
+def _settled(outcome: Outcome) -> Outcome:
+    """When a non-null root field failed (no data), the department calls still in flight for
+    the rest of the answer are cancelled, and whether one finished first, and is reported
+    "ok", is a race in either executor: only the failed ones are compared then."""
+    sources = (outcome.extensions or {}).get("sources")
+    if outcome.data is not None or not outcome.errors or not sources:
+        return outcome
+    failed = {name: status for name, status in sources.items() if status == "failed"}
+    return replace(outcome, extensions={**outcome.extensions, "sources": failed})
 
 
 # The corpus -------------------------------------------------------------------------------
