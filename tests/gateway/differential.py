@@ -184,10 +184,11 @@ def _settled(outcome: Outcome) -> Outcome:
     the rest of the answer are cancelled, and whether one finished first, and is reported
     "ok", is a race in either executor: only the failed ones are compared then."""
     sources = (outcome.extensions or {}).get("sources")
-    if outcome.data is not None or not outcome.errors or not sources:
+    if outcome.data is not None or not outcome.errors or sources is None:
         return outcome
     failed = {name: status for name, status in sources.items() if status == "failed"}
-    return replace(outcome, extensions={**outcome.extensions, "sources": failed})
+    others = {k: v for k, v in outcome.extensions.items() if k != "sources"}
+    return replace(outcome, extensions={**others, **({"sources": failed} if failed else {})})
 
 
 # The corpus -------------------------------------------------------------------------------
