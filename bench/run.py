@@ -51,7 +51,7 @@ from .drive import GraphQLClient, Run, drive
 from .operations import BULK, BULK_VERDICT, OPERATIONS, Operation, Request, bulk_direct, bulk_verdict_direct
 from .report import BulkSample, Case, Memory, Results, write
 from .schema_build import SchemaBuild
-from .soak import soak, subjects
+from .soak import Soak, soak, subjects
 
 HERE = Path(__file__).parent
 HEADERS = {"X-API-Key": "demo-only-developer-api-key", "X-Purpose": "development"}
@@ -572,7 +572,13 @@ async def main_async(args: argparse.Namespace) -> None:  # noqa: C901 - one bran
                         log(f"soak: {args.soak:,} requests to gateway")
                         persons = await subjects(c.dsns["public_security"], min(args.soak * 10, 200_000))
                         results.soak = await soak(
-                            served.url, HEADERS, persons, args.soak, top, functools.partial(rss_mb, pid)
+                            served.url,
+                            HEADERS,
+                            persons,
+                            args.soak,
+                            top,
+                            functools.partial(rss_mb, pid),
+                            progress=soak_progress,
                         )
                         served.requests += results.soak.requests
                         log(f"soak: RSS {results.soak.rss_mb[-1][1]:.0f} MB")
@@ -628,6 +634,14 @@ async def instant_departments(args: argparse.Namespace, data_dir: Path, results:
                     log(f"{op.name:18} gateway-nocache 0 ms c={top:<3} {case.run.rps:8.1f} req/s")
             finally:
                 await served.stop()
+
+
+def soak_progress(so_far: Soak) -> None:
+    requests, mb = so_far.rss_mb[-1]
+    log(
+        f"soak: {requests:,} requests, RSS {mb:.0f} MB,"
+        f" {so_far.requests / max(so_far.seconds, 1e-9):.0f} requests/s, {so_far.errors} errors"
+    )
 
 
 async def schema_build(runs: int, starts: int) -> SchemaBuild | None:

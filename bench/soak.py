@@ -55,7 +55,9 @@ async def soak(
     requests: int,
     concurrency: int,
     rss_mb: Callable[[], float],
+    progress: Callable[[Soak], None] | None = None,
 ) -> Soak:
+    """`progress` hears of each reading as it is taken (a long soak's log)."""
     talent = OPERATIONS["talent_check"].query
     bodies = itertools.cycle(
         body
@@ -80,4 +82,6 @@ async def soak(
             result.first_error = result.first_error or run.first_error
             result.seconds += run.elapsed
             result.rss_mb.append((result.requests, rss_mb()))
+            if progress is not None:
+                progress(result)
     return result

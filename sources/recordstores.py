@@ -5,7 +5,11 @@ serializer, behind one small interface (`Store`).
   entries and by bytes, with expiry checked on read. aiocache 0.12.3's own memory cache
   is unbounded and keeps a timer per key (its bounded LRU comes with 1.0); a person's
   record is a few hundred bytes, a contribution history tens of kilobytes, so a count
-  alone would not bound memory either.
+  alone would not bound memory either. The bytes counted are the bytes held: each value
+  is kept as an exact-size copy (orjson returns its output in a buffer of at least 4 KiB
+  that it does not shrink, so a 300-byte record serialized by orjson holds 4 KiB), and
+  each entry is charged its key, its value and what the entry itself takes
+  (`MemoryStore.OVERHEAD`, measured with tracemalloc: tests/sources/test_cache.py).
 - `RedisStore`: aiocache's Redis cache, shared by every gateway process, on the
   process's one pool for the server (sources/sharedredis.py), the one the rate limits
   use. A failure reads as a miss and writes as a no-op (`Outage`). It never calls
@@ -100,7 +104,10 @@ class MemoryStore(BaseCache):  # type: ignore[misc]  # aiocache is untyped
     bytes with per-entry expiry; `clock` is injectable for tests."""
 
     NAME = "bounded-memory"
-    OVERHEAD = 120  # bytes an entry costs beyond its key and value: the tuple, the dict slot
+    # Bytes an entry costs beyond the characters of its key and the bytes of its value: the
+    # key's and the value's object headers (49 + 33), the (expires, value) tuple and its float
+    # (56 + 24) and the entry's share of the ordered dict (about 70).
+    OVERHEAD = 232
 
     def __init__(
         self, max_entries: int, max_bytes: int | None = None, *, clock: Callable[[], float] = time.monotonic
@@ -158,12 +165,14 @@ class MemoryStore(BaseCache):  # type: ignore[misc]  # aiocache is untyped
     ) -> bool:
         expires = self._clock() + ttl if ttl else math.inf
         limit = self.max_bytes
-        for key, value in pairs:
+        for key, serialized in pairs:
             if key in self._entries:
                 self._drop(key)
-            size = self._size(key, value)
+            size = self._size(key, serialized)
             if limit is not None and size > limit:
                 continue  # would evict everything else and still not fit
+            # An exact-size copy: what orjson returns keeps a buffer of at least 4 KiB.
+            value = memoryview(serialized).tobytes()
             self._entries[key] = (expires, value)
             self.bytes += size
         while self._entries and (

@@ -5,7 +5,9 @@ unreachable."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import tracemalloc
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -99,6 +101,34 @@ async def test_windows_expire_in_memory() -> None:
     clock.now += 1
     assert await tally.exhausted("c", 5) == 0.0
     assert await tally.admit("v", "b", 1, 30)
+
+
+async def test_memory_tallies_keep_the_least_recently_used_and_little_of_each() -> None:
+    """A client checking verdicts about many subjects opens a window per subject that stays
+    a day: the process keeps at most `max_keys` of them, each in about 210 bytes."""
+    tally = MemoryTally(max_keys=3, clock=Manual())
+    for key in ("a", "b", "c"):
+        assert await tally.admit(key, "x", 1, 60)
+    assert not await tally.admit("a", "y", 1, 60)  # full, and now the most recently used
+    assert await tally.admit("d", "x", 1, 60)  # evicts b
+    assert not await tally.admit("a", "y", 1, 60)
+    assert await tally.admit("b", "y", 1, 60)  # forgotten: a new window
+    assert len(tally) == 3
+
+    many = MemoryTally(max_keys=100_000)
+    windows = [
+        (f"verdict:talent:{i:064x}:SocialInsurance.hasContributed", f"{i:032x}") for i in range(20_000)
+    ]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for window, member in windows:
+            await many.admit(window, member, 2, 86_400)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(many) == len(windows)
+    assert held / len(windows) < 300
 
 
 async def test_unreachable_redis_falls_back_to_this_process(caplog: pytest.LogCaptureFixture) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import gc
+import tracemalloc
 from collections.abc import Sequence
 from typing import Any
 
@@ -223,6 +225,32 @@ async def test_the_memory_store_is_bounded_by_bytes_least_recently_used_first(cl
     assert store.bytes == 2 * size + len("k0") + 10 + MemoryStore.OVERHEAD
     await store.set_many([("big", "z" * (10 * size))], ttl=60)  # larger than the bound: not kept
     assert await store.get_many(["big", "k0", "k2", "k3"]) == [MISS, small, big, big]
+
+
+async def test_the_memory_store_counts_the_memory_its_entries_take(clock: Clock) -> None:
+    """`bytes` is what the entries take in process memory (tracemalloc), so `max_mb` bounds
+    the process: orjson's output alone holds a buffer of at least 4 KiB, 10 times its
+    length for a 3 KB contribution history, and the store keeps an exact copy instead."""
+    records = [
+        {
+            "id": f"3502032014{i:08d}",
+            "name": "李浩",
+            "contributions": [{"month": f"2024-{m:02d}", "base": 5000 + m} for m in range(i % 97)],
+        }
+        for i in range(2000)
+    ]
+    store = MemoryStore(10_000, clock=clock)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for start in range(0, len(records), 50):
+            batch = records[start : start + 50]
+            await store.set_many([(f"govgraph:v1:si:insured_person:{r['id']}", r) for r in batch], ttl=60)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(store) == len(records)
+    assert 0.85 * held <= store.bytes <= 1.15 * held, (store.bytes, held)
 
 
 async def test_a_record_that_is_not_plain_json_is_answered_but_not_cached(clock: Clock) -> None:
