@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from prometheus_client import multiprocess
@@ -38,18 +39,31 @@ from gateway.http.ops import answer_supervisor, supervisor_app
 from gateway.observability.logs import configure_logging
 from gateway.server.edge import edge_config, listen, operators_server
 
-__all__ = ["app", "control_directory", "metrics_directory", "serve_workers"]
+__all__ = [
+    "FACTORY",
+    "app",
+    "control_directory",
+    "metrics_directory",
+    "serve_workers",
+    "supervise",
+    "worker_app",
+]
 
 log = logging.getLogger("govgraph")
 
 _ENV = "PROMETHEUS_MULTIPROC_DIR"
 _CONTROL = "GOVGRAPH_CONTROL_DIR"  # set by the supervisor for its workers only
+FACTORY = "gateway.server.workers:app"
 
 
 def app() -> Starlette:
     """The factory each worker process runs: its logging, then its own app (sources,
     pools, audit writer) from the config named by GOVGRAPH_CONFIG."""
-    settings = load_settings(os.environ.get("GOVGRAPH_CONFIG", "govgraph.toml"))
+    return worker_app(load_settings(os.environ.get("GOVGRAPH_CONFIG", "govgraph.toml")))
+
+
+def worker_app(settings: Settings) -> Starlette:
+    """A worker's app from `settings`: what `app` runs, and another factory may (bench/server.py)."""
     configure_logging(settings.logging)
     gateway = create_app(settings, serving=True)
     control = os.environ.get(_CONTROL)
@@ -154,18 +168,27 @@ class _Supervisor(Supervisor):
 
 
 def serve_workers(config: str, host: str, port: int, workers: int, ops: tuple[str, int]) -> None:
-    settings = load_settings(config)
-    ops_socket = listen(*ops, "gateway.ops_listen (or --ops-listen)")  # before any worker starts
     # Workers are started from the import string; they read the config path here.
     os.environ["GOVGRAPH_CONFIG"] = str(Path(config).resolve())
+    supervise(load_settings(config), FACTORY, host, port, workers, ops)
+
+
+def supervise(
+    settings: Settings, factory: str, host: str, port: int, workers: int, ops: tuple[str, int], **options: Any
+) -> None:
+    """Run `workers` processes of the app `factory` (an import string) makes, each serving
+    host:port as `settings` say, and the operators' listener on `ops`, until a stop signal;
+    `options` add to uvicorn's configuration (gateway.server.edge.edge_config)."""
+    ops_socket = listen(*ops, "gateway.ops_listen (or --ops-listen)")  # before any worker starts
     with metrics_directory() as directory, control_directory() as control:
         server_config = edge_config(
-            "gateway.server.workers:app",
+            factory,
             settings.gateway,
             factory=True,
             host=host,
             port=port,
             workers=workers,
+            **options,
         )
         with contextlib.suppress(KeyboardInterrupt):
             _Supervisor(server_config, [bind(server_config)], directory, control, settings, ops_socket).run()
