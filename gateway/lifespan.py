@@ -112,6 +112,7 @@ async def _audit_writer(runtime: Runtime, dsn: str, parts: contextlib.AsyncExitS
         suite=runtime.audit_suite,
         checkpointer=checkpointer_for(audit, await store.identity()),
         tend_interval=audit.checkpoint_interval,
+        siblings=True,  # AuditTrail says when each operation begins and ends
     )
     await writer.start()
     parts.push_async_callback(writer.aclose)

@@ -123,8 +123,11 @@ class MemoryStore(BaseCache):  # type: ignore[misc]  # aiocache is untyped
         return len(self._entries)
 
     async def get_many(self, keys: Sequence[str]) -> list[Result | Miss]:
-        found: list[Result | Miss] = await self.multi_get(list(keys))
-        return found
+        # Straight to the backend: aiocache's multi_get wraps it in three more coroutines (its
+        # timeout, its AIOCACHE_DISABLE switch, its plugins), none of which this store uses;
+        # on a warm cache that was a third of a look-up's time.
+        loads = self._serializer.loads
+        return [loads(value) for value in self._lookup(keys)]
 
     async def set_many(self, items: Sequence[tuple[str, Result]], ttl: float) -> None:
         if items:
@@ -144,6 +147,9 @@ class MemoryStore(BaseCache):  # type: ignore[misc]  # aiocache is untyped
         self.bytes -= self._size(key, value)
 
     async def _multi_get(self, keys: list[str], encoding: str | None = None, _conn: Any = None) -> list[Any]:
+        return self._lookup(keys)
+
+    def _lookup(self, keys: Sequence[str]) -> list[bytes | None]:
         now = self._clock()
         found: list[bytes | None] = []
         for key in keys:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError
 
 from gateway.audit.record import AccessRecord, AuditUnavailable, canonical_hash
+from gateway.audit.writer import AuditWriter, Opened
 from gateway.execution.outcome import audited
 from gateway.execution.step import Step
 from resolvers.context import Context
@@ -36,7 +37,16 @@ class AuditTrail(Step):
         return settings.audit.mode != "off"
 
     async def on_operation(self) -> AsyncIterator[None]:
-        yield
+        writer = self.runtime.writer
+        opened = writer.begin() if writer is not None else None
+        try:
+            yield
+            await self._record(writer, opened)
+        finally:
+            if opened is not None:
+                opened.end()  # no event, or a failure before it was queued
+
+    async def _record(self, writer: AuditWriter | None, opened: Opened | None) -> None:
         context: Context = self.execution_context.context
         access = context.access
         if not isinstance(access, AccessRecord) or not access.touched:
@@ -49,7 +59,6 @@ class AuditTrail(Step):
         codes = [e.get("extensions", {}).get("code") for e in errors]
         outcome = audited(codes, data is not None, released=bool(access.subjects))
         response_hash = canonical_hash({"data": data, "errors": errors})
-        writer = self.runtime.writer
         if writer is None:
             raise _unavailable(context)
         if self.runtime.settings.audit.mode != "sync":
@@ -60,7 +69,7 @@ class AuditTrail(Step):
             _background(writer.record(access, outcome, response_hash))
             return
         try:
-            await writer.record(access, outcome, response_hash)
+            await writer.record(access, outcome, response_hash, opened)
         except AuditUnavailable as exc:
             log.error("audit unavailable, request %s refused: %s", access.request_id, exc)
             raise _unavailable(context) from exc

@@ -72,6 +72,20 @@ class _Draft:
     done: asyncio.Future[None]
 
 
+class Opened:
+    """An operation begun (`AuditWriter.begin`); `end()` says it is done, once."""
+
+    __slots__ = ("_writer",)
+
+    def __init__(self, writer: AuditWriter) -> None:
+        self._writer: AuditWriter | None = writer
+
+    def end(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer._ended()
+
+
 class AuditWriter:
     """Group commit of audit events into this process's hash chain.
 
@@ -91,6 +105,7 @@ class AuditWriter:
         suite: Suite = DEFAULT,
         checkpointer: Checkpointer | None = None,
         tend_interval: float = AuditSettings.checkpoint_interval,
+        siblings: bool = False,
     ) -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise ValueError(f"the audit secret must be at least {MIN_SECRET_BYTES} bytes")
@@ -119,6 +134,17 @@ class AuditWriter:
         self._head_known = False
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        # `siblings`: operations say when they begin and end (`begin`, `end`), and a commit
+        # waits `max_wait` for more events only while one that began has not ended: alone in
+        # flight, an operation's event goes at once (PostgreSQL's commit_delay waits only with
+        # commit_siblings active, for the same reason). Without: a commit always waits.
+        self._siblings = siblings
+        self._open = 0  # operations begun and not ended
+
+    @property
+    def operations_open(self) -> int:
+        """Operations begun (`begin`) and not yet ended."""
+        return self._open
 
     @property
     def queue_depth(self) -> int:
@@ -170,29 +196,54 @@ class AuditWriter:
             return
         self._months_through = next_month(current)
 
-    async def record(self, access: AccessRecord, outcome: str, response_hash: str) -> None:
-        """Return once the event of `access` is committed; raise AuditUnavailable otherwise."""
+    def begin(self) -> Opened:
+        """An operation that may record an event has begun (`siblings`); end it with the
+        handle's `end()`, or by passing it to `record`, which ends it once the event is queued."""
+        self._open += 1
+        return Opened(self)
+
+    def _ended(self) -> None:
+        self._open -= 1
+        if self._open == 0 and self._siblings:
+            self._full.set()  # a commit waiting for more events goes at once
+
+    def _grouping(self) -> bool:
+        """Whether a commit should wait for more events: not when it is full or the writer is
+        closing, and (`siblings`) only while an operation begun has not ended."""
+        if self._closing or len(self._pending) >= self._max_batch or self._max_wait <= 0:
+            return False
+        return self._open > 0 or not self._siblings
+
+    async def record(
+        self, access: AccessRecord, outcome: str, response_hash: str, opened: Opened | None = None
+    ) -> None:
+        """Return once the event of `access` is committed; raise AuditUnavailable otherwise.
+        `opened`: the operation's handle from `begin`, ended as soon as the event is queued."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome {outcome!r} is not one of {sorted(OUTCOMES)}")
-        await self._enqueue(self._draft(access, outcome, response_hash))
+        await self._enqueue(self._draft(access, outcome, response_hash), opened)
 
     async def record_change(self, change: PolicyChange) -> None:
         """Return once the event of a change to the policy is committed (AuditUnavailable otherwise)."""
         await self._enqueue(change_fields(change, dt.datetime.now(dt.UTC)))
 
-    async def _enqueue(self, fields: dict[str, Any]) -> None:
-        if self._task is None or self._closing:
-            raise AuditUnavailable("the audit writer is not running")
-        unanchored = self.refusing()
-        if unanchored is not None:
-            raise AuditUnavailable(unanchored)
-        done = asyncio.get_running_loop().create_future()
-        self._pending.append(_Draft(fields, done))
-        if self.observer is not None:
-            self.observer.queued(len(self._pending))
-        self._nonempty.set()
-        if len(self._pending) >= self._max_batch:
-            self._full.set()
+    async def _enqueue(self, fields: dict[str, Any], opened: Opened | None = None) -> None:
+        try:
+            if self._task is None or self._closing:
+                raise AuditUnavailable("the audit writer is not running")
+            unanchored = self.refusing()
+            if unanchored is not None:
+                raise AuditUnavailable(unanchored)
+            done = asyncio.get_running_loop().create_future()
+            self._pending.append(_Draft(fields, done))
+            if self.observer is not None:
+                self.observer.queued(len(self._pending))
+            self._nonempty.set()
+            if len(self._pending) >= self._max_batch:
+                self._full.set()
+        finally:
+            if opened is not None:
+                opened.end()  # queued (or refused): this operation adds nothing more
         try:
             # On timeout or cancellation wait_for cancels `done`, and the loop then drops the
             # event unless its batch is already in flight: a request that was not answered
@@ -215,12 +266,7 @@ class AuditWriter:
                 await self._nonempty.wait()
                 queued_meanwhile = False
                 continue
-            if (
-                not queued_meanwhile
-                and not self._closing
-                and len(self._pending) < self._max_batch
-                and self._max_wait > 0
-            ):
+            if not queued_meanwhile and self._grouping():
                 # Give concurrent requests max_wait to join this commit, unless it is already
                 # full. Events that queued during the last commit have waited for it already:
                 # they are the group, and go at once (others queue during their commit).

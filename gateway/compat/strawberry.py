@@ -18,6 +18,14 @@ from starlette.responses import Response
 from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ValidationCache
+from strawberry.extensions.context import (
+    ExecutingContextManager,
+    OperationContextManager,
+    ParsingContextManager,
+    ValidationContextManager,
+    WrappedHook,
+)
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -27,9 +35,15 @@ from strawberry.types.field import StrawberryField
 __all__ = [
     "CoreExecutor",
     "Execute",
+    "ExecutingHooks",
+    "ExtensionsRunner",
     "GraphQLView",
+    "OperationHooks",
+    "ParsingHooks",
     "ResolverShape",
     "StrawberryField",
+    "ValidationHooks",
+    "WrappedHook",
     "cached_validation",
     "field_definition",
     "graphql_schema",
@@ -51,6 +65,14 @@ Execute = Callable[[Any, RequestData], Awaitable[Any]]
 # The graphql-core executor strawberry runs operations with (`execution_context_class`):
 # its resolve infos carry strawberry's operation extensions.
 CoreExecutor = StrawberryGraphQLCoreExecutionContext
+
+# What runs the steps' hooks (`Schema.create_extensions_runner`): one context manager per
+# stage, entering each hook in `hooks` (`WrappedHook`s) and unwinding them in reverse.
+ExtensionsRunner = SchemaExtensionsRunner
+OperationHooks = OperationContextManager
+ParsingHooks = ParsingContextManager
+ValidationHooks = ValidationContextManager
+ExecutingHooks = ExecutingContextManager
 
 
 class _Extended(Protocol):

@@ -18,6 +18,7 @@ from gateway.compat import graphql_schema
 from gateway.config.limits import Limits
 from gateway.execution.direct import install_direct_resolvers
 from gateway.execution.errors import Hints, translate
+from gateway.execution.hooks import LeanRunner
 from gateway.execution.parse_cache import ParsedOnce
 from gateway.execution.plan.cache import PlanCache
 from gateway.execution.plan.executor import Configured, plan_executor
@@ -52,6 +53,11 @@ class GatewaySchema(strawberry.Schema):
         """What a policy is checked against in this schema (and, when there are documents,
         their operations' names)."""
         return PolicyChecks(self.scopes, self.surface.pinnable, operations, self.surface.sharing)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> LeanRunner:
+        return LeanRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -206,6 +206,37 @@ async def test_events_queued_during_a_commit_are_committed_next_without_waiting_
         await store.aclose()
 
 
+async def test_an_operation_alone_in_flight_commits_at_once_and_siblings_join_its_commit(
+    store: AuditStore,
+) -> None:
+    # max_wait is far longer than the test: only the operations' ends let a commit go early.
+    writer = AuditWriter(store, SECRET, max_wait=60.0, commit_timeout=30.0, siblings=True)
+    await writer.start()
+    try:
+        alone = writer.begin()
+        await asyncio.wait_for(writer.record(access(0), "ok", "r" * 64, alone), 10)
+        assert (writer.stats.batches, writer.stats.events, writer.operations_open) == (1, 1, 0)
+
+        first, second = writer.begin(), writer.begin()
+        waiting = asyncio.ensure_future(writer.record(access(1), "ok", "r" * 64, first))
+        await until(lambda: writer.queue_depth == 1, "the first event to queue")
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # its commit waits for the sibling still executing
+        await asyncio.wait_for(writer.record(access(2), "ok", "r" * 64, second), 10)
+        await waiting
+        assert (writer.stats.batches, writer.stats.events) == (2, 3)  # one commit for both
+
+        third, silent = writer.begin(), writer.begin()
+        waiting = asyncio.ensure_future(writer.record(access(3), "ok", "r" * 64, third))
+        await until(lambda: writer.queue_depth == 1, "the third event to queue")
+        silent.end()  # an operation that read nothing records no event
+        silent.end()  # ending twice counts once
+        await asyncio.wait_for(waiting, 10)
+        assert (writer.stats.batches, writer.stats.events, writer.operations_open) == (3, 4, 0)
+    finally:
+        await writer.aclose()
+
+
 async def test_the_event_holds_what_the_request_read(writer: AuditWriter, store: AuditStore) -> None:
     await writer.record(access(), "partial", "r" * 64)
 

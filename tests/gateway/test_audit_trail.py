@@ -11,6 +11,7 @@ import sys
 import time
 import tomllib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,32 @@ async def test_an_empty_access_log_look_up_is_audited(gateway: httpx.AsyncClient
         "auditor",
         [{"subject": subject_key(AUDIT_KEY.encode(), FATHER), "scopes": ["audit.read"]}],
     )
+
+
+async def test_an_operation_alone_does_not_wait_for_others_to_join_its_commit(scratch_db: str) -> None:
+    # A commit would wait a minute for more events; operations in flight say when they
+    # are done, so a lone one (or the last of a group) is committed at once.
+    base = settings(scratch_db)
+    app = create_app(replace(base, audit=replace(base.audit, max_wait=60.0)))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            sent = headers("enrollment", "enrollment_review")
+            family = {"query": FAMILY, "variables": {"id": CHILD}}
+            response = await asyncio.wait_for(http.post("/graphql", json=family, headers=sent), 20)
+            assert response.json()["data"]["person"]["name"]
+            others = [
+                family,
+                {"query": '{ school(code: "3502110001") { name } }'},  # reads no subject
+                {"query": "{ person(id: "},  # does not parse
+                {"query": "{ nothing }"},  # does not validate
+            ]
+            answers = await asyncio.wait_for(
+                asyncio.gather(*(http.post("/graphql", json=o, headers=sent) for o in others * 3)), 20
+            )
+            assert answers[0].json()["data"]["person"]["name"]
+            assert answers[1].json()["data"]["school"]["name"]
+            assert [bool(a.json().get("errors")) for a in answers[2:4]] == [True, True]
+            writer = app.state.runtime.writer
+            assert writer.operations_open == 0
+            assert writer.stats.events == 4

@@ -21,7 +21,13 @@ from strawberry.http import GraphQLRequestData
 
 from gateway.compat import (
     Execute,
+    ExecutingHooks,
+    ExtensionsRunner,
     GraphQLView,
+    OperationHooks,
+    ParsingHooks,
+    ValidationHooks,
+    WrappedHook,
     cached_validation,
     field_definition,
     graphql_schema,
@@ -216,3 +222,18 @@ async def test_provided_operation_name_is_the_requests_not_the_first_operations(
     await look.execute("query A { hello } query B { hello }", operation_name="B")
     # strawberry's own name falls back to the first operation; the provided one does not.
     assert seen == [(None, "A"), ("B", "B")]
+
+
+def test_the_extension_runner_is_strawberrys_with_a_stage_per_hook() -> None:
+    # gateway/execution/hooks.py fills each stage's `hooks` with WrappedHooks itself;
+    # tests/gateway/test_hooks.py runs it against strawberry's own runner.
+    schema = strawberry.Schema(query=Query)
+    runner = schema.create_extensions_runner(None, [])  # type: ignore[arg-type]
+    assert type(runner) is ExtensionsRunner
+    stages = (OperationHooks, ParsingHooks, ValidationHooks, ExecutingHooks)
+    assert [
+        type(s) for s in (runner.operation(), runner.parsing(), runner.validation(), runner.executing())
+    ] == list(stages)
+    assert [s.HOOK_NAME for s in stages] == ["on_operation", "on_parse", "on_validate", "on_execute"]
+    assert {"hooks", "default_hook"} <= set(OperationHooks.__slots__)
+    assert WrappedHook._fields == ("extension", "hook", "is_async")
