@@ -46,6 +46,7 @@ from gateway.audit.queries import (
     WRITERS,
 )
 from gateway.audit.suite import DEFAULT_SUITE
+from sources.postgres import keep_session
 
 __all__ = ["AuditStore", "AuditStoreError", "ChainHead", "EventRow"]
 
@@ -142,6 +143,7 @@ class AuditStore:
                         max_size=self._pool_size,
                         init=_init_connection,
                         server_settings={"application_name": "govgraph-audit"},
+                        reset=keep_session,  # the store's transactions are its only state
                     )
 
     async def _get_pool(self) -> asyncpg.Pool:

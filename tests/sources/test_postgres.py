@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from sources.base import EntitySpec, SourceSpec
 from sources.errors import SourceConfigError, SourceTimeout, SourceUnavailable
-from sources.postgres import PostgresSource
+from sources.postgres import PostgresSource, keep_session
 
 DDL = """
 CREATE TABLE thing (code text PRIMARY KEY, label text, made_on date, price numeric(8,2), secret text);
@@ -155,3 +155,20 @@ def test_missing_dsn_names_the_source() -> None:
     bad = SourceSpec("tax", "postgres", {"t": EntitySpec("t", "k", options={"table": "t"})}, {})
     with pytest.raises(SourceConfigError, match=r"sources\.tax\.dsn: is required"):
         PostgresSource(bad)
+
+
+async def test_keep_session_skips_the_reset_query_but_still_rolls_back(scratch_db: str) -> None:
+    pool = await asyncpg.create_pool(scratch_db, min_size=1, max_size=1, reset=keep_session)
+    try:
+        async with pool.acquire() as conn:
+            backend = await conn.fetchval("SELECT pg_backend_pid()")
+            await conn.execute("SET application_name = 'kept'")  # what a reset query would undo
+            await conn.execute("BEGIN")  # left open: asyncpg rolls it back on release
+            await conn.execute("CREATE TABLE never_committed (x int)")
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") == backend  # the same session
+            assert await conn.fetchval("SHOW application_name") == "kept"  # no RESET ALL ran
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT to_regclass('never_committed')") is None
+    finally:
+        await pool.close()
