@@ -36,6 +36,7 @@ async def keep_session(connection: asyncpg.Connection) -> None:
     query (RESET ALL, UNLISTEN *, ...) on every release, one more round trip to the server
     per call. A transaction left open is still rolled back: asyncpg does that before this."""
 
+
 # SQLSTATE classes caused by the data a statement was given, not by the server: data
 # exception (22: a NUL byte in text, an invalid cast, a value out of range; asyncpg uses
 # 22000 for a key it cannot encode, such as a lone surrogate) and integrity constraint
