@@ -171,7 +171,10 @@ class AuditSettings:
         "required unless mode is off.",
     )
     max_batch: Count = Field(default=256, description="Events per group commit.")
-    max_wait: Positive = Field(default=0.002, description="Seconds a commit waits for more events to group, while other operations are executing.")
+    max_wait: Positive = Field(
+        default=0.002,
+        description="Seconds a commit waits for more events to group, while other operations are executing.",
+    )
     commit_timeout: Positive = Field(
         default=2.0, description="Seconds a response waits for its event's commit before AUDIT_UNAVAILABLE."
     )
