@@ -12,6 +12,7 @@ tarball with no history), there is no tree, and the reason says why.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -24,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BEFORE", "OldTree", "Unavailable", "extract", "old_tree", "revision"]
+__all__ = ["AUDIT_SCHEMA", "BEFORE", "OldTree", "Unavailable", "extract", "old_tree", "own_audit", "revision"]
 
 # The last revision whose graph is hand-written Strawberry types in resolvers/: the
 # parent of fb3df5e, which builds the graph from catalog/*.toml. A name rather than
@@ -32,6 +33,8 @@ __all__ = ["BEFORE", "OldTree", "Unavailable", "extract", "old_tree", "revision"
 BEFORE = "34bd553"
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("gateway", "resolvers", "sources", "bench")
+# The old tree's audit store: a schema of its own in the demo city's audit database.
+AUDIT_SCHEMA = "bench_before"
 
 
 class Unavailable(Exception):
@@ -49,8 +52,34 @@ class OldTree:
         paths = [str(self.path), *filter(None, [base.get("PYTHONPATH")])]
         return {**base, "PYTHONPATH": os.pathsep.join(paths)}
 
+    async def own_audit(self, base: Mapping[str, str]) -> dict[str, str]:
+        """`base` with the old tree's audit store in a schema of its own (`AUDIT_SCHEMA`, first
+        on its search path) and its own checkpoint directory: the old tree writes the log's
+        layout of its time (no monthly partitions), which today's tables refuse."""
+        return await own_audit(base, self.path / ".audit-checkpoints")
+
     def describe(self) -> str:
         return f"{self.commit[:7]} ({self.subject[:90]}{'…' if len(self.subject) > 90 else ''})"
+
+
+async def own_audit(base: Mapping[str, str], checkpoints: Path) -> dict[str, str]:
+    """See `OldTree.own_audit`."""
+    import asyncpg  # only where a bench serves the old tree
+
+    dsn = base["GOVGRAPH_AUDIT_DSN"]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {AUDIT_SCHEMA}")
+    finally:
+        await conn.close()
+    await asyncio.to_thread(checkpoints.mkdir, parents=True, exist_ok=True)
+    # asyncpg passes a DSN's unknown query parameters to the server as settings.
+    separator = "&" if "?" in dsn else "?"
+    return {
+        **base,
+        "GOVGRAPH_AUDIT_DSN": f"{dsn}{separator}search_path={AUDIT_SCHEMA}",
+        "GOVGRAPH_AUDIT_CHECKPOINTS": str(checkpoints),
+    }
 
 
 def _git(*args: str) -> str:

@@ -210,7 +210,7 @@ async def serve(
     environ, cwd = {**os.environ, **env}, None
     if variant == "before":
         assert old is not None
-        environ, cwd = old.env(environ), old.path
+        environ, cwd = old.env(await old.own_audit(environ)), old.path
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.serve_variant", *args, env=environ, cwd=cwd
     )

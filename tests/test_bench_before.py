@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from bench.before import BEFORE, Unavailable, extract, old_tree
+from bench.before import AUDIT_SCHEMA, BEFORE, Unavailable, extract, old_tree, own_audit
 from bench.drive import Run
 from bench.report import Case, Results, write
 from bench.schema_build import SchemaBuild, Timing
@@ -69,3 +70,21 @@ def test_a_skipped_before_says_why(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
     write(results, out)
     assert "`before`: not measured: no git." in out.read_text(encoding="utf-8")
+
+
+async def test_the_old_tree_keeps_its_audit_store_apart(scratch_db: str, tmp_path: Path) -> None:
+    # Its revision writes the log's layout of its time, which today's tables would refuse.
+    env = await own_audit({"GOVGRAPH_AUDIT_DSN": scratch_db, "OTHER": "kept"}, tmp_path / "checkpoints")
+    assert env["OTHER"] == "kept"
+    assert env["GOVGRAPH_AUDIT_CHECKPOINTS"] == str(tmp_path / "checkpoints")
+    assert (tmp_path / "checkpoints").is_dir()
+    conn = await asyncpg.connect(env["GOVGRAPH_AUDIT_DSN"])
+    try:
+        assert await conn.fetchval("SHOW search_path") == AUDIT_SCHEMA
+        await conn.execute("CREATE TABLE audit_event (x int)")  # unqualified: the old tree's DDL
+        assert await conn.fetchval("SELECT to_regclass($1)::text", f"{AUDIT_SCHEMA}.audit_event")
+        assert await conn.fetchval("SELECT to_regclass('public.audit_event')") is None
+    finally:
+        await conn.close()
+    again = await own_audit(env | {"GOVGRAPH_AUDIT_DSN": scratch_db}, tmp_path / "checkpoints")
+    assert again["GOVGRAPH_AUDIT_DSN"] == env["GOVGRAPH_AUDIT_DSN"]  # a second run reuses it
