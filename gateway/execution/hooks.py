@@ -63,6 +63,16 @@ def _hook(cls: type[SchemaExtension], name: str) -> _Hook | None:
     return hook
 
 
+class _Bound:
+    """A stage whose hooks come from the table (first in each stage's bases)."""
+
+    __slots__ = ()
+    HOOK_NAME: str
+
+    def __init__(self, extensions: list[SchemaExtension]) -> None:
+        _bound(self, extensions)
+
+
 def _bound(stage: Any, extensions: list[SchemaExtension]) -> None:
     stage.default_hook = getattr(SchemaExtension, stage.HOOK_NAME)
     stage.hooks = hooks = []
@@ -78,32 +88,20 @@ def _bound(stage: Any, extensions: list[SchemaExtension]) -> None:
             hooks.append(WrappedHook(extension, functools.partial(hook.wrap, extension), hook.is_async))
 
 
-class _Operation(OperationHooks):
+class _Operation(_Bound, OperationHooks):
     __slots__ = ()
 
-    def __init__(self, extensions: list[SchemaExtension]) -> None:
-        _bound(self, extensions)
 
-
-class _Parsing(ParsingHooks):
+class _Parsing(_Bound, ParsingHooks):
     __slots__ = ()
 
-    def __init__(self, extensions: list[SchemaExtension]) -> None:
-        _bound(self, extensions)
 
-
-class _Validation(ValidationHooks):
+class _Validation(_Bound, ValidationHooks):
     __slots__ = ()
 
-    def __init__(self, extensions: list[SchemaExtension]) -> None:
-        _bound(self, extensions)
 
-
-class _Executing(ExecutingHooks):
+class _Executing(_Bound, ExecutingHooks):
     __slots__ = ()
-
-    def __init__(self, extensions: list[SchemaExtension]) -> None:
-        _bound(self, extensions)
 
 
 class LeanRunner(ExtensionsRunner):
