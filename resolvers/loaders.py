@@ -172,6 +172,11 @@ def _shielded(pending: Awaitable[Result]) -> Awaitable[Result]:
     return pending
 
 
+def _seen(future: asyncio.Future[Result]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class RequestFinished(RuntimeError):
     """A field asked for records after its request's answer was complete."""
 
@@ -270,6 +275,15 @@ class Loaders:
         """One record or None per key of a one-to-one entity, in key order."""
         loader = self._loader(entity)
         pending = [loader.load(k) for k in keys]  # all asked before any is awaited: one batch
-        # No gather: it would wrap every future in a task.
-        results = [await _shielded(p) for p in pending]
+        results: list[Result] = []
+        try:
+            for p in pending:
+                results.append(await _shielded(p))
+        except BaseException:
+            # The keys not awaited fail alike (a failed batch fails each of its keys): their
+            # outcome counts as seen, or asyncio logs "exception was never retrieved" for each.
+            for p in pending[len(results) + 1 :]:
+                if isinstance(p, asyncio.Future):
+                    p.add_done_callback(_seen)
+            raise
         return [r if isinstance(r, dict) else None for r in results]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import ClassVar
 
 import pytest
 
 from resolvers.loaders import WAITING, Loaders, RequestFinished
 from sources.base import Result
+from sources.errors import SourceTimeout
 from sources.memory import MemorySource
 from sources.registry import build_catalog
 from sources.stats import CallStats
@@ -97,3 +99,31 @@ async def test_the_operation_hears_when_its_loads_wait_on_a_department(
     Gate.opened.set()
     assert (await child, await father) != (None, None)
     await until(lambda: listener.heard == ["waiting", "working"], "the batch to come back")
+
+
+class Failing(MemorySource):
+    async def fetch_many(self, entity: str, keys: list[str]) -> list[Result]:  # type: ignore[override]
+        raise SourceTimeout(self.name, entity, "no answer")
+
+
+async def test_a_failed_batch_of_many_keys_leaves_no_failure_unseen() -> None:
+    specs = {s.name: s for s in city.specs()}
+    catalog = build_catalog(
+        specs.values(), CallStats(), {"public_security": Failing(specs["public_security"])}
+    )
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        loaders = Loaders(catalog)
+        with pytest.raises(SourceTimeout):
+            await loaders.each("person", [city.CHILD, city.FATHER, city.MOTHER])
+        loaders.release()  # the request is answered: its futures are dropped
+        del loaders
+        for _ in range(3):
+            await asyncio.sleep(0)
+            gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [c.get("message") for c in reported] == []
