@@ -7,7 +7,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,14 +24,9 @@ from gateway.config.settings import load_auth, load_settings
 from gateway.execution.schema import build_schema
 from gateway.policy.model import load_policy
 
+from .ports import free_port, free_ports
+
 ROOT = Path(__file__).parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def govgraph(
@@ -50,7 +44,7 @@ def govgraph(
 
 @pytest.mark.slow
 def test_demo_serves_the_city_and_stops_cleanly_on_ctrl_c(tmp_path: Path, private_runtime_dir: Path) -> None:
-    port, ops = free_port(), free_port()
+    port, ops = free_ports(2)
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     data = tmp_path / "demo"
     proc = subprocess.Popen(

@@ -25,8 +25,11 @@ import pytest
 
 from bench.edge_memory import MB, send
 from demo.stack import DemoStack
+from gateway.config.settings import ConfigError
+from gateway.server.edge import separate
 
-from .test_cli import free_port
+from .ports import free_ports
+from .test_cli import govgraph
 from .test_processes import wait_ready
 from .waiting import until
 
@@ -73,7 +76,7 @@ def serve(demo_city: DemoStack, tmp_path: Path) -> Iterator[Start]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*extra: str, env: dict[str, str] | None = None, **gateway: object) -> Served:
-        port, ops = free_port(), free_port()
+        port, ops = free_ports(2)
         command = [sys.executable, "-m", "gateway", "serve", "--allow-demo-keys", "--port", str(port)]
         command += ["--ops-listen", f"127.0.0.1:{ops}", "--config", str(config(tmp_path, **gateway))]
         process = subprocess.Popen(
@@ -91,6 +94,42 @@ def serve(demo_city: DemoStack, tmp_path: Path) -> Iterator[Start]:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("public", "ops"),
+    [
+        (("127.0.0.1", 8000), ("127.0.0.1", 8000)),
+        (("0.0.0.0", 8000), ("127.0.0.1", 8000)),  # noqa: S104 - addresses compared, not bound
+        (("127.0.0.1", 8000), ("0.0.0.0", 8000)),  # noqa: S104
+        (("::", 8000), ("::1", 8000)),
+    ],
+)
+def test_an_operators_address_that_overlaps_the_public_one_is_refused(
+    public: tuple[str, int], ops: tuple[str, int]
+) -> None:
+    with pytest.raises(ConfigError, match="the operators' endpoints need a port of their own"):
+        separate(public, ops)
+
+
+def test_operators_addresses_apart_from_the_public_one_are_accepted() -> None:
+    separate(("127.0.0.1", 8000), ("127.0.0.1", 9000))
+    separate(("127.0.0.1", 8000), ("127.0.0.2", 8000))  # another loopback address, same port
+    separate(("0.0.0.0", 8000), ("10.0.0.5", 9000))  # noqa: S104
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_stops_at_once_when_told_one_port_for_both_listeners(
+    demo_city: DemoStack, tmp_path: Path, workers: str
+) -> None:
+    (port,) = free_ports(1)
+    env = {**os.environ, **demo_city.gateway_env()}
+    out = govgraph(
+        "serve", "--allow-demo-keys", "--port", str(port), "--ops-listen", f"127.0.0.1:{port}",
+        "--workers", workers, "--config", str(config(tmp_path)), env=env,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert f"--ops-listen) 127.0.0.1:{port} overlaps the public address 127.0.0.1:{port}" in out.stderr
 
 
 async def test_operators_endpoints_are_on_their_own_port_only(serve: Start) -> None:
@@ -221,7 +260,7 @@ async def test_oversized_bodies_are_refused_without_growing_the_process(serve: S
             peak = max(peak, process.memory_info().rss)
             await asyncio.sleep(0.01)
         for status, body in await sending:
-            assert status == "413"
+            assert status == "413", body[:500]
             error = orjson.loads(body)["errors"][0]
             assert error["extensions"]["code"] == "OPERATION_LIMIT"
             assert error["extensions"]["limit"] == "body_bytes"

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from demo.stack import DemoStack
 
-from .test_cli import free_port
+from .ports import free_ports
 from .test_processes import wait_ready
 
 ROOT = Path(__file__).parents[1]
@@ -98,7 +98,8 @@ Gateways = tuple[list[tuple[str, str]], list[subprocess.Popen[bytes]]]
 def two_gateways(demo_city: DemoStack, tmp_path: Path) -> Iterator[Gateways]:
     """Two processes: (public URL, operators' URL) of each, and the processes."""
     env = environment(demo_city, tmp_path)
-    ports = [(free_port(), free_port()), (free_port(), free_port())]
+    first, second, third, fourth = free_ports(4)
+    ports = [(first, second), (third, fourth)]
     processes = [start(env, port, ops) for port, ops in ports]
     try:
         yield [(f"http://127.0.0.1:{p}", f"http://127.0.0.1:{o}") for p, o in ports], processes
@@ -142,8 +143,9 @@ async def test_serve_workers_share_a_fresh_directory_and_forget_dead_workers(
     directory = tmp_path / "metrics"
     directory.mkdir()
     (directory / "counter_999999.db").write_bytes(b"left by a previous run")
-    url = f"http://127.0.0.1:{(port := free_port())}"
-    ops = f"http://127.0.0.1:{(ops_port := free_port())}"  # the supervisor's, for every worker
+    port, ops_port = free_ports(2)
+    url = f"http://127.0.0.1:{port}"
+    ops = f"http://127.0.0.1:{ops_port}"  # the supervisor's, for every worker
     log = tmp_path / "stderr.log"
     supervisor = start(environment(demo_city, directory), port, ops_port, "--workers", "2", log=log)
     try:

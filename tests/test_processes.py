@@ -17,7 +17,7 @@ import pytest_asyncio
 from demo.stack import DemoStack
 
 from .departments import Switch, serve_switch
-from .test_cli import free_port
+from .ports import free_ports
 from .waiting import until
 
 ROOT = Path(__file__).parents[1]
@@ -46,17 +46,18 @@ def gateways(demo_city: DemoStack, department: tuple[Switch, str], redis_url: st
         "GOVGRAPH_RATE": "0.5",
         "GOVGRAPH_BURST": "3",
     }
-    ports = [free_port(), free_port()]
+    first, second, first_ops, second_ops = free_ports(4)
+    ports = [first, second]
     serve = [sys.executable, "-m", "gateway", "serve", "--allow-demo-keys"]
     processes = [
         subprocess.Popen(
-            [*serve, "--port", str(p), "--ops-listen", f"127.0.0.1:{free_port()}"],  # each its own
+            [*serve, "--port", str(p), "--ops-listen", f"127.0.0.1:{ops}"],  # each its own
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for p in ports
+        for p, ops in ((first, first_ops), (second, second_ops))
     ]
     try:
         yield [f"http://127.0.0.1:{p}" for p in ports]

@@ -45,6 +45,7 @@ __all__ = [
     "edge_config",
     "listen",
     "operators_server",
+    "separate",
     "serve",
 ]
 
@@ -91,6 +92,22 @@ def operators_server(app: Starlette, gateway: GatewaySettings, sock: socket.sock
     host, port = sock.getsockname()[:2]
     log.info("operators' endpoints (/metrics, /readyz, /healthz) on http://%s", address(host, port))
     return QuietServer(edge_config(app, gateway, lifespan="off"))
+
+
+WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared with, never bound here
+
+
+def separate(public: tuple[str, int], ops: tuple[str, int]) -> None:
+    """Refuse an operators' address that is the public one. Both sockets are bound with
+    SO_REUSEADDR before either listens, so both binds succeed and the second listen
+    fails; until then the operators' listener would answer the public port's clients
+    (404 for /graphql, 200 for /healthz) while the gateway starts, then the process stops."""
+    (host, port), (ops_host, ops_port) = public, ops
+    if port == ops_port and (host == ops_host or host in WILDCARDS or ops_host in WILDCARDS):
+        raise ConfigError(
+            f"gateway.ops_listen (or --ops-listen) {address(*ops)} overlaps the public address "
+            f"{address(*public)}: the operators' endpoints need a port of their own"
+        )
 
 
 def listen(host: str, port: int, where: str) -> socket.socket:
@@ -190,6 +207,7 @@ async def serve(
     until SIGINT or SIGTERM. From the signal on /readyz answers 503; the process goes on
     serving for `[gateway] drain_seconds`, then stops accepting and lets the requests in
     flight finish; the operators' listener stops last."""
+    separate((host, port), ops)
     ops_socket = listen(*ops, "gateway.ops_listen (or --ops-listen)")
     public = SignalServer(edge_config(app, settings.gateway, host=host, port=port, **options))
     readiness = app.state.readiness

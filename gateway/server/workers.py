@@ -37,7 +37,7 @@ from gateway.compat import Supervisor, bind
 from gateway.config.settings import Settings, load_settings
 from gateway.http.ops import answer_supervisor, supervisor_app
 from gateway.observability.logs import configure_logging
-from gateway.server.edge import edge_config, listen, operators_server
+from gateway.server.edge import edge_config, listen, operators_server, separate
 
 __all__ = [
     "FACTORY",
@@ -179,6 +179,7 @@ def supervise(
     """Run `workers` processes of the app `factory` (an import string) makes, each serving
     host:port as `settings` say, and the operators' listener on `ops`, until a stop signal;
     `options` add to uvicorn's configuration (gateway.server.edge.edge_config)."""
+    separate((host, port), ops)
     ops_socket = listen(*ops, "gateway.ops_listen (or --ops-listen)")  # before any worker starts
     with metrics_directory() as directory, control_directory() as control:
         server_config = edge_config(

@@ -27,8 +27,8 @@ from gateway.policy.reload import PolicyReloader, describe_changes
 from sources.base import Result, Source
 from sources.memory import MemorySource
 from tests.gateway.support import ROOT, SECRET, headers, settings
+from tests.ports import free_port
 from tests.resolvers import city
-from tests.test_cli import free_port
 from tests.waiting import until
 
 SCOPES = city.SCHEMA.scopes
