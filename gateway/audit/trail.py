@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
+from gateway.audit.queue import Opened
 from gateway.audit.record import AccessRecord, AuditUnavailable, canonical_hash
-from gateway.audit.writer import AuditWriter, Opened
+from gateway.audit.writer import AuditWriter
 from gateway.execution.outcome import audited
 from gateway.execution.step import Step
 from resolvers.context import Context

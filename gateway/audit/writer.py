@@ -1,11 +1,11 @@
 """Group commit of audit events into this process's hash chain: events of concurrent
-requests share one commit, and a request's answer waits for its event's (audit.py says
-what an event holds and how it is hashed)."""
+requests share one commit (gateway/audit/queue.py says which), and a request's answer
+waits for its event's (gateway/audit/record.py says what an event holds and how it is
+hashed)."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import datetime as dt
 import logging
@@ -18,6 +18,7 @@ from uuid import uuid4
 
 from gateway.audit.checkpoint import Checkpointer
 from gateway.audit.partitions import month_of, next_month
+from gateway.audit.queue import CommitQueue, Draft, Opened, fail
 from gateway.audit.record import (
     DEFAULT,
     GENESIS,
@@ -64,28 +65,6 @@ class WriterObserver(Protocol):
 RECENT_FAILURE = 10.0
 
 
-@dataclass
-class _Draft:
-    """An event before it has a place in the chain (no writer, seq or hashes yet)."""
-
-    fields: dict[str, Any]
-    done: asyncio.Future[None]
-
-
-class Opened:
-    """An operation begun (`AuditWriter.begin`); `end()` says it is done, once."""
-
-    __slots__ = ("_writer",)
-
-    def __init__(self, writer: AuditWriter) -> None:
-        self._writer: AuditWriter | None = writer
-
-    def end(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer._ended()
-
-
 class AuditWriter:
     """Group commit of audit events into this process's hash chain.
 
@@ -117,43 +96,34 @@ class AuditWriter:
         self._failed_at: float | None = None  # monotonic time of the last failed commit, if none since
         self._store = store
         self._secret = secret
-        self._max_batch = max_batch
-        self._max_wait = max_wait
         self._commit_timeout = commit_timeout
         self.suite = suite
         self.checkpointer = checkpointer
         self._tend_interval = tend_interval
         self._tending: asyncio.Task[None] | None = None
         self._months_through = month_of(dt.datetime.now(dt.UTC))  # install() created them ahead
-        self._pending: collections.deque[_Draft] = collections.deque()
-        self._nonempty = asyncio.Event()
-        self._full = asyncio.Event()
+        # `siblings`: operations say when they begin and end, and a commit waits for more
+        # events only while one of them is executing (gateway/audit/queue.py).
+        self._queue = CommitQueue(max_batch, max_wait, siblings)
         self._head = ChainHead(self.writer_id, 0, GENESIS, suite.name)
         # Read the head from the store before the first commit (a writer_id may be reused) and
         # after a failure (a commit that timed out on our side may have landed on the server's).
         self._head_known = False
         self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        # `siblings`: operations say when they begin and end (`begin`, `end`), and a commit
-        # waits `max_wait` for more events only while one that began has not ended: alone in
-        # flight, an operation's event goes at once (PostgreSQL's commit_delay waits only with
-        # commit_siblings active, for the same reason). Without: a commit always waits.
-        self._siblings = siblings
-        self._open = 0  # operations begun and not ended
 
     @property
     def operations_open(self) -> int:
         """Operations begun (`begin`) and not yet ended."""
-        return self._open
+        return self._queue.operations_open
 
     @property
     def queue_depth(self) -> int:
         """Events waiting for a commit (not counting the batch in flight)."""
-        return len(self._pending)
+        return len(self._queue)
 
     async def start(self) -> None:
         if self._task is None:
-            self._closing = False
+            self._queue.reopen()
             self._task = asyncio.create_task(self._run(), name=f"audit-writer-{self.writer_id}")
             self._tending = asyncio.create_task(self._tend(), name=f"audit-checkpoints-{self.writer_id}")
 
@@ -175,7 +145,7 @@ class AuditWriter:
         """Why events are refused now that checkpoints have failed past their grace, or None."""
         if self.checkpointer is None:
             return None
-        if self._tending is not None and self._tending.done() and not self._closing:
+        if self._tending is not None and self._tending.done() and not self._queue.closing:
             return "the audit checkpoint task stopped"
         return self.checkpointer.problem()
 
@@ -199,20 +169,7 @@ class AuditWriter:
     def begin(self) -> Opened:
         """An operation that may record an event has begun (`siblings`); end it with the
         handle's `end()`, or by passing it to `record`, which ends it once the event is queued."""
-        self._open += 1
-        return Opened(self)
-
-    def _ended(self) -> None:
-        self._open -= 1
-        if self._open == 0 and self._siblings:
-            self._full.set()  # a commit waiting for more events goes at once
-
-    def _grouping(self) -> bool:
-        """Whether a commit should wait for more events: not when it is full or the writer is
-        closing, and (`siblings`) only while an operation begun has not ended."""
-        if self._closing or len(self._pending) >= self._max_batch or self._max_wait <= 0:
-            return False
-        return self._open > 0 or not self._siblings
+        return self._queue.begin()
 
     async def record(
         self, access: AccessRecord, outcome: str, response_hash: str, opened: Opened | None = None
@@ -229,18 +186,14 @@ class AuditWriter:
 
     async def _enqueue(self, fields: dict[str, Any], opened: Opened | None = None) -> None:
         try:
-            if self._task is None or self._closing:
+            if self._task is None or self._queue.closing:
                 raise AuditUnavailable("the audit writer is not running")
             unanchored = self.refusing()
             if unanchored is not None:
                 raise AuditUnavailable(unanchored)
-            done = asyncio.get_running_loop().create_future()
-            self._pending.append(_Draft(fields, done))
+            done = self._queue.put(fields)
             if self.observer is not None:
-                self.observer.queued(len(self._pending))
-            self._nonempty.set()
-            if len(self._pending) >= self._max_batch:
-                self._full.set()
+                self.observer.queued(len(self._queue))
         finally:
             if opened is not None:
                 opened.end()  # queued (or refused): this operation adds nothing more
@@ -257,35 +210,17 @@ class AuditWriter:
         return access_fields(self._secret, access, outcome, response_hash, now, self.suite)
 
     async def _run(self) -> None:
-        queued_meanwhile = False  # the events pending came while the last commit was in flight
-        while True:
-            if not self._pending:
-                if self._closing:
-                    return
-                self._nonempty.clear()
-                await self._nonempty.wait()
-                queued_meanwhile = False
-                continue
-            if not queued_meanwhile and self._grouping():
-                # Give concurrent requests max_wait to join this commit, unless it is already
-                # full. Events that queued during the last commit have waited for it already:
-                # they are the group, and go at once (others queue during their commit).
-                self._full.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._max_wait):
-                        await self._full.wait()
-            batch = [self._pending.popleft() for _ in range(min(len(self._pending), self._max_batch))]
+        while (batch := await self._queue.next_batch()) is not None:
             live = [d for d in batch if not d.done.done()]
             self.stats.abandoned += len(batch) - len(live)
             if self.observer is not None:
-                self.observer.queued(len(self._pending))
+                self.observer.queued(len(self._queue))
                 if len(live) < len(batch):
                     self.observer.abandoned(len(batch) - len(live))
             if live:
                 await self._commit(live)
-            queued_meanwhile = bool(self._pending)
 
-    async def _commit(self, batch: list[_Draft]) -> None:
+    async def _commit(self, batch: list[Draft]) -> None:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._commit_timeout):
@@ -302,7 +237,7 @@ class AuditWriter:
                 await self._store.append(rows, head)
         except asyncio.CancelledError:
             self._head_known = False
-            _fail(batch, "the audit writer stopped")
+            fail(batch, "the audit writer stopped")
             raise
         except Exception as exc:  # the loop must outlive any batch
             self.stats.failures += 1
@@ -314,7 +249,7 @@ class AuditWriter:
                 log.warning("audit commit of %d events failed: %s", len(batch), exc)
             else:
                 log.exception("audit commit of %d events failed unexpectedly", len(batch))
-            _fail(batch, "the audit store did not take the event")
+            fail(batch, "the audit store did not take the event")
             return
         self._head = head
         self.stats.batches += 1
@@ -326,7 +261,7 @@ class AuditWriter:
             if not draft.done.done():
                 draft.done.set_result(None)
 
-    def _link(self, batch: list[_Draft]) -> tuple[list[EventRow], ChainHead]:
+    def _link(self, batch: list[Draft]) -> tuple[list[EventRow], ChainHead]:
         """Give each draft its seq and hashes, in order, after the current head."""
         head = (self._head.last_seq, self._head.last_hash)
         rows = link(self.writer_id, head, (d.fields for d in batch), self.suite)
@@ -336,7 +271,7 @@ class AuditWriter:
         """Why this writer cannot take events now, or None: it must be running, its last
         commit must not have failed recently, and the store must answer a read of this
         writer's chain head (one indexed row) within `within` seconds."""
-        if self._task is None or self._closing:
+        if self._task is None or self._queue.closing:
             return "the audit writer is not running"
         if self._failed_at is not None and time.monotonic() - self._failed_at < RECENT_FAILURE:
             return "the last audit commit failed"
@@ -355,9 +290,7 @@ class AuditWriter:
         """Commit what is queued (best effort, bounded by a few commit timeouts), then stop."""
         if self._task is None:
             return
-        self._closing = True
-        self._nonempty.set()
-        self._full.set()
+        self._queue.close()
         task, self._task = self._task, None
         if self._tending is not None:
             self._tending.cancel()
@@ -369,15 +302,8 @@ class AuditWriter:
             async with asyncio.timeout(self._commit_timeout):  # the last head, signed at shutdown
                 await self.anchor()
         except TimeoutError:
-            log.warning("audit writer stopped with %d events not committed", len(self._pending))
+            log.warning("audit writer stopped with %d events not committed", len(self._queue))
         finally:
-            _fail(list(self._pending), "the audit writer stopped")
-            self._pending.clear()
+            self._queue.fail_all("the audit writer stopped")
             if self.observer is not None:
                 self.observer.queued(0)
-
-
-def _fail(batch: list[_Draft], reason: str) -> None:
-    for draft in batch:
-        if not draft.done.done():
-            draft.done.set_exception(AuditUnavailable(reason))
