@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 __all__ = ["add_working_days"]
 
 
 @lru_cache(maxsize=8)
 def _calendar(country: str) -> holidays.HolidayBase | None:
+    # Imported on first use: the package's calendars take about 9 MB, which a process that
+    # never computes a review deadline need not hold.
+    import holidays
+
     return holidays.country_holidays(country) if country else None
 
 
