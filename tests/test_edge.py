@@ -26,7 +26,7 @@ import pytest
 from bench.edge_memory import MB, send
 from demo.stack import DemoStack
 from gateway.config.settings import ConfigError
-from gateway.server.edge import separate
+from gateway.server.addresses import separate
 
 from .ports import free_ports
 from .test_cli import govgraph
@@ -103,19 +103,33 @@ def serve(demo_city: DemoStack, tmp_path: Path) -> Iterator[Start]:
         (("0.0.0.0", 8000), ("127.0.0.1", 8000)),  # noqa: S104 - addresses compared, not bound
         (("127.0.0.1", 8000), ("0.0.0.0", 8000)),  # noqa: S104
         (("::", 8000), ("::1", 8000)),
+        (("::", 8000), ("127.0.0.1", 8000)),  # an IPv6 wildcard takes IPv4 too (dual stack)
+        (("0.0.0.0", 8000), ("::", 8000)),  # noqa: S104
+        (("::ffff:127.0.0.1", 8000), ("127.0.0.1", 8000)),  # IPv4 written as IPv6
+        (("0:0::0", 8000), ("::1", 8000)),  # the IPv6 wildcard written another way
+        (("localhost", 8000), ("127.0.0.1", 8000)),  # a name, by what it resolves to
     ],
 )
 def test_an_operators_address_that_overlaps_the_public_one_is_refused(
     public: tuple[str, int], ops: tuple[str, int]
 ) -> None:
-    with pytest.raises(ConfigError, match="the operators' endpoints need a port of their own"):
+    with pytest.raises(ConfigError, match="give the operators' endpoints another port"):
         separate(public, ops)
 
 
-def test_operators_addresses_apart_from_the_public_one_are_accepted() -> None:
-    separate(("127.0.0.1", 8000), ("127.0.0.1", 9000))
-    separate(("127.0.0.1", 8000), ("127.0.0.2", 8000))  # another loopback address, same port
-    separate(("0.0.0.0", 8000), ("10.0.0.5", 9000))  # noqa: S104
+@pytest.mark.parametrize(
+    ("public", "ops"),
+    [
+        (("127.0.0.1", 8000), ("127.0.0.1", 9000)),
+        (("127.0.0.1", 8000), ("127.0.0.2", 8000)),  # another loopback address, same port
+        (("0.0.0.0", 8000), ("::1", 8000)),  # noqa: S104 - an IPv4 wildcard leaves IPv6 alone
+        (("127.0.0.1", 8000), ("::1", 8000)),
+    ],
+)
+def test_operators_addresses_apart_from_the_public_one_are_accepted(
+    public: tuple[str, int], ops: tuple[str, int]
+) -> None:
+    separate(public, ops)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -129,7 +143,8 @@ def test_serve_stops_at_once_when_told_one_port_for_both_listeners(
         "--workers", workers, "--config", str(config(tmp_path)), env=env,
     )  # fmt: skip
     assert out.returncode == 2, out.stderr
-    assert f"--ops-listen) 127.0.0.1:{port} overlaps the public address 127.0.0.1:{port}" in out.stderr
+    overlap = f"127.0.0.1:{port} overlaps the public address (--host/--port) 127.0.0.1:{port}"
+    assert f"gateway.ops_listen (or --ops-listen) {overlap}" in out.stderr
 
 
 async def test_operators_endpoints_are_on_their_own_port_only(serve: Start) -> None:

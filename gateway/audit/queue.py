@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.audit.record import AuditUnavailable
 
-__all__ = ["CommitQueue", "Draft", "Opened"]
+__all__ = ["CommitQueue", "Draft", "Opened", "fail_drafts"]
 
 
 @dataclass
@@ -33,18 +33,19 @@ class Opened:
     def end(self) -> None:
         queue, self._queue = self._queue, None
         if queue is not None:
-            queue.ended()
+            queue._ended()
 
 
 class CommitQueue:
     """Events in the order they came, taken a batch (at most `max_batch`) at a time.
 
     A batch waits up to `max_wait` for concurrent requests' events to join it, unless it is
-    full or the queue is closing. With `siblings`, operations say when they begin and end
-    (`begin`, `Opened.end`), and the wait happens only while one that began has not ended:
-    alone in flight, an operation's event goes at once (PostgreSQL's commit_delay waits
-    only with commit_siblings active, for the same reason). Events that queued during the
-    last commit have waited for it already: they are the group, and go at once.
+    full, `max_wait` is 0 or the queue is closing. Without `siblings` it always does; with
+    them, operations say when they begin and end (`begin`, `Opened.end`), and the wait
+    happens only while one that began has not ended: alone in flight, an operation's event
+    goes at once (PostgreSQL's commit_delay waits only with commit_siblings active, for the
+    same reason). Events that queued during the last commit have waited for it already:
+    they are the group, and go at once.
     """
 
     def __init__(self, max_batch: int, max_wait: float, siblings: bool) -> None:
@@ -69,7 +70,7 @@ class CommitQueue:
         self._open += 1
         return Opened(self)
 
-    def ended(self) -> None:
+    def _ended(self) -> None:
         self._open -= 1
         if self._open == 0 and self._siblings:
             self._full.set()  # a batch waiting for more events goes at once
@@ -84,7 +85,9 @@ class CommitQueue:
         return done
 
     async def next_batch(self) -> list[Draft] | None:
-        """The next batch, once there is one and its wait is over; None once closing and empty."""
+        """The next batch, once there is one and its wait is over; None once closing and empty.
+        One consumer, which asks again only once the last batch is committed (or failed):
+        what queued meanwhile is then the next group."""
         meanwhile = self._after_commit and bool(self._pending)
         self._after_commit = True
         while not self._pending:
@@ -112,14 +115,16 @@ class CommitQueue:
         self._full.set()
 
     def reopen(self) -> None:
+        """Take events again after `close` (a writer started again): as a new queue would."""
         self.closing = False
+        self._after_commit = False
 
     def fail_all(self, reason: str) -> None:
-        fail(list(self._pending), reason)
+        fail_drafts(list(self._pending), reason)
         self._pending.clear()
 
 
-def fail(batch: list[Draft], reason: str) -> None:
+def fail_drafts(batch: list[Draft], reason: str) -> None:
     for draft in batch:
         if not draft.done.done():
             draft.done.set_exception(AuditUnavailable(reason))

@@ -18,7 +18,7 @@ from uuid import uuid4
 
 from gateway.audit.checkpoint import Checkpointer
 from gateway.audit.partitions import month_of, next_month
-from gateway.audit.queue import CommitQueue, Draft, Opened, fail
+from gateway.audit.queue import CommitQueue, Draft, Opened, fail_drafts
 from gateway.audit.record import (
     DEFAULT,
     GENESIS,
@@ -103,7 +103,8 @@ class AuditWriter:
         self._tending: asyncio.Task[None] | None = None
         self._months_through = month_of(dt.datetime.now(dt.UTC))  # install() created them ahead
         # `siblings`: operations say when they begin and end, and a commit waits for more
-        # events only while one of them is executing (gateway/audit/queue.py).
+        # events only while one of them is executing; without, a commit always waits
+        # (gateway/audit/queue.py).
         self._queue = CommitQueue(max_batch, max_wait, siblings)
         self._head = ChainHead(self.writer_id, 0, GENESIS, suite.name)
         # Read the head from the store before the first commit (a writer_id may be reused) and
@@ -237,7 +238,7 @@ class AuditWriter:
                 await self._store.append(rows, head)
         except asyncio.CancelledError:
             self._head_known = False
-            fail(batch, "the audit writer stopped")
+            fail_drafts(batch, "the audit writer stopped")
             raise
         except Exception as exc:  # the loop must outlive any batch
             self.stats.failures += 1
@@ -249,7 +250,7 @@ class AuditWriter:
                 log.warning("audit commit of %d events failed: %s", len(batch), exc)
             else:
                 log.exception("audit commit of %d events failed unexpectedly", len(batch))
-            fail(batch, "the audit store did not take the event")
+            fail_drafts(batch, "the audit store did not take the event")
             return
         self._head = head
         self.stats.batches += 1

@@ -12,6 +12,7 @@ from gateway.cli.plugins import published_keys
 from gateway.cli.published import ALLOW_FLAG, published_keys_in_use, refusal
 from gateway.config.settings import ConfigError, Settings, load_settings, parse_address
 from gateway.observability.logs import configure_logging
+from gateway.server.addresses import separate
 from gateway.server.edge import serve
 from gateway.server.workers import serve_workers
 
@@ -47,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.logging)
     log.info("%s", args.config_said)  # which configuration, as a line of the server's own log
-    _check(settings, args.allow_demo_keys)
     ops = args.ops_listen or parse_address(settings.gateway.ops_listen)
+    separate((args.host, args.port), ops)  # before the app is built (the servers check again)
+    _check(settings, args.allow_demo_keys)
     if args.workers > 1:
         serve_workers(args.config, args.host, args.port, args.workers, ops)  # each worker reads it
     else:

@@ -35,6 +35,7 @@ from starlette.applications import Starlette
 from gateway.compat import HttpProtocol, QuietServer, SignalServer
 from gateway.config.settings import ConfigError, GatewaySettings, Settings
 from gateway.http.ops import ops_app
+from gateway.server.addresses import address, separate
 
 __all__ = [
     "HEAD_BYTES",
@@ -45,7 +46,6 @@ __all__ = [
     "edge_config",
     "listen",
     "operators_server",
-    "separate",
     "serve",
 ]
 
@@ -92,22 +92,6 @@ def operators_server(app: Starlette, gateway: GatewaySettings, sock: socket.sock
     host, port = sock.getsockname()[:2]
     log.info("operators' endpoints (/metrics, /readyz, /healthz) on http://%s", address(host, port))
     return QuietServer(edge_config(app, gateway, lifespan="off"))
-
-
-WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared with, never bound here
-
-
-def separate(public: tuple[str, int], ops: tuple[str, int]) -> None:
-    """Refuse an operators' address that is the public one. Both sockets are bound with
-    SO_REUSEADDR before either listens, so both binds succeed and the second listen
-    fails; until then the operators' listener would answer the public port's clients
-    (404 for /graphql, 200 for /healthz) while the gateway starts, then the process stops."""
-    (host, port), (ops_host, ops_port) = public, ops
-    if port == ops_port and (host == ops_host or host in WILDCARDS or ops_host in WILDCARDS):
-        raise ConfigError(
-            f"gateway.ops_listen (or --ops-listen) {address(*ops)} overlaps the public address "
-            f"{address(*public)}: the operators' endpoints need a port of their own"
-        )
 
 
 def listen(host: str, port: int, where: str) -> socket.socket:
@@ -220,7 +204,3 @@ async def serve(
     finally:
         operators.should_exit = True
         await listening
-
-
-def address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -37,7 +37,8 @@ from gateway.compat import Supervisor, bind
 from gateway.config.settings import Settings, load_settings
 from gateway.http.ops import answer_supervisor, supervisor_app
 from gateway.observability.logs import configure_logging
-from gateway.server.edge import edge_config, listen, operators_server, separate
+from gateway.server.addresses import separate
+from gateway.server.edge import edge_config, listen, operators_server
 
 __all__ = [
     "FACTORY",
