@@ -52,18 +52,14 @@ class OldTree:
         paths = [str(self.path), *filter(None, [base.get("PYTHONPATH")])]
         return {**base, "PYTHONPATH": os.pathsep.join(paths)}
 
-    async def own_audit(self, base: Mapping[str, str]) -> dict[str, str]:
-        """`base` with the old tree's audit store in a schema of its own (`AUDIT_SCHEMA`, first
-        on its search path) and its own checkpoint directory: the old tree writes the log's
-        layout of its time (no monthly partitions), which today's tables refuse."""
-        return await own_audit(base, self.path / ".audit-checkpoints")
-
     def describe(self) -> str:
         return f"{self.commit[:7]} ({self.subject[:90]}{'…' if len(self.subject) > 90 else ''})"
 
 
 async def own_audit(base: Mapping[str, str], checkpoints: Path) -> dict[str, str]:
-    """See `OldTree.own_audit`."""
+    """`base` with the old tree's audit store in a schema of its own (`AUDIT_SCHEMA`, first
+    on its search path) and its own checkpoint directory, `checkpoints`: the old tree writes
+    the log's layout of its time (no monthly partitions), which today's tables refuse."""
     import asyncpg  # only where a bench serves the old tree
 
     dsn = base["GOVGRAPH_AUDIT_DSN"]

@@ -46,7 +46,7 @@ import orjson
 from sources.base import SourceSpec
 
 from .backends import Departments, department_specs
-from .before import OldTree, Unavailable, extract, revision
+from .before import OldTree, Unavailable, extract, own_audit, revision
 from .drive import GraphQLClient, Run, drive
 from .operations import BULK, BULK_VERDICT, OPERATIONS, Operation, Request, bulk_direct, bulk_verdict_direct
 from .report import BulkSample, Case, Memory, Results, write
@@ -210,7 +210,7 @@ async def serve(
     environ, cwd = {**os.environ, **env}, None
     if variant == "before":
         assert old is not None
-        environ, cwd = old.env(await old.own_audit(environ)), old.path
+        environ, cwd = old.env(await own_audit(environ, old.path / ".audit-checkpoints")), old.path
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.serve_variant", *args, env=environ, cwd=cwd
     )

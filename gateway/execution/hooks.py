@@ -70,22 +70,19 @@ class _Bound:
     HOOK_NAME: str
 
     def __init__(self, extensions: list[SchemaExtension]) -> None:
-        _bound(self, extensions)
-
-
-def _bound(stage: Any, extensions: list[SchemaExtension]) -> None:
-    stage.default_hook = getattr(SchemaExtension, stage.HOOK_NAME)
-    stage.hooks = hooks = []
-    for extension in extensions:
-        hook = _hook(type(extension), stage.HOOK_NAME)
-        if hook is None:
-            continue
-        if hook.wrap is None:
-            wrapped = stage.get_hook(extension)
-            if wrapped is not None:
-                hooks.append(wrapped)
-        else:
-            hooks.append(WrappedHook(extension, functools.partial(hook.wrap, extension), hook.is_async))
+        stage: Any = self  # what it sets and calls is strawberry's stage class, next in the bases
+        stage.default_hook = getattr(SchemaExtension, self.HOOK_NAME)
+        stage.hooks = hooks = []
+        for extension in extensions:
+            hook = _hook(type(extension), self.HOOK_NAME)
+            if hook is None:
+                continue
+            if hook.wrap is None:
+                wrapped = stage.get_hook(extension)
+                if wrapped is not None:
+                    hooks.append(wrapped)
+            else:
+                hooks.append(WrappedHook(extension, functools.partial(hook.wrap, extension), hook.is_async))
 
 
 class _Operation(_Bound, OperationHooks):

@@ -29,12 +29,14 @@ def separate(public: tuple[str, int], ops: tuple[str, int]) -> None:
     (host, port), (ops_host, ops_port) = public, ops
     if port != ops_port:
         return
-    mine, theirs = _addresses(host), _addresses(ops_host)
-    if host == ops_host or any(_collide(a, b) for a in mine for b in theirs):
-        raise ConfigError(
-            f"gateway.ops_listen (or --ops-listen) {address(*ops)} overlaps the public address "
-            f"(--host/--port) {address(*public)}: give the operators' endpoints another port"
-        )
+    if host != ops_host:  # else no need to resolve anything
+        theirs = _addresses(ops_host)
+        if not any(_collide(a, b) for a in _addresses(host) for b in theirs):
+            return
+    raise ConfigError(
+        f"gateway.ops_listen (or --ops-listen) {address(*ops)} overlaps the public address "
+        f"(--host/--port) {address(*public)}: give the operators' endpoints another port"
+    )
 
 
 def _addresses(host: str) -> set[IP]:
