@@ -62,6 +62,17 @@ class Fleet:
     async def import_policy(self, text: str) -> None:
         await import_text(self.store, text)
 
+    async def restore(self) -> None:
+        """Every host serving again: out of maintenance, started again if it was stopped or
+        killed; returns once the balancer sends to each."""
+        for index, host in enumerate(self.hosts):
+            host.maintenance.unlink(missing_ok=True)
+            if host.stopping or host.process.poll() is not None:
+                await asyncio.to_thread(host.wait)
+                await self.restart(index)
+            else:
+                await self.balancer.wait_state(host.name, "UP")
+
     async def restart(self, index: int) -> Host:
         """Start a stopped host again, as it was; returns once the balancer sends to it."""
         old = self.hosts[index]
@@ -72,6 +83,14 @@ class Fleet:
         await host.wait_ready(WORKERS)
         await self.balancer.wait_state(host.name, "UP")
         return host
+
+
+@pytest_asyncio.fixture
+async def restore_hosts(fleet: Fleet) -> AsyncIterator[None]:
+    """For a test that kills, stops or drains a host: after it, passed or failed, the fleet
+    is whole again, so that one failure does not leave the next tests a fleet of one."""
+    yield
+    await fleet.restore()
 
 
 async def import_text(store: PolicyStore, text: str) -> None:

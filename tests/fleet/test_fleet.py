@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -172,6 +171,7 @@ async def test_a_policy_change_reaches_every_worker_of_every_host(fleet: Fleet) 
         assert [e["extensions"]["code"] for e in answer["errors"]] == ["FORBIDDEN"]
 
 
+@pytest.mark.usefixtures("restore_hosts")
 async def test_a_host_killed_under_load_costs_only_its_requests_in_flight(fleet: Fleet) -> None:
     victim = fleet.hosts[0]
     balancer = fleet.balancer
@@ -227,9 +227,9 @@ async def test_a_host_killed_under_load_costs_only_its_requests_in_flight(fleet:
     print(verified.stdout.strip())
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.strip().endswith("intact")
-    await fleet.restart(0)
 
 
+@pytest.mark.usefixtures("restore_hosts")
 async def test_a_host_stopped_under_load_loses_no_request(fleet: Fleet) -> None:
     """`systemctl stop` with no drain first: SIGTERM to the supervisor (KillMode=mixed). The
     host goes on serving for drain_seconds while HAProxy sees /readyz fail, then stops."""
@@ -239,7 +239,7 @@ async def test_a_host_stopped_under_load_loses_no_request(fleet: Fleet) -> None:
         await load.wait_delivered(100)
         assert await balancer.sessions(stopped.name) > 0
         stopping = time.monotonic()
-        stopped.process.send_signal(signal.SIGTERM)
+        stopped.stop()
         await balancer.wait_state(stopped.name, "DOWN")
         out = time.monotonic() - stopping
         code = await asyncio.to_thread(stopped.process.wait, 60)
@@ -253,9 +253,9 @@ async def test_a_host_stopped_under_load_loses_no_request(fleet: Fleet) -> None:
     )
     assert code == 0
     assert failed == []
-    await fleet.restart(1)
 
 
+@pytest.mark.usefixtures("restore_hosts")
 async def test_a_host_in_maintenance_drains_without_a_failed_request(fleet: Fleet) -> None:
     drained = fleet.hosts[0]
     balancer = fleet.balancer
